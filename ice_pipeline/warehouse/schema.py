@@ -1,0 +1,381 @@
+"""The schema of record: every warehouse table, declared once.
+
+Migrations (``ice_pipeline/warehouse/migrations``) are written from these declarations and the
+analyst views in ``sql/views`` read from them. Nothing else in the project may create tables.
+
+Three schemas keep the privacy boundary visible in SQL:
+
+* ``ice``          the analyst surface: aggregate tables (never one row per person) and the views.
+* ``ice_private``  row-level feeds (survey ratings, tickets, roster) and quarantined raw values.
+                   Identifiers here are salted hashes, but rows are still per person, so analysts
+                   get no grant on this schema.
+* ``ice_ops``      operational state: source-file ledger, report archive, delivery ledger, run log.
+
+Conventions: ``period`` is the partition key text (``YYYY-MM`` monthly, ``YYYY-Qn`` quarterly);
+columns carry their unit as a suffix (``_pct`` 0-100, ``_hours``, ``_at`` timestamps, ``_date``);
+every score is on the 0-100 scale; ``n_respondents`` counts distinct respondents; ``suppressed``
+true means the values of that row are NULL because the group is under the anonymity threshold.
+Composite natural keys are used throughout because DuckDB has no SERIAL (see ../shared/STACK.md).
+"""
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+AGGREGATE_SCHEMA = "ice"
+PRIVATE_SCHEMA = "ice_private"
+OPS_SCHEMA = "ice_ops"
+ALL_SCHEMAS = (AGGREGATE_SCHEMA, PRIVATE_SCHEMA, OPS_SCHEMA)
+
+metadata = MetaData()
+
+
+def _provenance() -> list[Column]:
+    """Columns every canonical row carries so it can be traced to the byte it came from."""
+    return [
+        Column("source_file", Text, nullable=False),
+        Column("source_sha256", String(64), nullable=False),
+        Column("source_row", Integer, nullable=False),
+    ]
+
+
+def _interval(prefix: str) -> list[Column]:
+    return [Column(f"{prefix}_ci_low", Float), Column(f"{prefix}_ci_high", Float)]
+
+
+# --------------------------------------------------------------------------------------------
+# ice_private: row-level canonical feeds
+# --------------------------------------------------------------------------------------------
+
+survey_ratings = Table(
+    "survey_ratings",
+    metadata,
+    Column("period", String(16), primary_key=True),
+    Column("respondent_id", String(64), primary_key=True),  # salted hash, never the raw id
+    Column("provider_department", Text, primary_key=True),
+    Column("dimension", Text, primary_key=True),
+    Column("consumer_department", Text, nullable=False),
+    Column("rating_raw", Float, nullable=False),  # on the original scale, after label->number
+    Column("scale_min", Float, nullable=False),
+    Column("scale_max", Float, nullable=False),
+    Column("reversed", Boolean, nullable=False),
+    Column("score", Float, nullable=False),  # 0-100 after reversal
+    Column("favourable", Boolean, nullable=False),  # top two boxes of the original scale
+    Column("responded_at", DateTime),
+    *_provenance(),
+    schema=PRIVATE_SCHEMA,
+    comment="One rating: a respondent of a consumer department rating a provider on one dimension.",
+)
+
+survey_comments = Table(
+    "survey_comments",
+    metadata,
+    Column("period", String(16), primary_key=True),
+    Column("respondent_id", String(64), primary_key=True),
+    Column("provider_department", Text, primary_key=True),
+    Column("consumer_department", Text, nullable=False),
+    Column("comment_text", Text, nullable=False),
+    *_provenance(),
+    schema=PRIVATE_SCHEMA,
+    comment="Free-text comments; published only for groups of at least 10 respondents.",
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("period", String(16), primary_key=True),  # period of opened_at
+    Column("ticket_id", Text, primary_key=True),
+    Column("provider_department", Text, nullable=False),
+    Column("consumer_department", Text),  # NULL when the requester cannot be mapped
+    Column("priority", Integer),  # 1 = most urgent
+    Column("opened_at", DateTime, nullable=False),
+    Column("resolved_at", DateTime),
+    Column("resolution_hours", Float),
+    Column("sla_met", Boolean),
+    Column("reopened", Boolean),
+    Column("first_assignee_resolved", Boolean),
+    Column("satisfaction", Float),  # 1-5 where the tool records it
+    *_provenance(),
+    schema=PRIVATE_SCHEMA,
+    comment="One ticket at its latest state (audit logs are collapsed before this table).",
+)
+
+employees = Table(
+    "employees",
+    metadata,
+    Column("snapshot_period", String(16), primary_key=True),  # period of the roster file
+    Column("employee_id", String(64), primary_key=True),  # salted hash
+    Column("department", Text, nullable=False),
+    Column("hire_date", Date),
+    Column("termination_date", Date),
+    Column("termination_type", String(16)),  # 'voluntary' | 'involuntary' | NULL
+    Column("attrited", Boolean),  # snapshot files without dates (IBM: Attrition Yes/No)
+    *_provenance(),
+    schema=PRIVATE_SCHEMA,
+    comment="HR roster rows, one per employee per roster snapshot.",
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("feed", String(32), primary_key=True),  # survey | tickets | hr | external
+    Column("source_sha256", String(64), primary_key=True),
+    Column("source_row", Integer, primary_key=True),
+    Column("column_name", Text, primary_key=True),
+    Column("source_file", Text, nullable=False),
+    Column("value", Text),  # truncated to 200 characters
+    Column("reason", Text, nullable=False),
+    Column("run_id", Text),
+    Column("quarantined_at", DateTime, nullable=False),
+    schema=PRIVATE_SCHEMA,
+    comment="Rows that failed validation, with the reason; good rows of the same file go on.",
+)
+
+# --------------------------------------------------------------------------------------------
+# ice: aggregates (the analyst surface; views in sql/views read these)
+# --------------------------------------------------------------------------------------------
+
+external_metrics = Table(
+    "external_metrics",
+    metadata,
+    Column("period", String(16), primary_key=True),
+    Column("business_unit", Text, primary_key=True),
+    Column("metric", String(16), primary_key=True),  # 'nps' (-100..100) | 'csat_pct' (0-100)
+    Column("department", Text),  # from the business-unit mapping
+    Column("value", Float),
+    Column("n_responses", Integer),
+    *_interval("value"),
+    Column("source_file", Text, nullable=False),
+    Column("source_sha256", String(64), nullable=False),
+    schema=AGGREGATE_SCHEMA,
+    comment="External customer metrics per period and business unit.",
+)
+
+ice_scores = Table(
+    "ice_scores",
+    metadata,
+    Column("period", String(16), primary_key=True),
+    Column("provider_department", Text, primary_key=True),
+    Column("n_respondents", Integer, nullable=False),
+    Column("suppressed", Boolean, nullable=False),
+    Column("ice_p", Float),
+    *_interval("ice_p"),
+    Column("favourable_pct", Float),
+    *_interval("favourable_pct"),
+    Column("ice_k", Float),
+    Column("ice", Float),
+    Column("no_tickets", Boolean, nullable=False),  # ICE = ICE-P because there were no tickets
+    Column("rank", Integer),  # 1 = best ICE this period; ties share a rank
+    Column("ice_p_change", Float),  # change of ICE-P from the previous period
+    *_interval("ice_p_change"),
+    Column("change_significant", Boolean),
+    schema=AGGREGATE_SCHEMA,
+    comment="The index per provider department and period.",
+)
+
+company_scores = Table(
+    "company_scores",
+    metadata,
+    Column("period", String(16), primary_key=True),
+    Column("n_respondents", Integer, nullable=False),
+    Column("ice_p", Float),
+    *_interval("ice_p"),
+    Column("ice", Float),
+    Column("ice_p_change", Float),
+    *_interval("ice_p_change"),
+    Column("change_significant", Boolean),
+    schema=AGGREGATE_SCHEMA,
+    comment="Company-wide ICE per period (respondent first, over all providers rated).",
+)
+
+dimension_scores = Table(
+    "dimension_scores",
+    metadata,
+    Column("period", String(16), primary_key=True),
+    Column("provider_department", Text, primary_key=True),
+    Column("dimension", Text, primary_key=True),
+    Column("n_respondents", Integer, nullable=False),
+    Column("suppressed", Boolean, nullable=False),
+    Column("score", Float),
+    *_interval("score"),
+    Column("favourable_pct", Float),
+    *_interval("favourable_pct"),
+    schema=AGGREGATE_SCHEMA,
+    comment="Each provider's score on each dimension.",
+)
+
+matrix_scores = Table(
+    "matrix_scores",
+    metadata,
+    Column("period", String(16), primary_key=True),
+    Column("provider_department", Text, primary_key=True),
+    Column("consumer_department", Text, primary_key=True),
+    Column("n_respondents", Integer),  # NULL when suppressed, so counts cannot be subtracted
+    Column("suppressed", Boolean, nullable=False),
+    Column("suppression_reason", String(32)),  # 'small_group' | 'complementary'
+    Column("score", Float),
+    *_interval("score"),
+    Column("favourable_pct", Float),
+    *_interval("favourable_pct"),
+    schema=AGGREGATE_SCHEMA,
+    comment="Provider x consumer department: how each consumer department rates each provider.",
+)
+
+consumer_satisfaction = Table(
+    "consumer_satisfaction",
+    metadata,
+    Column("period", String(16), primary_key=True),
+    Column("consumer_department", Text, primary_key=True),
+    Column("n_respondents", Integer),
+    Column("suppressed", Boolean, nullable=False),
+    Column("score", Float),
+    *_interval("score"),
+    schema=AGGREGATE_SCHEMA,
+    comment="Each department's satisfaction with the internal services it receives.",
+)
+
+service_kpis = Table(
+    "service_kpis",
+    metadata,
+    Column("period", String(16), primary_key=True),
+    Column("provider_department", Text, primary_key=True),
+    Column("tickets_n", Integer, nullable=False),
+    Column("sla_met_pct", Float),
+    Column("reopen_pct", Float),
+    Column("median_resolution_hours", Float),
+    Column("first_assignee_pct", Float),
+    Column("satisfaction_mean", Float),
+    Column("satisfaction_n", Integer),
+    Column("sla_score", Float),
+    Column("reopen_score", Float),
+    Column("resolution_score", Float),
+    Column("first_assignee_score", Float),
+    Column("satisfaction_score", Float),
+    Column("ice_k", Float),
+    schema=AGGREGATE_SCHEMA,
+    comment="Service KPIs from tickets per provider and period, each mapped to 0-100, and ICE-K.",
+)
+
+turnover = Table(
+    "turnover",
+    metadata,
+    Column("period", String(16), primary_key=True),
+    Column("department", Text, primary_key=True),
+    Column("headcount_start", Integer, nullable=False),
+    Column("headcount_end", Integer, nullable=False),
+    Column("headcount_avg", Float, nullable=False),
+    Column("leavers", Integer, nullable=False),
+    Column("voluntary_leavers", Integer, nullable=False),
+    Column("involuntary_leavers", Integer, nullable=False),
+    Column("turnover_pct", Float),  # NULL where headcount is 0
+    Column("voluntary_turnover_pct", Float),
+    Column("involuntary_turnover_pct", Float),
+    Column("rolling_12m_turnover_pct", Float),
+    Column("retention_pct", Float),  # 100 - rolling 12-month turnover
+    schema=AGGREGATE_SCHEMA,
+    comment="Monthly turnover per department from the HR roster.",
+)
+
+correlations = Table(
+    "correlations",
+    metadata,
+    Column("period", String(16), primary_key=True),  # the as-of period of the analysis run
+    Column("analysis", String(64), primary_key=True),  # e.g. 'consumer_satisfaction_vs_turnover'
+    Column("x_metric", String(64), primary_key=True),
+    Column("y_metric", String(64), primary_key=True),
+    Column("lag_periods", Integer, primary_key=True),
+    Column("group_key", Text, primary_key=True),  # 'all', or a business unit
+    Column("n_pairs", Integer, nullable=False),
+    Column("status", String(32), nullable=False),  # 'ok' | 'insufficient data'
+    Column("pearson_r", Float),
+    *_interval("pearson_r"),
+    Column("pearson_p", Float),
+    Column("spearman_rho", Float),
+    Column("spearman_p", Float),
+    Column("bh_q", Float),
+    Column("significant", Boolean),
+    schema=AGGREGATE_SCHEMA,
+    comment="Associations between internal service, retention and external metrics (not causation).",
+)
+
+# --------------------------------------------------------------------------------------------
+# ice_ops: operational state
+# --------------------------------------------------------------------------------------------
+
+source_files = Table(
+    "source_files",
+    metadata,
+    Column("feed", String(32), primary_key=True),
+    Column("source_sha256", String(64), primary_key=True),
+    Column("source_file", Text, nullable=False),
+    Column("file_format", String(32), nullable=False),
+    Column("encoding", String(32), nullable=False),
+    Column("periods", Text),  # comma-separated partition keys the file contributed to
+    Column("rows_read", Integer, nullable=False),
+    Column("rows_kept", Integer, nullable=False),
+    Column("rows_quarantined", Integer, nullable=False),
+    Column("ingested_at", DateTime, nullable=False),
+    schema=OPS_SCHEMA,
+    comment="The raw layer: every export file read, by content hash, with its row accounting.",
+)
+
+report_archive = Table(
+    "report_archive",
+    metadata,
+    Column("period", String(16), primary_key=True),
+    Column("kind", String(64), primary_key=True),  # 'executive_summary' | 'provider:<dept>' | ...
+    Column("audience", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("html", Text, nullable=False),
+    Column("content_sha256", String(64), nullable=False),
+    Column("input_fingerprints", Text, nullable=False),  # JSON: table -> sha256 of its rows
+    Column("generated_at", DateTime, nullable=False),
+    Column("run_id", Text),
+    Column("file_path", Text),
+    schema=OPS_SCHEMA,
+    comment="Every rendered report version; same inputs give the same bytes and no new version.",
+)
+
+delivery_ledger = Table(
+    "delivery_ledger",
+    metadata,
+    Column("period", String(16), primary_key=True),
+    Column("kind", String(64), primary_key=True),
+    Column("audience", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("recipient", Text, primary_key=True),
+    Column("status", String(32), nullable=False),  # pending|sent|retrying|failed_permanent|outbox
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("message_id", Text),
+    Column("updated_at", DateTime, nullable=False),
+    schema=OPS_SCHEMA,
+    comment="One row per (report version, recipient): guarantees a report is sent at most once.",
+)
+
+run_log = Table(
+    "run_log",
+    metadata,
+    Column("run_id", Text, primary_key=True),
+    Column("step", Text, primary_key=True),
+    Column("partition_key", String(16), primary_key=True),  # '' for unpartitioned steps
+    Column("status", String(16), nullable=False),
+    Column("rows_written", Integer),
+    Column("message", Text),
+    Column("started_at", DateTime),
+    Column("finished_at", DateTime),
+    schema=OPS_SCHEMA,
+    comment="What each run wrote, per step and partition.",
+)
+
+# Tables holding one row per person; analysts never get a grant on these.
+RESPONDENT_LEVEL_TABLES = (survey_ratings, survey_comments, tickets, employees, quarantine)
