@@ -1,0 +1,255 @@
+"""What every ingester shares: decoding bytes, reading CSV text, dates, and the result shape.
+
+Belongs here: format-independent reading (encodings, BOM, CRLF, quoted newlines), the date parser
+that reports ambiguity instead of guessing, the quarantine record builder, and ``ParseResult``,
+the one shape every feed's reader returns. Feed-specific parsing lives in surveys.py,
+tickets.py, hr.py and external.py.
+"""
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ice_pipeline.errors import FileProblem
+
+FEEDS = ("surveys", "tickets", "hr", "external")
+
+# Quarantine rows use these columns (ice_private.quarantine without run_id/quarantined_at,
+# which the writer stamps).
+QUARANTINE_COLUMNS = ["feed", "source_file", "source_sha256", "source_row", "column_name", "value", "reason"]
+QUARANTINE_VALUE_MAX = 200
+
+
+@dataclass
+class DecodedFile:
+    """An export file's text with what was learned while decoding it."""
+
+    path: Path
+    text: str
+    encoding: str  # 'utf-8', 'utf-8-sig' or 'cp1252'
+    sha256: str
+    size_bytes: int
+
+
+@dataclass
+class ParseResult:
+    """Everything one export file produced.
+
+    ``tables`` maps schema table names (``survey_ratings``, ``survey_comments``, ``tickets``,
+    ``employees``, ``external_metrics``) to canonical frames whose columns are those tables'
+    columns. ``quarantine`` holds one row per rejected (row, column) with the reason; good rows of
+    the same file go on. ``counts`` always has rows_read, rows_kept, rows_quarantined and
+    rows_excluded (policy exclusions such as survey previews, not errors), and
+    ``excluded_by_reason`` breaks the exclusions down.
+    """
+
+    feed: str
+    source_file: str
+    source_sha256: str
+    file_format: str
+    encoding: str
+    tables: dict[str, pd.DataFrame]
+    quarantine: pd.DataFrame
+    counts: dict[str, int]
+    excluded_by_reason: dict[str, int] = field(default_factory=dict)
+    quarantined_by_reason: dict[str, int] = field(default_factory=dict)
+    columns_mapped: list[str] = field(default_factory=list)
+    columns_unmapped: list[str] = field(default_factory=list)
+    ambiguous_dates: int = 0
+
+    @property
+    def periods(self) -> list[str]:
+        found: set[str] = set()
+        for frame in self.tables.values():
+            for column in ("period", "snapshot_period"):
+                if column in frame.columns:
+                    found.update(frame[column].dropna().astype(str).unique())
+        return sorted(found)
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def decode_file(path: Path, encoding: str = "auto") -> DecodedFile:
+    """Read and decode an export: UTF-8 (with or without BOM), else cp1252, else a clear failure.
+
+    cp1252 is the fallback because spreadsheet tools on Windows write it; bytes that cp1252 cannot
+    map (0x81, 0x8D, 0x8F, 0x90, 0x9D) fall back to latin-1 so no column is lost.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as err:
+        raise FileProblem(str(path), "the file does not exist", fix="check the path") from err
+    except OSError as err:
+        raise FileProblem(str(path), f"the file cannot be read ({err.strerror})",
+                          fix="check the file's permissions") from err
+    digest = sha256_bytes(data)
+    if not data.strip(b"\xef\xbb\xbf \r\n\t"):
+        raise FileProblem(str(path), "the file is empty",
+                          fix="re-export the data from the source tool; an empty export holds no rows")
+    if b"\x00" in data[:65536]:
+        raise FileProblem(str(path), "the file is binary, not a CSV text export (it contains NUL bytes)",
+                          fix="export the data as CSV (comma-separated text), not as Excel or PDF")
+    if encoding != "auto":
+        try:
+            return DecodedFile(path, data.decode(encoding), encoding, digest, len(data))
+        except (UnicodeDecodeError, LookupError) as err:
+            raise FileProblem(str(path), f"the file cannot be decoded as {encoding} ({err})",
+                              fix="set 'encoding: auto' in the mapping, or name the encoding the tool used") from err
+    if data.startswith(b"\xef\xbb\xbf"):
+        try:
+            return DecodedFile(path, data[3:].decode("utf-8"), "utf-8-sig", digest, len(data))
+        except UnicodeDecodeError:
+            pass
+    try:
+        return DecodedFile(path, data.decode("utf-8"), "utf-8", digest, len(data))
+    except UnicodeDecodeError:
+        pass
+    try:
+        return DecodedFile(path, data.decode("cp1252"), "cp1252", digest, len(data))
+    except UnicodeDecodeError:
+        return DecodedFile(path, data.decode("latin-1"), "latin-1", digest, len(data))
+
+
+def sniff_delimiter(text: str) -> str:
+    """Comma unless the header line clearly uses semicolons or tabs (European spreadsheet exports)."""
+    first = text.split("\n", 1)[0]
+    counts = {d: first.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > counts[","] else ","
+
+
+def read_csv_rows(decoded: DecodedFile, delimiter: str | None = None) -> list[list[str]]:
+    """Parse CSV text into rows of strings (quoted newlines, CRLF and ragged rows handled).
+
+    Uses the csv module rather than pandas here because header rows must be seen raw (Qualtrics
+    and SurveyMonkey put meaning in rows 2-3) and repeated column names must survive.
+    """
+    csv.field_size_limit(64 * 1024 * 1024)
+    sep = delimiter or sniff_delimiter(decoded.text)
+    try:
+        return list(csv.reader(io.StringIO(decoded.text, newline=""), delimiter=sep))
+    except csv.Error as err:
+        raise FileProblem(str(decoded.path), f"the CSV structure is broken ({err})",
+                          fix="re-export the file; a quote is probably unbalanced or the file was truncated") from err
+
+
+def frame_from_rows(header: list[str], rows: list[list[str]]) -> pd.DataFrame:
+    """Strings-only frame; repeated header names get suffixes ``name``, ``name.1``, ... like pandas."""
+    seen: dict[str, int] = {}
+    names: list[str] = []
+    for raw in header:
+        name = raw.strip()
+        if name in seen:
+            seen[name] += 1
+            names.append(f"{name}.{seen[name]}")
+        else:
+            seen[name] = 0
+            names.append(name)
+    width = len(names)
+    fixed = [(r + [""] * (width - len(r)))[:width] for r in rows]
+    return pd.DataFrame(fixed, columns=names, dtype=object)
+
+
+@dataclass
+class ParsedDates:
+    """Dates parsed under one configured order, with the rows that could not be read safely."""
+
+    values: pd.Series  # datetime64[ns]; NaT where missing, invalid or ambiguous
+    invalid: pd.Series  # bool: non-empty text that is not a date under the configured order
+    ambiguous: pd.Series  # bool: a numeric date that reads validly under another order too
+
+
+_ORDER_FORMATS = {
+    "YMD": ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d"],
+    "DMY": ["%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y",
+            "%d.%m.%Y %H:%M", "%d.%m.%Y", "%d/%m/%y %H:%M", "%d/%m/%y"],
+    "MDY": ["%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y", "%m-%d-%Y %H:%M", "%m-%d-%Y", "%m/%d/%y %H:%M",
+            "%m/%d/%y"],
+}
+
+
+def _parse_with_formats(text: pd.Series, formats: list[str]) -> pd.Series:
+    result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    remaining = text.notna()
+    for fmt in formats:
+        if not remaining.any():
+            break
+        parsed = pd.to_datetime(text[remaining], format=fmt, errors="coerce")
+        hit = parsed.notna()
+        result.loc[parsed.index[hit]] = parsed[hit]
+        remaining.loc[parsed.index[hit]] = False
+    return result
+
+
+def parse_dates(raw: pd.Series, order: str) -> ParsedDates:
+    """Parse date strings under the configured order (YMD, DMY or MDY).
+
+    ISO 8601 with a 'T' and zone (``2026-10-03T14:05:22Z``) is always accepted and converted to
+    naive UTC. A value like ``03/04/2026`` that is valid under both DMY and MDY while the
+    configured order is DMY or MDY is still read by the configured order, but flagged ambiguous
+    only when the day part could also be a month AND the source has no unambiguous evidence; the
+    caller decides whether to quarantine. Here: flagged when both readings are valid and differ.
+    """
+    order = order.upper()
+    if order not in _ORDER_FORMATS:
+        raise ValueError(f"unknown date order {order!r}; use YMD, DMY or MDY")
+    text = raw.astype("string").str.strip()
+    text = text.mask(text.isin(["", "?", "NA", "N/A", "null", "NULL", "None"]))
+    iso = pd.to_datetime(text.where(text.str.contains("T", na=False)), utc=True, errors="coerce", format="ISO8601")
+    values = _parse_with_formats(text, _ORDER_FORMATS[order])
+    iso_hit = iso.notna()
+    values[iso_hit] = iso[iso_hit].dt.tz_convert(None)
+    ambiguous = pd.Series(False, index=text.index)
+    if order in ("DMY", "MDY"):
+        other = _parse_with_formats(text, _ORDER_FORMATS["MDY" if order == "DMY" else "DMY"])
+        ambiguous = (values.notna() & other.notna() & (values != other)).fillna(False)
+    invalid = (text.notna() & values.isna()).fillna(False)
+    return ParsedDates(values=values, invalid=invalid.astype(bool), ambiguous=ambiguous.astype(bool))
+
+
+def period_of(timestamps: pd.Series, cadence: str = "month") -> pd.Series:
+    """Partition key of each timestamp: ``YYYY-MM`` (month) or ``YYYY-Qn`` (quarter)."""
+    ts = pd.to_datetime(timestamps)
+    if cadence == "quarter":
+        out = ts.dt.year.astype("Int64").astype("string") + "-Q" + ts.dt.quarter.astype("Int64").astype("string")
+    else:
+        out = ts.dt.strftime("%Y-%m").astype("string")
+    return out.where(ts.notna())
+
+
+def quarantine_frame(
+    feed: str,
+    decoded: DecodedFile,
+    source_rows: pd.Series | np.ndarray | list[int],
+    column_name: str | pd.Series,
+    values: pd.Series | list[object],
+    reason: str | pd.Series,
+) -> pd.DataFrame:
+    """Build quarantine records; values are kept as text, truncated, never interpreted."""
+    rows = pd.Series(np.asarray(source_rows), dtype="int64")
+    n = len(rows)
+    vals = pd.Series(list(values) if not isinstance(values, pd.Series) else values.to_list(), dtype=object)
+    text = vals.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)[:QUARANTINE_VALUE_MAX])
+    return pd.DataFrame(
+        {
+            "feed": [feed] * n,
+            "source_file": [str(decoded.path)] * n,
+            "source_sha256": [decoded.sha256] * n,
+            "source_row": rows.to_numpy(),
+            "column_name": column_name.to_numpy() if isinstance(column_name, pd.Series) else [column_name] * n,
+            "value": text.to_numpy(),
+            "reason": reason.to_numpy() if isinstance(reason, pd.Series) else [reason] * n,
+        },
+        columns=QUARANTINE_COLUMNS,
+    )
+
+
+def empty_quarantine() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "source_row" else object) for c in QUARANTINE_COLUMNS})

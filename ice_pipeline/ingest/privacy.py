@@ -1,0 +1,58 @@
+"""Pseudonymisation and the personal columns that never pass ingest.
+
+Respondent, employee and requester ids are replaced by a keyed hash (HMAC-SHA256 with
+ICE_PSEUDONYM_SALT) so the same person links across files and runs without the raw id being
+stored; without the salt the hash cannot be reversed by enumerating ids. Names, e-mail addresses,
+IP addresses, locations and external references are dropped at ingest by the readers, which
+consult ``is_personal_column``.
+"""
+
+import hashlib
+import hmac
+import re
+
+import pandas as pd
+
+PSEUDONYM_LENGTH = 32
+
+# Header names (normalised: lower case, no spaces/underscores/hyphens) of personal columns
+# written by Qualtrics, SurveyMonkey, LimeSurvey, Google Forms, ServiceNow, Jira, Zendesk, HRIS.
+_PERSONAL_NAMES = {
+    "ipaddress", "ip", "ipaddr", "recipientlastname", "recipientfirstname", "recipientemail",
+    "externalreference", "externaldatareference", "locationlatitude", "locationlongitude",
+    "locationaccuracy", "emailaddress", "email", "workemail", "personalemail", "name", "firstname",
+    "lastname", "fullname", "employeename", "phone", "phonenumber", "mobile", "address",
+    "homeaddress", "emailaddressoptional", "username", "requesteremail", "reporteremail",
+    "dateofbirth", "birthdate", "ssn", "nationalid", "refurl", "seed", "ipaddresses",
+}
+_PERSONAL_PATTERNS = [re.compile(p) for p in (r"e-?mail", r"\bip address\b", r"latitude", r"longitude")]
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[\s_\-.()]", "", name.strip().lower())
+
+
+def is_personal_column(name: str) -> bool:
+    """True for columns holding names, contact details, network or location identifiers."""
+    if _normalise(name) in _PERSONAL_NAMES:
+        return True
+    lowered = name.lower()
+    return any(p.search(lowered) for p in _PERSONAL_PATTERNS)
+
+
+def pseudonymize(ids: pd.Series, salt: str) -> pd.Series:
+    """Keyed hash of each id (stripped text); missing ids stay missing."""
+    key = salt.encode("utf-8")
+
+    def one(value: object) -> object:
+        if value is None or (isinstance(value, float) and value != value):
+            return None
+        text = str(value).strip()
+        if not text:
+            return None
+        return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()[:PSEUDONYM_LENGTH]
+
+    # Hash each distinct id once: exports repeat ids on every row of a long table.
+    uniques = pd.Series(ids.dropna().unique())
+    lookup = dict(zip(uniques, uniques.map(one), strict=True))
+    return ids.map(lookup).astype(object).where(ids.notna(), None)
