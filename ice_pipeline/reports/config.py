@@ -1,0 +1,64 @@
+"""Settings of the reports: anonymity thresholds as shown, weights named in the methodology, titles.
+
+Built from the ``reports`` section of the YAML config (``ice_pipeline.config``); every key has a
+default, so a missing section means the defaults below. Email settings live in
+``ice_pipeline.reports.delivery`` because they belong to the transport, not the content.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from ice_pipeline.errors import ConfigError
+
+# The privacy floor of issue 4: k may be raised, never set below 3.
+MIN_K_ANONYMITY = 3
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """What the report says about its method and how much it shows.
+
+    ``k_anonymity`` and ``comment_min_group`` are applied again here (defence in depth), even though
+    the index tables arrive suppressed already: a value of a group smaller than k never reaches HTML.
+    """
+
+    organisation: str = "Example Organisation"
+    k_anonymity: int = 5
+    comment_min_group: int = 10
+    weight_perception: float = 0.7  # ICE = w_p * ICE-P + w_k * ICE-K (only described, not computed)
+    weight_kpi: float = 0.3
+    best_worst_count: int = 3
+    min_correlation_pairs: int = 8
+    executive_audience: str = "executives"
+    provider_audience: str = "department_heads"
+
+    @classmethod
+    def from_section(cls, section: dict[str, Any]) -> "ReportConfig":
+        """Build from the ``reports:`` YAML section; unknown keys are an error naming the key."""
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(section) - known)
+        if unknown:
+            raise ConfigError(
+                f"reports.{unknown[0]}",
+                "is not a known report setting",
+                fix=f"remove it or use one of: {', '.join(sorted(known))}",
+            )
+        config = cls(**section)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        if not isinstance(self.k_anonymity, int) or self.k_anonymity < MIN_K_ANONYMITY:
+            raise ConfigError(
+                "reports.k_anonymity",
+                f"is {self.k_anonymity!r}; groups this small could identify respondents",
+                fix=f"set it to an integer of at least {MIN_K_ANONYMITY} (the default is 5)",
+            )
+        if not isinstance(self.comment_min_group, int) or self.comment_min_group < self.k_anonymity:
+            raise ConfigError(
+                "reports.comment_min_group",
+                f"is {self.comment_min_group!r}, below k_anonymity={self.k_anonymity}",
+                fix="set it to an integer at least as large as k_anonymity (the default is 10)",
+            )
+        if self.best_worst_count < 1:
+            raise ConfigError("reports.best_worst_count", "must be at least 1", fix="set it to 3")
