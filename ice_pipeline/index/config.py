@@ -63,15 +63,20 @@ class IndexConfig:
         """Build the config from the ``index`` section of the YAML file; unknown keys are errors."""
         section = section or {}
         if not isinstance(section, dict):
-            raise ConfigError("index", "the 'index' section must be a mapping of keys to values",
-                              fix="write 'index:' followed by indented 'key: value' lines")
+            raise ConfigError(
+                "index",
+                "the 'index' section must be a mapping of keys to values",
+                fix="write 'index:' followed by indented 'key: value' lines",
+            )
         known = {f.name: f for f in dataclasses.fields(cls)}
         values: dict[str, Any] = {}
         for key, value in section.items():
             if key not in known:
                 raise ConfigError(
-                    f"index.{key}", f"'{key}' is not a setting of the index",
-                    fix=f"remove it or use one of: {', '.join(sorted(known))}")
+                    f"index.{key}",
+                    f"'{key}' is not a setting of the index",
+                    fix=f"remove it or use one of: {', '.join(sorted(known))}",
+                )
             values[key] = _coerce(key, value, cls.__dataclass_fields__[key].default)
         return cls(**values)
 
@@ -92,17 +97,27 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
     setting = f"index.{key}"
     if isinstance(default, tuple):
         if not isinstance(value, list | tuple) or not all(
-                isinstance(v, int) and not isinstance(v, bool) for v in value):
-            raise ConfigError(setting, f"expected a list of whole numbers, got {value!r}",
-                              fix=f"write e.g. '{key}: [0, 1, 2, 3]'")
+            isinstance(v, int) and not isinstance(v, bool) for v in value
+        ):
+            raise ConfigError(
+                setting,
+                f"expected a list of whole numbers, got {value!r}",
+                fix=f"write e.g. '{key}: [0, 1, 2, 3]'",
+            )
         return tuple(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(setting, f"expected a number, got {value!r}",
-                          fix=f"write a number, e.g. '{key}: {default}'")
+        raise ConfigError(
+            setting,
+            f"expected a number, got {value!r}",
+            fix=f"write a number, e.g. '{key}: {default}'",
+        )
     if isinstance(default, int):
         if float(value) != int(value):
-            raise ConfigError(setting, f"expected a whole number, got {value!r}",
-                              fix=f"write a whole number, e.g. '{key}: {default}'")
+            raise ConfigError(
+                setting,
+                f"expected a whole number, got {value!r}",
+                fix=f"write a whole number, e.g. '{key}: {default}'",
+            )
         return int(value)
     return float(value)
 
@@ -113,36 +128,60 @@ def _check(config: IndexConfig) -> None:
             "index.k_min_respondents",
             f"k = {config.k_min_respondents} is below the floor of {K_FLOOR} respondents, which "
             "would let a published figure reveal individual answers",
-            fix=f"set k_min_respondents to {K_FLOOR} or more (the default is 5)")
+            fix=f"set k_min_respondents to {K_FLOOR} or more (the default is 5)",
+        )
     if config.comment_min_group < config.k_min_respondents:
-        raise ConfigError("index.comment_min_group",
-                          "comments would be shown for groups smaller than k",
-                          fix="set comment_min_group at least as large as k_min_respondents")
-    if min(config.weight_ice_p, config.weight_ice_k) < 0 or abs(
-            config.weight_ice_p + config.weight_ice_k - 1.0) > 1e-9:
-        raise ConfigError("index.weight_ice_p",
-                          f"weights {config.weight_ice_p} + {config.weight_ice_k} must be >= 0 and sum to 1",
-                          fix="set weight_ice_p and weight_ice_k so that they add up to 1 (default 0.7 and 0.3)")
+        raise ConfigError(
+            "index.comment_min_group",
+            "comments would be shown for groups smaller than k",
+            fix="set comment_min_group at least as large as k_min_respondents",
+        )
+    if (
+        min(config.weight_ice_p, config.weight_ice_k) < 0
+        or abs(config.weight_ice_p + config.weight_ice_k - 1.0) > 1e-9
+    ):
+        raise ConfigError(
+            "index.weight_ice_p",
+            f"weights {config.weight_ice_p} + {config.weight_ice_k} must be >= 0 and sum to 1",
+            fix="set weight_ice_p and weight_ice_k so that they add up to 1 (default 0.7 and 0.3)",
+        )
     if any(w < 0 for w in config.kpi_weights.values()) or sum(config.kpi_weights.values()) <= 0:
-        raise ConfigError("index.kpi_weight_sla", "KPI weights must be >= 0 and not all 0",
-                          fix="set the kpi_weight_* keys to non-negative numbers")
-    pairs = [("sla_target_pct", "sla_zero_pct"), ("reopen_target_pct", "reopen_zero_pct"),
-             ("resolution_target_hours", "resolution_zero_hours"),
-             ("first_assignee_target_pct", "first_assignee_zero_pct"),
-             ("satisfaction_target", "satisfaction_zero")]
+        raise ConfigError(
+            "index.kpi_weight_sla",
+            "KPI weights must be >= 0 and not all 0",
+            fix="set the kpi_weight_* keys to non-negative numbers",
+        )
+    pairs = [
+        ("sla_target_pct", "sla_zero_pct"),
+        ("reopen_target_pct", "reopen_zero_pct"),
+        ("resolution_target_hours", "resolution_zero_hours"),
+        ("first_assignee_target_pct", "first_assignee_zero_pct"),
+        ("satisfaction_target", "satisfaction_zero"),
+    ]
     for target, zero in pairs:
         if getattr(config, target) == getattr(config, zero):
-            raise ConfigError(f"index.{target}", f"{target} equals {zero}, so the KPI cannot be scored",
-                              fix=f"give {target} (score 100) and {zero} (score 0) different values")
+            raise ConfigError(
+                f"index.{target}",
+                f"{target} equals {zero}, so the KPI cannot be scored",
+                fix=f"give {target} (score 100) and {zero} (score 0) different values",
+            )
     if not 0.5 < config.confidence_level < 1:
-        raise ConfigError("index.confidence_level", "confidence_level must lie between 0.5 and 1",
-                          fix="use e.g. 0.95")
+        raise ConfigError(
+            "index.confidence_level",
+            "confidence_level must lie between 0.5 and 1",
+            fix="use e.g. 0.95",
+        )
     if not 0 < config.alpha < 1:
         raise ConfigError("index.alpha", "alpha must lie between 0 and 1", fix="use e.g. 0.05")
     if config.min_pairs_for_correlation < 4:
-        raise ConfigError("index.min_pairs_for_correlation",
-                          "at least 4 pairs are needed for a Fisher-z interval",
-                          fix="use 8 (the default) or more")
+        raise ConfigError(
+            "index.min_pairs_for_correlation",
+            "at least 4 pairs are needed for a Fisher-z interval",
+            fix="use 8 (the default) or more",
+        )
     if not config.lags or any(lag < 0 for lag in config.lags):
-        raise ConfigError("index.lags", "lags must be a non-empty list of numbers >= 0",
-                          fix="use e.g. [0, 1, 2, 3]")
+        raise ConfigError(
+            "index.lags",
+            "lags must be a non-empty list of numbers >= 0",
+            fix="use e.g. [0, 1, 2, 3]",
+        )

@@ -20,7 +20,7 @@ def _reversal(raw: Any, scale_min: Any, scale_max: Any, reversed_item: Any) -> n
 
 
 def to_score(raw: Any, scale_min: Any, scale_max: Any, reversed_item: Any) -> Any:
-    """Score 0-100: ``100 * (x - scale_min) / (scale_max - scale_min)`` after reversing reversed items."""
+    """Score 0-100: ``100 * (x - scale_min) / (scale_max - scale_min)``, reversed items mirrored."""
     effective = _reversal(raw, scale_min, scale_max, reversed_item)
     low = np.asarray(scale_min, dtype=float)
     high = np.asarray(scale_max, dtype=float)
@@ -29,7 +29,7 @@ def to_score(raw: Any, scale_min: Any, scale_max: Any, reversed_item: Any) -> An
 
 
 def is_favourable(raw: Any, scale_min: Any, scale_max: Any, reversed_item: Any) -> Any:
-    """True for the top two boxes of the original scale (after reversal), e.g. 4-5 on 1-5, 9-10 on 0-10."""
+    """True for the top two boxes of the original scale after reversal: 4-5 of 1-5, 9-10 of 0-10."""
     effective = _reversal(raw, scale_min, scale_max, reversed_item)
     high = np.asarray(scale_max, dtype=float)
     # The scales are whole-number boxes, so the top two boxes are those within one step of the top.

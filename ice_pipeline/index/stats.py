@@ -11,8 +11,9 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 
-def group_moments(group_ids: np.ndarray, values: np.ndarray, n_groups: int
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def group_moments(
+    group_ids: np.ndarray, values: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Count, mean and sample standard deviation (ddof=1) of ``values`` per integer group id.
 
     Two passes (mean first, then squared deviations) keep the variance exact for 0-100 scores.
@@ -20,15 +21,17 @@ def group_moments(group_ids: np.ndarray, values: np.ndarray, n_groups: int
     count = np.bincount(group_ids, minlength=n_groups).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.bincount(group_ids, weights=values, minlength=n_groups) / count
-        deviation_sq = np.bincount(group_ids, weights=(values - mean[group_ids]) ** 2,
-                                   minlength=n_groups)
+        deviation_sq = np.bincount(
+            group_ids, weights=(values - mean[group_ids]) ** 2, minlength=n_groups
+        )
         sd = np.sqrt(deviation_sq / (count - 1))
     sd[count < 2] = np.nan
     return count, mean, sd
 
 
-def t_interval(mean: np.ndarray, sd: np.ndarray, n: np.ndarray, level: float = 0.95
-               ) -> tuple[np.ndarray, np.ndarray]:
+def t_interval(
+    mean: np.ndarray, sd: np.ndarray, n: np.ndarray, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
     """Student-t interval for a mean: mean +- t(1-a/2, n-1) * sd / sqrt(n); NaN for n < 2."""
     n = np.asarray(n, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -37,8 +40,9 @@ def t_interval(mean: np.ndarray, sd: np.ndarray, n: np.ndarray, level: float = 0
     return mean - half, mean + half
 
 
-def wilson_interval(proportion: np.ndarray, n: np.ndarray, level: float = 0.95
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def wilson_interval(
+    proportion: np.ndarray, n: np.ndarray, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval for a proportion observed on n units; NaN for n = 0."""
     p = np.asarray(proportion, dtype=float)
     n = np.asarray(n, dtype=float)
@@ -52,9 +56,15 @@ def wilson_interval(proportion: np.ndarray, n: np.ndarray, level: float = 0.95
     return low, high
 
 
-def welch_interval(mean_now: np.ndarray, sd_now: np.ndarray, n_now: np.ndarray,
-                   mean_before: np.ndarray, sd_before: np.ndarray, n_before: np.ndarray,
-                   level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def welch_interval(
+    mean_now: np.ndarray,
+    sd_now: np.ndarray,
+    n_now: np.ndarray,
+    mean_before: np.ndarray,
+    sd_before: np.ndarray,
+    n_before: np.ndarray,
+    level: float = 0.95,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Difference of two means with a Welch (unequal variances) interval.
 
     Returns (difference, low, high). The degrees of freedom are Welch-Satterthwaite's. The
@@ -67,7 +77,9 @@ def welch_interval(mean_now: np.ndarray, sd_now: np.ndarray, n_now: np.ndarray,
         var_now = np.asarray(sd_now, dtype=float) ** 2 / n_now
         var_before = np.asarray(sd_before, dtype=float) ** 2 / n_before
         se = np.sqrt(var_now + var_before)
-        df = (var_now + var_before) ** 2 / (var_now**2 / (n_now - 1) + var_before**2 / (n_before - 1))
+        df = (var_now + var_before) ** 2 / (
+            var_now**2 / (n_now - 1) + var_before**2 / (n_before - 1)
+        )
         half = scipy_stats.t.ppf(0.5 + level / 2, df) * se
     undefined = (n_now < 2) | (n_before < 2) | ~(se > 0)
     low = np.where(undefined, np.nan, difference - half)
@@ -75,9 +87,10 @@ def welch_interval(mean_now: np.ndarray, sd_now: np.ndarray, n_now: np.ndarray,
     return difference, low, high
 
 
-def correlation(x: np.ndarray, y: np.ndarray, df_lost: int = 0, level: float = 0.95
-                ) -> dict[str, float]:
-    """Pearson and Spearman coefficients, two-sided p-values and a Fisher-z interval for Pearson's r.
+def correlation(
+    x: np.ndarray, y: np.ndarray, df_lost: int = 0, level: float = 0.95
+) -> dict[str, float]:
+    """Pearson and Spearman coefficients, two-sided p-values, a Fisher-z interval for Pearson's r.
 
     ``df_lost`` is the number of extra parameters already fitted to the data (G - 1 group means
     for a within-group analysis); the effective sample size is ``n - df_lost``, which widens the
@@ -94,8 +107,8 @@ def correlation(x: np.ndarray, y: np.ndarray, df_lost: int = 0, level: float = 0
         se = 1 / np.sqrt(n_effective - 3)
     return {
         "pearson_r": pearson_r,
-        "pearson_ci_low": float(np.tanh(fisher - z * se)) if n_effective > 3 else np.nan,
-        "pearson_ci_high": float(np.tanh(fisher + z * se)) if n_effective > 3 else np.nan,
+        "pearson_r_ci_low": float(np.tanh(fisher - z * se)) if n_effective > 3 else np.nan,
+        "pearson_r_ci_high": float(np.tanh(fisher + z * se)) if n_effective > 3 else np.nan,
         "pearson_p": _t_test_p(pearson_r, n_effective),
         "spearman_rho": spearman_rho,
         "spearman_p": _t_test_p(spearman_rho, n_effective),

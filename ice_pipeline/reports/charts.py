@@ -50,13 +50,18 @@ _RC: dict[str, Any] = {
 class Chart:
     """One chart in both encodings, with what a reader without images needs."""
 
-    cid: str  # also the Content-ID of the PNG part in email
+    cid: str  # chart id: salts the SVG ids and names the PNG part in email
     title: str
     alt: str
     svg: str  # inline <svg> markup, no XML prolog
     png: bytes
     table_headers: tuple[str, ...]
     table_rows: tuple[tuple[str, ...], ...]
+
+    @property
+    def content_id(self) -> str:
+        """The Content-ID of the PNG part (RFC 2392 'cid:' URLs need the msg-id form)."""
+        return f"{self.cid}@ice-report"
 
 
 def _short(label: str) -> str:
@@ -98,7 +103,7 @@ def trend_chart(cid: str, title: str, alt: str,
                 points: Sequence[tuple[str, float | None, float | None, float | None]],
                 *, ylabel: str = "score (0-100)") -> Chart:
     """A line over periods with its 95% interval as a band; missing points leave a gap."""
-    fig = Figure(figsize=(7.0, 2.8))
+    fig = Figure(figsize=(8.5, 3.0))
     ax = fig.add_subplot()
     periods = [point[0] for point in points]
     positions = np.arange(len(points))
@@ -133,7 +138,7 @@ def ranked_bar_chart(cid: str, title: str, alt: str,
     published = [item for item in items if item[1] is not None]
     withheld = [item for item in items if item[1] is None]
     ordered = sorted(published, key=lambda item: (-item[1], item[0])) + withheld
-    fig = Figure(figsize=(7.0, 0.42 * len(ordered) + 1.0))
+    fig = Figure(figsize=(8.5, 0.4 * len(ordered) + 1.0))
     ax = fig.add_subplot()
     positions = np.arange(len(ordered))[::-1]
     for position, (_label, value, low, high) in zip(positions, ordered, strict=True):
@@ -170,6 +175,10 @@ def heatmap_chart(cid: str, title: str, alt: str, row_labels: Sequence[str],
     width = max(7.0, 0.95 * len(column_labels) + 2.5)
     fig = Figure(figsize=(width, height))
     ax = fig.add_subplot()
+    if grid.size == 0:
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "No ratings this period", ha="center", va="center", color=INK)
+        return _finish(fig, cid, title, alt, ("provider", *column_labels), [])
     cmap = matplotlib.colormaps["YlGnBu"]
     masked = np.ma.masked_invalid(grid)
     image = ax.imshow(masked, cmap=cmap, vmin=0, vmax=100, aspect="auto")
@@ -204,7 +213,7 @@ def scatter_chart(cid: str, title: str, alt: str,
                   points: Sequence[tuple[str, float, float]], *, xlabel: str,
                   ylabel: str) -> Chart:
     """Labelled points, e.g. each provider's ICE-P against its ICE-K, with the diagonal."""
-    fig = Figure(figsize=(7.0, 4.0))
+    fig = Figure(figsize=(8.5, 4.2))
     ax = fig.add_subplot()
     ax.plot([0, 100], [0, 100], color=GREY, linewidth=1, linestyle="--")
     for label, x_value, y_value in points:

@@ -9,6 +9,7 @@ internally plausible (intervals contain their estimate).
 
 import numpy as np
 import pandas as pd
+import sqlalchemy
 
 from ice_pipeline.warehouse import schema
 
@@ -23,7 +24,7 @@ HOSTILE_DIMENSION = "@SUM(1)"
 HOSTILE_COMMENT = "+cmd <script>alert(1)</script> =HYPERLINK(\"http://evil\",\"x\")"
 
 # A value planted in suppressed rows: it must never be rendered (see the privacy tests).
-LEAK_SENTINEL = 13.37
+LEAK_SENTINEL = -7.77
 
 
 def _columns(table_name: str) -> list[str]:
@@ -70,6 +71,7 @@ def sample_tables(period: str = "2026-10", *, hostile: bool = False) -> dict[str
                 "ice_p_change_ci_high": None if change is None else change + 2.0,
                 "change_significant": None if change is None else abs(change) > 2.0,
             }
+            kpi_ice_k = ice_k  # ticket KPIs are not survey groups: never suppressed
             if suppressed:
                 # The index nulls these; the sentinel proves the report does not rely on that alone.
                 row.update({key: LEAK_SENTINEL for key in (
@@ -128,7 +130,7 @@ def sample_tables(period: str = "2026-10", *, hostile: bool = False) -> dict[str
                     "satisfaction_n": tickets_n // 4,
                     "sla_score": 80.0, "reopen_score": 70.0, "resolution_score": 60.0,
                     "first_assignee_score": 65.0, "satisfaction_score": 75.0,
-                    "ice_k": ice_rows[-1]["ice_k"],
+                    "ice_k": kpi_ice_k,
                 })
         ranked = sorted(period_ice, key=lambda item: -item[1])
         rank_of = {name: position + 1 for position, (name, _) in enumerate(ranked)}
@@ -223,3 +225,11 @@ def sample_comments(period: str = "2026-10", *, hostile: bool = False) -> pd.Dat
         rows.append((period, "r06", "IT", "Sales", HOSTILE_COMMENT))
     return pd.DataFrame(rows, columns=["period", "respondent_id", "provider_department",
                                        "consumer_department", "comment_text"])
+
+
+def create_report_tables(engine: sqlalchemy.Engine) -> None:
+    """Create the ops schema and the archive and ledger tables (tests; the pipeline migrates)."""
+    with engine.begin() as conn:
+        for name in schema.ALL_SCHEMAS:
+            conn.execute(sqlalchemy.text(f"CREATE SCHEMA IF NOT EXISTS {name}"))
+    schema.metadata.create_all(engine, tables=[schema.report_archive, schema.delivery_ledger])

@@ -379,3 +379,10 @@ run_log = Table(
 
 # Tables holding one row per person; analysts never get a grant on these.
 RESPONDENT_LEVEL_TABLES = (survey_ratings, survey_comments, tickets, employees, quarantine)
+
+# Row-level feeds written only as whole partitions by writes.replace_partition. Their primary key
+# above documents the grain and is checked by the writer before every write, but the migration
+# does not build a unique index for it: maintaining one made replacing a 2.5M-row survey wave
+# about 10x slower on both engines (measured: DuckDB 14 s vs 0.33 s, PostgreSQL 13.4 s vs 2.7 s).
+# PostgreSQL gets a BRIN index on the partition column instead; DuckDB's zone maps need none.
+BULK_FEED_TABLES = (survey_ratings, survey_comments, tickets, employees)

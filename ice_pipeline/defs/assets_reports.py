@@ -1,0 +1,193 @@
+"""Report assets: render and archive each period's reports, then deliver them by email.
+
+Belongs here: the Dagster shell around ``ice_pipeline.reports``: which warehouse tables a report
+reads, archiving every rendering, and delivery through the ``EmailResource`` with a retry policy.
+View-models, templates, charts, the archive and the delivery ledger live in ``reports``.
+
+A failed blocking data check stops the email but not the archive: ``executive_report`` always
+renders and archives what was computed (its data-quality panel names the failed checks), and
+``report_delivery`` refuses to send while any blocking expectation of the period fails, with a
+one-line message naming them (see defs/checks.py for why the Dagster checks are not blocking).
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from ice_pipeline.defs.checks import Outcome, blocking_failures, period_check_outcomes
+from ice_pipeline.defs.partitions import CORRELATION_HISTORY, monthly_partitions, periods_back
+from ice_pipeline.defs.resources import EmailResource, PipelineSettingsResource, WarehouseResource
+from ice_pipeline.defs.support import GROUP_REPORTS, Timer, markdown_table, user_errors
+from ice_pipeline.warehouse import schema
+from ice_pipeline.warehouse.writes import read_frame
+
+# Tables the reports read; history (for trends) is the same window the correlations use.
+REPORT_TABLES = ("ice_scores", "company_scores", "dimension_scores", "matrix_scores", "consumer_satisfaction",
+                 "service_kpis", "turnover", "correlations")
+HISTORY_PERIODS = 24
+# Without an ``email:`` section, demo mode sends the executive summary to this fictional mailbox
+# (into the outbox directory: no network), so the demo shows a delivered report.
+DEMO_RECIPIENTS = {"recipients": {"executive_summary": ["executives@example.com"]},
+                   "allowed_domains": ["example.com"]}
+
+
+def _table(name: str) -> Any:
+    return next(t for t in schema.metadata.tables.values() if t.name == name)
+
+
+def quality_summary(warehouse: WarehouseResource, period: str, outcomes: list[Outcome]) -> dict[str, Any]:
+    """Rows read and quarantined by the files feeding ``period``, and the failed checks."""
+    files = read_frame(warehouse.engine(), schema.source_files)
+    if not files.empty:
+        feeds_period = files["periods"].fillna("").str.split(",").map(lambda ps: period in ps)
+        files = files[feeds_period]
+    read = files.groupby("feed")["rows_read"].sum().astype(int).to_dict() if not files.empty else {}
+    quarantined = files.groupby("feed")["rows_quarantined"].sum().astype(int).to_dict() if not files.empty else {}
+    failed = [{"name": f"{o.table}: {o.check_name}", "description": o.description}
+              for o in outcomes if not o.passed]
+    return {"rows_read": read, "rows_quarantined": quarantined, "checks_failed": failed,
+            "checks_run": len(outcomes)}
+
+
+@dataclass
+class PeriodReports:
+    """Every report of a period, rendered, in a fixed order (executive summary, then providers)."""
+
+    rendered: list[Any]
+    fingerprints: dict[str, str]
+
+
+def render_period_reports(warehouse: WarehouseResource, pipeline: PipelineSettingsResource, period: str,
+                          quality: Mapping[str, Any]) -> PeriodReports:
+    """Build the view-models of ``period`` from the warehouse and render them (deterministic)."""
+    from ice_pipeline.reports.archive import input_fingerprints
+    from ice_pipeline.reports.config import ReportConfig
+    from ice_pipeline.reports.render import render_report
+    from ice_pipeline.reports.viewmodel import build_executive_view, build_provider_view
+
+    config = ReportConfig.from_section(pipeline.section("reports"))
+    engine = warehouse.engine()
+    window = periods_back(period, HISTORY_PERIODS)
+    tables = {name: read_frame(engine, _table(name), where={"period": window}, order_by=["period"])
+              for name in REPORT_TABLES}
+    comments = read_frame(engine, schema.survey_comments, where={"period": period})
+    rendered = [render_report(build_executive_view(period, tables, quality, config),
+                              audience=config.executive_audience)]
+    current = tables["ice_scores"][tables["ice_scores"]["period"] == period]
+    for provider in sorted(current["provider_department"].astype(str)):
+        view = build_provider_view(period, provider, tables, comments, config)
+        rendered.append(render_report(view, audience=config.provider_audience))
+    fingerprints = input_fingerprints({**tables, "quality": pd.DataFrame([{"quality": repr(sorted(quality.items()))}])})
+    return PeriodReports(rendered, fingerprints)
+
+
+@dg.asset(
+    partitions_def=monthly_partitions,
+    group_name=GROUP_REPORTS,
+    deps=[*(dg.AssetDep(name, partition_mapping=CORRELATION_HISTORY) for name in
+            ("ice_scores", "company_scores", "dimension_scores", "matrix_scores", "consumer_satisfaction",
+             "service_kpis", "turnover")),
+          "correlations", "survey_comments"],
+    kinds={"html"},
+    description="The executive summary and one page per provider, rendered and archived (ice_ops.report_archive).",
+)
+def executive_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                     pipeline: PipelineSettingsResource) -> dg.MaterializeResult:
+    from ice_pipeline.reports.archive import archive_report
+
+    timer = Timer()
+    period = context.partition_key
+    with user_errors():
+        outcomes = period_check_outcomes(context.run_id, warehouse, pipeline, period)
+        reports = render_period_reports(warehouse, pipeline, period, quality_summary(warehouse, period, outcomes))
+        archived = [archive_report(warehouse.engine(), period=period, kind=r.kind, audience=r.audience,
+                                   html=r.html, input_fingerprints=reports.fingerprints, run_id=context.run_id,
+                                   reports_dir=pipeline.reports_dir) for r in reports.rendered]
+    summary = archived[0]
+    listing = pd.DataFrame([{"kind": a.kind, "version": a.version, "new": a.created} for a in archived])
+    return dg.MaterializeResult(metadata={
+        "reports": len(archived),
+        "new_versions": sum(a.created for a in archived),
+        "executive_summary_version": summary.version,
+        "executive_summary_path": dg.MetadataValue.path(summary.file_path or ""),
+        "checks_failed": sum(not o.passed for o in outcomes),
+        "blocking_checks_failed": len(blocking_failures(outcomes)),
+        "archived": markdown_table(listing, max_rows=40),
+        "duration_s": timer.seconds,
+    })
+
+
+class DeliveryConfig(dg.Config):
+    """Run config of report_delivery."""
+
+    dry_run: bool = False  # render and archive, send nothing (ice-pipeline run --dry-run)
+
+
+@dg.asset(
+    partitions_def=monthly_partitions,
+    group_name=GROUP_REPORTS,
+    deps=["executive_report", "survey_ratings", "survey_comments", "tickets", "external_metrics", "employees"],
+    kinds={"email"},
+    retry_policy=dg.RetryPolicy(max_retries=3, delay=60, backoff=dg.Backoff.EXPONENTIAL),
+    description=("Emails the period's archived reports to the configured recipients, at most once each "
+                 "(ice_ops.delivery_ledger); refuses while a blocking data check of the period fails."),
+)
+def report_delivery(context: dg.AssetExecutionContext, config: DeliveryConfig, warehouse: WarehouseResource,
+                    pipeline: PipelineSettingsResource, email: EmailResource) -> dg.MaterializeResult:
+    from ice_pipeline.reports.archive import load_report
+    from ice_pipeline.reports.delivery import deliver, recipients_from_section
+
+    timer = Timer()
+    period = context.partition_key
+    with user_errors():
+        outcomes = period_check_outcomes(context.run_id, warehouse, pipeline, period)
+        blocking = blocking_failures(outcomes)
+        if blocking:
+            names = ", ".join(f"{o.table}.{o.check_name}" for o in blocking)
+            raise dg.Failure(
+                description=(f"report for {period} archived but NOT emailed: blocking data checks failed "
+                             f"({names}). Fix the data, then re-run {period}"),
+                allow_retries=False,
+                metadata={"blocking_checks_failed": len(blocking), "checks": names},
+            )
+        if config.dry_run:
+            return dg.MaterializeResult(metadata={"dry_run": True, "sent": 0, "duration_s": timer.seconds})
+        email_section = pipeline.section("email")
+        if not email_section.get("recipients") and pipeline.demo_mode:
+            email_section = {**email_section, **DEMO_RECIPIENTS}
+        recipients = recipients_from_section(email_section)
+        reports = render_period_reports(warehouse, pipeline, period,
+                                        quality_summary(warehouse, period, outcomes))
+        smtp_section = email_section.get("smtp") or None
+        transport = email.transport(smtp_section)
+        sender = email.sender_address(smtp_section)
+        sent, skipped, problems = 0, 0, []
+        for content in reports.rendered:
+            group = "provider" if content.kind.startswith("provider:") else content.kind
+            if group not in recipients or not recipients[group].recipients:
+                continue
+            archived = load_report(warehouse.engine(), period=period, kind=content.kind, audience=content.audience)
+            if archived is None or archived.html != content.html:
+                raise dg.Failure(description=(f"the archived {content.kind} report of {period} differs from a "
+                                              "fresh rendering; re-run executive_report for this period first"))
+            outcome = deliver(warehouse.engine(), archived, recipients[group].recipients, transport,
+                              content=content, from_address=sender)
+            sent += len(outcome.sent)
+            skipped += len(outcome.skipped)
+            problems.extend(f"{address}: {error}" for address, error in outcome.errors.items())
+            if outcome.retrying:  # temporary: let Dagster's retry policy try the step again later
+                raise dg.Failure(description=f"delivery of {content.kind} for {period} will be retried: "
+                                             f"{problems[-1]}", allow_retries=True)
+    if problems:
+        raise dg.Failure(description=f"{len(problems)} deliveries failed for {period}: {problems[0]}",
+                         allow_retries=False)
+    return dg.MaterializeResult(metadata={
+        "sent": sent, "already_sent": skipped, "transport": type(transport).__name__,
+        "checks_failed": sum(not o.passed for o in outcomes), "duration_s": timer.seconds,
+    })
+
+
+report_assets = [executive_report, report_delivery]

@@ -1,0 +1,163 @@
+"""Asset checks: the great-expectations suite of each canonical table, per period.
+
+Belongs here: one Dagster asset check per canonical table, built from the outcomes of
+``ice_pipeline.ingest.expectations.run_suite`` (volume against the previous period, null rates,
+value sets, freshness, departments unknown to HR, ...), and ``period_check_outcomes``, the same
+outcomes for report delivery to consult. The expectations themselves live in ``ingest``.
+
+Why the checks are not Dagster-blocking: a blocking check that fails skips every downstream asset
+of the run, which would also stop archiving the report, and issue 5 wants a failed blocking check
+to stop only the email. So the checks report ERROR (blocking expectation failed) or WARN severity,
+and ``report_delivery`` evaluates the same outcomes itself and refuses to send when a blocking one
+failed. The outcomes are memoised per (run, table, period), so a run evaluates each suite once
+whichever step asks first; a later run evaluates afresh on the data then in the warehouse.
+"""
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from ice_pipeline.defs.partitions import previous_period
+from ice_pipeline.defs.resources import PipelineSettingsResource, WarehouseResource
+from ice_pipeline.warehouse import schema
+from ice_pipeline.warehouse.writes import read_frame
+
+# Canonical table -> the asset that writes it.
+CHECKED_TABLES = ("survey_ratings", "survey_comments", "tickets", "external_metrics", "employees")
+CHECK_NAME = "expectation_suite"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One expectation's result for a table and period (mirrors ingest.expectations.CheckOutcome)."""
+
+    table: str
+    check_name: str
+    passed: bool
+    blocking: bool
+    description: str
+    metadata: dict[str, Any]
+
+
+_MEMO: dict[tuple[str, str, str], list[Outcome]] = {}
+_MEMO_LOCK = threading.Lock()
+
+
+def _table(name: str) -> Any:
+    return next(t for t in schema.metadata.tables.values() if t.name == name)
+
+
+def _known_departments(warehouse: WarehouseResource) -> set[str]:
+    roster = read_frame(warehouse.engine(), schema.employees)
+    return set(roster["department"].dropna().astype(str)) if not roster.empty else set()
+
+
+def evaluate_table(warehouse: WarehouseResource, pipeline: PipelineSettingsResource, table: str,
+                   period: str | None) -> list[Outcome]:
+    """Run ``table``'s expectation suite on its rows of ``period`` (all rows for ``employees``)."""
+    from ice_pipeline.ingest.expectations import run_suite
+
+    engine = warehouse.engine()
+    if table == "employees":
+        frame, previous = read_frame(engine, schema.employees), None
+    else:
+        frame = read_frame(engine, _table(table), where={"period": period})
+        previous = read_frame(engine, _table(table), where={"period": previous_period(period)})
+    outcomes = run_suite(table, frame, previous=previous, known_departments=_known_departments(warehouse),
+                         period=period, gx_dir=pipeline.gx_dir)
+    return [Outcome(table, o.check_name, bool(o.passed), bool(o.blocking), str(o.description),
+                    dict(o.metadata or {})) for o in outcomes]
+
+
+def table_outcomes(run_id: str, warehouse: WarehouseResource, pipeline: PipelineSettingsResource,
+                   table: str, period: str | None) -> list[Outcome]:
+    """``evaluate_table`` memoised per run: checks and delivery in one run share one evaluation."""
+    key = (run_id, table, period or "")
+    with _MEMO_LOCK:
+        cached = _MEMO.get(key)
+    if cached is not None:
+        return cached
+    outcomes = evaluate_table(warehouse, pipeline, table, period)
+    with _MEMO_LOCK:
+        if len(_MEMO) > 2000:  # a long-lived process (dagster dev, the daemon) must not grow forever
+            _MEMO.clear()
+        _MEMO[key] = outcomes
+    return outcomes
+
+
+def period_check_outcomes(run_id: str, warehouse: WarehouseResource, pipeline: PipelineSettingsResource,
+                          period: str) -> list[Outcome]:
+    """Every canonical table's outcomes for ``period`` (the roster as it stands)."""
+    outcomes: list[Outcome] = []
+    for table in CHECKED_TABLES:
+        outcomes.extend(table_outcomes(run_id, warehouse, pipeline, table,
+                                       None if table == "employees" else period))
+    return outcomes
+
+
+def blocking_failures(outcomes: list[Outcome]) -> list[Outcome]:
+    return [o for o in outcomes if o.blocking and not o.passed]
+
+
+def check_result(outcomes: list[Outcome]) -> dg.AssetCheckResult:
+    """Fold a table's outcomes into one Dagster check result (ERROR if a blocking one failed)."""
+    failed = [o for o in outcomes if not o.passed]
+    blocking = blocking_failures(outcomes)
+    rows = pd.DataFrame([{"expectation": o.check_name, "passed": o.passed, "blocking": o.blocking,
+                          "description": o.description} for o in outcomes])
+    from ice_pipeline.defs.support import markdown_table
+
+    metadata: dict[str, Any] = {
+        "expectations": len(outcomes),
+        "failed": len(failed),
+        "blocking_failed": len(blocking),
+        "failed_names": ", ".join(o.check_name for o in failed) or "none",
+        "outcomes": markdown_table(rows, max_rows=40),
+    }
+    return dg.AssetCheckResult(
+        passed=not failed,
+        severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+        metadata=metadata,
+        description="; ".join(o.description for o in failed)[:1000] or None,
+    )
+
+
+def _build_check(table: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=table,
+        name=CHECK_NAME,
+        blocking=False,
+        description=(f"great-expectations suite of {table} for the run's period; ERROR severity when an "
+                     "expectation that would make the index wrong fails (report delivery then refuses)."),
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+               pipeline: PipelineSettingsResource) -> dg.AssetCheckResult:
+        period = None if table == "employees" else _partition_key(context)
+        outcomes = table_outcomes(context.op_execution_context.run_id, warehouse, pipeline, table, period)
+        result = check_result(outcomes)
+        _build_docs(context, pipeline)
+        return result
+
+    return _check
+
+
+def _partition_key(context: dg.AssetCheckExecutionContext) -> str:
+    key = context.op_execution_context.partition_key if context.op_execution_context.has_partition_key else None
+    if key is None:
+        raise dg.Failure(description="this check runs for one period: launch it with a partition (YYYY-MM)")
+    return key
+
+
+def _build_docs(context: dg.AssetCheckExecutionContext, pipeline: PipelineSettingsResource) -> None:
+    from ice_pipeline.ingest.expectations import build_data_docs
+
+    try:
+        build_data_docs(pipeline.gx_dir)
+    except OSError as err:  # the docs are a convenience; the check result stands without them
+        context.log.warning(f"GX Data Docs were not rebuilt in {pipeline.gx_dir}: {err}")
+
+
+asset_checks = [_build_check(table) for table in CHECKED_TABLES]

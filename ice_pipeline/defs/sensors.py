@@ -1,0 +1,485 @@
+"""Sensors: new export files start runs for their periods; failed runs email the data engineers.
+
+Belongs here:
+
+* ``ice_landing_sensor`` watches the landing location (``ICE_LANDING_URL``, default
+  ``<ICE_DATA_DIR>/landing``; any fsspec URL such as ``s3://bucket/landing`` lists the same way)
+  for new or changed ``landing/<feed>/*.csv`` exports. Files are recognised by the sha256 of their
+  bytes, kept in the sensor cursor, so a renamed or touched file never starts a second run and a
+  changed file always does. Each new file requests one run per period it contains
+  (``ice_pipeline.ingest.feeds.periods_in_export``), with ``run_key = "<sha256>:<period>"``.
+* ``ice_run_failure_email`` is a run-failure sensor that emails the data-engineering recipients
+  (``alerts: {recipients: [...]}`` in ICE_CONFIG, or ``ICE_ALERT_RECIPIENTS``) with the failing
+  step, its error and a link to the run (``ICE_DAGSTER_BASE_URL``). A run is alerted about once:
+  the sent alert is recorded as a tag on the failed run in the Dagster instance.
+
+Not here: parsing exports (``ingest``), the email transport (``reports.delivery``), the job itself.
+"""
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+
+from ice_pipeline.defs.jobs import ice_nightly_job
+from ice_pipeline.defs.partitions import monthly_partitions
+from ice_pipeline.defs.resources import EmailResource
+from ice_pipeline.defs.schedules import latest_complete_period
+from ice_pipeline.errors import ConfigError, IceError
+
+LANDING_SENSOR_NAME = "ice_landing_sensor"
+FAILURE_SENSOR_NAME = "ice_run_failure_email"
+FEED_FOLDERS = ("surveys", "tickets", "hr", "external")
+# The cursor remembers this many most recent file hashes; older ones are forgotten so the cursor
+# (stored by Dagster on every tick) stays small. 2,000 hashes are ~140 kB of JSON.
+MAX_SEEN_HASHES = 2000
+DEFAULT_BASE_URL = "http://localhost:3000"
+ALERT_SENT_TAG = "ice/failure_alert_sent_at"
+_PERIOD_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(0[1-9]|1[0-2])(?!\d)")
+_HASH_CHUNK_BYTES = 1 << 20
+
+
+# --- landing: listing, hashing, the cursor ------------------------------------------------------
+
+
+def landing_url(environ: dict[str, str] | None = None) -> str:
+    """The landing location: ``ICE_LANDING_URL`` if set, else ``<ICE_DATA_DIR>/landing``."""
+    from ice_pipeline.settings import load_settings
+
+    env = dict(os.environ if environ is None else environ)
+    return env.get("ICE_LANDING_URL") or str(load_settings(env).landing_dir)
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    """One export file seen in the landing location."""
+
+    path: str  # as the filesystem names it (no protocol)
+    feed: str
+    size_bytes: int
+    version: str  # modification marker (mtime, ETag...); "" when the filesystem has none
+
+
+@dataclass
+class LandingCursor:
+    """What the sensor already knows: per present file its version and hash; recent hashes seen."""
+
+    files: dict[str, tuple[str, str]] = field(default_factory=dict)  # path -> (version, sha256)
+    seen_hashes: list[str] = field(default_factory=list)  # oldest first, at most MAX_SEEN_HASHES
+
+    @classmethod
+    def from_json(cls, text: str | None) -> "LandingCursor":
+        if not text:
+            return cls()
+        raw = json.loads(text)
+        return cls(
+            files={path: (entry[0], entry[1]) for path, entry in raw.get("files", {}).items()},
+            seen_hashes=list(raw.get("seen", [])),
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"files": {path: list(entry) for path, entry in sorted(self.files.items())},
+             "seen": self.seen_hashes},
+            separators=(",", ":"),
+        )
+
+
+@dataclass(frozen=True)
+class NewExport:
+    """A landing file whose bytes the sensor has not seen before."""
+
+    file: LandingFile
+    sha256: str
+
+
+def _version_of(info: dict[str, Any]) -> str:
+    # Each fsspec backend names its modification marker differently.
+    for key in ("mtime", "LastModified", "last_modified", "updated", "ETag", "etag", "created"):
+        if info.get(key) is not None:
+            return f"{info.get('size')}:{info[key]}"
+    return ""
+
+
+def list_landing_files(fs: fsspec.AbstractFileSystem, root: str) -> list[LandingFile]:
+    """Every ``<root>/<feed>/**/*.csv`` export, skipping hidden and partial (``.part``/``.tmp``) files."""
+    root = root.rstrip("/")
+    if not fs.exists(root):
+        return []
+    found: list[LandingFile] = []
+    for path, info in sorted(fs.find(root, detail=True).items()):
+        relative = path[len(root):].lstrip("/").split("/")
+        name = relative[-1]
+        if len(relative) < 2 or relative[0] not in FEED_FOLDERS:
+            continue
+        # Exporters that write in place are caught half-way; atomic writers use a temporary name.
+        if name.startswith((".", "_", "~")) or not name.lower().endswith(".csv"):
+            continue
+        if info.get("type", "file") != "file":
+            continue
+        found.append(LandingFile(path=path, feed=relative[0], size_bytes=int(info.get("size") or 0),
+                                 version=_version_of(info)))
+    return found
+
+
+def sha256_of(fs: fsspec.AbstractFileSystem, path: str) -> str:
+    digest = hashlib.sha256()
+    with fs.open(path, "rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def scan_landing(
+    fs: fsspec.AbstractFileSystem, root: str, cursor: LandingCursor, max_seen: int = MAX_SEEN_HASHES
+) -> tuple[list[NewExport], LandingCursor]:
+    """The exports with never-seen bytes, and the cursor that records them as seen.
+
+    A file is only re-hashed when its size or modification marker changed, so a quiet tick costs
+    one listing. The new cursor keeps only files still present and the newest ``max_seen`` hashes.
+    """
+    seen = set(cursor.seen_hashes)
+    seen_order = list(cursor.seen_hashes)
+    files: dict[str, tuple[str, str]] = {}
+    new_exports: list[NewExport] = []
+    for landing_file in list_landing_files(fs, root):
+        known = cursor.files.get(landing_file.path)
+        if known and landing_file.version and known[0] == landing_file.version:
+            files[landing_file.path] = known
+            continue
+        sha = sha256_of(fs, landing_file.path)
+        files[landing_file.path] = (landing_file.version, sha)
+        if sha in seen:
+            continue  # the same bytes under another name, or a touched file
+        seen.add(sha)
+        seen_order.append(sha)
+        new_exports.append(NewExport(file=landing_file, sha256=sha))
+    # Hashes of files still present are never forgotten, or a long-lived file would fire again.
+    present = {sha for _version, sha in files.values()}
+    overflow = max(0, len(seen_order) - max_seen)
+    kept = [sha for index, sha in enumerate(seen_order) if index >= overflow or sha in present]
+    return new_exports, LandingCursor(files=files, seen_hashes=kept)
+
+
+def periods_from_name(name: str) -> list[str]:
+    """``YYYY-MM`` periods written in a file name (the fallback when the file cannot be parsed)."""
+    return sorted({f"{year}-{month}" for year, month in _PERIOD_IN_NAME.findall(name)})
+
+
+def _local_copy(fs: fsspec.AbstractFileSystem, landing_file: LandingFile, workdir: Path) -> Path:
+    """A local path for the file: itself on a local filesystem, else a copy with its mapping."""
+    if isinstance(fs, LocalFileSystem):
+        return Path(landing_file.path)
+    folder = workdir / landing_file.feed
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / Path(landing_file.path).name
+    fs.get(landing_file.path, str(target))
+    # The reader looks for mapping.yaml beside the file; bring it along when the feed has one.
+    mapping = f"{landing_file.path.rsplit('/', 1)[0]}/mapping.yaml"
+    if fs.exists(mapping):
+        fs.get(mapping, str(folder / "mapping.yaml"))
+    return target
+
+
+def periods_of_export(
+    fs: fsspec.AbstractFileSystem, landing_file: LandingFile, now: datetime, log: Any | None = None
+) -> list[str]:
+    """The periods a landing file contributes to.
+
+    ``periods_in_export`` parses the file; if that fails with a problem the user must fix, the
+    run is still requested so the failure shows up in the run (and its alert): the periods then
+    come from a ``YYYY-MM`` in the file name, else the latest complete period.
+    """
+    from ice_pipeline.ingest.feeds import periods_in_export
+
+    workdir = Path(tempfile.mkdtemp(prefix="ice-landing-"))
+    try:
+        try:
+            periods = periods_in_export(_local_copy(fs, landing_file, workdir), feed=landing_file.feed)
+        except IceError as err:
+            if log is not None:
+                log.warning(f"{landing_file.path}: cannot read its periods ({err}); using the name")
+            periods = []
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return sorted(set(periods)) or periods_from_name(landing_file.path.rsplit("/", 1)[-1]) or [
+        latest_complete_period(now)
+    ]
+
+
+def landing_run_requests(
+    new_exports: Iterable[NewExport],
+    periods_by_sha: dict[str, list[str]],
+    valid_periods: Sequence[str],
+) -> tuple[list[dg.RunRequest], list[str]]:
+    """One run request per (new file, period it contains); periods outside the partitions are skipped."""
+    valid = set(valid_periods)
+    requests: list[dg.RunRequest] = []
+    skipped: list[str] = []
+    for export in new_exports:
+        for period in periods_by_sha[export.sha256]:
+            if period not in valid:
+                skipped.append(f"{export.file.path}: {period}")
+                continue
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"{export.sha256}:{period}",
+                    partition_key=period,
+                    tags={"ice/trigger": "landing", "ice/source_sha256": export.sha256,
+                          "ice/source_file": export.file.path[-200:]},
+                )
+            )
+    return requests, skipped
+
+
+@dg.sensor(
+    name=LANDING_SENSOR_NAME,
+    job=ice_nightly_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Requests ice_nightly_job runs for the periods of new or changed export files in the landing "
+        "location (ICE_LANDING_URL, default <ICE_DATA_DIR>/landing; any fsspec URL). Files are "
+        "recognised by sha256, so renaming or touching a file never starts a second run."
+    ),
+)
+def ice_landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    url = landing_url()
+    fs, root = fsspec.core.url_to_fs(url)
+    new_exports, next_cursor = scan_landing(fs, root, LandingCursor.from_json(context.cursor))
+    now = datetime.now(UTC)
+    periods_by_sha = {
+        export.sha256: periods_of_export(fs, export.file, now, context.log) for export in new_exports
+    }
+    valid_periods = monthly_partitions.get_partition_keys(current_time=now)
+    requests, skipped = landing_run_requests(new_exports, periods_by_sha, valid_periods)
+    for entry in skipped:
+        context.log.info(f"not a partition of ice_nightly_job, no run requested: {entry}")
+    if not requests:
+        return dg.SensorResult(
+            skip_reason=f"no new export files in {url}" if not new_exports
+            else f"{len(new_exports)} new file(s) in {url}, none with a period inside the partitions",
+            cursor=next_cursor.to_json(),
+        )
+    return dg.SensorResult(run_requests=requests, cursor=next_cursor.to_json())
+
+
+# --- run-failure alerts ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepFailure:
+    """One failed step of a run: its key and the error as the user should read it."""
+
+    step_key: str
+    error_text: str  # the full message (a dagster.Failure's description, else "Class: message")
+
+    @property
+    def first_line(self) -> str:
+        lines = [line.strip() for line in self.error_text.splitlines() if line.strip()]
+        return lines[0] if lines else "(no error message)"
+
+
+@dataclass(frozen=True)
+class FailureAlert:
+    """What the data engineers are told about one failed run."""
+
+    run_id: str
+    job_name: str
+    partition_key: str | None
+    run_url: str
+    step_failures: tuple[StepFailure, ...]
+    run_error_text: str  # the run-level message, used when no step failed (e.g. a launch error)
+
+    @property
+    def subject(self) -> str:
+        where = f" {self.partition_key}" if self.partition_key else ""
+        if self.step_failures:
+            first = self.step_failures[0]
+            more = f" (+{len(self.step_failures) - 1} more)" if len(self.step_failures) > 1 else ""
+            text = f"[ICE] {self.job_name}{where} failed in {first.step_key}{more}: {first.first_line}"
+        else:
+            first_line = (self.run_error_text.strip().splitlines() or ["(no error message)"])[0]
+            text = f"[ICE] {self.job_name}{where} failed: {first_line}"
+        # Subjects are one line; long ones are cut, the full text is in the body.
+        text = " ".join(text.split())
+        return text if len(text) <= 180 else text[:177] + "..."
+
+    @property
+    def body(self) -> str:
+        lines = [
+            f"The Dagster run {self.run_id} of {self.job_name} failed.",
+            "",
+            f"Run:       {self.run_url}",
+            f"Job:       {self.job_name}",
+            f"Partition: {self.partition_key or '(not partitioned)'}",
+        ]
+        if self.step_failures:
+            lines.append(f"Failed steps: {', '.join(step.step_key for step in self.step_failures)}")
+            for step in self.step_failures:
+                lines += ["", f"--- step {step.step_key} ---", step.error_text.rstrip()]
+        else:
+            lines += ["", "--- run error ---", self.run_error_text.rstrip()]
+        lines += [
+            "",
+            "Open the run link for the full logs. docs/operations.md (Reading alerts) says what to do next;",
+            "re-run only the failed steps from the run page ('Re-execute from failure').",
+        ]
+        return "\n".join(lines) + "\n"
+
+
+def alert_base_url(environ: dict[str, str] | None = None) -> str:
+    env = os.environ if environ is None else environ
+    return (env.get("ICE_DAGSTER_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+
+
+def alert_recipients(environ: dict[str, str] | None = None) -> list[str]:
+    """The data-engineering recipients: ``ICE_ALERT_RECIPIENTS`` (comma-separated), else the
+    ``alerts: {recipients: [...]}`` section of ICE_CONFIG. Empty means alerts are not configured.
+    """
+    from ice_pipeline.config import config_path, load_config, section
+    from ice_pipeline.settings import load_settings
+
+    env = dict(os.environ if environ is None else environ)
+    if env.get("ICE_ALERT_RECIPIENTS"):
+        recipients = [part.strip() for part in env["ICE_ALERT_RECIPIENTS"].split(",") if part.strip()]
+    else:
+        configured = section(load_config(config_path(load_settings(env), env)), "alerts").get("recipients")
+        if configured is None:
+            configured = []
+        if not isinstance(configured, list):
+            raise ConfigError("alerts.recipients", "must be a list of email addresses",
+                              fix="write alerts: {recipients: [data-eng@example.org]}")
+        recipients = [str(item).strip() for item in configured if str(item).strip()]
+    for address in recipients:
+        if "@" not in address:
+            raise ConfigError("ICE_ALERT_RECIPIENTS", f"{address!r} is not an email address",
+                              fix="list addresses like data-eng@example.org, separated by commas")
+    return recipients
+
+
+def _error_text(step_failure_data: Any) -> str:
+    user_failure = getattr(step_failure_data, "user_failure_data", None)
+    if user_failure is not None and user_failure.description:
+        return str(user_failure.description)  # a dagster.Failure / IceError message, already readable
+    error = step_failure_data.error
+    if error is None:
+        return "(no error recorded)"
+    # Dagster may wrap user code errors; the cause is what the user's code raised.
+    while error.cls_name and error.cls_name.startswith("Dagster") and error.cause is not None:
+        error = error.cause
+    return error.message.strip()
+
+
+def failure_alert_for_run(
+    instance: dg.DagsterInstance, run: Any, run_failure_message: str, base_url: str
+) -> FailureAlert:
+    """Collect the failed steps of ``run`` from the instance's event log into an alert."""
+    step_failures = tuple(
+        StepFailure(step_key=record.dagster_event.step_key or "?",
+                    error_text=_error_text(record.dagster_event.step_failure_data))
+        for record in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+        if record.dagster_event is not None
+    )
+    return FailureAlert(
+        run_id=run.run_id,
+        job_name=run.job_name,
+        partition_key=run.tags.get("dagster/partition"),
+        run_url=f"{base_url}/runs/{run.run_id}",
+        step_failures=step_failures,
+        run_error_text=run_failure_message,
+    )
+
+
+def build_alert_message(alert: FailureAlert, sender: str, recipients: Sequence[str]) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = alert.subject
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["X-ICE-Run-Id"] = alert.run_id
+    # Where the outbox transport files it: <outbox>/alerts/run-failure-<run id>-<recipient>.eml
+    message["X-ICE-Period"] = "alerts"
+    message["X-ICE-File-Stem"] = f"run-failure-{alert.run_id}"
+    message.set_content(alert.body)
+    return message
+
+
+def alert_transport(email: EmailResource) -> Any:
+    """The reports' own transport (``ice_pipeline.reports.delivery``) for the email resource's settings.
+
+    Alerts go out exactly as reports do: over SMTP when ``ICE_SMTP_HOST`` is set, else as .eml
+    files in the outbox (the demo default, no network).
+    """
+    from ice_pipeline.reports.delivery import OutboxTransport, SmtpSettings, SmtpTransport
+
+    if not email.smtp_host:
+        return OutboxTransport(Path(email.outbox_dir))
+    settings = SmtpSettings(
+        host=email.smtp_host,
+        from_address=email.from_address,
+        port=email.smtp_port,
+        # The resource says "tls" for implicit TLS where the transport says "ssl".
+        security={"tls": "ssl"}.get(email.smtp_security, email.smtp_security),
+        username=email.smtp_user,
+        timeout_s=email.timeout_seconds,
+    )
+    # The resource has already resolved the password (a dg.EnvVar); hand it over under the name
+    # the transport asks for instead of re-reading the process environment.
+    return SmtpTransport(settings, environ={settings.password_env: email.smtp_password or ""})
+
+
+def send_alert_message(email: EmailResource, message: EmailMessage, recipients: Sequence[str]) -> str:
+    """Send one copy per recipient; returns where it went. Delivery errors propagate (the tick fails
+    and the daemon evaluates the failure again on the next tick)."""
+    transport = alert_transport(email)
+    for recipient in recipients:
+        transport.send(message, recipient)
+    return f"smtp://{email.smtp_host}:{email.smtp_port}" if email.smtp_host else email.outbox_dir
+
+
+@dg.run_failure_sensor(
+    name=FAILURE_SENSOR_NAME,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description=(
+        "Emails the data-engineering recipients (ICE_ALERT_RECIPIENTS or alerts.recipients) the failing "
+        "step, its error and a link to the run, once per failed run."
+    ),
+)
+def ice_run_failure_email(context: dg.RunFailureSensorContext, email: EmailResource) -> None:
+    run = context.dagster_run
+    fresh = context.instance.get_run_by_id(run.run_id) or run
+    if fresh.tags.get(ALERT_SENT_TAG):
+        context.log.info(f"run {run.run_id}: alert already sent at {fresh.tags[ALERT_SENT_TAG]}")
+        return
+    recipients = alert_recipients()
+    if not recipients:
+        context.log.warning(
+            f"run {run.run_id} failed but no alert recipients are configured "
+            "(set ICE_ALERT_RECIPIENTS or alerts.recipients in ICE_CONFIG)"
+        )
+        return
+    alert = failure_alert_for_run(context.instance, fresh, context.failure_event.message or "",
+                                  alert_base_url())
+    message = build_alert_message(alert, email.from_address, recipients)
+    sent_to = send_alert_message(email, message, recipients)
+    # Recorded on the run itself (instance storage), so a re-evaluation or a reset sensor cursor
+    # never mails the same failure twice. Sent first, tagged second: a lost tag can repeat an
+    # alert, but a failed send never silently drops one.
+    context.instance.add_run_tags(run.run_id, {ALERT_SENT_TAG: datetime.now(UTC).isoformat()})
+    context.log.info(f"run {run.run_id}: failure alert for {len(recipients)} recipient(s) sent via {sent_to}")
+
+
+sensors: list[dg.SensorDefinition] = [ice_landing_sensor, ice_run_failure_email]

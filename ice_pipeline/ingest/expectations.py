@@ -1,0 +1,284 @@
+"""great-expectations suites per canonical table: the feed-level checks that pandera's row checks cannot make.
+
+Belongs here: what a whole period of a table must look like (volume against the previous period,
+null rates, value sets, score bounds, freshness, duplicate keys, departments unknown to HR), run
+with GX's pandas data source on DataFrames (GX cannot validate DuckDB through SQLAlchemy; see
+../shared/STACK.md), returned as plain ``CheckOutcome`` records that the Dagster layer turns into
+``AssetCheckResult``s; and ``build_data_docs``. Row-level validation is validation.py.
+
+Blocking checks are those where publishing would spread wrong numbers (scores out of range,
+duplicate keys, values outside their enumeration); the others warn. GX is imported lazily
+(about 4-5 s, mostly scipy.stats), keeps everything on disk under ``gx_dir`` (or in memory),
+draws no progress bars and makes no network calls (1.24 has no analytics module; the
+environment switch below is belt and braces).
+"""
+
+import math
+import os
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ice_pipeline.ingest.validation import EXTERNAL_METRIC_RANGES, EXTERNAL_METRICS, TERMINATION_TYPES, \
+    TICKET_PRIORITIES
+
+TABLES = ("survey_ratings", "survey_comments", "tickets", "employees", "external_metrics")
+KEYS = {
+    "survey_ratings": ["period", "respondent_id", "provider_department", "dimension"],
+    "survey_comments": ["period", "respondent_id", "provider_department"],
+    "tickets": ["period", "ticket_id"],
+    "employees": ["snapshot_period", "employee_id"],
+    "external_metrics": ["period", "business_unit", "metric"],
+}
+VOLUME_LOW_RATIO = 0.5
+VOLUME_HIGH_RATIO = 2.0
+MAX_NULL_RATE = 0.05
+FRESHNESS_DAYS = 7
+DATA_DOCS_SITE = "ice_local_site"
+
+
+@dataclass
+class CheckOutcome:
+    """The result of one expectation, shaped for a Dagster ``AssetCheckResult``."""
+
+    check_name: str
+    passed: bool
+    blocking: bool
+    description: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Planned:
+    check_name: str
+    blocking: bool
+    description: str
+    expectation: Any  # a GX expectation, or None for a check decided without GX
+    skipped: str | None = None
+
+
+def period_bounds(period: str) -> tuple[datetime, datetime]:
+    """[start, end) of a ``YYYY-MM`` or ``YYYY-Qn`` period."""
+    year = int(period[:4])
+    if "Q" in period:
+        quarter = int(period[-1])
+        start = datetime(year, 3 * quarter - 2, 1)
+        months = 3
+    else:
+        start = datetime(year, int(period[5:7]), 1)
+        months = 1
+    month_index = start.month - 1 + months
+    end = datetime(year + month_index // 12, month_index % 12 + 1, 1)
+    return start, end
+
+
+def _plan(
+    table_name: str,
+    frame: pd.DataFrame,
+    previous: pd.DataFrame | None,
+    known_departments: set[str] | None,
+    known_dimensions: set[str] | None,
+    period: str,
+    freshness_days: int,
+) -> list[_Planned]:
+    import great_expectations.expectations as gxe
+
+    plans: list[_Planned] = []
+
+    def add(name: str, blocking: bool, description: str, expectation: Any) -> None:
+        expectation.meta = {"check_name": name}
+        plans.append(_Planned(name, blocking, description, expectation))
+
+    def skip(name: str, blocking: bool, description: str, why: str) -> None:
+        plans.append(_Planned(name, blocking, description, None, skipped=why))
+
+    # Volume against the previous period.
+    volume = f"{table_name}_volume_vs_previous_period"
+    volume_text = (f"row count within {VOLUME_LOW_RATIO:g}x-{VOLUME_HIGH_RATIO:g}x of the previous period's")
+    if previous is None or len(previous) == 0:
+        skip(volume, False, volume_text, "no previous period to compare with")
+    else:
+        add(volume, False, volume_text, gxe.ExpectTableRowCountToBeBetween(
+            min_value=math.ceil(VOLUME_LOW_RATIO * len(previous)), max_value=math.floor(VOLUME_HIGH_RATIO * len(previous))))
+
+    add(f"{table_name}_key_unique", True, f"no two rows share the key ({', '.join(KEYS[table_name])})",
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=KEYS[table_name]))
+
+    def in_set(name: str, column: str, values: set[str] | list[Any], blocking: bool, text: str) -> None:
+        add(name, blocking, text, gxe.ExpectColumnValuesToBeInSet(column=column, value_set=sorted(values)))
+
+    def references(columns: list[str]) -> None:
+        for column in columns:
+            name = f"{table_name}_{column}_known_to_hr"
+            text = f"every {column} is a department in the HR roster"
+            if known_departments:
+                in_set(name, column, known_departments, False, text)
+            else:
+                skip(name, False, text, "no HR departments known")
+
+    def freshness(column: str) -> None:
+        start, end = period_bounds(period)
+        name = f"{table_name}_{column}_fresh"
+        text = f"the latest {column} is within {freshness_days} days of the period end {end:%Y-%m-%d}"
+        add(name, False, text, gxe.ExpectColumnMaxToBeBetween(
+            column=column, min_value=end - timedelta(days=freshness_days), max_value=end))
+
+    def null_rate(column: str) -> None:
+        add(f"{table_name}_{column}_null_rate", False, f"{column} is missing in under {MAX_NULL_RATE:.0%} of rows",
+            gxe.ExpectColumnValuesToNotBeNull(column=column, mostly=1 - MAX_NULL_RATE))
+
+    if table_name == "survey_ratings":
+        add("survey_ratings_score_0_100", True, "every score is within 0-100",
+            gxe.ExpectColumnValuesToBeBetween(column="score", min_value=0, max_value=100))
+        name, text = "survey_ratings_dimension_known", "every dimension is one the mapping names"
+        if known_dimensions:
+            in_set(name, "dimension", known_dimensions, False, text)
+        else:
+            skip(name, False, text, "no dimension names given")
+        null_rate("responded_at")
+        freshness("responded_at")
+        references(["consumer_department"])
+    elif table_name == "survey_comments":
+        references(["consumer_department"])
+    elif table_name == "tickets":
+        in_set("tickets_priority_1_5", "priority", TICKET_PRIORITIES, True, "every priority is 1-5")
+        add("tickets_satisfaction_1_5", True, "every satisfaction score is within 1-5",
+            gxe.ExpectColumnValuesToBeBetween(column="satisfaction", min_value=1, max_value=5))
+        add("tickets_resolution_hours_not_negative", True, "no ticket is resolved before it was opened",
+            gxe.ExpectColumnValuesToBeBetween(column="resolution_hours", min_value=0))
+        null_rate("consumer_department")
+        freshness("opened_at")
+        references(["provider_department", "consumer_department"])
+    elif table_name == "employees":
+        in_set("employees_termination_type_known", "termination_type", TERMINATION_TYPES, True,
+               "every termination type is voluntary or involuntary")
+        null_rate("department")
+    elif table_name == "external_metrics":
+        in_set("external_metrics_metric_known", "metric", EXTERNAL_METRICS, True, "every metric is nps or csat_pct")
+        for metric, (low, high) in EXTERNAL_METRIC_RANGES.items():
+            add(f"external_metrics_{metric}_in_range", True, f"every {metric} value is within {low:g}-{high:g}",
+                gxe.ExpectColumnValuesToBeBetween(column="value", min_value=low, max_value=high,
+                                                  row_condition=f'metric=="{metric}"', condition_parser="pandas"))
+        add("external_metrics_n_responses_positive", True, "every metric has at least one response",
+            gxe.ExpectColumnValuesToBeBetween(column="n_responses", min_value=1))
+    return plans
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    if hasattr(value, "item"):  # numpy scalars
+        return _json_value(value.item())
+    return str(value)
+
+
+def _context(gx_dir: Path | None) -> Any:
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    if gx_dir is None:
+        context = gx.get_context(mode="ephemeral")
+    else:
+        gx_dir.mkdir(parents=True, exist_ok=True)
+        context = gx.get_context(mode="file", project_root_dir=str(gx_dir))
+        site = {
+            "class_name": "SiteBuilder", "show_how_to_buttons": False,
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                              "base_directory": str(Path(gx_dir).resolve() / "data_docs")},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }
+        sites = context.get_config().data_docs_sites or {}
+        if DATA_DOCS_SITE not in sites:
+            for name in list(sites):
+                context.delete_data_docs_site(name)
+            context.add_data_docs_site(DATA_DOCS_SITE, site)
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    if gx_dir is not None:
+        context.variables.save()
+    return context
+
+
+def run_suite(
+    table_name: str,
+    frame: pd.DataFrame,
+    *,
+    previous: pd.DataFrame | None,
+    known_departments: set[str] | None,
+    period: str,
+    gx_dir: Path | None,
+    known_dimensions: set[str] | None = None,
+    freshness_days: int = FRESHNESS_DAYS,
+) -> list[CheckOutcome]:
+    """Run the table's expectation suite on one period's rows; one outcome per check.
+
+    ``previous`` is the previous period's rows (volume check), ``known_departments`` the HR
+    roster's departments (reference checks), ``known_dimensions`` the dimension names of the
+    survey mapping. A check that cannot run (no previous period, no roster) passes with
+    ``metadata['skipped']`` saying why. With ``gx_dir`` the suite and results are kept there
+    for ``build_data_docs``; without it GX runs in memory.
+    """
+    if table_name not in TABLES:
+        raise ValueError(f"no expectation suite for table {table_name!r}; known: {', '.join(TABLES)}")
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    plans = _plan(table_name, frame, previous, known_departments, known_dimensions, period, freshness_days)
+    outcomes = {p.check_name: CheckOutcome(p.check_name, True, p.blocking, p.description,
+                                           {"skipped": p.skipped, "period": period})
+                for p in plans if p.expectation is None}
+    runnable = [p for p in plans if p.expectation is not None]
+    context = _context(gx_dir)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        source = context.data_sources.add_or_update_pandas("ice_canonical")
+        asset = next((a for a in source.assets if a.name == table_name), None) or \
+            source.add_dataframe_asset(name=table_name)
+        batch = next((b for b in asset.batch_definitions if b.name == "whole_period"), None) or \
+            asset.add_batch_definition_whole_dataframe("whole_period")
+        suite = gx.ExpectationSuite(name=f"ice_{table_name}")
+        for plan in runnable:
+            suite.add_expectation(plan.expectation)
+        suite = context.suites.add_or_update(suite)
+        definition = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=f"ice_{table_name}", data=batch, suite=suite))
+        result = definition.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY",
+                                run_id=RunIdentifier(run_name=f"{table_name}-{period}"))
+    for item in result.results:
+        name = item.expectation_config.meta.get("check_name")
+        plan = next(p for p in runnable if p.check_name == name)
+        details = item.result or {}
+        metadata: dict[str, Any] = {"period": period, "rows": len(frame)}
+        for key in ("observed_value", "element_count", "unexpected_count", "unexpected_percent",
+                    "missing_count", "partial_unexpected_list"):
+            if key in details:
+                metadata[key] = _json_value(details[key])
+        if "partial_unexpected_list" in metadata:
+            # Distinct examples read better than twenty copies of the same value.
+            metadata["partial_unexpected_list"] = list(dict.fromkeys(map(str, metadata["partial_unexpected_list"])))
+        if item.exception_info and item.exception_info.get("raised_exception"):
+            metadata["error"] = str(item.exception_info.get("exception_message"))
+        outcomes[name] = CheckOutcome(name, bool(item.success), plan.blocking, plan.description, metadata)
+    return [outcomes[p.check_name] for p in plans]
+
+
+def build_data_docs(gx_dir: Path) -> Path | None:
+    """Render GX Data Docs for every stored suite and result into ``gx_dir/data_docs``; the index page."""
+    if not (Path(gx_dir) / "gx").is_dir():
+        return None
+    context = _context(Path(gx_dir))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        context.build_data_docs(site_names=[DATA_DOCS_SITE])
+    index = Path(gx_dir).resolve() / "data_docs" / "index.html"
+    return index if index.is_file() else None

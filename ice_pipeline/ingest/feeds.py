@@ -1,0 +1,174 @@
+"""Which reader an export goes to, and which exports are waiting in the landing directory.
+
+Belongs here: the dispatcher ``read_export`` (feed from the mapping's ``feed:`` key, else the
+landing sub-folder the file sits in, else detection from the header), ``discover_exports`` (what
+the file sensor and the ingest assets iterate over) and ``periods_in_export`` (which partitions a
+file touches). Parsing itself lives in the feed modules.
+
+The contract every feed reader implements (surveys.read_survey, tickets.read_tickets,
+hr.read_hr, external.read_external)::
+
+    def read_<feed>(
+        decoded: DecodedFile,            # common.decode_file(path, mapping.encoding)
+        mapping: Mapping,                # mapping.Mapping: .raw (the YAML dict), .path, helpers;
+                                         # Mapping.empty() when the file has no mapping
+        *,
+        file_format: str | None,         # forced format (CLI --format), else None = mapping/detect
+        salt: str,                       # pseudonym salt for privacy.pseudonymize
+        hr_employees: pd.DataFrame | None,  # canonical ``employees`` rows, for requester -> department
+        now: datetime,                   # "the future" starts here (naive UTC)
+    ) -> ParseResult
+
+A reader raises ``FileProblem`` for file-level problems (nothing of the file is used) and
+returns bad rows in ``ParseResult.quarantine`` otherwise.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from ice_pipeline.errors import FileProblem
+from ice_pipeline.ingest.common import FEEDS, DecodedFile, ParseResult, decode_file, read_csv_rows
+from ice_pipeline.ingest.mapping import Mapping, find_mapping, is_mapping_file, load_mapping
+
+Reader = Callable[..., ParseResult]
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """One export waiting in the landing directory."""
+
+    path: Path
+    feed: str
+    mapping_path: Path | None
+
+
+def _reader(feed: str) -> Reader:
+    # Imported lazily: each feed module pulls in its own dependencies, and a missing feed module
+    # (still being written) must not break the others.
+    if feed == "surveys":
+        from ice_pipeline.ingest.surveys import read_survey
+
+        return read_survey
+    if feed == "tickets":
+        from ice_pipeline.ingest.tickets import read_tickets
+
+        return read_tickets
+    if feed == "hr":
+        from ice_pipeline.ingest.hr import read_hr
+
+        return read_hr
+    if feed == "external":
+        from ice_pipeline.ingest.external import read_external
+
+        return read_external
+    raise ValueError(f"unknown feed {feed!r}")
+
+
+def feed_from_folder(path: Path) -> str | None:
+    """The feed named by the landing sub-folder (``landing/tickets/x.csv`` -> ``tickets``)."""
+    parent = path.resolve().parent.name
+    return parent if parent in FEEDS else None
+
+
+# Header names that identify a non-survey feed when neither the mapping nor the folder says.
+_TICKET_MARKERS = ({"number", "incident_state"}, {"number", "assignment_group"}, {"issue key"},
+                   {"issue id", "summary"}, {"ticket id", "requester"}, {"id", "requester", "assignee"})
+_HR_MARKERS = ({"employeenumber", "attrition"}, {"employee id", "hire date"}, {"employee_id", "hire_date"},
+               {"employee number", "department"})
+_EXTERNAL_MARKERS = ({"business unit", "likely to recommend"}, {"business_unit", "metric"},
+                     {"business_unit", "score"}, {"business unit", "nps"})
+
+
+def detect_feed(decoded: DecodedFile) -> str:
+    """Guess the feed from the header; surveys when nothing else matches (survey detection then decides)."""
+    rows = read_csv_rows(DecodedFile(decoded.path, _head(decoded.text), decoded.encoding, decoded.sha256,
+                                     decoded.size_bytes))
+    header = {cell.strip().lower() for cell in (rows[0] if rows else [])}
+    for feed, markers in (("tickets", _TICKET_MARKERS), ("hr", _HR_MARKERS), ("external", _EXTERNAL_MARKERS)):
+        if any(marker <= header for marker in markers):
+            return feed
+    return "surveys"
+
+
+def _head(text: str, max_chars: int = 200_000) -> str:
+    """The first few records' worth of text (detection must not parse a 100 MB body)."""
+    if len(text) <= max_chars:
+        return text
+    cut = text.rfind("\n", 0, max_chars)
+    return text[: cut if cut > 0 else max_chars]
+
+
+def resolve_feed(path: Path, mapping: Mapping, decoded: DecodedFile, feed: str | None = None) -> str:
+    """Feed by precedence: explicit argument, mapping ``feed:``, landing folder, header detection."""
+    chosen = feed or mapping.feed or feed_from_folder(path) or detect_feed(decoded)
+    if chosen not in FEEDS:
+        raise FileProblem(str(path), f"unknown feed {chosen!r}",
+                          fix=f"use one of {', '.join(FEEDS)} (mapping key 'feed:' or --feed)")
+    return chosen
+
+
+def read_export(
+    path: Path,
+    *,
+    feed: str | None = None,
+    file_format: str | None = None,
+    mapping_path: Path | None = None,
+    salt: str,
+    hr_employees: pd.DataFrame | None = None,
+    now: datetime | None = None,
+) -> ParseResult:
+    """Parse one export with its mapping (explicit, else found beside it) into canonical frames."""
+    path = Path(path)
+    chosen_mapping = mapping_path if mapping_path is not None else find_mapping(path)
+    mapping = load_mapping(chosen_mapping) if chosen_mapping is not None else Mapping.empty()
+    decoded = decode_file(path, mapping.encoding)
+    chosen_feed = resolve_feed(path, mapping, decoded, feed)
+    reference_now = now or datetime.now(UTC).replace(tzinfo=None)
+    reader = _reader(chosen_feed)
+    return reader(decoded, mapping, file_format=file_format, salt=salt, hr_employees=hr_employees,
+                  now=reference_now)
+
+
+def discover_exports(landing_dir: Path) -> list[ExportFile]:
+    """Every ``*.csv`` under ``landing/<feed>/`` (recursively), sorted, with the mapping that applies."""
+    found: list[ExportFile] = []
+    for feed in FEEDS:
+        folder = Path(landing_dir) / feed
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*.csv")):
+            if not path.is_file() or is_mapping_file(path):
+                continue
+            found.append(ExportFile(path=path, feed=feed, mapping_path=find_mapping(path)))
+    return sorted(found, key=lambda export: (export.feed, str(export.path)))
+
+
+_PERIOD_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(\d{2}|Q[1-4])(?![\d])")
+
+
+def periods_in_export(
+    path: Path,
+    *,
+    feed: str | None = None,
+    file_format: str | None = None,
+    mapping_path: Path | None = None,
+    salt: str = "ice-periods-not-secret",
+    now: datetime | None = None,
+) -> list[str]:
+    """The partition keys an export contributes rows to (the file sensor requests runs for these).
+
+    Parses the file (the salt only affects pseudonyms, which are discarded here). For HR
+    rosters that need the HR employees or files whose rows all fail, falls back to a
+    ``YYYY-MM`` in the file name, then to no periods.
+    """
+    result = read_export(path, feed=feed, file_format=file_format, mapping_path=mapping_path, salt=salt,
+                         now=now)
+    if result.periods:
+        return result.periods
+    match = _PERIOD_IN_NAME.search(Path(path).name)
+    return [f"{match.group(1)}-{match.group(2)}"] if match else []

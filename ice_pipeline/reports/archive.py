@@ -1,0 +1,234 @@
+"""The report archive: every rendered report version, in ``ice_ops.report_archive`` and as a file.
+
+A version is identified by (period, kind, audience, version). Archiving HTML whose sha256 equals
+the newest version's returns that version unchanged (no new row, no new file); different HTML
+becomes version + 1 and older versions stay readable. ``generated_at`` and the run id live in the
+row, never in the HTML, which is why re-rendering the same inputs gives the same bytes. The CLI's
+``report list`` / ``report show`` call :func:`print_report_list` and :func:`show_report`.
+Rows are single reports, so plain SQLAlchemy Core inserts are used (bulk loading is for data).
+"""
+
+import hashlib
+import json
+import math
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy
+from sqlalchemy import insert, select
+
+from ice_pipeline.errors import IceError
+from ice_pipeline.warehouse import schema
+
+_PERIOD = re.compile(r"^\d{4}-(\d{2}|Q[1-4])$")
+_SAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class ArchivedReport:
+    """One stored report version."""
+
+    period: str
+    kind: str
+    audience: str
+    version: int
+    html: str
+    content_sha256: str
+    input_fingerprints: dict[str, str]
+    generated_at: datetime
+    run_id: str | None
+    file_path: str | None
+    created: bool  # False when identical content was already archived as this version
+
+
+def _canonical(value: Any) -> str:
+    """One stable text per value, so the same data read from DuckDB, PostgreSQL or pandas agrees."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return "\\N"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        number = float(value)
+        if math.isnan(number):
+            return "\\N"
+        return format(number, ".12g")  # 5 and 5.0 agree; 12 digits absorb float noise
+    if isinstance(value, datetime | date | pd.Timestamp):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        return _canonical(value.item())
+    return str(value)
+
+
+def fingerprint_frame(frame: pd.DataFrame) -> str:
+    """sha256 of a table's rows, independent of row order, column order and dtype details."""
+    columns = sorted(str(column) for column in frame.columns)
+    ordered = frame.reindex(columns=columns)
+    rows = sorted(tuple(_canonical(value) for value in row)
+                  for row in ordered.itertuples(index=False, name=None))
+    payload = json.dumps([columns, rows], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def input_fingerprints(tables: Mapping[str, pd.DataFrame]) -> dict[str, str]:
+    """Table name -> fingerprint of its rows, sorted by name (stored as JSON with each report)."""
+    return {name: fingerprint_frame(tables[name]) for name in sorted(tables)}
+
+
+def _file_stem(kind: str) -> str:
+    """A file-name-safe form of the kind; a short hash keeps distinct kinds distinct."""
+    safe = _SAFE_FILE_CHARS.sub("_", kind).strip("._") or "report"
+    if safe == kind:
+        return kind
+    return f"{safe[:60]}-{hashlib.sha256(kind.encode('utf-8')).hexdigest()[:8]}"
+
+
+def report_path(reports_dir: Path, period: str, kind: str, version: int) -> Path:
+    """``<reports_dir>/<period>/<kind>-v<version>.html`` (kind made file-name safe)."""
+    if not _PERIOD.match(period):
+        raise ValueError(f"period {period!r} is not YYYY-MM or YYYY-Qn")
+    return reports_dir / period / f"{_file_stem(kind)}-v{version}.html"
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _from_row(row: Mapping[str, Any], *, created: bool) -> ArchivedReport:
+    return ArchivedReport(
+        period=row["period"], kind=row["kind"], audience=row["audience"],
+        version=int(row["version"]), html=row["html"], content_sha256=row["content_sha256"],
+        input_fingerprints=json.loads(row["input_fingerprints"]),
+        generated_at=row["generated_at"], run_id=row["run_id"], file_path=row["file_path"],
+        created=created,
+    )
+
+
+def archive_report(engine: sqlalchemy.Engine, *, period: str, kind: str, audience: str, html: str,
+                   input_fingerprints: Mapping[str, str], run_id: str | None,
+                   reports_dir: Path) -> ArchivedReport:
+    """Store ``html`` as the next version of (period, kind, audience) unless it is unchanged."""
+    table = schema.report_archive
+    content_sha256 = hashlib.sha256(html.encode("utf-8")).hexdigest()
+    with engine.begin() as conn:
+        latest = conn.execute(
+            select(table)
+            .where(table.c.period == period, table.c.kind == kind, table.c.audience == audience)
+            .order_by(table.c.version.desc())
+            .limit(1)
+        ).mappings().first()
+        if latest is not None and latest["content_sha256"] == content_sha256:
+            return _from_row(latest, created=False)
+        version = 1 if latest is None else int(latest["version"]) + 1
+        path = report_path(reports_dir, period, kind, version)
+        values = {
+            "period": period, "kind": kind, "audience": audience, "version": version,
+            "html": html, "content_sha256": content_sha256,
+            "input_fingerprints": json.dumps(dict(sorted(input_fingerprints.items()))),
+            # Naive UTC: the column is TIMESTAMP WITHOUT TIME ZONE on both engines.
+            "generated_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0),
+            "run_id": run_id, "file_path": str(path),
+        }
+        conn.execute(insert(table).values(**values))
+        # Written inside the transaction: if the file cannot be written, the row is rolled back.
+        _write_atomically(path, html)
+    return _from_row(values, created=True)
+
+
+def _open(url: str) -> sqlalchemy.Engine:
+    from ice_pipeline.warehouse.engine import connect_warehouse
+
+    engine = connect_warehouse(url)
+    if not sqlalchemy.inspect(engine).has_table(schema.report_archive.name,
+                                                 schema=schema.OPS_SCHEMA):
+        engine.dispose()
+        raise IceError("the warehouse has no report archive table (ice_ops.report_archive)",
+                       fix="run `ice-pipeline warehouse upgrade`, then run the pipeline",
+                       where="ICE_WAREHOUSE_URL")
+    return engine
+
+
+def list_reports(engine: sqlalchemy.Engine) -> list[dict[str, Any]]:
+    """Every archived version without its HTML, ordered by period, kind, audience, version."""
+    table = schema.report_archive
+    columns = [table.c[name] for name in ("period", "kind", "audience", "version",
+                                          "generated_at", "content_sha256", "run_id",
+                                          "file_path")]
+    with engine.connect() as conn:
+        rows = conn.execute(select(*columns).order_by(
+            table.c.period, table.c.kind, table.c.audience, table.c.version)).mappings().all()
+    return [dict(row) for row in rows]
+
+
+def load_report(engine: sqlalchemy.Engine, *, period: str, kind: str, version: int | None = None,
+                audience: str | None = None) -> ArchivedReport | None:
+    """One archived version (the newest when ``version`` is None), or None."""
+    table = schema.report_archive
+    query = select(table).where(table.c.period == period, table.c.kind == kind)
+    if audience is not None:
+        query = query.where(table.c.audience == audience)
+    if version is not None:
+        query = query.where(table.c.version == version)
+    query = query.order_by(table.c.version.desc(), table.c.generated_at.desc(), table.c.audience)
+    with engine.connect() as conn:
+        row = conn.execute(query.limit(1)).mappings().first()
+    return None if row is None else _from_row(row, created=False)
+
+
+def print_report_list(url: str) -> int:
+    """``ice-pipeline report list``: one line per archived version."""
+    engine = _open(url)
+    try:
+        rows = list_reports(engine)
+    finally:
+        engine.dispose()
+    if not rows:
+        print("no reports archived yet; run `ice-pipeline run` (or `ice-pipeline demo`)")
+        return 0
+    header = ("period", "kind", "audience", "version", "generated_at (UTC)", "sha256", "run_id")
+    lines = [header] + [
+        (row["period"], row["kind"], row["audience"], str(row["version"]),
+         str(row["generated_at"]), row["content_sha256"][:12], row["run_id"] or "")
+        for row in rows
+    ]
+    widths = [max(len(line[index]) for line in lines) for index in range(len(header))]
+    for line in lines:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+    return 0
+
+
+def show_report(url: str, *, period: str, kind: str, version: int | None,
+                out: Path | None) -> int:
+    """``ice-pipeline report show``: print the HTML, or write it to ``out``."""
+    engine = _open(url)
+    try:
+        report = load_report(engine, period=period, kind=kind, version=version)
+    finally:
+        engine.dispose()
+    if report is None:
+        which = f"version {version} of " if version is not None else ""
+        raise IceError(f"no archived report is {which}kind {kind!r} for period {period}",
+                       fix="run `ice-pipeline report list` to see the archived periods, kinds and "
+                       "versions", where="report show")
+    if out is None:
+        sys.stdout.write(report.html)
+        sys.stdout.flush()
+    else:
+        _write_atomically(out, report.html)
+        print(f"wrote {report.kind} {report.period} v{report.version} to {out}", file=sys.stderr)
+    return 0

@@ -1,0 +1,120 @@
+"""Rendering view-models to HTML (archive and email variants) and plain text, with one Jinja setup.
+
+Templates live in ``report_templates/`` (``ice_pipeline.paths.templates_dir()``) and receive only a
+view-model from ``ice_pipeline.reports.viewmodel`` plus ``for_email``. HTML templates autoescape;
+the text templates do not, but every printed value passes :func:`neutralise_formula`, so text that
+starts like a spreadsheet formula (``=``, ``+``, ``-``, ``@``) is prefixed with a single quote.
+Both environments use ``StrictUndefined``: a misspelt field fails the render instead of
+printing nothing. The output holds no clock time, so the same view gives the same bytes.
+"""
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import css_inline
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from ice_pipeline.paths import templates_dir
+from ice_pipeline.reports.viewmodel import ExecutiveView, ProviderView
+
+EXECUTIVE_KIND = "executive_summary"
+PROVIDER_KIND_PREFIX = "provider:"
+
+# Spreadsheet applications execute cells starting with these; a leading number such as "+2.5"
+# or "-0.41" is data, not a formula, and is left alone.
+_FORMULA_START = re.compile(r"^[=+\-@\t\r]")
+_SIGNED_NUMBER = re.compile(r"^[+-]\d")
+
+
+def neutralise_formula(value: Any) -> Any:
+    """Prefix text that a spreadsheet would run as a formula with a single quote."""
+    if isinstance(value, str) and _FORMULA_START.match(value) and not _SIGNED_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+@lru_cache(maxsize=1)
+def html_environment() -> Environment:
+    """The one Jinja environment for HTML: autoescaped, strict, loading report_templates/."""
+    return Environment(
+        loader=FileSystemLoader(str(templates_dir())),
+        autoescape=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+@lru_cache(maxsize=1)
+def text_environment() -> Environment:
+    """The environment of the plain-text email parts: no HTML escaping, formulas neutralised."""
+    return Environment(
+        loader=FileSystemLoader(str(templates_dir())),
+        autoescape=False,  # noqa: S701 - renders text/plain only; values pass neutralise_formula
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        finalize=neutralise_formula,
+    )
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    """One report in every form it is kept or sent in."""
+
+    kind: str  # 'executive_summary' | 'provider:<department>'
+    audience: str
+    period: str
+    subject: str
+    html: str  # archived: charts as inline SVG
+    email_html: str  # mail-safe: CSS inlined, charts as cid: images, no SVG, no script
+    text: str  # text/plain alternative
+    images: dict[str, bytes]  # Content-ID -> PNG
+
+
+def render_html(view: ExecutiveView | ProviderView, *, for_email: bool = False) -> str:
+    template = "executive_summary.html.j2" if isinstance(view, ExecutiveView) else "provider.html.j2"
+    return html_environment().get_template(template).render(view=view, for_email=for_email)
+
+
+def render_text(view: ExecutiveView | ProviderView) -> str:
+    template = "executive_summary.txt.j2" if isinstance(view, ExecutiveView) else "provider.txt.j2"
+    text = text_environment().get_template(template).render(view=view)
+    return re.sub(r"\n{3,}", "\n\n", text)
+
+
+def mail_safe_html(html: str) -> str:
+    """Inline the CSS (mail clients drop <style>) and refuse markup mail clients must not get."""
+    inlined = css_inline.inline(html)
+    lowered = inlined.lower()
+    if "<svg" in lowered or "<script" in lowered:
+        raise ValueError("email HTML must contain neither <svg> nor <script>")
+    return inlined
+
+
+def _one_line(text: str) -> str:
+    """Header-safe: no CR/LF (header injection) and no runs of whitespace."""
+    return " ".join(text.split())
+
+
+def render_report(view: ExecutiveView | ProviderView, *, audience: str) -> RenderedReport:
+    """Render a view-model to the archived HTML, the mail-safe HTML, the text part and the PNGs."""
+    if isinstance(view, ExecutiveView):
+        kind = EXECUTIVE_KIND
+        subject = f"Internal Customer Index {view.period}: executive summary"
+    else:
+        kind = f"{PROVIDER_KIND_PREFIX}{view.provider}"
+        subject = f"Internal Customer Index {view.period}: {view.provider}"
+    email_html = mail_safe_html(render_html(view, for_email=True))
+    return RenderedReport(
+        kind=kind,
+        audience=audience,
+        period=view.period,
+        subject=_one_line(subject),
+        html=render_html(view),
+        email_html=email_html,
+        text=render_text(view),
+        # Only the images the email references, so no orphan parts travel.
+        images={chart.content_id: chart.png for chart in view.charts.values()
+                if f"cid:{chart.content_id}" in email_html},
+    )

@@ -1,0 +1,282 @@
+"""``ice-pipeline run`` and ``ice-pipeline demo``: the main job executed in this process.
+
+Belongs here: checking the settings before anything runs, applying migrations, executing
+``ice_nightly_job`` in-process against the project-local Dagster instance (so every run shows up
+in ``dagster dev`` afterwards), one run per period in period order, progress lines, and turning a
+failed run into one line naming the failed step. What the job does lives in ``defs/``.
+
+Why one run per period in one process: the trend of a period reads the previous period and the
+correlations read the history before it, so periods go oldest first; the unpartitioned ingest
+assets (every landing file, each parsed once) run once, in a first run, instead of once per
+period; and a single process pays the import cost (pandas, Dagster, GX) once.
+
+Problems a person can fix (settings, files) raise IceError and cli.main prints them; a failed
+Dagster step prints ``ice-pipeline: step <step> failed for <period>: <message>`` and returns 1.
+"""
+
+import os
+import sys
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ice_pipeline.errors import IceError
+
+DEMO_SEED = 42
+DEMO_PERIODS = 24
+DEMO_END_PERIOD = "2026-10"
+DEMO_MARKER = ".ice-demo.json"
+TELEMETRY_OFF = "telemetry:\n  enabled: false\n"
+# Dagster's console logger would print each step's traceback; the runner prints one line instead
+# (everything stays in the instance's event log, visible in `dagster dev`).
+QUIET_LOGGING = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+def prepare_dagster_home(environ: Mapping[str, str] | None = None) -> Path:
+    """DAGSTER_HOME, or ``./.dagster_home``, with a dagster.yaml that disables telemetry."""
+    env = os.environ if environ is None else environ
+    home = Path(env.get("DAGSTER_HOME") or Path.cwd() / ".dagster_home").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(TELEMETRY_OFF, encoding="utf-8")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+@dataclass
+class RunSummary:
+    """What the runner did, for the closing lines and for tests."""
+
+    periods: list[str] = field(default_factory=list)
+    run_ids: list[str] = field(default_factory=list)
+    failed_step: str | None = None
+    failure: str | None = None
+    seconds: float = 0.0
+    metadata: dict[str, dict[str, Any]] = field(default_factory=dict)  # "asset[period]" -> metadata
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+def _preflight(environ: Mapping[str, str]) -> Any:
+    """Check every setting before running: data dir, salt, config file, warehouse (migrated)."""
+    from ice_pipeline.config import config_path, load_config
+    from ice_pipeline.settings import ensure_data_dir, load_settings, pseudonym_salt
+    from ice_pipeline.warehouse.migrate import upgrade
+
+    settings = load_settings(dict(environ))
+    ensure_data_dir(settings)
+    pseudonym_salt(settings, dict(environ))
+    load_config(config_path(settings, dict(environ)))
+    upgrade(settings.warehouse_url)
+    return settings
+
+
+def _metadata_values(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: getattr(value, "value", value) for key, value in metadata.items()}
+
+
+def _first_failure(result: Any) -> tuple[str, str]:
+    """(step, one-line message) of the first failure of a run result."""
+    for event in result.all_events:
+        if event.is_step_failure:
+            data = event.step_failure_data
+            if data.user_failure_data is not None and data.user_failure_data.description:
+                message = data.user_failure_data.description
+            else:
+                message = data.error.message if data.error else "unknown error"
+                # Dagster prefixes the exception class; the cause chain holds the user's error.
+                cause = data.error.cause if data.error else None
+                while cause is not None and cause.cause is not None:
+                    cause = cause.cause
+                if cause is not None:
+                    message = cause.message
+            return event.step_key or "?", " ".join(message.strip().split())
+    for event in result.all_events:
+        if event.is_failure or event.event_type_value in ("RESOURCE_INIT_FAILURE", "PIPELINE_FAILURE"):
+            return event.step_key or "run", " ".join((event.message or "run failed").split())
+    return "run", "the run failed without a step failure; see `dagster dev` for its event log"
+
+
+class Runner:
+    """Executes ice_nightly_job in-process, unpartitioned assets first, then period by period."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None, *, out: Any = None) -> None:
+        import dagster as dg
+
+        from ice_pipeline.definitions import build_definitions
+        from ice_pipeline.defs.jobs import NIGHTLY_JOB_NAME
+
+        self.environ = dict(os.environ if environ is None else environ)
+        self.out = out or sys.stdout
+        prepare_dagster_home(self.environ)
+        self.settings = _preflight(self.environ)
+        self.definitions = build_definitions(self.environ)
+        self.job = self.definitions.resolve_job_def(NIGHTLY_JOB_NAME)
+        self.instance = dg.DagsterInstance.get()
+        graph = self.definitions.resolve_asset_graph()
+        self.unpartitioned = sorted((k for k in graph.get_all_asset_keys() if not graph.get(k).is_partitioned),
+                                    key=lambda k: k.to_user_string())
+        self.partitioned = sorted((k for k in graph.get_all_asset_keys() if graph.get(k).is_partitioned),
+                                  key=lambda k: k.to_user_string())
+        self.partition_keys = self.job.partitions_def.get_partition_keys() if self.job.partitions_def else []
+
+    def say(self, line: str) -> None:
+        print(line, file=self.out, flush=True)
+
+    def _execute(self, summary: RunSummary, selection: list[Any], period: str | None,
+                 run_config: dict[str, Any]) -> bool:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = self.job.execute_in_process(
+                instance=self.instance, partition_key=period, asset_selection=selection,
+                run_config={**QUIET_LOGGING, **run_config}, raise_on_error=False,
+                tags={"ice/trigger": "cli"},
+            )
+        summary.run_ids.append(result.run_id)
+        for event in result.get_asset_materialization_events():
+            materialization = event.event_specific_data.materialization
+            key = materialization.asset_key.to_user_string()
+            summary.metadata[f"{key}[{period or ''}]"] = _metadata_values(materialization.metadata)
+        if not result.success:
+            summary.failed_step, summary.failure = _first_failure(result)
+            return False
+        return True
+
+    def ingested_periods(self) -> list[str]:
+        """Partitions that the ingested landing files hold rows for."""
+        from ice_pipeline.cache import ParseCache
+
+        cache = ParseCache(self.settings.data_dir / "cache")
+        found: set[str] = set()
+        for feed in ("surveys", "tickets", "external"):
+            for parse in cache.read_manifest(feed) or []:
+                found.update(parse.periods)
+        return [key for key in self.partition_keys if key in found]
+
+    def check_periods(self, periods: Sequence[str]) -> list[str]:
+        unknown = [p for p in periods if p not in self.partition_keys]
+        if unknown:
+            first, last = (self.partition_keys[0], self.partition_keys[-1]) if self.partition_keys else ("-", "-")
+            raise IceError(
+                f"{', '.join(unknown)} is not a period of ice_nightly_job (periods run {first} .. {last}: "
+                "from ICE_FIRST_PERIOD to the last complete month)",
+                fix="pass --partition YYYY-MM within that range, or set ICE_FIRST_PERIOD earlier",
+                where="--partition",
+            )
+        return sorted(set(periods))
+
+    def run(self, periods: Sequence[str] | None, *, all_periods: bool = False, dry_run: bool = False) -> RunSummary:
+        """Ingest, then compute each period oldest first; stops at the first failed run."""
+        started = time.perf_counter()
+        summary = RunSummary()
+        chosen = self.check_periods(periods) if periods else []
+        self.say(f"ingesting {self.settings.data_dir / 'landing'} ...")
+        if not self._execute(summary, list(self.unpartitioned), None, {}):
+            summary.seconds = time.perf_counter() - started
+            return summary
+        if all_periods:
+            chosen = self.ingested_periods()
+        elif not chosen:
+            chosen = self.partition_keys[-1:]
+        if not chosen:
+            self.say("no period to compute: the landing files hold no rows within the job's periods")
+        delivery = {"ops": {"report_delivery": {"config": {"dry_run": dry_run}}}}
+        for index, period in enumerate(chosen, start=1):
+            began = time.perf_counter()
+            if not self._execute(summary, list(self.partitioned), period, delivery):
+                summary.periods.append(period)
+                break
+            summary.periods.append(period)
+            ratings = summary.metadata.get(f"survey_ratings[{period}]", {}).get("rows", 0)
+            tickets = summary.metadata.get(f"tickets[{period}]", {}).get("rows", 0)
+            company = summary.metadata.get(f"company_scores[{period}]", {}).get("company_ice_p")
+            ice_text = f", company ICE-P {company:.1f}" if isinstance(company, float) else ""
+            self.say(f"[{index}/{len(chosen)}] {period}: {ratings} ratings, {tickets} tickets{ice_text} "
+                     f"({time.perf_counter() - began:.1f} s)")
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+
+def _report_failure(summary: RunSummary) -> int:
+    period = f" for {summary.periods[-1]}" if summary.periods else ""
+    print(f"ice-pipeline: step {summary.failed_step} failed{period}: {summary.failure}", file=sys.stderr)
+    return 1
+
+
+def run_pipeline(partitions: list[str] | None, all_partitions: bool, dry_run: bool) -> int:
+    """``ice-pipeline run``: the latest complete period by default, or the given/all periods."""
+    from ice_pipeline.defs.resources import dispose_engines
+
+    runner = Runner()
+    try:
+        summary = runner.run(partitions, all_periods=all_partitions, dry_run=dry_run)
+    finally:
+        dispose_engines()
+    if not summary.ok:
+        return _report_failure(summary)
+    runner.say(f"done: {len(summary.periods)} period(s) in {summary.seconds:.1f} s; warehouse "
+               f"{runner.settings.warehouse_url}")
+    return 0
+
+
+def _demo_wanted(employees: int) -> dict[str, Any]:
+    return {"employees": employees, "periods": DEMO_PERIODS, "seed": DEMO_SEED, "end_period": DEMO_END_PERIOD}
+
+
+def ensure_demo_data(landing: Path, employees: int) -> bool:
+    """Generate the demo exports into ``landing`` unless the same ones are there; True if generated."""
+    import json
+
+    from ice_pipeline.demo.generator import generate_demo
+
+    wanted = _demo_wanted(employees)
+    marker = landing / DEMO_MARKER
+    if marker.is_file():
+        try:
+            if json.loads(marker.read_text(encoding="utf-8")) == wanted:
+                return False
+        except ValueError:
+            pass
+    generate_demo(landing, employees=employees, periods=DEMO_PERIODS, seed=DEMO_SEED, end_period=DEMO_END_PERIOD)
+    marker.write_text(json.dumps(wanted), encoding="utf-8")
+    return True
+
+
+def run_demo(employees: int = 2000) -> int:
+    """``ice-pipeline demo``: demo exports, every period on the embedded warehouse, then where to look."""
+    from ice_pipeline.defs.resources import dispose_engines
+    from ice_pipeline.settings import ensure_data_dir, load_settings
+
+    os.environ["ICE_DEMO_MODE"] = "1"
+    settings = load_settings()
+    ensure_data_dir(settings)
+    landing = settings.landing_dir
+    began = time.perf_counter()
+    if ensure_demo_data(landing, employees):
+        print(f"demo data: {employees} employees, {DEMO_PERIODS} months written to {landing} "
+              f"({time.perf_counter() - began:.1f} s)", flush=True)
+    else:
+        print(f"demo data: already in {landing}", flush=True)
+    runner = Runner()
+    try:
+        summary = runner.run(None, all_periods=True)
+    finally:
+        dispose_engines()
+    if not summary.ok:
+        return _report_failure(summary)
+    last = summary.periods[-1] if summary.periods else DEMO_END_PERIOD
+    warehouse = settings.warehouse_url.removeprefix("duckdb:///")
+    runner.say("")
+    runner.say(f"done: {len(summary.periods)} periods in {summary.seconds:.0f} s. The results:")
+    runner.say(f"  warehouse   {warehouse}   (duckdb {warehouse}, then: SELECT * FROM ice.ice_scores;)")
+    runner.say(f"  reports     {settings.reports_dir}   (ice-pipeline report show {last} --out report.html)")
+    runner.say(f"  outbox      {settings.outbox_dir}   (the emails, as .eml files)")
+    runner.say(f"  data docs   {settings.gx_dir}")
+    runner.say(f"  Dagster UI  DAGSTER_HOME={os.environ['DAGSTER_HOME']} dagster dev -w workspace.yaml")
+    return 0

@@ -1,0 +1,153 @@
+"""Opening the warehouse: turn ICE_WAREHOUSE_URL into a checked SQLAlchemy engine.
+
+Two engines are supported: an embedded DuckDB file (``duckdb:///path/warehouse.duckdb``, the
+default) and PostgreSQL through psycopg 3 (``postgresql+psycopg://user@host/db``). Every way the
+URL can be wrong ends in one :class:`ConfigError` naming the setting to fix, before anything is
+written. Schema changes live in ``migrate.py``; reading and writing rows in ``writes.py``.
+"""
+
+import os
+from pathlib import Path
+
+import sqlalchemy
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+
+from ice_pipeline.errors import ConfigError
+
+# Seconds to wait for a PostgreSQL server before calling it unreachable.
+CONNECT_TIMEOUT_SECONDS = 5
+
+SUPPORTED_DRIVERS = ("duckdb", "postgresql+psycopg")
+_EXAMPLES = (
+    "duckdb:///path/to/warehouse.duckdb, or postgresql+psycopg://user:password@host:5432/database"
+)
+
+
+def dialect_name(engine: sqlalchemy.Engine) -> str:
+    """Return ``"duckdb"`` or ``"postgresql"``."""
+    return engine.dialect.name
+
+
+def _parse(url: str) -> URL:
+    try:
+        return make_url(url)
+    except (ArgumentError, ValueError) as err:
+        raise ConfigError(
+            "ICE_WAREHOUSE_URL",
+            f"{url!r} is not a database URL",
+            fix=f"write it as {_EXAMPLES}",
+        ) from err
+
+
+def _check_driver(parsed: URL) -> None:
+    driver = parsed.drivername
+    if driver in SUPPORTED_DRIVERS:
+        return
+    if parsed.get_backend_name() in {"postgresql", "postgres"}:
+        # A bare postgresql:// would silently use psycopg2 (pulled in by dagster-postgres),
+        # whose COPY path and type handling the warehouse does not use.
+        host_part = parsed._replace(drivername="postgresql+psycopg").render_as_string(
+            hide_password=True
+        )
+        raise ConfigError(
+            "ICE_WAREHOUSE_URL",
+            f"the driver {driver!r} is not supported; the warehouse talks to PostgreSQL "
+            "through psycopg 3 only",
+            fix=f"write the URL as {host_part}",
+        )
+    raise ConfigError(
+        "ICE_WAREHOUSE_URL",
+        f"the database driver {driver!r} is not supported (supported: duckdb, postgresql+psycopg)",
+        fix=f"use {_EXAMPLES}",
+    )
+
+
+def _duckdb_setting() -> str:
+    """Name the setting a person should change for a bad DuckDB location.
+
+    The default URL is derived from ICE_DATA_DIR, so that is the setting to fix unless
+    ICE_WAREHOUSE_URL was given explicitly.
+    """
+    return "ICE_WAREHOUSE_URL" if os.environ.get("ICE_WAREHOUSE_URL") else "ICE_DATA_DIR"
+
+
+def _prepare_duckdb_file(url: str, parsed: URL) -> None:
+    """Create the DuckDB file's directory and prove it is writable, or raise ConfigError."""
+    database = parsed.database or ":memory:"
+    if database == ":memory:" or database.startswith("md:"):
+        return
+    setting = _duckdb_setting()
+    path = Path(database).expanduser()
+    fix = (
+        "point ICE_DATA_DIR at a directory this user can write"
+        if setting == "ICE_DATA_DIR"
+        else "point ICE_WAREHOUSE_URL at a DuckDB file in a directory this user can write"
+    )
+    if path.is_dir():
+        raise ConfigError(
+            setting, f"the DuckDB warehouse path {path} is a directory, not a file", fix=fix
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(
+            setting,
+            f"cannot create the directory {path.parent} for the DuckDB warehouse "
+            f"({err.strerror or err})",
+            fix=fix,
+        ) from err
+    writable = os.access(path, os.W_OK) if path.exists() else os.access(path.parent, os.W_OK)
+    if not writable:
+        raise ConfigError(
+            setting,
+            f"the DuckDB warehouse {path} is not writable by this user",
+            fix=fix + ", or fix its permissions",
+        )
+
+
+def _probe(engine: sqlalchemy.Engine, url: URL) -> None:
+    """Open and close one connection so a bad server fails here, not mid-run."""
+    shown = url.render_as_string(hide_password=True)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except DBAPIError as err:
+        engine.dispose()
+        detail = str(err.orig).strip().splitlines()[0] if err.orig else str(err)
+        if url.get_backend_name() == "duckdb":
+            problem = f"cannot open the DuckDB warehouse {url.database}: {detail}"
+            fix = (
+                "if another process holds the file, stop it (DuckDB allows one writer); "
+                "otherwise point ICE_WAREHOUSE_URL at a valid DuckDB file"
+            )
+            raise ConfigError(_duckdb_setting(), problem, fix=fix) from err
+        raise ConfigError(
+            "ICE_WAREHOUSE_URL",
+            f"cannot connect to PostgreSQL at {shown}: {detail}",
+            fix="check host, port, database, user and password in ICE_WAREHOUSE_URL, and that "
+            "the server is running and reachable from this machine",
+        ) from err
+
+
+def connect_warehouse(url: str) -> sqlalchemy.Engine:
+    """Return an engine for the warehouse at ``url`` after checking it can be reached.
+
+    Creates the DuckDB file's parent directory when needed. Raises ConfigError (naming
+    ICE_WAREHOUSE_URL, or ICE_DATA_DIR for the default DuckDB location) when the URL cannot be
+    parsed, names an unsupported driver, points at an unreachable server, or at a DuckDB file in
+    a directory that cannot be created or written.
+    """
+    parsed = _parse(url)
+    _check_driver(parsed)
+    if parsed.drivername == "duckdb":
+        _prepare_duckdb_file(url, parsed)
+        engine = sqlalchemy.create_engine(parsed)
+    else:
+        engine = sqlalchemy.create_engine(
+            parsed,
+            connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+            pool_pre_ping=True,
+        )
+    _probe(engine, parsed)
+    return engine

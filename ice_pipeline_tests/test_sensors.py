@@ -1,0 +1,190 @@
+"""The landing sensor: one run per new file and period, never again for the same bytes."""
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import dagster as dg
+import fsspec
+import pytest
+
+import ice_pipeline.ingest.feeds as feeds
+from ice_pipeline.defs import sensors as sensors_module
+from ice_pipeline.defs.sensors import (
+    FAILURE_SENSOR_NAME,
+    LANDING_SENSOR_NAME,
+    LandingCursor,
+    ice_landing_sensor,
+    list_landing_files,
+    periods_from_name,
+    scan_landing,
+    sensors,
+)
+from ice_pipeline.errors import FileProblem
+
+
+def _fake_periods_in_export(path: Path, **_: object) -> list[str]:
+    """Stands in for the feed readers: the periods are the ``period`` column of a tiny CSV."""
+    lines = Path(path).read_text().splitlines()
+    if not lines or lines[0] != "period,value":
+        raise FileProblem(str(path), "not a test export", fix="write 'period,value' first")
+    return sorted({line.split(",")[0] for line in lines[1:]})
+
+
+@pytest.fixture
+def landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    landing_dir = tmp_path / "landing"
+    (landing_dir / "tickets").mkdir(parents=True)
+    monkeypatch.setenv("ICE_LANDING_URL", str(landing_dir))
+    monkeypatch.setattr(feeds, "periods_in_export", _fake_periods_in_export)
+    return landing_dir
+
+
+def _write(path: Path, periods: list[str]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("period,value\n" + "".join(f"{period},1\n" for period in periods))
+    return path
+
+
+Tick = Callable[[], list[dg.RunRequest]]
+
+
+@pytest.fixture
+def tick(landing: Path) -> Tick:
+    """Evaluate the sensor like the daemon does, carrying the cursor from tick to tick."""
+    state: dict[str, str | None] = {"cursor": None}
+
+    def evaluate() -> list[dg.RunRequest]:
+        result = ice_landing_sensor(dg.build_sensor_context(cursor=state["cursor"]))
+        assert isinstance(result, dg.SensorResult)
+        state["cursor"] = result.cursor
+        return list(result.run_requests or [])
+
+    return evaluate
+
+
+def _keys(requests: list[dg.RunRequest]) -> list[tuple[str | None, str | None]]:
+    return sorted((request.run_key, request.partition_key) for request in requests)
+
+
+def test_fires_once_per_new_file_for_its_periods_only(landing: Path, tick: Tick) -> None:
+    assert tick() == []  # empty landing: nothing to do
+    export = _write(landing / "tickets" / "incidents.csv", ["2025-03", "2025-04", "2025-03"])
+    sha = sensors_module.sha256_of(fsspec.filesystem("file"), str(export))
+    requests = tick()
+    assert _keys(requests) == [(f"{sha}:2025-03", "2025-03"), (f"{sha}:2025-04", "2025-04")]
+    assert requests[0].tags["ice/source_sha256"] == sha
+    assert tick() == []  # the same file on the next tick: nothing
+
+
+def test_renamed_copied_or_touched_bytes_never_fire_again(landing: Path, tick: Tick) -> None:
+    export = _write(landing / "tickets" / "incidents.csv", ["2025-03"])
+    assert len(tick()) == 1
+    os.utime(export, (time.time() + 60, time.time() + 60))  # touched
+    assert tick() == []
+    export.rename(landing / "tickets" / "incidents-renamed.csv")
+    assert tick() == []
+    (landing / "hr").mkdir()
+    (landing / "hr" / "copy.csv").write_bytes((landing / "tickets" / "incidents-renamed.csv").read_bytes())
+    assert tick() == []
+
+
+def test_changed_bytes_fire_again_for_the_periods_now_in_the_file(landing: Path, tick: Tick) -> None:
+    export = _write(landing / "tickets" / "incidents.csv", ["2025-03"])
+    assert [r.partition_key for r in tick()] == ["2025-03"]
+    _write(export, ["2025-03", "2025-05"])
+    os.utime(export, (time.time() + 120, time.time() + 120))
+    assert sorted(r.partition_key for r in tick()) == ["2025-03", "2025-05"]
+    assert tick() == []
+
+
+def test_two_new_files_request_their_own_periods(landing: Path, tick: Tick) -> None:
+    _write(landing / "tickets" / "a.csv", ["2025-01"])
+    _write(landing / "external" / "b.csv", ["2025-02"])
+    assert sorted(r.partition_key for r in tick()) == ["2025-01", "2025-02"]
+
+
+def test_files_outside_feed_folders_and_partial_files_are_ignored(landing: Path, tick: Tick) -> None:
+    _write(landing / "notes.csv", ["2025-01"])  # not under a feed folder
+    _write(landing / "tickets" / ".incidents.csv.part", ["2025-01"])
+    _write(landing / "tickets" / "~lock.csv", ["2025-01"])
+    (landing / "tickets" / "mapping.yaml").write_text("feed: tickets\n")
+    assert tick() == []
+
+
+def test_periods_outside_the_partitions_are_not_requested(landing: Path, tick: Tick) -> None:
+    # 2019 is before ICE_FIRST_PERIOD (2024-11); 2999 has not ended yet.
+    _write(landing / "tickets" / "old.csv", ["2019-05", "2025-01", "2999-01"])
+    assert [r.partition_key for r in tick()] == ["2025-01"]
+
+
+def test_unreadable_file_falls_back_to_the_period_in_its_name(landing: Path, tick: Tick) -> None:
+    (landing / "tickets" / "incidents_2025-06.csv").write_text("not,a,known,layout\n")
+    assert [r.partition_key for r in tick()] == ["2025-06"]
+
+
+def test_unreadable_file_without_a_period_requests_the_latest_complete_month(
+    landing: Path, tick: Tick
+) -> None:
+    (landing / "tickets" / "incidents.csv").write_text("garbage\n")
+    requests = tick()
+    assert [r.partition_key for r in requests] == [sensors_module.latest_complete_period(dg_now())]
+
+
+def dg_now() -> "object":
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+def test_cursor_is_bounded_but_keeps_present_files(tmp_path: Path) -> None:
+    fs = fsspec.filesystem("file")
+    root = tmp_path / "landing"
+    cursor = LandingCursor()
+    for index in range(6):
+        _write(root / "tickets" / f"f{index}.csv", [f"2025-0{index + 1}"])
+        new, cursor = scan_landing(fs, str(root), cursor, max_seen=3)
+        assert len(new) == 1
+        if index < 5:
+            (root / "tickets" / f"f{index}.csv").unlink()
+    assert len(cursor.seen_hashes) == 3
+    assert list(cursor.files) == [str(root / "tickets" / "f5.csv")]
+    # The cursor survives its JSON round trip unchanged.
+    assert LandingCursor.from_json(cursor.to_json()) == cursor
+
+
+def test_any_fsspec_filesystem_is_listed_and_read_the_same_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    # memory:// stands in for s3:// and friends: a non-local filesystem whose files are copied
+    # to a temporary directory before parsing.
+    memory = fsspec.filesystem("memory")
+    memory.pipe("/ice-test-landing/tickets/incidents.csv", b"period,value\n2025-02,1\n")
+    memory.pipe("/ice-test-landing/tickets/mapping.yaml", b"feed: tickets\n")
+    seen_paths: list[Path] = []
+
+    def recording(path: Path, **kwargs: object) -> list[str]:
+        seen_paths.append(Path(path))
+        assert (Path(path).parent / "mapping.yaml").read_text() == "feed: tickets\n"
+        return _fake_periods_in_export(path)
+
+    monkeypatch.setattr(feeds, "periods_in_export", recording)
+    monkeypatch.setenv("ICE_LANDING_URL", "memory://ice-test-landing")
+    try:
+        result = ice_landing_sensor(dg.build_sensor_context())
+        assert [r.partition_key for r in result.run_requests] == ["2025-02"]
+        assert seen_paths[0].parent.name == "tickets"
+        assert not seen_paths[0].exists()  # the temporary copy is removed
+        files = list_landing_files(memory, "/ice-test-landing")
+        assert [f.feed for f in files] == ["tickets"]
+    finally:
+        memory.rm("/ice-test-landing", recursive=True)
+
+
+def test_periods_from_name() -> None:
+    assert periods_from_name("tickets_2025-06_to_2025-07.csv") == ["2025-06", "2025-07"]
+    assert periods_from_name("export-20250601.csv") == []
+    assert periods_from_name("wave_2025-13.csv") == []
+
+
+def test_module_exports_both_sensors() -> None:
+    assert sorted(sensor.name for sensor in sensors) == sorted([LANDING_SENSOR_NAME, FAILURE_SENSOR_NAME])
