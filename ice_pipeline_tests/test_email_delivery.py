@@ -52,8 +52,9 @@ def rendered():
 @pytest.fixture(scope="module")
 def hostile_page():
     tables = sample_tables(PERIOD, hostile=True)
-    view = build_provider_view(PERIOD, HOSTILE_PROVIDER, tables,
-                               sample_comments(PERIOD, hostile=True), ReportConfig())
+    view = build_provider_view(
+        PERIOD, HOSTILE_PROVIDER, tables, sample_comments(PERIOD, hostile=True), ReportConfig()
+    )
     return render_report(view, audience="department_heads")
 
 
@@ -101,17 +102,25 @@ def smtp_server():
 
 
 def _settings(port: int) -> SmtpSettings:
-    return SmtpSettings(host="127.0.0.1", port=port, security="none", from_address=FROM,
-                        timeout_s=5)
+    return SmtpSettings(
+        host="127.0.0.1", port=port, security="none", from_address=FROM, timeout_s=5
+    )
 
 
 def _archive(url: str, tmp_path: Path, rendered_pair):
     report, prints = rendered_pair
     engine = create_engine(url)
     create_report_tables(engine)
-    archived = archive_report(engine, period=PERIOD, kind=report.kind, audience=report.audience,
-                              html=report.html, input_fingerprints=prints, run_id="r1",
-                              reports_dir=tmp_path / "reports")
+    archived = archive_report(
+        engine,
+        period=PERIOD,
+        kind=report.kind,
+        audience=report.audience,
+        html=report.html,
+        input_fingerprints=prints,
+        run_id="r1",
+        reports_dir=tmp_path / "reports",
+    )
     return engine, archived, report
 
 
@@ -122,19 +131,23 @@ def test_delivered_message_parses_with_all_parts(warehouse_url, tmp_path, smtp_s
     recipients = ["ceo@example.com", "cfo@example.com"]
     transport = SmtpTransport(_settings(port))
 
-    outcome = deliver(engine, archived, recipients, transport, content=report,
-                      from_address=FROM, retry=FAST)
+    outcome = deliver(
+        engine, archived, recipients, transport, content=report, from_address=FROM, retry=FAST
+    )
     assert outcome.sent == recipients and outcome.ok
     # A re-run sends nothing twice.
-    rerun = deliver(engine, archived, recipients, transport, content=report, from_address=FROM,
-                    retry=FAST)
+    rerun = deliver(
+        engine, archived, recipients, transport, content=report, from_address=FROM, retry=FAST
+    )
     assert rerun.sent == [] and rerun.skipped == recipients
     assert sorted(rcpt[0] for rcpt, _ in handler.messages) == recipients
     assert len(handler.messages) == 2
 
     ledger = ledger_rows(engine, archived)
     assert {r: (row["status"], row["attempts"]) for r, row in ledger.items()} == {
-        "ceo@example.com": ("sent", 1), "cfo@example.com": ("sent", 1)}
+        "ceo@example.com": ("sent", 1),
+        "cfo@example.com": ("sent", 1),
+    }
 
     raw = handler.messages[0][1]
     message = message_from_bytes(raw, policy=policy.default)
@@ -148,8 +161,11 @@ def test_delivered_message_parses_with_all_parts(warehouse_url, tmp_path, smtp_s
     assert "<svg" not in html.lower() and "<script" not in html.lower()
     referenced = set(re.findall(r'src="cid:([^"]+)"', html))
     assert len(referenced) == 4
-    images = {part["Content-ID"].strip("<>"): part.get_content()
-              for part in message.walk() if part.get_content_type() == "image/png"}
+    images = {
+        part["Content-ID"].strip("<>"): part.get_content()
+        for part in message.walk()
+        if part.get_content_type() == "image/png"
+    }
     assert referenced == set(images)
     assert all(png.startswith(b"\x89PNG") for png in images.values())
     assert images["heatmap@ice-report"] == report.images["heatmap@ice-report"]
@@ -160,28 +176,51 @@ def test_refused_connection_stays_retrying(duckdb_url, tmp_path, rendered):
     engine, archived, report = _archive(duckdb_url, tmp_path, rendered)
     closed_port = _free_port()  # nothing listens here: connection refused
     waits: list[float] = []
-    outcome = deliver(engine, archived, ["ceo@example.com"], SmtpTransport(_settings(closed_port)),
-                      content=report, from_address=FROM, retry=FAST, sleep=waits.append)
+    outcome = deliver(
+        engine,
+        archived,
+        ["ceo@example.com"],
+        SmtpTransport(_settings(closed_port)),
+        content=report,
+        from_address=FROM,
+        retry=FAST,
+        sleep=waits.append,
+    )
     assert outcome.retrying == ["ceo@example.com"] and not outcome.ok
     assert waits == [0.01, 0.02]  # exponential backoff between the 3 attempts
     row = ledger_rows(engine, archived)["ceo@example.com"]
     assert (row["status"], row["attempts"]) == ("retrying", 3)
     assert "ConnectionRefusedError" in row["last_error"]
     # The next run tries again and keeps counting.
-    deliver(engine, archived, ["ceo@example.com"], SmtpTransport(_settings(closed_port)),
-            content=report, from_address=FROM, retry=RetryPolicy(attempts=1), sleep=waits.append)
+    deliver(
+        engine,
+        archived,
+        ["ceo@example.com"],
+        SmtpTransport(_settings(closed_port)),
+        content=report,
+        from_address=FROM,
+        retry=RetryPolicy(attempts=1),
+        sleep=waits.append,
+    )
     assert ledger_rows(engine, archived)["ceo@example.com"]["attempts"] == 4
     engine.dispose()
 
 
-def test_451_then_accept_is_sent_on_second_attempt(warehouse_url, tmp_path, smtp_server,
-                                                   rendered):
+def test_451_then_accept_is_sent_on_second_attempt(warehouse_url, tmp_path, smtp_server, rendered):
     handler = RecordingHandler(data_replies=["451 4.3.0 try later"])
     port = smtp_server(handler)
     engine, archived, report = _archive(warehouse_url, tmp_path, rendered)
     waits: list[float] = []
-    outcome = deliver(engine, archived, ["ceo@example.com"], SmtpTransport(_settings(port)),
-                      content=report, from_address=FROM, retry=FAST, sleep=waits.append)
+    outcome = deliver(
+        engine,
+        archived,
+        ["ceo@example.com"],
+        SmtpTransport(_settings(port)),
+        content=report,
+        from_address=FROM,
+        retry=FAST,
+        sleep=waits.append,
+    )
     assert outcome.sent == ["ceo@example.com"]
     row = ledger_rows(engine, archived)["ceo@example.com"]
     assert (row["status"], row["attempts"], row["last_error"]) == ("sent", 2, None)
@@ -190,20 +229,35 @@ def test_451_then_accept_is_sent_on_second_attempt(warehouse_url, tmp_path, smtp
     engine.dispose()
 
 
-def test_550_is_failed_permanent_and_not_retried(warehouse_url, tmp_path, smtp_server,
-                                                 rendered):
+def test_550_is_failed_permanent_and_not_retried(warehouse_url, tmp_path, smtp_server, rendered):
     handler = RecordingHandler(rcpt_reply="550 5.1.1 mailbox unavailable")
     port = smtp_server(handler)
     engine, archived, report = _archive(warehouse_url, tmp_path, rendered)
     waits: list[float] = []
-    outcome = deliver(engine, archived, ["gone@example.com"], SmtpTransport(_settings(port)),
-                      content=report, from_address=FROM, retry=FAST, sleep=waits.append)
+    outcome = deliver(
+        engine,
+        archived,
+        ["gone@example.com"],
+        SmtpTransport(_settings(port)),
+        content=report,
+        from_address=FROM,
+        retry=FAST,
+        sleep=waits.append,
+    )
     assert outcome.failed_permanent == ["gone@example.com"] and waits == []
     row = ledger_rows(engine, archived)["gone@example.com"]
     assert (row["status"], row["attempts"]) == ("failed_permanent", 1)
     assert row["last_error"].startswith("550") and "mailbox unavailable" in row["last_error"]
-    again = deliver(engine, archived, ["gone@example.com"], SmtpTransport(_settings(port)),
-                    content=report, from_address=FROM, retry=FAST, sleep=waits.append)
+    again = deliver(
+        engine,
+        archived,
+        ["gone@example.com"],
+        SmtpTransport(_settings(port)),
+        content=report,
+        from_address=FROM,
+        retry=FAST,
+        sleep=waits.append,
+    )
     assert again.failed_permanent == ["gone@example.com"]
     assert ledger_rows(engine, archived)["gone@example.com"]["attempts"] == 1
     engine.dispose()
@@ -220,11 +274,25 @@ def test_interrupted_send_is_not_repeated(duckdb_url, tmp_path, rendered):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        deliver(engine, archived, ["ceo@example.com"], Crashing(), content=report,
-                from_address=FROM, retry=FAST)
+        deliver(
+            engine,
+            archived,
+            ["ceo@example.com"],
+            Crashing(),
+            content=report,
+            from_address=FROM,
+            retry=FAST,
+        )
     outbox = tmp_path / "outbox"
-    outcome = deliver(engine, archived, ["ceo@example.com"], OutboxTransport(outbox),
-                      content=report, from_address=FROM, retry=FAST)
+    outcome = deliver(
+        engine,
+        archived,
+        ["ceo@example.com"],
+        OutboxTransport(outbox),
+        content=report,
+        from_address=FROM,
+        retry=FAST,
+    )
     assert outcome.uncertain == ["ceo@example.com"] and not outbox.exists()
     engine.dispose()
 
@@ -233,12 +301,21 @@ def test_outbox_writes_eml_once(duckdb_url, tmp_path, rendered):
     engine, archived, report = _archive(duckdb_url, tmp_path, rendered)
     outbox = tmp_path / "outbox"
     for _ in range(2):
-        deliver(engine, archived, ["ceo@example.com"], OutboxTransport(outbox), content=report,
-                from_address=FROM, retry=FAST)
+        deliver(
+            engine,
+            archived,
+            ["ceo@example.com"],
+            OutboxTransport(outbox),
+            content=report,
+            from_address=FROM,
+            retry=FAST,
+        )
     files = sorted(outbox.rglob("*.eml"))
     assert len(files) == 1
-    assert re.fullmatch(r"2026-10/executive_summary-v1-ceo_example\.com-[0-9a-f]{8}\.eml",
-                        files[0].relative_to(outbox).as_posix())
+    assert re.fullmatch(
+        r"2026-10/executive_summary-v1-ceo_example\.com-[0-9a-f]{8}\.eml",
+        files[0].relative_to(outbox).as_posix(),
+    )
     parsed = message_from_bytes(files[0].read_bytes(), policy=policy.default)
     assert parsed["To"] == "ceo@example.com" and parsed.get_body(("html",)) is not None
     assert ledger_rows(engine, archived)["ceo@example.com"]["status"] == "outbox"
@@ -246,25 +323,34 @@ def test_outbox_writes_eml_once(duckdb_url, tmp_path, rendered):
 
 
 def test_hostile_page_email_is_inert(hostile_page):
-    message = build_message(hostile_page.email_html, hostile_page.text, hostile_page.images,
-                            hostile_page.subject, FROM, "cfo@example.com")
+    message = build_message(
+        hostile_page.email_html,
+        hostile_page.text,
+        hostile_page.images,
+        hostile_page.subject,
+        FROM,
+        "cfo@example.com",
+    )
     parsed = message_from_bytes(message.as_bytes(), policy=policy.default)
     html = parsed.get_body(("html",)).get_content()
     text = parsed.get_body(("plain",)).get_content()
     assert "<script" not in html.lower() and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "INTERNAL CUSTOMER INDEX - '=HYPERLINK(\"http://evil\",\"x\")" in text
+    assert 'INTERNAL CUSTOMER INDEX - \'=HYPERLINK("http://evil","x")' in text
     assert "'@SUM(1)" in text and "\n  @SUM" not in text
 
 
 def test_recipient_outside_allow_list_names_the_key():
-    section = {"allowed_domains": ["example.com"],
-               "recipients": {"executive_summary": ["ceo@example.com", "spy@evil.test"]}}
+    section = {
+        "allowed_domains": ["example.com"],
+        "recipients": {"executive_summary": ["ceo@example.com", "spy@evil.test"]},
+    }
     with pytest.raises(ConfigError) as caught:
         recipients_from_section(section)
     assert caught.value.setting == "email.recipients.executive_summary"
     assert "spy@evil.test" in str(caught.value)
-    ok = recipients_from_section({"allowed_domains": ["Example.com"],
-                                  "recipients": {"provider": ["head@example.com"]}})
+    ok = recipients_from_section(
+        {"allowed_domains": ["Example.com"], "recipients": {"provider": ["head@example.com"]}}
+    )
     assert ok["provider"] == RecipientConfig("provider", ("head@example.com",), ("Example.com",))
 
 
@@ -272,8 +358,9 @@ def test_smtp_settings_are_checked_and_password_comes_from_env():
     with pytest.raises(ConfigError) as caught:
         SmtpSettings.from_section({"host": "mail", "from_address": FROM, "security": "tls"})
     assert caught.value.setting == "email.smtp.security"
-    settings = SmtpSettings.from_section({"host": "mail", "from_address": FROM,
-                                          "username": "svc-ice", "password_env": "ICE_SMTP_PW"})
+    settings = SmtpSettings.from_section(
+        {"host": "mail", "from_address": FROM, "username": "svc-ice", "password_env": "ICE_SMTP_PW"}
+    )
     assert settings.username != settings.from_address
     assert settings.password({"ICE_SMTP_PW": "s3cret"}) == "s3cret"
     with pytest.raises(ConfigError) as caught:

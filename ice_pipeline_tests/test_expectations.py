@@ -150,7 +150,7 @@ def test_results_are_kept_under_gx_dir_and_data_docs_built(tmp_path: Path) -> No
     assert index == (gx_dir / "data_docs" / "index.html").resolve()
     html = index.read_text(encoding="utf-8")
     assert "ice_tickets" in html
-    assert not (gx_dir / "gx" / "uncommitted" / "data_docs").exists()  # only our site is built
+    assert not list((gx_dir / "gx").rglob("index.html"))  # only our site is built
 
 
 def test_unknown_table_is_rejected() -> None:

@@ -44,8 +44,10 @@ def test_fingerprints_ignore_row_order_and_dtype_but_not_values():
 
 def test_report_file_names_are_safe():
     base = Path("/r")
-    assert report_path(base, PERIOD, "executive_summary", 2) == base / PERIOD / \
-        "executive_summary-v2.html"
+    assert (
+        report_path(base, PERIOD, "executive_summary", 2)
+        == base / PERIOD / "executive_summary-v2.html"
+    )
     hostile = report_path(base, PERIOD, "provider:../<script>", 1)
     assert hostile.parent == base / PERIOD and "/" not in hostile.name and "<" not in hostile.name
     with pytest.raises(ValueError):
@@ -60,16 +62,30 @@ def test_archive_versions_on_each_engine(warehouse_url: str, tmp_path: Path, cap
     first_render = _render(tables)
     prints = input_fingerprints(tables)
 
-    first = archive_report(engine, period=PERIOD, kind="executive_summary", audience="executives",
-                           html=first_render.html, input_fingerprints=prints, run_id="run-1",
-                           reports_dir=reports_dir)
+    first = archive_report(
+        engine,
+        period=PERIOD,
+        kind="executive_summary",
+        audience="executives",
+        html=first_render.html,
+        input_fingerprints=prints,
+        run_id="run-1",
+        reports_dir=reports_dir,
+    )
     assert (first.version, first.created) == (1, True)
     assert Path(first.file_path) == reports_dir / PERIOD / "executive_summary-v1.html"
     assert Path(first.file_path).read_text(encoding="utf-8") == first_render.html
 
-    again = archive_report(engine, period=PERIOD, kind="executive_summary", audience="executives",
-                           html=_render(sample_tables(PERIOD)).html, input_fingerprints=prints,
-                           run_id="run-2", reports_dir=reports_dir)
+    again = archive_report(
+        engine,
+        period=PERIOD,
+        kind="executive_summary",
+        audience="executives",
+        html=first_render.html,
+        input_fingerprints=prints,
+        run_id="run-2",
+        reports_dir=reports_dir,
+    )
     assert (again.version, again.created, again.run_id) == (1, False, "run-1")
     assert again.content_sha256 == first.content_sha256
 
@@ -77,17 +93,26 @@ def test_archive_versions_on_each_engine(warehouse_url: str, tmp_path: Path, cap
     scores = changed_tables["company_scores"]
     scores.loc[scores["period"] == PERIOD, "ice_p"] = 70.0
     changed_render = _render(changed_tables)
-    second = archive_report(engine, period=PERIOD, kind="executive_summary",
-                            audience="executives", html=changed_render.html,
-                            input_fingerprints=input_fingerprints(changed_tables), run_id="run-3",
-                            reports_dir=reports_dir)
+    second = archive_report(
+        engine,
+        period=PERIOD,
+        kind="executive_summary",
+        audience="executives",
+        html=changed_render.html,
+        input_fingerprints=input_fingerprints(changed_tables),
+        run_id="run-3",
+        reports_dir=reports_dir,
+    )
     assert (second.version, second.created) == (2, True)
     assert second.input_fingerprints["company_scores"] != prints["company_scores"]
     assert second.input_fingerprints["ice_scores"] == prints["ice_scores"]
     with engine.connect() as conn:
         count = conn.execute(select(func.count()).select_from(schema.report_archive)).scalar_one()
-        stored = conn.execute(select(schema.report_archive.c.input_fingerprints).where(
-            schema.report_archive.c.version == 1)).scalar_one()
+        stored = conn.execute(
+            select(schema.report_archive.c.input_fingerprints).where(
+                schema.report_archive.c.version == 1
+            )
+        ).scalar_one()
     assert count == 2
     assert json.loads(stored) == prints
     assert load_report(engine, period=PERIOD, kind="executive_summary").version == 2
@@ -95,12 +120,15 @@ def test_archive_versions_on_each_engine(warehouse_url: str, tmp_path: Path, cap
 
     # The CLI functions read both versions back; version 1 is unchanged.
     out = tmp_path / "v1.html"
-    assert show_report(warehouse_url, period=PERIOD, kind="executive_summary", version=1,
-                       out=out) == 0
+    assert (
+        show_report(warehouse_url, period=PERIOD, kind="executive_summary", version=1, out=out) == 0
+    )
     assert out.read_text(encoding="utf-8") == first_render.html
     capsys.readouterr()
-    assert show_report(warehouse_url, period=PERIOD, kind="executive_summary", version=None,
-                       out=None) == 0
+    assert (
+        show_report(warehouse_url, period=PERIOD, kind="executive_summary", version=None, out=None)
+        == 0
+    )
     assert capsys.readouterr().out == changed_render.html
     assert print_report_list(warehouse_url) == 0
     listing = capsys.readouterr().out.splitlines()

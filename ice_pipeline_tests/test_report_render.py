@@ -31,14 +31,27 @@ CONFIG = ReportConfig()
 
 
 @pytest.fixture(scope="module")
+def plain():
+    """The sample tables, their executive view and its rendering, shared by several tests."""
+    tables = sample_tables(PERIOD)
+    view = build_executive_view(PERIOD, tables, sample_quality(), CONFIG)
+    return tables, view, render_report(view, audience="executives")
+
+
+@pytest.fixture(scope="module")
 def hostile_reports():
     tables = sample_tables(PERIOD, hostile=True)
     comments = sample_comments(PERIOD, hostile=True)
-    executive = render_report(build_executive_view(PERIOD, tables, sample_quality(), CONFIG),
-                              audience="executives")
-    pages = {provider: render_report(build_provider_view(PERIOD, provider, tables, comments, CONFIG),
-                                     audience="department_heads")
-             for provider in ("IT", "HR", "Legal", HOSTILE_PROVIDER)}
+    executive = render_report(
+        build_executive_view(PERIOD, tables, sample_quality(), CONFIG), audience="executives"
+    )
+    pages = {
+        provider: render_report(
+            build_provider_view(PERIOD, provider, tables, comments, CONFIG),
+            audience="department_heads",
+        )
+        for provider in ("IT", "HR", "Legal", HOSTILE_PROVIDER)
+    }
     return executive, pages
 
 
@@ -56,9 +69,8 @@ def _all_outputs(report) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 
 
-def test_executive_view_values_carry_n_and_interval():
-    tables = sample_tables(PERIOD)
-    view = build_executive_view(PERIOD, tables, sample_quality(), CONFIG)
+def test_executive_view_values_carry_n_and_interval(plain):
+    tables, view, _ = plain
     assert view.company.ice_p.full_text == "66.8 (95% CI 65.4 to 68.2; n = 501)"
     assert "not a significant change" in view.company.change_sentence
     assert [row.provider for row in view.best] == ["IT", "Facilities"]
@@ -67,12 +79,20 @@ def test_executive_view_values_carry_n_and_interval():
     it = view.best[0]
     source = tables["ice_scores"].query("period == @PERIOD and provider_department == 'IT'").iloc[0]
     assert (it.ice_p.value, it.ice_p.ci_low, it.ice_p.ci_high, it.ice_p.n) == (
-        source["ice_p"], source["ice_p_ci_low"], source["ice_p_ci_high"], source["n_respondents"])
-    assert it.ice_p.full_text == (f"{source['ice_p']:.1f} (95% CI {source['ice_p_ci_low']:.1f} to "
-                                  f"{source['ice_p_ci_high']:.1f}; n = {source['n_respondents']})")
+        source["ice_p"],
+        source["ice_p_ci_low"],
+        source["ice_p_ci_high"],
+        source["n_respondents"],
+    )
+    assert it.ice_p.full_text == (
+        f"{source['ice_p']:.1f} (95% CI {source['ice_p_ci_low']:.1f} to "
+        f"{source['ice_p_ci_high']:.1f}; n = {source['n_respondents']})"
+    )
     assert it.rank_text == "1" and it.change.value_text == "+2.5" and it.change_significant
     assert [(mover.provider, mover.direction) for mover in view.movers] == [
-        ("HR", "declined"), ("IT", "improved")]
+        ("HR", "declined"),
+        ("IT", "improved"),
+    ]
     facilities = next(row for row in view.providers if row.provider == "Facilities")
     assert facilities.ice_k_text == "no tickets" and facilities.no_tickets
     assert view.quality.rows_read_total == 2480 + 1630 + 612 + 24
@@ -82,8 +102,8 @@ def test_executive_view_values_carry_n_and_interval():
     assert survey.quarantined_text == "12 (0.5%)"
 
 
-def test_correlation_findings_are_plain_words_with_caveat():
-    view = build_executive_view(PERIOD, sample_tables(PERIOD), sample_quality(), CONFIG)
+def test_correlation_findings_are_plain_words_with_caveat(plain):
+    _, view, _ = plain
     first, second, third = view.findings
     assert first.significant and first.status == "ok"
     assert "Pearson r = -0.41, 95% CI -0.56 to -0.23, n = 96 pairs" in first.sentence
@@ -133,16 +153,23 @@ def test_no_suppressed_value_or_small_n_appears_anywhere(hostile_reports):
 def report_charts(report):
     """The data tables of a report's charts, read back from the archived HTML."""
     tables = re.findall(r"<details>.*?</details>", report.html, flags=re.S)
-    return [[re.sub(r"<[^>]+>", " ", row).split() for row in re.findall(r"<tr>.*?</tr>", table,
-                                                                         flags=re.S)]
-            for table in tables]
+    return [
+        [
+            re.sub(r"<[^>]+>", " ", row).split()
+            for row in re.findall(r"<tr>.*?</tr>", table, flags=re.S)
+        ]
+        for table in tables
+    ]
 
 
 def test_renderer_withholds_small_groups_even_if_the_index_did_not():
     tables = sample_tables(PERIOD)
     matrix = tables["matrix_scores"].copy()
-    leaky = (matrix["period"] == PERIOD) & (matrix["provider_department"] == "Finance") & (
-        matrix["consumer_department"] == "Sales")
+    leaky = (
+        (matrix["period"] == PERIOD)
+        & (matrix["provider_department"] == "Finance")
+        & (matrix["consumer_department"] == "Sales")
+    )
     matrix.loc[leaky, ["n_respondents", "suppressed", "score"]] = [4, False, 12.345]
     tables["matrix_scores"] = matrix
     view = build_executive_view(PERIOD, tables, sample_quality(), CONFIG)
@@ -161,12 +188,14 @@ def test_comments_only_for_groups_of_ten_or_more(hostile_reports):
         for output in _all_outputs(report):
             assert "SMALL-GROUP-COMMENT" not in output
             assert "LEGAL-SMALL-COMMENT" not in output
-    hr_view = build_provider_view(PERIOD, "HR", sample_tables(PERIOD), sample_comments(PERIOD),
-                                  CONFIG)
+    hr_view = build_provider_view(
+        PERIOD, "HR", sample_tables(PERIOD), sample_comments(PERIOD), CONFIG
+    )
     assert hr_view.comment_groups == () and hr_view.comments_withheld_groups == 1
     stricter = ReportConfig(comment_min_group=19)
-    it_view = build_provider_view(PERIOD, "IT", sample_tables(PERIOD), sample_comments(PERIOD),
-                                  stricter)
+    it_view = build_provider_view(
+        PERIOD, "IT", sample_tables(PERIOD), sample_comments(PERIOD), stricter
+    )
     # IT x Sales has 12 respondents, IT x Operations 18: both now too small.
     assert it_view.comment_groups == () and it_view.comments_withheld_groups == 2
 
@@ -197,7 +226,7 @@ def test_formula_text_is_neutralised_in_the_text_part(hostile_reports):
     for report in [executive, *pages.values()]:
         text = report.text.replace("'" + HOSTILE_COMMENT, "")  # quoted as a whole, see below
         assert not re.search(r"(^|[\s:(])[=+@]HYPERLINK", text)
-    assert "'=HYPERLINK(\"http://evil\",\"x\")" in executive.text
+    assert '\'=HYPERLINK("http://evil","x")' in executive.text
     it_text = pages["IT"].text
     assert "'" + HOSTILE_COMMENT in it_text
     assert "'" + HOSTILE_DIMENSION in it_text
@@ -211,8 +240,14 @@ def test_formula_text_is_neutralised_in_the_text_part(hostile_reports):
 def test_email_of_hostile_page_is_inert(hostile_reports):
     _, pages = hostile_reports
     report = pages[HOSTILE_PROVIDER]
-    message = build_message(report.email_html, report.text, report.images, report.subject,
-                            "reports@example.com", "cfo@example.com")
+    message = build_message(
+        report.email_html,
+        report.text,
+        report.images,
+        report.subject,
+        "reports@example.com",
+        "cfo@example.com",
+    )
     parsed = BytesParser(policy=policy.default).parsebytes(message.as_bytes())
     html = parsed.get_body(("html",)).get_content()
     text = parsed.get_body(("plain",)).get_content()
@@ -234,9 +269,16 @@ def test_charts_have_text_alternatives_and_email_uses_cid_png(hostile_reports):
     assert executive.html.count("<details><summary>Data table") == 4
     assert "<svg" not in executive.email_html
     cids = set(re.findall(r'src="cid:([^"]+)"', executive.email_html))
-    assert cids == set(executive.images) == {
-        "company_trend@ice-report", "provider_ranking@ice-report", "heatmap@ice-report",
-        "ice_p_vs_k@ice-report"}
+    assert (
+        cids
+        == set(executive.images)
+        == {
+            "company_trend@ice-report",
+            "provider_ranking@ice-report",
+            "heatmap@ice-report",
+            "ice_p_vs_k@ice-report",
+        }
+    )
     for png in executive.images.values():
         assert png.startswith(b"\x89PNG\r\n\x1a\n")
     alts = re.findall(r'<img[^>]*alt="([^"]+)"', executive.email_html)
@@ -246,22 +288,27 @@ def test_charts_have_text_alternatives_and_email_uses_cid_png(hostile_reports):
 
 
 def test_heatmap_hatches_withheld_cells_without_numbers():
-    chart = charts.heatmap_chart("h", "t", "a", ["IT", "HR"], ["A", "B"], [[70.0, None],
-                                                                           [None, 61.0]],
-                                 withheld_text="fewer than 5 responses")
-    assert chart.table_rows == (("IT", "70.0", "fewer than 5 responses"),
-                                ("HR", "fewer than 5 responses", "61.0"))
+    chart = charts.heatmap_chart(
+        "h",
+        "t",
+        "a",
+        ["IT", "HR"],
+        ["A", "B"],
+        [[70.0, None], [None, 61.0]],
+        withheld_text="fewer than 5 responses",
+    )
+    assert chart.table_rows == (
+        ("IT", "70.0", "fewer than 5 responses"),
+        ("HR", "fewer than 5 responses", "61.0"),
+    )
     assert chart.svg.count('id="hatch') + chart.svg.count("<pattern") >= 1
     assert "fewer than 5 responses" in chart.svg
 
 
-def test_render_twice_gives_identical_bytes():
-    def once():
-        tables = sample_tables(PERIOD, hostile=True)
-        view = build_executive_view(PERIOD, tables, sample_quality(), CONFIG)
-        return render_report(view, audience="executives")
-
-    first, second = once(), once()
+def test_render_twice_gives_identical_bytes(plain):
+    first = plain[2]
+    view = build_executive_view(PERIOD, sample_tables(PERIOD), sample_quality(), CONFIG)
+    second = render_report(view, audience="executives")
     assert first.html == second.html
     assert first.email_html == second.email_html
     assert first.text == second.text
@@ -270,7 +317,7 @@ def test_render_twice_gives_identical_bytes():
     assert not re.search(r"20\d\d-\d\d-\d\dT\d\d:\d\d", first.html)  # no timestamps
 
 
-def test_render_is_identical_in_a_fresh_process():
+def test_render_is_identical_in_a_fresh_process(plain):
     code = (
         "import hashlib\n"
         "from ice_pipeline.reports.config import ReportConfig\n"
@@ -283,17 +330,25 @@ def test_render_is_identical_in_a_fresh_process():
         "print(hashlib.sha256(r.html.encode()).hexdigest())\n"
     )
     env = {"PYTHONHASHSEED": "12345", "PATH": "/usr/bin:/bin"}
-    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                           env=env, check=True, timeout=120).stdout.strip()
-    view = build_executive_view(PERIOD, sample_tables(PERIOD), sample_quality(), CONFIG)
-    here = hashlib.sha256(render_report(view, audience="executives").html.encode()).hexdigest()
+    other = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=120,
+    ).stdout.strip()
+    here = hashlib.sha256(plain[2].html.encode()).hexdigest()
     assert other == here
 
 
 def test_quality_dict_with_single_total_and_plain_check_names():
-    view = build_executive_view(PERIOD, sample_tables(PERIOD),
-                                {"rows_read": 1000, "checks_failed": ["survey_scale_in_range"]},
-                                CONFIG)
+    view = build_executive_view(
+        PERIOD,
+        sample_tables(PERIOD),
+        {"rows_read": 1000, "checks_failed": ["survey_scale_in_range"]},
+        CONFIG,
+    )
     assert view.quality.rows_read_total == 1000
     assert view.quality.checks_failed[0].name == "survey_scale_in_range"
     assert "1 data check failed" in view.quality.verdict

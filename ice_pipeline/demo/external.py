@@ -15,6 +15,7 @@ from ice_pipeline.demo.organisation import (
     CSAT_PCT_PER_ICE_POINT,
     NPS_PER_ICE_POINT,
     NULL_BUSINESS_UNIT,
+    format_times,
     month_bounds,
     stream,
 )
@@ -39,7 +40,7 @@ CSAT_QUESTION = "How satisfied were you with our service?"
 def _dates(rng: np.random.Generator, period: str, n: int) -> np.ndarray:
     start, end = month_bounds(period)
     days = rng.integers(start, end, n).astype("datetime64[D]")
-    return pd.DatetimeIndex(np.sort(days)).strftime("%Y-%m-%d").to_numpy(dtype=object)
+    return format_times(np.sort(days), "%Y-%m-%d")
 
 
 def write_external_period(

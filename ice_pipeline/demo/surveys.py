@@ -30,6 +30,7 @@ from ice_pipeline.demo.organisation import (
     PROVIDER_NAMES,
     RESPONDENT_PROVIDER_SD,
     Roster,
+    format_times,
     month_bounds,
     stream,
 )
@@ -267,7 +268,7 @@ def _answers(wave: SurveyWave, layout: str, rows: np.ndarray) -> list[np.ndarray
 
 
 def _fmt(stamps: np.ndarray, pattern: str) -> np.ndarray:
-    return pd.DatetimeIndex(stamps).strftime(pattern).to_numpy(dtype=object)
+    return format_times(stamps, pattern)
 
 
 def _pii(seed: int, wave: SurveyWave, roster: Roster, rows: np.ndarray) -> dict[str, np.ndarray]:

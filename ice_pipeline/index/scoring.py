@@ -74,6 +74,7 @@ class RespondentScores:
     pair_consumer: np.ndarray
     pair_score: np.ndarray
     pair_favourable: np.ndarray
+    rating_provider: np.ndarray  # provider code of every rating row
     respondent_consumer: np.ndarray
     respondent_score: np.ndarray
 
@@ -105,12 +106,25 @@ def respondent_scores(ratings: pd.DataFrame) -> RespondentScores:
         consumers=np.asarray(consumers, dtype=object),
         pair_respondent=pair_respondent,
         pair_provider=pair_provider,
+        rating_provider=provider_codes,
         pair_consumer=pair_consumer,
         pair_score=pair_score,
         pair_favourable=pair_favourable,
         respondent_consumer=respondent_consumer,
         respondent_score=respondent_score,
     )
+
+
+def _dense_groups(keys: np.ndarray, n_possible: int) -> tuple[np.ndarray, np.ndarray]:
+    """Group ids 0..g-1 for integer keys in [0, n_possible), in key order, and the keys present.
+
+    The same as ``pd.factorize(keys, sort=True)`` but without hashing: the key space (providers
+    x dimensions, providers x consumers) is small, so a lookup array is faster.
+    """
+    present = np.flatnonzero(np.bincount(keys, minlength=n_possible))
+    lookup = np.full(n_possible, -1, dtype=np.int64)
+    lookup[present] = np.arange(len(present))
+    return lookup[keys], present
 
 
 def _mean_columns(
@@ -188,11 +202,8 @@ def compute_period_scores(
     # Dimension scores: one rating per respondent per (provider, dimension), so the mean over
     # ratings is already the mean over respondents.
     dimension_codes, dimensions = pd.factorize(ratings["dimension"], sort=True)
-    provider_codes = pd.Categorical(
-        ratings["provider_department"], categories=scores.providers
-    ).codes
-    cell_key = provider_codes.astype(np.int64) * len(dimensions) + dimension_codes
-    cell_ids, cell_keys = pd.factorize(cell_key, sort=True)
+    cell_key = scores.rating_provider.astype(np.int64) * len(dimensions) + dimension_codes
+    cell_ids, cell_keys = _dense_groups(cell_key, n_providers * len(dimensions))
     n_d, mean_d, sd_d = group_moments(
         cell_ids, ratings["score"].to_numpy(dtype=float), len(cell_keys)
     )
@@ -217,7 +228,7 @@ def compute_period_scores(
 
     # Matrix: respondents of each consumer department, per provider.
     matrix_key = scores.pair_provider * n_consumers + scores.pair_consumer
-    matrix_ids, matrix_keys = pd.factorize(matrix_key, sort=True)
+    matrix_ids, matrix_keys = _dense_groups(matrix_key, n_providers * n_consumers)
     n_m, mean_m, sd_m = group_moments(matrix_ids, scores.pair_score, len(matrix_keys))
     _, fav_m, _ = group_moments(matrix_ids, scores.pair_favourable, len(matrix_keys))
     matrix_scores = _frame(

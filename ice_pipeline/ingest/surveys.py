@@ -72,7 +72,8 @@ FORMAT_DEFAULTS: dict[str, dict[str, Any]] = {
              "consumer_department": "consumer_department", "exclude": {}},
 }
 # Alternative spellings tools use for the default columns.
-DEFAULT_ALIASES = {"RespondentID": ("Respondent ID",), "EndDate": ("End Date",), "ResponseId": ("ResponseID",)}
+DEFAULT_ALIASES = {"RespondentID": ("Respondent ID",), "EndDate": ("End Date",), "ResponseId": ("ResponseID",),
+                   "Response ID": ("id",), "Date submitted": ("submitdate",)}
 
 
 # ------------------------------------------------------------------------------------------

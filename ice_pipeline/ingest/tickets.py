@@ -127,6 +127,12 @@ def read_table(decoded: DecodedFile, raw_mapping: dict[str, Any], what: str) -> 
     does not start a new record). A file with a header but no data rows is a file problem.
     """
     delimiter = raw_mapping.get("delimiter")
+    # Quotes in valid CSV come in pairs (an escaped quote is written twice); an odd count means the
+    # file ends inside a quoted field, which the csv module would silently swallow into one cell.
+    if decoded.text.count('"') % 2 == 1:
+        raise FileProblem(str(decoded.path), "the file ends inside a quoted field (a quote is never closed), "
+                          "so it was probably cut off while being copied or exported",
+                          fix="re-export the file from the source tool and check that it was copied completely")
     rows = read_csv_rows(decoded, delimiter=str(delimiter) if delimiter else None)
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise FileProblem(str(decoded.path), "the file has no header row",

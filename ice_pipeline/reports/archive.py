@@ -71,8 +71,10 @@ def fingerprint_frame(frame: pd.DataFrame) -> str:
     """sha256 of a table's rows, independent of row order, column order and dtype details."""
     columns = sorted(str(column) for column in frame.columns)
     ordered = frame.reindex(columns=columns)
-    rows = sorted(tuple(_canonical(value) for value in row)
-                  for row in ordered.itertuples(index=False, name=None))
+    rows = sorted(
+        tuple(_canonical(value) for value in row)
+        for row in ordered.itertuples(index=False, name=None)
+    )
     payload = json.dumps([columns, rows], ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
@@ -111,38 +113,61 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def _from_row(row: Mapping[str, Any], *, created: bool) -> ArchivedReport:
     return ArchivedReport(
-        period=row["period"], kind=row["kind"], audience=row["audience"],
-        version=int(row["version"]), html=row["html"], content_sha256=row["content_sha256"],
+        period=row["period"],
+        kind=row["kind"],
+        audience=row["audience"],
+        version=int(row["version"]),
+        html=row["html"],
+        content_sha256=row["content_sha256"],
         input_fingerprints=json.loads(row["input_fingerprints"]),
-        generated_at=row["generated_at"], run_id=row["run_id"], file_path=row["file_path"],
+        generated_at=row["generated_at"],
+        run_id=row["run_id"],
+        file_path=row["file_path"],
         created=created,
     )
 
 
-def archive_report(engine: sqlalchemy.Engine, *, period: str, kind: str, audience: str, html: str,
-                   input_fingerprints: Mapping[str, str], run_id: str | None,
-                   reports_dir: Path) -> ArchivedReport:
+def archive_report(
+    engine: sqlalchemy.Engine,
+    *,
+    period: str,
+    kind: str,
+    audience: str,
+    html: str,
+    input_fingerprints: Mapping[str, str],
+    run_id: str | None,
+    reports_dir: Path,
+) -> ArchivedReport:
     """Store ``html`` as the next version of (period, kind, audience) unless it is unchanged."""
     table = schema.report_archive
     content_sha256 = hashlib.sha256(html.encode("utf-8")).hexdigest()
     with engine.begin() as conn:
-        latest = conn.execute(
-            select(table)
-            .where(table.c.period == period, table.c.kind == kind, table.c.audience == audience)
-            .order_by(table.c.version.desc())
-            .limit(1)
-        ).mappings().first()
+        latest = (
+            conn.execute(
+                select(table)
+                .where(table.c.period == period, table.c.kind == kind, table.c.audience == audience)
+                .order_by(table.c.version.desc())
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
         if latest is not None and latest["content_sha256"] == content_sha256:
             return _from_row(latest, created=False)
         version = 1 if latest is None else int(latest["version"]) + 1
         path = report_path(reports_dir, period, kind, version)
         values = {
-            "period": period, "kind": kind, "audience": audience, "version": version,
-            "html": html, "content_sha256": content_sha256,
+            "period": period,
+            "kind": kind,
+            "audience": audience,
+            "version": version,
+            "html": html,
+            "content_sha256": content_sha256,
             "input_fingerprints": json.dumps(dict(sorted(input_fingerprints.items()))),
             # Naive UTC: the column is TIMESTAMP WITHOUT TIME ZONE on both engines.
             "generated_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0),
-            "run_id": run_id, "file_path": str(path),
+            "run_id": run_id,
+            "file_path": str(path),
         }
         conn.execute(insert(table).values(**values))
         # Written inside the transaction: if the file cannot be written, the row is rolled back.
@@ -154,29 +179,55 @@ def _open(url: str) -> sqlalchemy.Engine:
     from ice_pipeline.warehouse.engine import connect_warehouse
 
     engine = connect_warehouse(url)
-    if not sqlalchemy.inspect(engine).has_table(schema.report_archive.name,
-                                                 schema=schema.OPS_SCHEMA):
+    if not sqlalchemy.inspect(engine).has_table(
+        schema.report_archive.name, schema=schema.OPS_SCHEMA
+    ):
         engine.dispose()
-        raise IceError("the warehouse has no report archive table (ice_ops.report_archive)",
-                       fix="run `ice-pipeline warehouse upgrade`, then run the pipeline",
-                       where="ICE_WAREHOUSE_URL")
+        raise IceError(
+            "the warehouse has no report archive table (ice_ops.report_archive)",
+            fix="run `ice-pipeline warehouse upgrade`, then run the pipeline",
+            where="ICE_WAREHOUSE_URL",
+        )
     return engine
 
 
 def list_reports(engine: sqlalchemy.Engine) -> list[dict[str, Any]]:
     """Every archived version without its HTML, ordered by period, kind, audience, version."""
     table = schema.report_archive
-    columns = [table.c[name] for name in ("period", "kind", "audience", "version",
-                                          "generated_at", "content_sha256", "run_id",
-                                          "file_path")]
+    columns = [
+        table.c[name]
+        for name in (
+            "period",
+            "kind",
+            "audience",
+            "version",
+            "generated_at",
+            "content_sha256",
+            "run_id",
+            "file_path",
+        )
+    ]
     with engine.connect() as conn:
-        rows = conn.execute(select(*columns).order_by(
-            table.c.period, table.c.kind, table.c.audience, table.c.version)).mappings().all()
+        rows = (
+            conn.execute(
+                select(*columns).order_by(
+                    table.c.period, table.c.kind, table.c.audience, table.c.version
+                )
+            )
+            .mappings()
+            .all()
+        )
     return [dict(row) for row in rows]
 
 
-def load_report(engine: sqlalchemy.Engine, *, period: str, kind: str, version: int | None = None,
-                audience: str | None = None) -> ArchivedReport | None:
+def load_report(
+    engine: sqlalchemy.Engine,
+    *,
+    period: str,
+    kind: str,
+    version: int | None = None,
+    audience: str | None = None,
+) -> ArchivedReport | None:
     """One archived version (the newest when ``version`` is None), or None."""
     table = schema.report_archive
     query = select(table).where(table.c.period == period, table.c.kind == kind)
@@ -202,18 +253,26 @@ def print_report_list(url: str) -> int:
         return 0
     header = ("period", "kind", "audience", "version", "generated_at (UTC)", "sha256", "run_id")
     lines = [header] + [
-        (row["period"], row["kind"], row["audience"], str(row["version"]),
-         str(row["generated_at"]), row["content_sha256"][:12], row["run_id"] or "")
+        (
+            row["period"],
+            row["kind"],
+            row["audience"],
+            str(row["version"]),
+            str(row["generated_at"]),
+            row["content_sha256"][:12],
+            row["run_id"] or "",
+        )
         for row in rows
     ]
     widths = [max(len(line[index]) for line in lines) for index in range(len(header))]
     for line in lines:
-        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        )
     return 0
 
 
-def show_report(url: str, *, period: str, kind: str, version: int | None,
-                out: Path | None) -> int:
+def show_report(url: str, *, period: str, kind: str, version: int | None, out: Path | None) -> int:
     """``ice-pipeline report show``: print the HTML, or write it to ``out``."""
     engine = _open(url)
     try:
@@ -222,9 +281,11 @@ def show_report(url: str, *, period: str, kind: str, version: int | None,
         engine.dispose()
     if report is None:
         which = f"version {version} of " if version is not None else ""
-        raise IceError(f"no archived report is {which}kind {kind!r} for period {period}",
-                       fix="run `ice-pipeline report list` to see the archived periods, kinds and "
-                       "versions", where="report show")
+        raise IceError(
+            f"no archived report is {which}kind {kind!r} for period {period}",
+            fix="run `ice-pipeline report list` to see the archived periods, kinds and versions",
+            where="report show",
+        )
     if out is None:
         sys.stdout.write(report.html)
         sys.stdout.flush()

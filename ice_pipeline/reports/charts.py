@@ -72,20 +72,40 @@ def _fmt(value: float | None) -> str:
     return "" if value is None else f"{value:.1f}"
 
 
-def _finish(fig: Figure, cid: str, title: str, alt: str, headers: Sequence[str],
-            rows: Sequence[Sequence[str]]) -> Chart:
+def _finish(
+    fig: Figure,
+    cid: str,
+    title: str,
+    alt: str,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+) -> Chart:
     svg_buffer = io.StringIO()
-    fig.savefig(svg_buffer, format="svg", metadata={"Date": None, "Creator": None, "Format": None,
-                                                   "Type": None})
+    fig.savefig(
+        svg_buffer,
+        format="svg",
+        metadata={"Date": None, "Creator": None, "Format": None, "Type": None},
+    )
     png_buffer = io.BytesIO()
     fig.savefig(png_buffer, format="png", dpi=150, metadata={"Software": None})
     svg = svg_buffer.getvalue()
-    svg = svg[svg.index("<svg"):]  # drop the XML prolog and DOCTYPE for inline use
+    svg = svg[svg.index("<svg") :]  # drop the XML prolog and DOCTYPE for inline use
     # The markup has a fixed pixel size; let it scale with the page and say what it shows.
-    svg = re.sub(r'<svg ([^>]*?)width="[^"]*" height="[^"]*"',
-                 r'<svg \1 role="img" class="chart" preserveAspectRatio="xMidYMid meet"', svg, count=1)
-    return Chart(cid=cid, title=title, alt=alt, svg=svg.strip(), png=png_buffer.getvalue(),
-                 table_headers=tuple(headers), table_rows=tuple(tuple(row) for row in rows))
+    svg = re.sub(
+        r'<svg ([^>]*?)width="[^"]*" height="[^"]*"',
+        r'<svg \1 role="img" class="chart" preserveAspectRatio="xMidYMid meet"',
+        svg,
+        count=1,
+    )
+    return Chart(
+        cid=cid,
+        title=title,
+        alt=alt,
+        svg=svg.strip(),
+        png=png_buffer.getvalue(),
+        table_headers=tuple(headers),
+        table_rows=tuple(tuple(row) for row in rows),
+    )
 
 
 def _with_style(func: Callable[P, Chart]) -> Callable[P, Chart]:
@@ -99,9 +119,14 @@ def _with_style(func: Callable[P, Chart]) -> Callable[P, Chart]:
 
 
 @_with_style
-def trend_chart(cid: str, title: str, alt: str,
-                points: Sequence[tuple[str, float | None, float | None, float | None]],
-                *, ylabel: str = "score (0-100)") -> Chart:
+def trend_chart(
+    cid: str,
+    title: str,
+    alt: str,
+    points: Sequence[tuple[str, float | None, float | None, float | None]],
+    *,
+    ylabel: str = "score (0-100)",
+) -> Chart:
     """A line over periods with its 95% interval as a band; missing points leave a gap."""
     fig = Figure(figsize=(8.5, 3.0))
     ax = fig.add_subplot()
@@ -110,17 +135,26 @@ def trend_chart(cid: str, title: str, alt: str,
     values = np.array([np.nan if p[1] is None else p[1] for p in points], dtype=float)
     lows = np.array([np.nan if p[2] is None else p[2] for p in points], dtype=float)
     highs = np.array([np.nan if p[3] is None else p[3] for p in points], dtype=float)
-    ax.fill_between(positions, lows, highs, color=BLUE, alpha=0.15, linewidth=0,
-                    label="95% interval")
+    ax.fill_between(
+        positions, lows, highs, color=BLUE, alpha=0.15, linewidth=0, label="95% interval"
+    )
     ax.plot(positions, values, color=BLUE, marker="o", linewidth=2, label="score")
     for position, value in zip(positions, values, strict=True):
         if not np.isnan(value):
-            ax.annotate(f"{value:.1f}", (position, value), textcoords="offset points",
-                        xytext=(0, 7), ha="center", fontsize=8, color=INK)
+            ax.annotate(
+                f"{value:.1f}",
+                (position, value),
+                textcoords="offset points",
+                xytext=(0, 7),
+                ha="center",
+                fontsize=8,
+                color=INK,
+            )
     ax.set_xticks(positions, periods)
     ax.set_ylabel(ylabel)
-    finite = np.concatenate([values[~np.isnan(values)], lows[~np.isnan(lows)],
-                             highs[~np.isnan(highs)]])
+    finite = np.concatenate(
+        [values[~np.isnan(values)], lows[~np.isnan(lows)], highs[~np.isnan(highs)]]
+    )
     if finite.size:
         ax.set_ylim(max(0.0, finite.min() - 5), min(100.0, finite.max() + 5))
     ax.grid(axis="y", color=LIGHT_GREY, linewidth=0.8)
@@ -131,9 +165,15 @@ def trend_chart(cid: str, title: str, alt: str,
 
 
 @_with_style
-def ranked_bar_chart(cid: str, title: str, alt: str,
-                     items: Sequence[tuple[str, float | None, float | None, float | None]],
-                     *, xlabel: str = "score (0-100)", withheld_text: str = "") -> Chart:
+def ranked_bar_chart(
+    cid: str,
+    title: str,
+    alt: str,
+    items: Sequence[tuple[str, float | None, float | None, float | None]],
+    *,
+    xlabel: str = "score (0-100)",
+    withheld_text: str = "",
+) -> Chart:
     """Horizontal bars, best on top, with 95% interval whiskers; withheld items get no bar."""
     published = [item for item in items if item[1] is not None]
     withheld = [item for item in items if item[1] is None]
@@ -143,15 +183,37 @@ def ranked_bar_chart(cid: str, title: str, alt: str,
     positions = np.arange(len(ordered))[::-1]
     for position, (_label, value, low, high) in zip(positions, ordered, strict=True):
         if value is None:
-            ax.text(1, position, withheld_text or "not published", va="center", fontsize=8,
-                    color="#52606d", style="italic")
+            ax.text(
+                1,
+                position,
+                withheld_text or "not published",
+                va="center",
+                fontsize=8,
+                color="#52606d",
+                style="italic",
+            )
             continue
         ax.barh(position, value, color=BLUE, height=0.6)
         if low is not None and high is not None:
-            ax.errorbar(value, position, xerr=[[value - low], [high - value]], fmt="none",
-                        ecolor=INK, elinewidth=1.2, capsize=3)
-        ax.text(1.5, position, f"{value:.1f}", va="center", ha="left", fontsize=8,
-                color="white", fontweight="bold")
+            ax.errorbar(
+                value,
+                position,
+                xerr=[[value - low], [high - value]],
+                fmt="none",
+                ecolor=INK,
+                elinewidth=1.2,
+                capsize=3,
+            )
+        ax.text(
+            1.5,
+            position,
+            f"{value:.1f}",
+            va="center",
+            ha="left",
+            fontsize=8,
+            color="white",
+            fontweight="bold",
+        )
     ax.set_yticks(positions, [_short(item[0]) for item in ordered])
     ax.set_ylim(-0.6, len(ordered) - 0.4)
     ax.set_xlim(0, 100)
@@ -159,18 +221,28 @@ def ranked_bar_chart(cid: str, title: str, alt: str,
     ax.grid(axis="x", color=LIGHT_GREY, linewidth=0.8)
     ax.set_axisbelow(True)
     fig.tight_layout()
-    rows = [(label, _fmt(value) or (withheld_text or "not published"), _fmt(low), _fmt(high))
-            for label, value, low, high in ordered]
+    rows = [
+        (label, _fmt(value) or (withheld_text or "not published"), _fmt(low), _fmt(high))
+        for label, value, low, high in ordered
+    ]
     return _finish(fig, cid, title, alt, ("name", "score", "95% CI low", "95% CI high"), rows)
 
 
 @_with_style
-def heatmap_chart(cid: str, title: str, alt: str, row_labels: Sequence[str],
-                  column_labels: Sequence[str], values: Sequence[Sequence[float | None]],
-                  *, withheld_text: str) -> Chart:
+def heatmap_chart(
+    cid: str,
+    title: str,
+    alt: str,
+    row_labels: Sequence[str],
+    column_labels: Sequence[str],
+    values: Sequence[Sequence[float | None]],
+    *,
+    withheld_text: str,
+) -> Chart:
     """Provider rows x consumer columns; ``None`` cells are hatched grey and carry no number."""
-    grid = np.array([[np.nan if value is None else value for value in row] for row in values],
-                    dtype=float)
+    grid = np.array(
+        [[np.nan if value is None else value for value in row] for row in values], dtype=float
+    )
     height = 0.45 * len(row_labels) + 2.2
     width = max(7.0, 0.95 * len(column_labels) + 2.5)
     fig = Figure(figsize=(width, height))
@@ -185,14 +257,33 @@ def heatmap_chart(cid: str, title: str, alt: str, row_labels: Sequence[str],
     for row_index, row in enumerate(grid):
         for column_index, value in enumerate(row):
             if np.isnan(value):
-                ax.add_patch(matplotlib.patches.Rectangle(
-                    (column_index - 0.5, row_index - 0.5), 1, 1, facecolor=LIGHT_GREY,
-                    hatch="///", edgecolor="#7b8794", linewidth=0))
+                ax.add_patch(
+                    matplotlib.patches.Rectangle(
+                        (column_index - 0.5, row_index - 0.5),
+                        1,
+                        1,
+                        facecolor=LIGHT_GREY,
+                        hatch="///",
+                        edgecolor="#7b8794",
+                        linewidth=0,
+                    )
+                )
             else:
-                ax.text(column_index, row_index, f"{value:.0f}", ha="center", va="center",
-                        fontsize=8, color="white" if value >= 60 else INK)
-    ax.set_xticks(np.arange(len(column_labels)), [_short(label) for label in column_labels],
-                  rotation=30, ha="right")
+                ax.text(
+                    column_index,
+                    row_index,
+                    f"{value:.0f}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if value >= 60 else INK,
+                )
+    ax.set_xticks(
+        np.arange(len(column_labels)),
+        [_short(label) for label in column_labels],
+        rotation=30,
+        ha="right",
+    )
     ax.set_yticks(np.arange(len(row_labels)), [_short(label) for label in row_labels])
     ax.set_xlabel("rated by (consumer department)")
     ax.set_ylabel("provider department")
@@ -203,24 +294,38 @@ def heatmap_chart(cid: str, title: str, alt: str, row_labels: Sequence[str],
     fig.tight_layout()
     rows = []
     for row_label, row in zip(row_labels, values, strict=True):
-        rows.append((row_label, *(withheld_text if value is None else f"{value:.1f}"
-                                  for value in row)))
+        rows.append(
+            (row_label, *(withheld_text if value is None else f"{value:.1f}" for value in row))
+        )
     return _finish(fig, cid, title, alt, ("provider", *column_labels), rows)
 
 
 @_with_style
-def scatter_chart(cid: str, title: str, alt: str,
-                  points: Sequence[tuple[str, float, float]], *, xlabel: str,
-                  ylabel: str) -> Chart:
+def scatter_chart(
+    cid: str,
+    title: str,
+    alt: str,
+    points: Sequence[tuple[str, float, float]],
+    *,
+    xlabel: str,
+    ylabel: str,
+) -> Chart:
     """Labelled points, e.g. each provider's ICE-P against its ICE-K, with the diagonal."""
     fig = Figure(figsize=(8.5, 4.2))
     ax = fig.add_subplot()
     ax.plot([0, 100], [0, 100], color=GREY, linewidth=1, linestyle="--")
     for label, x_value, y_value in points:
-        ax.scatter([x_value], [y_value], color=ORANGE, s=40, zorder=3, edgecolors=INK,
-                   linewidths=0.5)
-        ax.annotate(_short(label), (x_value, y_value), textcoords="offset points", xytext=(6, 4),
-                    fontsize=8, color=INK)
+        ax.scatter(
+            [x_value], [y_value], color=ORANGE, s=40, zorder=3, edgecolors=INK, linewidths=0.5
+        )
+        ax.annotate(
+            _short(label),
+            (x_value, y_value),
+            textcoords="offset points",
+            xytext=(6, 4),
+            fontsize=8,
+            color=INK,
+        )
     values = [value for point in points for value in point[1:]]
     low = max(0.0, min(values) - 10) if values else 0.0
     high = min(100.0, max(values) + 10) if values else 100.0

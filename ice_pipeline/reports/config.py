@@ -18,8 +18,8 @@ MIN_K_ANONYMITY = 3
 class ReportConfig:
     """What the report says about its method and how much it shows.
 
-    ``k_anonymity`` and ``comment_min_group`` are applied again here (defence in depth), even though
-    the index tables arrive suppressed already: a value of a group smaller than k never reaches HTML.
+    ``k_anonymity`` and ``comment_min_group`` are applied again here (defence in depth), even
+    though the index tables arrive suppressed already: no value of a group under k reaches HTML.
     """
 
     organisation: str = "Example Organisation"

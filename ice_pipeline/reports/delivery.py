@@ -25,7 +25,6 @@ import hashlib
 import os
 import re
 import smtplib
-import socket
 import ssl
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -63,17 +62,22 @@ class SmtpSettings:
     port: int = 587
     security: str = "starttls"  # 'starttls' | 'ssl' (implicit TLS, usually 465) | 'none'
     username: str | None = None  # the login, distinct from from_address
-    password_env: str = "ICE_SMTP_PASSWORD"
+    password_env: str = "ICE_SMTP_PASSWORD"  # noqa: S105 - the variable's name, not a secret
     timeout_s: float = 30.0
 
     def __post_init__(self) -> None:
         if self.security not in {"starttls", "ssl", "none"}:
-            raise ConfigError("email.smtp.security", f"is {self.security!r}",
-                              fix="use 'starttls' (port 587), 'ssl' (port 465) or 'none'")
+            raise ConfigError(
+                "email.smtp.security",
+                f"is {self.security!r}",
+                fix="use 'starttls' (port 587), 'ssl' (port 465) or 'none'",
+            )
         if not _ADDRESS.match(self.from_address or ""):
-            raise ConfigError("email.smtp.from_address",
-                              f"{self.from_address!r} is not an email address",
-                              fix="write it as reports@example.com")
+            raise ConfigError(
+                "email.smtp.from_address",
+                f"{self.from_address!r} is not an email address",
+                fix="write it as reports@example.com",
+            )
         if self.timeout_s <= 0:
             raise ConfigError("email.smtp.timeout_s", "must be positive", fix="set it to 30")
 
@@ -83,9 +87,11 @@ class SmtpSettings:
             return None
         secret = env.get(self.password_env)
         if not secret:
-            raise ConfigError(self.password_env,
-                              f"is not set, but email.smtp.username {self.username!r} needs a "
-                              "password", fix=f"export {self.password_env} with the SMTP password")
+            raise ConfigError(
+                self.password_env,
+                f"is not set, but email.smtp.username {self.username!r} needs a password",
+                fix=f"export {self.password_env} with the SMTP password",
+            )
         return secret
 
     @classmethod
@@ -94,12 +100,18 @@ class SmtpSettings:
         known = set(cls.__dataclass_fields__)
         for key in section:
             if key not in known:
-                raise ConfigError(f"email.smtp.{key}", "is not a known SMTP setting",
-                                  fix=f"use one of: {', '.join(sorted(known))}")
+                raise ConfigError(
+                    f"email.smtp.{key}",
+                    "is not a known SMTP setting",
+                    fix=f"use one of: {', '.join(sorted(known))}",
+                )
         for required in ("host", "from_address"):
             if not section.get(required):
-                raise ConfigError(f"email.smtp.{required}", "is missing",
-                                  fix=f"set email.smtp.{required} in the config file")
+                raise ConfigError(
+                    f"email.smtp.{required}",
+                    "is missing",
+                    fix=f"set email.smtp.{required} in the config file",
+                )
         return cls(**section)
 
 
@@ -115,19 +127,27 @@ class RecipientConfig:
         key = f"email.recipients.{self.kind}"
         allowed = {domain.lower().lstrip("@") for domain in self.allowed_domains}
         if not allowed:
-            raise ConfigError("email.allowed_domains", "is empty, so no recipient can be accepted",
-                              fix="list the company's mail domains, e.g. [example.com]")
+            raise ConfigError(
+                "email.allowed_domains",
+                "is empty, so no recipient can be accepted",
+                fix="list the company's mail domains, e.g. [example.com]",
+            )
         for address in self.recipients:
             match = _ADDRESS.match(address)
             if not match:
-                raise ConfigError(key, f"{address!r} is not an email address",
-                                  fix="write plain addresses such as cfo@example.com")
+                raise ConfigError(
+                    key,
+                    f"{address!r} is not an email address",
+                    fix="write plain addresses such as cfo@example.com",
+                )
             domain = match.group(1).lower()
             if domain not in allowed:
-                raise ConfigError(key, f"{address!r} is outside the allowed domains "
-                                  f"({', '.join(sorted(allowed))})",
-                                  fix="remove the address, or add its domain to "
-                                  "email.allowed_domains if it really may receive reports")
+                raise ConfigError(
+                    key,
+                    f"{address!r} is outside the allowed domains ({', '.join(sorted(allowed))})",
+                    fix="remove the address, or add its domain to "
+                    "email.allowed_domains if it really may receive reports",
+                )
 
 
 def recipients_from_section(section: Mapping[str, Any]) -> dict[str, RecipientConfig]:
@@ -135,13 +155,19 @@ def recipients_from_section(section: Mapping[str, Any]) -> dict[str, RecipientCo
     allowed = tuple(section.get("allowed_domains") or ())
     recipients = section.get("recipients") or {}
     if not isinstance(recipients, Mapping):
-        raise ConfigError("email.recipients", "must map report kinds to lists of addresses",
-                          fix="write e.g. 'executive_summary: [ceo@example.com]'")
+        raise ConfigError(
+            "email.recipients",
+            "must map report kinds to lists of addresses",
+            fix="write e.g. 'executive_summary: [ceo@example.com]'",
+        )
     configs = {}
     for kind, addresses in recipients.items():
         if isinstance(addresses, str) or not isinstance(addresses, Iterable):
-            raise ConfigError(f"email.recipients.{kind}", "must be a list of addresses",
-                              fix="write it as [a@example.com, b@example.com]")
+            raise ConfigError(
+                f"email.recipients.{kind}",
+                "must be a list of addresses",
+                fix="write it as [a@example.com, b@example.com]",
+            )
         configs[str(kind)] = RecipientConfig(str(kind), tuple(str(a) for a in addresses), allowed)
     return configs
 
@@ -160,8 +186,9 @@ class RetryPolicy:
 # ---------------------------------------------------------------------------------------------
 
 
-def message_id_for(period: str, kind: str, audience: str, version: int, recipient: str,
-                   from_address: str) -> str:
+def message_id_for(
+    period: str, kind: str, audience: str, version: int, recipient: str, from_address: str
+) -> str:
     """A Message-ID fixed per (report version, recipient): a retried send carries the same id."""
     key = "\x1f".join((period, kind, audience, str(version), recipient.lower()))
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
@@ -169,8 +196,16 @@ def message_id_for(period: str, kind: str, audience: str, version: int, recipien
     return f"<ice-{digest}@{domain}>"
 
 
-def build_message(report_html: str, text: str, images: Mapping[str, bytes], subject: str,
-                  from_address: str, to: str, *, message_id: str | None = None) -> EmailMessage:
+def build_message(
+    report_html: str,
+    text: str,
+    images: Mapping[str, bytes],
+    subject: str,
+    from_address: str,
+    to: str,
+    *,
+    message_id: str | None = None,
+) -> EmailMessage:
     """multipart/alternative: text/plain, then multipart/related (HTML + PNGs by Content-ID).
 
     ``report_html`` must already be mail-safe (``RenderedReport.email_html``); every key of
@@ -190,8 +225,14 @@ def build_message(report_html: str, text: str, images: Mapping[str, bytes], subj
     message.add_alternative(report_html, subtype="html", charset="utf-8")
     html_part = message.get_payload()[1]
     for content_id, png in sorted(images.items()):
-        html_part.add_related(png, maintype="image", subtype="png", cid=f"<{content_id}>",
-                              filename=f"{content_id.split('@', 1)[0]}.png", disposition="inline")
+        html_part.add_related(
+            png,
+            maintype="image",
+            subtype="png",
+            cid=f"<{content_id}>",
+            filename=f"{content_id.split('@', 1)[0]}.png",
+            disposition="inline",
+        )
     return message
 
 
@@ -233,8 +274,13 @@ class SmtpTransport:
 
     success_status = "sent"
 
-    def __init__(self, settings: SmtpSettings, *, environ: Mapping[str, str] | None = None,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        settings: SmtpSettings,
+        *,
+        environ: Mapping[str, str] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.settings = settings
         self._environ = environ
         self._ssl_context = ssl_context
@@ -244,8 +290,9 @@ class SmtpTransport:
         context = self._ssl_context or ssl.create_default_context()
         try:
             if settings.security == "ssl":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port,
-                                                        timeout=settings.timeout_s, context=context)
+                client: smtplib.SMTP = smtplib.SMTP_SSL(
+                    settings.host, settings.port, timeout=settings.timeout_s, context=context
+                )
             else:
                 client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_s)
             with client:
@@ -254,16 +301,17 @@ class SmtpTransport:
                 password = settings.password(self._environ)
                 if settings.username is not None and password is not None:
                     client.login(settings.username, password)
-                client.send_message(message, from_addr=settings.from_address,
-                                    to_addrs=[recipient])
+                client.send_message(message, from_addr=settings.from_address, to_addrs=[recipient])
         except smtplib.SMTPAuthenticationError as err:
-            raise PermanentDeliveryError(f"login refused for email.smtp.username "
-                                         f"{settings.username!r}: {err.smtp_code}") from err
+            raise PermanentDeliveryError(
+                f"login refused for email.smtp.username {settings.username!r}: {err.smtp_code}"
+            ) from err
         except smtplib.SMTPException as err:
             raise _classify_smtp(err) from err
-        except (ConnectionError, TimeoutError, socket.timeout, OSError) as err:
-            raise TemporaryDeliveryError(f"{type(err).__name__}: {err} "
-                                         f"({settings.host}:{settings.port})") from err
+        except (ConnectionError, TimeoutError, OSError) as err:
+            raise TemporaryDeliveryError(
+                f"{type(err).__name__}: {err} ({settings.host}:{settings.port})"
+            ) from err
 
 
 class OutboxTransport:
@@ -307,8 +355,13 @@ def _now() -> datetime:
 
 
 def _ledger_key(report: ArchivedReport, recipient: str) -> dict[str, Any]:
-    return {"period": report.period, "kind": report.kind, "audience": report.audience,
-            "version": report.version, "recipient": recipient}
+    return {
+        "period": report.period,
+        "kind": report.kind,
+        "audience": report.audience,
+        "version": report.version,
+        "recipient": recipient,
+    }
 
 
 def _ledger_write(engine: sqlalchemy.Engine, key: Mapping[str, Any], **values: Any) -> None:
@@ -326,16 +379,28 @@ def ledger_rows(engine: sqlalchemy.Engine, report: ArchivedReport) -> dict[str, 
     """Recipient -> ledger row of this report version."""
     table = schema.delivery_ledger
     with engine.connect() as conn:
-        rows = conn.execute(select(table).where(
-            table.c.period == report.period, table.c.kind == report.kind,
-            table.c.audience == report.audience, table.c.version == report.version)).mappings()
+        rows = conn.execute(
+            select(table).where(
+                table.c.period == report.period,
+                table.c.kind == report.kind,
+                table.c.audience == report.audience,
+                table.c.version == report.version,
+            )
+        ).mappings()
         return {row["recipient"]: dict(row) for row in rows}
 
 
-def deliver(engine: sqlalchemy.Engine, report: ArchivedReport, recipients: Iterable[str],
-            transport: Transport, *, content: RenderedReport, from_address: str,
-            retry: RetryPolicy | None = None,
-            sleep: Callable[[float], None] = time.sleep) -> DeliveryOutcome:
+def deliver(
+    engine: sqlalchemy.Engine,
+    report: ArchivedReport,
+    recipients: Iterable[str],
+    transport: Transport,
+    *,
+    content: RenderedReport,
+    from_address: str,
+    retry: RetryPolicy | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DeliveryOutcome:
     """Send ``content`` (the email form of ``report``) to each recipient at most once.
 
     ``report`` is the archived version (its key is the ledger key); ``content`` is the
@@ -358,15 +423,25 @@ def deliver(engine: sqlalchemy.Engine, report: ArchivedReport, recipients: Itera
             continue
         if status == "pending":
             outcome.uncertain.append(recipient)
-            outcome.errors[recipient] = ("an earlier run stopped while handing this message to "
-                                         "the server; check the server log, then delete the "
-                                         "ledger row to send again")
+            outcome.errors[recipient] = (
+                "an earlier run stopped while handing this message to "
+                "the server; check the server log, then delete the "
+                "ledger row to send again"
+            )
             continue
         attempts = int(row["attempts"]) if row else 0
-        message_id = message_id_for(report.period, report.kind, report.audience, report.version,
-                                    recipient, from_address)
-        message = build_message(content.email_html, content.text, content.images,
-                                content.subject, from_address, recipient, message_id=message_id)
+        message_id = message_id_for(
+            report.period, report.kind, report.audience, report.version, recipient, from_address
+        )
+        message = build_message(
+            content.email_html,
+            content.text,
+            content.images,
+            content.subject,
+            from_address,
+            recipient,
+            message_id=message_id,
+        )
         message["X-ICE-Period"] = report.period
         message["X-ICE-File-Stem"] = f"{_file_stem(report.kind)}-v{report.version}"
         key = _ledger_key(report, recipient)
@@ -376,8 +451,9 @@ def deliver(engine: sqlalchemy.Engine, report: ArchivedReport, recipients: Itera
             try:
                 transport.send(message, recipient)
             except TemporaryDeliveryError as err:
-                _ledger_write(engine, key, status="retrying", attempts=attempts,
-                              last_error=str(err)[:2000])
+                _ledger_write(
+                    engine, key, status="retrying", attempts=attempts, last_error=str(err)[:2000]
+                )
                 if attempt == policy_.attempts:
                     outcome.retrying.append(recipient)
                     outcome.errors[recipient] = str(err)
@@ -385,13 +461,24 @@ def deliver(engine: sqlalchemy.Engine, report: ArchivedReport, recipients: Itera
                     sleep(policy_.backoff_s * policy_.factor ** (attempt - 1))
                 continue
             except PermanentDeliveryError as err:
-                _ledger_write(engine, key, status="failed_permanent", attempts=attempts,
-                              last_error=str(err)[:2000])
+                _ledger_write(
+                    engine,
+                    key,
+                    status="failed_permanent",
+                    attempts=attempts,
+                    last_error=str(err)[:2000],
+                )
                 outcome.failed_permanent.append(recipient)
                 outcome.errors[recipient] = str(err)
                 break
-            _ledger_write(engine, key, status=transport.success_status, attempts=attempts,
-                          last_error=None, message_id=message_id)
+            _ledger_write(
+                engine,
+                key,
+                status=transport.success_status,
+                attempts=attempts,
+                last_error=None,
+                message_id=message_id,
+            )
             outcome.sent.append(recipient)
             break
     return outcome

@@ -73,7 +73,9 @@ class RenderedReport:
 
 
 def render_html(view: ExecutiveView | ProviderView, *, for_email: bool = False) -> str:
-    template = "executive_summary.html.j2" if isinstance(view, ExecutiveView) else "provider.html.j2"
+    template = (
+        "executive_summary.html.j2" if isinstance(view, ExecutiveView) else "provider.html.j2"
+    )
     return html_environment().get_template(template).render(view=view, for_email=for_email)
 
 
@@ -115,6 +117,9 @@ def render_report(view: ExecutiveView | ProviderView, *, audience: str) -> Rende
         email_html=email_html,
         text=render_text(view),
         # Only the images the email references, so no orphan parts travel.
-        images={chart.content_id: chart.png for chart in view.charts.values()
-                if f"cid:{chart.content_id}" in email_html},
+        images={
+            chart.content_id: chart.png
+            for chart in view.charts.values()
+            if f"cid:{chart.content_id}" in email_html
+        },
     )

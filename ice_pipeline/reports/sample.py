@@ -21,7 +21,7 @@ DIMENSIONS = ("Responsiveness", "Quality", "Communication", "Ease of use")
 HOSTILE_PROVIDER = '=HYPERLINK("http://evil","x")'
 HOSTILE_CONSUMER = "<script>alert(1)</script> \"Ops\" & 'Co'"
 HOSTILE_DIMENSION = "@SUM(1)"
-HOSTILE_COMMENT = "+cmd <script>alert(1)</script> =HYPERLINK(\"http://evil\",\"x\")"
+HOSTILE_COMMENT = '+cmd <script>alert(1)</script> =HYPERLINK("http://evil","x")'
 
 # A value planted in suppressed rows: it must never be rendered (see the privacy tests).
 LEAK_SENTINEL = -7.77
@@ -46,7 +46,13 @@ def sample_tables(period: str = "2026-10", *, hostile: bool = False) -> dict[str
     slope = {"IT": 2.5, "HR": -3.0, "Finance": 0.3, "Facilities": 0.0, "Legal": 0.0}
 
     ice_rows, company_rows, dim_rows, matrix_rows, consumer_rows, kpi_rows, turnover_rows = (
-        [], [], [], [], [], [], []
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
     )
     for index, per in enumerate(PERIODS):
         period_ice: list[tuple[str, float]] = []
@@ -61,11 +67,20 @@ def sample_tables(period: str = "2026-10", *, hostile: bool = False) -> dict[str
             ice = ice_p if ice_k is None else 0.7 * ice_p + 0.3 * ice_k
             change = slope.get(provider, 0.0) if index else None
             row = {
-                "period": per, "provider_department": provider, "n_respondents": n,
-                "suppressed": suppressed, "ice_p": round(ice_p, 2), "ice_p_ci_low": low,
-                "ice_p_ci_high": high, "favourable_pct": round(fav, 2),
-                "favourable_pct_ci_low": round(fav - 6, 2), "favourable_pct_ci_high": round(fav + 6, 2),
-                "ice_k": ice_k, "ice": round(ice, 2), "no_tickets": no_tickets, "rank": None,
+                "period": per,
+                "provider_department": provider,
+                "n_respondents": n,
+                "suppressed": suppressed,
+                "ice_p": round(ice_p, 2),
+                "ice_p_ci_low": low,
+                "ice_p_ci_high": high,
+                "favourable_pct": round(fav, 2),
+                "favourable_pct_ci_low": round(fav - 6, 2),
+                "favourable_pct_ci_high": round(fav + 6, 2),
+                "ice_k": ice_k,
+                "ice": round(ice, 2),
+                "no_tickets": no_tickets,
+                "rank": None,
                 "ice_p_change": change,
                 "ice_p_change_ci_low": None if change is None else change - 2.0,
                 "ice_p_change_ci_high": None if change is None else change + 2.0,
@@ -74,26 +89,48 @@ def sample_tables(period: str = "2026-10", *, hostile: bool = False) -> dict[str
             kpi_ice_k = ice_k  # ticket KPIs are not survey groups: never suppressed
             if suppressed:
                 # The index nulls these; the sentinel proves the report does not rely on that alone.
-                row.update({key: LEAK_SENTINEL for key in (
-                    "ice_p", "ice_p_ci_low", "ice_p_ci_high", "favourable_pct", "ice", "ice_k")})
-                row.update({"ice_p_change": None, "ice_p_change_ci_low": None,
-                            "ice_p_change_ci_high": None, "change_significant": None})
+                row.update(
+                    {
+                        key: LEAK_SENTINEL
+                        for key in (
+                            "ice_p",
+                            "ice_p_ci_low",
+                            "ice_p_ci_high",
+                            "favourable_pct",
+                            "ice",
+                            "ice_k",
+                        )
+                    }
+                )
+                row.update(
+                    {
+                        "ice_p_change": None,
+                        "ice_p_change_ci_low": None,
+                        "ice_p_change_ci_high": None,
+                        "change_significant": None,
+                    }
+                )
             else:
                 period_ice.append((provider, row["ice"]))
             ice_rows.append(row)
             for dim_index, dimension in enumerate(dimensions):
                 score = ice_p + (dim_index - 1.5) * 2.0
                 dlow, dhigh = _ci(rng, score, 4.0)
-                dim_rows.append({
-                    "period": per, "provider_department": provider, "dimension": dimension,
-                    "n_respondents": n, "suppressed": suppressed,
-                    "score": LEAK_SENTINEL if suppressed else round(score, 2),
-                    "score_ci_low": None if suppressed else dlow,
-                    "score_ci_high": None if suppressed else dhigh,
-                    "favourable_pct": None if suppressed else round(score + 5, 2),
-                    "favourable_pct_ci_low": None if suppressed else round(score - 2, 2),
-                    "favourable_pct_ci_high": None if suppressed else round(score + 12, 2),
-                })
+                dim_rows.append(
+                    {
+                        "period": per,
+                        "provider_department": provider,
+                        "dimension": dimension,
+                        "n_respondents": n,
+                        "suppressed": suppressed,
+                        "score": LEAK_SENTINEL if suppressed else round(score, 2),
+                        "score_ci_low": None if suppressed else dlow,
+                        "score_ci_high": None if suppressed else dhigh,
+                        "favourable_pct": None if suppressed else round(score + 5, 2),
+                        "favourable_pct_ci_low": None if suppressed else round(score - 2, 2),
+                        "favourable_pct_ci_high": None if suppressed else round(score + 12, 2),
+                    }
+                )
             for consumer_index, consumer in enumerate(consumers):
                 if provider == "IT":
                     cell_n = 12 + 3 * consumer_index  # large enough for comments (>= 10)
@@ -108,30 +145,43 @@ def sample_tables(period: str = "2026-10", *, hostile: bool = False) -> dict[str
                     reason = "complementary"  # the next smallest cell of HR's row
                 score = ice_p + (consumer_index - 2) * 3.0
                 slow, shigh = _ci(rng, score, 6.0)
-                matrix_rows.append({
-                    "period": per, "provider_department": provider, "consumer_department": consumer,
-                    "n_respondents": None if reason else cell_n, "suppressed": reason is not None,
-                    "suppression_reason": reason,
-                    "score": LEAK_SENTINEL if reason else round(score, 2),
-                    "score_ci_low": None if reason else slow, "score_ci_high": None if reason else shigh,
-                    "favourable_pct": None if reason else round(score + 4, 2),
-                    "favourable_pct_ci_low": None if reason else round(score - 4, 2),
-                    "favourable_pct_ci_high": None if reason else round(score + 12, 2),
-                })
+                matrix_rows.append(
+                    {
+                        "period": per,
+                        "provider_department": provider,
+                        "consumer_department": consumer,
+                        "n_respondents": None if reason else cell_n,
+                        "suppressed": reason is not None,
+                        "suppression_reason": reason,
+                        "score": LEAK_SENTINEL if reason else round(score, 2),
+                        "score_ci_low": None if reason else slow,
+                        "score_ci_high": None if reason else shigh,
+                        "favourable_pct": None if reason else round(score + 4, 2),
+                        "favourable_pct_ci_low": None if reason else round(score - 4, 2),
+                        "favourable_pct_ci_high": None if reason else round(score + 12, 2),
+                    }
+                )
             if not no_tickets:
                 tickets_n = int(rng.integers(80, 400))
-                kpi_rows.append({
-                    "period": per, "provider_department": provider, "tickets_n": tickets_n,
-                    "sla_met_pct": round(80 + 15 * rng.random(), 1),
-                    "reopen_pct": round(3 + 6 * rng.random(), 1),
-                    "median_resolution_hours": round(4 + 20 * rng.random(), 1),
-                    "first_assignee_pct": round(50 + 30 * rng.random(), 1),
-                    "satisfaction_mean": round(3.5 + rng.random(), 2),
-                    "satisfaction_n": tickets_n // 4,
-                    "sla_score": 80.0, "reopen_score": 70.0, "resolution_score": 60.0,
-                    "first_assignee_score": 65.0, "satisfaction_score": 75.0,
-                    "ice_k": kpi_ice_k,
-                })
+                kpi_rows.append(
+                    {
+                        "period": per,
+                        "provider_department": provider,
+                        "tickets_n": tickets_n,
+                        "sla_met_pct": round(80 + 15 * rng.random(), 1),
+                        "reopen_pct": round(3 + 6 * rng.random(), 1),
+                        "median_resolution_hours": round(4 + 20 * rng.random(), 1),
+                        "first_assignee_pct": round(50 + 30 * rng.random(), 1),
+                        "satisfaction_mean": round(3.5 + rng.random(), 2),
+                        "satisfaction_n": tickets_n // 4,
+                        "sla_score": 80.0,
+                        "reopen_score": 70.0,
+                        "resolution_score": 60.0,
+                        "first_assignee_score": 65.0,
+                        "satisfaction_score": 75.0,
+                        "ice_k": kpi_ice_k,
+                    }
+                )
         ranked = sorted(period_ice, key=lambda item: -item[1])
         rank_of = {name: position + 1 for position, (name, _) in enumerate(ranked)}
         for row in ice_rows:
@@ -139,52 +189,113 @@ def sample_tables(period: str = "2026-10", *, hostile: bool = False) -> dict[str
                 row["rank"] = rank_of[row["provider_department"]]
         company = 65.0 + 0.6 * index
         change = 0.6 if index else None
-        company_rows.append({
-            "period": per, "n_respondents": 480 + 7 * index, "ice_p": company,
-            "ice_p_ci_low": company - 1.4, "ice_p_ci_high": company + 1.4, "ice": company - 0.5,
-            "ice_p_change": change, "ice_p_change_ci_low": None if change is None else change - 1.9,
-            "ice_p_change_ci_high": None if change is None else change + 1.9,
-            "change_significant": None if change is None else False,
-        })
+        company_rows.append(
+            {
+                "period": per,
+                "n_respondents": 480 + 7 * index,
+                "ice_p": company,
+                "ice_p_ci_low": company - 1.4,
+                "ice_p_ci_high": company + 1.4,
+                "ice": company - 0.5,
+                "ice_p_change": change,
+                "ice_p_change_ci_low": None if change is None else change - 1.9,
+                "ice_p_change_ci_high": None if change is None else change + 1.9,
+                "change_significant": None if change is None else False,
+            }
+        )
         for consumer in consumers:
             n = int(rng.integers(30, 90))
             score = 62 + rng.normal(0, 3)
-            consumer_rows.append({
-                "period": per, "consumer_department": consumer, "n_respondents": n,
-                "suppressed": False, "score": round(score, 2),
-                "score_ci_low": round(score - 4, 2), "score_ci_high": round(score + 4, 2),
-            })
+            consumer_rows.append(
+                {
+                    "period": per,
+                    "consumer_department": consumer,
+                    "n_respondents": n,
+                    "suppressed": False,
+                    "score": round(score, 2),
+                    "score_ci_low": round(score - 4, 2),
+                    "score_ci_high": round(score + 4, 2),
+                }
+            )
         for department in providers + consumers:
             headcount = int(rng.integers(20, 200))
             leavers = int(rng.integers(0, 6))
             voluntary = min(leavers, int(rng.integers(0, leavers + 1)))
             pct = round(100 * leavers / headcount, 2)
             rolling = round(8 + 10 * rng.random(), 2)
-            turnover_rows.append({
-                "period": per, "department": department, "headcount_start": headcount,
-                "headcount_end": headcount, "headcount_avg": float(headcount), "leavers": leavers,
-                "voluntary_leavers": voluntary, "involuntary_leavers": leavers - voluntary,
-                "turnover_pct": pct, "voluntary_turnover_pct": round(100 * voluntary / headcount, 2),
-                "involuntary_turnover_pct": round(100 * (leavers - voluntary) / headcount, 2),
-                "rolling_12m_turnover_pct": rolling, "retention_pct": round(100 - rolling, 2),
-            })
+            turnover_rows.append(
+                {
+                    "period": per,
+                    "department": department,
+                    "headcount_start": headcount,
+                    "headcount_end": headcount,
+                    "headcount_avg": float(headcount),
+                    "leavers": leavers,
+                    "voluntary_leavers": voluntary,
+                    "involuntary_leavers": leavers - voluntary,
+                    "turnover_pct": pct,
+                    "voluntary_turnover_pct": round(100 * voluntary / headcount, 2),
+                    "involuntary_turnover_pct": round(100 * (leavers - voluntary) / headcount, 2),
+                    "rolling_12m_turnover_pct": rolling,
+                    "retention_pct": round(100 - rolling, 2),
+                }
+            )
 
     correlation_rows = [
-        {"period": period, "analysis": "consumer_satisfaction_vs_turnover",
-         "x_metric": "consumer_satisfaction", "y_metric": "voluntary_turnover_pct", "lag_periods": 2,
-         "group_key": "all", "n_pairs": 96, "status": "ok", "pearson_r": -0.41,
-         "pearson_r_ci_low": -0.56, "pearson_r_ci_high": -0.23, "pearson_p": 0.00003,
-         "spearman_rho": -0.38, "spearman_p": 0.0001, "bh_q": 0.0004, "significant": True},
-        {"period": period, "analysis": "provider_ice_vs_turnover", "x_metric": "ice",
-         "y_metric": "turnover_pct", "lag_periods": 0, "group_key": "all", "n_pairs": 40,
-         "status": "ok", "pearson_r": 0.08, "pearson_r_ci_low": -0.24, "pearson_r_ci_high": 0.38,
-         "pearson_p": 0.62, "spearman_rho": 0.05, "spearman_p": 0.75, "bh_q": 0.81,
-         "significant": False},
-        {"period": period, "analysis": "company_ice_vs_external", "x_metric": "company_ice",
-         "y_metric": "nps", "lag_periods": 1, "group_key": "all", "n_pairs": 5,
-         "status": "insufficient data", "pearson_r": None, "pearson_r_ci_low": None,
-         "pearson_r_ci_high": None, "pearson_p": None, "spearman_rho": None, "spearman_p": None,
-         "bh_q": None, "significant": None},
+        {
+            "period": period,
+            "analysis": "consumer_satisfaction_vs_turnover",
+            "x_metric": "consumer_satisfaction",
+            "y_metric": "voluntary_turnover_pct",
+            "lag_periods": 2,
+            "group_key": "all",
+            "n_pairs": 96,
+            "status": "ok",
+            "pearson_r": -0.41,
+            "pearson_r_ci_low": -0.56,
+            "pearson_r_ci_high": -0.23,
+            "pearson_p": 0.00003,
+            "spearman_rho": -0.38,
+            "spearman_p": 0.0001,
+            "bh_q": 0.0004,
+            "significant": True,
+        },
+        {
+            "period": period,
+            "analysis": "provider_ice_vs_turnover",
+            "x_metric": "ice",
+            "y_metric": "turnover_pct",
+            "lag_periods": 0,
+            "group_key": "all",
+            "n_pairs": 40,
+            "status": "ok",
+            "pearson_r": 0.08,
+            "pearson_r_ci_low": -0.24,
+            "pearson_r_ci_high": 0.38,
+            "pearson_p": 0.62,
+            "spearman_rho": 0.05,
+            "spearman_p": 0.75,
+            "bh_q": 0.81,
+            "significant": False,
+        },
+        {
+            "period": period,
+            "analysis": "company_ice_vs_external",
+            "x_metric": "company_ice",
+            "y_metric": "nps",
+            "lag_periods": 1,
+            "group_key": "all",
+            "n_pairs": 5,
+            "status": "insufficient data",
+            "pearson_r": None,
+            "pearson_r_ci_low": None,
+            "pearson_r_ci_high": None,
+            "pearson_p": None,
+            "spearman_rho": None,
+            "spearman_p": None,
+            "bh_q": None,
+            "significant": None,
+        },
     ]
 
     tables = {
@@ -192,13 +303,17 @@ def sample_tables(period: str = "2026-10", *, hostile: bool = False) -> dict[str
         "company_scores": pd.DataFrame(company_rows, columns=_columns("company_scores")),
         "dimension_scores": pd.DataFrame(dim_rows, columns=_columns("dimension_scores")),
         "matrix_scores": pd.DataFrame(matrix_rows, columns=_columns("matrix_scores")),
-        "consumer_satisfaction": pd.DataFrame(consumer_rows, columns=_columns("consumer_satisfaction")),
+        "consumer_satisfaction": pd.DataFrame(
+            consumer_rows, columns=_columns("consumer_satisfaction")
+        ),
         "service_kpis": pd.DataFrame(kpi_rows, columns=_columns("service_kpis")),
         "turnover": pd.DataFrame(turnover_rows, columns=_columns("turnover")),
         "correlations": pd.DataFrame(correlation_rows, columns=_columns("correlations")),
     }
-    return {name: frame[frame["period"] <= period].reset_index(drop=True)
-            for name, frame in tables.items()}
+    return {
+        name: frame[frame["period"] <= period].reset_index(drop=True)
+        for name, frame in tables.items()
+    }
 
 
 def sample_quality() -> dict:
@@ -206,8 +321,12 @@ def sample_quality() -> dict:
     return {
         "rows_read": {"survey": 2480, "tickets": 1630, "hr": 612, "external": 24},
         "rows_quarantined": {"survey": 12, "tickets": 3, "hr": 0, "external": 0},
-        "checks_failed": [{"name": "tickets_resolution_after_open",
-                           "description": "3 tickets resolved before they were opened"}],
+        "checks_failed": [
+            {
+                "name": "tickets_resolution_after_open",
+                "description": "3 tickets resolved before they were opened",
+            }
+        ],
         "checks_run": 14,
     }
 
@@ -223,8 +342,16 @@ def sample_comments(period: str = "2026-10", *, hostile: bool = False) -> pd.Dat
     ]
     if hostile:
         rows.append((period, "r06", "IT", "Sales", HOSTILE_COMMENT))
-    return pd.DataFrame(rows, columns=["period", "respondent_id", "provider_department",
-                                       "consumer_department", "comment_text"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "period",
+            "respondent_id",
+            "provider_department",
+            "consumer_department",
+            "comment_text",
+        ],
+    )
 
 
 def create_report_tables(engine: sqlalchemy.Engine) -> None:

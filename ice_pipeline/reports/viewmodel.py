@@ -104,17 +104,31 @@ def _withheld(k: int, reason: str | None = None) -> str:
     return withheld_label(k)
 
 
-def _estimate(row: Mapping[str, Any], value_column: str, *, interval_prefix: str | None,
-              n: int | None, k: int, unit: str = "", signed: bool = False,
-              n_column_required: bool = True) -> Estimate:
+def _estimate(
+    row: Mapping[str, Any],
+    value_column: str,
+    *,
+    interval_prefix: str | None,
+    n: int | None,
+    k: int,
+    unit: str = "",
+    signed: bool = False,
+    n_column_required: bool = True,
+) -> Estimate:
     """Read one figure from a row, withholding it when suppressed or built from < k respondents."""
     suppressed = _flag(row.get("suppressed", False))
     too_small = n_column_required and (n is None or n < k)
     if suppressed or too_small:
         return Estimate(None, withheld=_withheld(k, row.get("suppression_reason")), unit=unit)
     prefix = interval_prefix or value_column
-    return Estimate(_number(row.get(value_column)), _number(row.get(f"{prefix}_ci_low")),
-                    _number(row.get(f"{prefix}_ci_high")), n, unit=unit, signed=signed)
+    return Estimate(
+        _number(row.get(value_column)),
+        _number(row.get(f"{prefix}_ci_low")),
+        _number(row.get(f"{prefix}_ci_high")),
+        n,
+        unit=unit,
+        signed=signed,
+    )
 
 
 def _rows(frame: pd.DataFrame | None, **equals: Any) -> list[dict[str, Any]]:
@@ -304,27 +318,38 @@ def _company(period: str, frame: pd.DataFrame | None, k: int) -> CompanyHeadline
         if str(row["period"]) > period:
             continue
         n = _count(row.get("n_respondents"))
-        trend.append(TrendPoint(str(row["period"]),
-                                _estimate(row, "ice_p", interval_prefix=None, n=n, k=k)))
+        trend.append(
+            TrendPoint(str(row["period"]), _estimate(row, "ice_p", interval_prefix=None, n=n, k=k))
+        )
         if str(row["period"]) == period:
             current = row
     n = _count(current.get("n_respondents"))
-    ice_p = _estimate(current, "ice_p", interval_prefix=None, n=n, k=k) if current else Estimate(
-        None, withheld="no survey responses this period")
-    change = (_estimate(current, "ice_p_change", interval_prefix=None, n=n, k=k, signed=True)
-              if current else Estimate(None))
+    ice_p = (
+        _estimate(current, "ice_p", interval_prefix=None, n=n, k=k)
+        if current
+        else Estimate(None, withheld="no survey responses this period")
+    )
+    change = (
+        _estimate(current, "ice_p_change", interval_prefix=None, n=n, k=k, signed=True)
+        if current
+        else Estimate(None)
+    )
     significant = bool(_flag(current.get("change_significant"))) if current else False
     if change.value is None:
         sentence = "No previous period to compare with."
     elif significant:
         word = "rose" if change.value > 0 else "fell"
-        sentence = (f"Company ICE-P {word} by {abs(change.value):.1f} points since the previous "
-                    f"period ({change.interval_text}); the interval excludes zero, so the change "
-                    "is statistically significant.")
+        sentence = (
+            f"Company ICE-P {word} by {abs(change.value):.1f} points since the previous "
+            f"period ({change.interval_text}); the interval excludes zero, so the change "
+            "is statistically significant."
+        )
     else:
-        sentence = (f"Company ICE-P changed by {change.value_text} points since the previous period "
-                    f"({change.interval_text}); the interval includes zero, so this is not a "
-                    "significant change.")
+        sentence = (
+            f"Company ICE-P changed by {change.value_text} points since the previous period "
+            f"({change.interval_text}); the interval includes zero, so this is not a "
+            "significant change."
+        )
     ice = _number(current.get("ice")) if current and ice_p.published else None
     return CompanyHeadline(_plain_number(ice), ice_p, change, significant, sentence, tuple(trend))
 
@@ -341,7 +366,8 @@ def _provider_row(row: Mapping[str, Any], k: int) -> ProviderRow:
         rank_text="" if rank is None else str(rank),
         ice_text=_plain_number(_number(row.get("ice"))) if published else ice_p.value_text,
         ice_p=ice_p,
-        ice_k_text=("no tickets" if no_tickets else _plain_number(ice_k)) if published
+        ice_k_text=("no tickets" if no_tickets else _plain_number(ice_k))
+        if published
         else ice_p.value_text,
         ice_k=ice_k,
         no_tickets=no_tickets,
@@ -354,10 +380,14 @@ def _provider_row(row: Mapping[str, Any], k: int) -> ProviderRow:
 def _heatmap(period: str, frame: pd.DataFrame | None, providers: list[str], k: int) -> HeatMap:
     rows = _rows(frame, period=period)
     consumers = sorted({_text(row["consumer_department"]) for row in rows})
-    by_pair = {(_text(row["provider_department"]), _text(row["consumer_department"])): row
-               for row in rows}
-    known = [provider for provider in providers
-             if any((provider, consumer) in by_pair for consumer in consumers)]
+    by_pair = {
+        (_text(row["provider_department"]), _text(row["consumer_department"])): row for row in rows
+    }
+    known = [
+        provider
+        for provider in providers
+        if any((provider, consumer) in by_pair for consumer in consumers)
+    ]
     extra = sorted({pair[0] for pair in by_pair} - set(known))
     heat_rows = []
     withheld = 0
@@ -368,8 +398,9 @@ def _heatmap(period: str, frame: pd.DataFrame | None, providers: list[str], k: i
             if row is None:
                 estimate = Estimate(None, withheld="no responses")
             else:
-                estimate = _estimate(row, "score", interval_prefix=None,
-                                     n=_count(row.get("n_respondents")), k=k)
+                estimate = _estimate(
+                    row, "score", interval_prefix=None, n=_count(row.get("n_respondents")), k=k
+                )
             withheld += estimate.withheld is not None
             cells.append(HeatCell(consumer, estimate))
         heat_rows.append(HeatRow(provider, tuple(cells)))
@@ -412,14 +443,29 @@ def _finding(row: Mapping[str, Any], min_pairs: int) -> Finding:
     where = "" if group == "all" else f" in business unit {group}"
     status = _text(row.get("status")) or "insufficient data"
     r = _number(row.get("pearson_r"))
-    caveat = ("This is an association, not causation: it does not show that one causes the "
-              "other.")
+    caveat = "This is an association, not causation: it does not show that one causes the other."
     if status != "ok" or r is None or n_pairs < min_pairs:
-        sentence = (f"Insufficient data: only {n_pairs} pairs were available to compare {x_label} "
-                    f"with {y_label} {_lag_words(lag)}{where}; at least {min_pairs} are needed, "
-                    "so no figure is given.")
-        return Finding(sentence, "", "insufficient data", False, x_label, y_label,
-                       _lag_words(lag), group, n_pairs, "", "", "", "", "")
+        sentence = (
+            f"Insufficient data: only {n_pairs} pairs were available to compare {x_label} "
+            f"with {y_label} {_lag_words(lag)}{where}; at least {min_pairs} are needed, "
+            "so no figure is given."
+        )
+        return Finding(
+            sentence,
+            "",
+            "insufficient data",
+            False,
+            x_label,
+            y_label,
+            _lag_words(lag),
+            group,
+            n_pairs,
+            "",
+            "",
+            "",
+            "",
+            "",
+        )
     low, high = _number(row.get("pearson_r_ci_low")), _number(row.get("pearson_r_ci_high"))
     rho, p, q = (_number(row.get(c)) for c in ("spearman_rho", "pearson_p", "bh_q"))
     significant = _flag(row.get("significant"))
@@ -427,15 +473,33 @@ def _finding(row: Mapping[str, Any], min_pairs: int) -> Finding:
     strength = abs(r)
     size = "weak" if strength < 0.3 else ("moderate" if strength < 0.5 else "strong")
     direction = "higher" if r > 0 else "lower"
-    verdict = ("statistically significant after correcting for the number of tests run"
-               if significant else "not statistically significant after correcting for the "
-               "number of tests run, so it may be chance")
-    sentence = (f"Where {x_label} was higher, {y_label} {_lag_words(lag)}{where} tended to be "
-                f"{direction}: a {size} association (Pearson r = {r:.2f}, {interval}, "
-                f"n = {n_pairs} pairs), {verdict}.")
-    return Finding(sentence, caveat, "ok", significant, x_label, y_label, _lag_words(lag), group,
-                   n_pairs, f"{r:.2f}", interval, "" if rho is None else f"{rho:.2f}",
-                   _p_text(p, "p"), _p_text(q, "Benjamini-Hochberg q"))
+    verdict = (
+        "statistically significant after correcting for the number of tests run"
+        if significant
+        else "not statistically significant after correcting for the "
+        "number of tests run, so it may be chance"
+    )
+    sentence = (
+        f"Where {x_label} was higher, {y_label} {_lag_words(lag)}{where} tended to be "
+        f"{direction}: a {size} association (Pearson r = {r:.2f}, {interval}, "
+        f"n = {n_pairs} pairs), {verdict}."
+    )
+    return Finding(
+        sentence,
+        caveat,
+        "ok",
+        significant,
+        x_label,
+        y_label,
+        _lag_words(lag),
+        group,
+        n_pairs,
+        f"{r:.2f}",
+        interval,
+        "" if rho is None else f"{rho:.2f}",
+        _p_text(p, "p"),
+        _p_text(q, "Benjamini-Hochberg q"),
+    )
 
 
 def _p_text(value: float | None, name: str) -> str:
@@ -460,29 +524,43 @@ def _quality(quality: Mapping[str, Any]) -> QualityPanel:
     for feed in sorted(set(read) | set(quarantined)):
         rows_read = _count(read.get(feed))
         rows_out = _count(quarantined.get(feed)) or 0
-        share = (f" ({100 * rows_out / rows_read:.1f}%)" if rows_read else "")
+        share = f" ({100 * rows_out / rows_read:.1f}%)" if rows_read else ""
         feeds.append(FeedQuality(str(feed), rows_read, rows_out, f"{rows_out}{share}"))
     checks = []
     for check in quality.get("checks_failed") or []:
         if isinstance(check, Mapping):
-            checks.append(FailedCheck(str(check.get("name", "")), str(check.get("description", ""))))
+            checks.append(
+                FailedCheck(str(check.get("name", "")), str(check.get("description", "")))
+            )
         else:
             checks.append(FailedCheck(str(check), ""))
     total_read = sum(feed.rows_read or 0 for feed in feeds)
     total_out = sum(feed.rows_quarantined for feed in feeds)
     if checks:
-        verdict = (f"{len(checks)} data check{'s' if len(checks) != 1 else ''} failed; read the "
-                   "figures affected with care.")
+        verdict = (
+            f"{len(checks)} data check{'s' if len(checks) != 1 else ''} failed; read the "
+            "figures affected with care."
+        )
     else:
         verdict = "All data checks passed."
-    return QualityPanel(tuple(feeds), total_read, total_out, _count(quality.get("checks_run")),
-                        tuple(checks), verdict)
+    return QualityPanel(
+        tuple(feeds),
+        total_read,
+        total_out,
+        _count(quality.get("checks_run")),
+        tuple(checks),
+        verdict,
+    )
 
 
 def _methodology(config: ReportConfig) -> Methodology:
-    return Methodology(config.k_anonymity, config.comment_min_group,
-                       f"{config.weight_perception:g}", f"{config.weight_kpi:g}",
-                       config.min_correlation_pairs)
+    return Methodology(
+        config.k_anonymity,
+        config.comment_min_group,
+        f"{config.weight_perception:g}",
+        f"{config.weight_kpi:g}",
+        config.min_correlation_pairs,
+    )
 
 
 def _turnover_row(row: Mapping[str, Any]) -> TurnoverRow:
@@ -500,19 +578,27 @@ def _turnover_row(row: Mapping[str, Any]) -> TurnoverRow:
     )
 
 
-def build_executive_view(period: str, tables: Mapping[str, pd.DataFrame],
-                         quality: Mapping[str, Any], config: ReportConfig) -> ExecutiveView:
+def build_executive_view(
+    period: str,
+    tables: Mapping[str, pd.DataFrame],
+    quality: Mapping[str, Any],
+    config: ReportConfig,
+) -> ExecutiveView:
     """The executive summary of ``period`` from the index tables (all periods up to it)."""
     k = config.k_anonymity
     withheld_text = withheld_label(k)
     company = _company(period, tables.get("company_scores"), k)
 
-    provider_rows = [_provider_row(row, k) for row in _rows(tables.get("ice_scores"), period=period)]
+    provider_rows = [
+        _provider_row(row, k) for row in _rows(tables.get("ice_scores"), period=period)
+    ]
     published = [row for row in provider_rows if row.ice_p.published]
-    ranked = sorted(published, key=lambda row: (int(row.rank_text) if row.rank_text else 10**6,
-                                                row.provider))
-    withheld_providers = tuple(sorted(row.provider for row in provider_rows
-                                      if not row.ice_p.published))
+    ranked = sorted(
+        published, key=lambda row: (int(row.rank_text) if row.rank_text else 10**6, row.provider)
+    )
+    withheld_providers = tuple(
+        sorted(row.provider for row in provider_rows if not row.ice_p.published)
+    )
     count = min(config.best_worst_count, len(ranked) // 2) if len(ranked) > 1 else len(ranked)
     best = tuple(ranked[:count])
     worst = tuple(reversed(ranked[-count:])) if len(ranked) > 1 else ()
@@ -520,61 +606,112 @@ def build_executive_view(period: str, tables: Mapping[str, pd.DataFrame],
     for row in sorted(published, key=lambda row: -abs(row.change.value or 0.0)):
         if row.change_significant and row.change.value is not None:
             direction = "improved" if row.change.value > 0 else "declined"
-            sentence = (f"{row.provider} {direction} by {abs(row.change.value):.1f} points of ICE-P "
-                        f"({row.change.interval_text}; n = {row.ice_p.n} this period).")
+            sentence = (
+                f"{row.provider} {direction} by {abs(row.change.value):.1f} points of ICE-P "
+                f"({row.change.interval_text}; n = {row.ice_p.n} this period)."
+            )
             movers.append(Mover(row.provider, row.change, direction, sentence))
 
-    heatmap = _heatmap(period, tables.get("matrix_scores"), [row.provider for row in ranked]
-                       + list(withheld_providers), k)
+    heatmap = _heatmap(
+        period,
+        tables.get("matrix_scores"),
+        [row.provider for row in ranked] + list(withheld_providers),
+        k,
+    )
     consumers = tuple(
-        ConsumerRow(_text(row["consumer_department"]),
-                    _estimate(row, "score", interval_prefix=None,
-                              n=_count(row.get("n_respondents")), k=k))
-        for row in sorted(_rows(tables.get("consumer_satisfaction"), period=period),
-                          key=lambda row: _text(row["consumer_department"])))
-    turnover = tuple(_turnover_row(row) for row in sorted(
-        _rows(tables.get("turnover"), period=period),
-        key=lambda row: (-(_number(row.get("rolling_12m_turnover_pct")) or -1.0),
-                         _text(row["department"]))))
+        ConsumerRow(
+            _text(row["consumer_department"]),
+            _estimate(row, "score", interval_prefix=None, n=_count(row.get("n_respondents")), k=k),
+        )
+        for row in sorted(
+            _rows(tables.get("consumer_satisfaction"), period=period),
+            key=lambda row: _text(row["consumer_department"]),
+        )
+    )
+    turnover = tuple(
+        _turnover_row(row)
+        for row in sorted(
+            _rows(tables.get("turnover"), period=period),
+            key=lambda row: (
+                -(_number(row.get("rolling_12m_turnover_pct")) or -1.0),
+                _text(row["department"]),
+            ),
+        )
+    )
     finding_rows = _rows(tables.get("correlations"), period=period)
     findings = [_finding(row, config.min_correlation_pairs) for row in finding_rows]
-    findings.sort(key=lambda f: (f.status != "ok", not f.significant, f.x_label, f.y_label,
-                                 f.lag_text, f.group))
+    findings.sort(
+        key=lambda f: (
+            f.status != "ok",
+            not f.significant,
+            f.x_label,
+            f.y_label,
+            f.lag_text,
+            f.group,
+        )
+    )
 
     by_ice_p = sorted(published, key=lambda row: (-(row.ice_p.value or 0.0), row.provider))
     view_charts = {
         "company_trend": charts.trend_chart(
-            "company_trend", "Company ICE-P by period",
+            "company_trend",
+            "Company ICE-P by period",
             f"Line chart of company ICE-P over {len(company.trend)} periods, "
             f"ending at {company.ice_p.value_text} in {period}.",
-            [(point.period, point.estimate.value, point.estimate.ci_low, point.estimate.ci_high)
-             for point in company.trend]),
+            [
+                (point.period, point.estimate.value, point.estimate.ci_low, point.estimate.ci_high)
+                for point in company.trend
+            ],
+        ),
         "provider_ranking": charts.ranked_bar_chart(
-            "provider_ranking", "ICE-P by provider department with 95% intervals",
+            "provider_ranking",
+            "ICE-P by provider department with 95% intervals",
             f"Bar chart of ICE-P for {len(provider_rows)} provider departments, highest first"
-            + (f"; highest {by_ice_p[0].provider} at {by_ice_p[0].ice_p.value_text}, lowest "
-               f"{by_ice_p[-1].provider} at {by_ice_p[-1].ice_p.value_text}" if by_ice_p else "")
-            + (f"; {', '.join(withheld_providers)}: {withheld_text}" if withheld_providers
-               else "") + ".",
-            [(row.provider, row.ice_p.value, row.ice_p.ci_low, row.ice_p.ci_high)
-             for row in provider_rows], xlabel="ICE-P (0-100)", withheld_text=withheld_text),
+            + (
+                f"; highest {by_ice_p[0].provider} at {by_ice_p[0].ice_p.value_text}, lowest "
+                f"{by_ice_p[-1].provider} at {by_ice_p[-1].ice_p.value_text}"
+                if by_ice_p
+                else ""
+            )
+            + (f"; {', '.join(withheld_providers)}: {withheld_text}" if withheld_providers else "")
+            + ".",
+            [
+                (row.provider, row.ice_p.value, row.ice_p.ci_low, row.ice_p.ci_high)
+                for row in provider_rows
+            ],
+            xlabel="ICE-P (0-100)",
+            withheld_text=withheld_text,
+        ),
         "heatmap": charts.heatmap_chart(
-            "heatmap", "How each consumer department rates each provider",
+            "heatmap",
+            "How each consumer department rates each provider",
             f"Heat map of {len(heatmap.rows)} providers by {len(heatmap.consumers)} consumer "
             f"departments; {heatmap.withheld_cells} cells are withheld ({withheld_text} or "
             "protecting such a group) and shown hatched grey without a number.",
-            [row.provider for row in heatmap.rows], list(heatmap.consumers),
-            [[cell.estimate.value if cell.estimate.published else None for cell in row.cells]
-             for row in heatmap.rows], withheld_text=withheld_text),
+            [row.provider for row in heatmap.rows],
+            list(heatmap.consumers),
+            [
+                [cell.estimate.value if cell.estimate.published else None for cell in row.cells]
+                for row in heatmap.rows
+            ],
+            withheld_text=withheld_text,
+        ),
     }
-    kpi_points = [(row.provider, row.ice_p.value, row.ice_k) for row in published
-                  if row.ice_p.value is not None and row.ice_k is not None]
+    kpi_points = [
+        (row.provider, row.ice_p.value, row.ice_k)
+        for row in published
+        if row.ice_p.value is not None and row.ice_k is not None
+    ]
     if kpi_points:
         view_charts["ice_p_vs_k"] = charts.scatter_chart(
-            "ice_p_vs_k", "Perception (ICE-P) against ticket KPIs (ICE-K)",
+            "ice_p_vs_k",
+            "Perception (ICE-P) against ticket KPIs (ICE-K)",
             f"Scatter chart of {len(kpi_points)} providers: ICE-P across, ICE-K up; points above "
             "the dashed diagonal have better KPIs than perception.",
-            kpi_points, xlabel="ICE-P", ylabel="ICE-K")
+            kpi_points,
+            xlabel="ICE-P",
+            ylabel="ICE-K",
+        )
 
     return ExecutiveView(
         period=period,
@@ -661,29 +798,45 @@ class ProviderView:
 def _kpis(row: Mapping[str, Any] | None) -> KpiPanel | None:
     if row is None:
         return None
+
     def score(column: str) -> str:
         return _plain_number(_number(row.get(column)))
+
     satisfaction_n = _count(row.get("satisfaction_n"))
     satisfaction = _number(row.get("satisfaction_mean"))
     rows = (
         KpiRow("SLA met", _plain_number(_number(row.get("sla_met_pct")), "%"), score("sla_score")),
-        KpiRow("Reopened", _plain_number(_number(row.get("reopen_pct")), "%"), score("reopen_score")),
-        KpiRow("Median resolution",
-               _plain_number(_number(row.get("median_resolution_hours")), " h"),
-               score("resolution_score")),
-        KpiRow("Resolved by first assignee",
-               _plain_number(_number(row.get("first_assignee_pct")), "%"),
-               score("first_assignee_score")),
-        KpiRow("Ticket satisfaction (1-5)",
-               NOT_AVAILABLE if satisfaction is None
-               else f"{satisfaction:.2f} (n = {satisfaction_n or 0})",
-               score("satisfaction_score")),
+        KpiRow(
+            "Reopened", _plain_number(_number(row.get("reopen_pct")), "%"), score("reopen_score")
+        ),
+        KpiRow(
+            "Median resolution",
+            _plain_number(_number(row.get("median_resolution_hours")), " h"),
+            score("resolution_score"),
+        ),
+        KpiRow(
+            "Resolved by first assignee",
+            _plain_number(_number(row.get("first_assignee_pct")), "%"),
+            score("first_assignee_score"),
+        ),
+        KpiRow(
+            "Ticket satisfaction (1-5)",
+            NOT_AVAILABLE
+            if satisfaction is None
+            else f"{satisfaction:.2f} (n = {satisfaction_n or 0})",
+            score("satisfaction_score"),
+        ),
     )
     return KpiPanel(_count(row.get("tickets_n")) or 0, score("ice_k"), rows)
 
 
-def build_provider_view(period: str, provider: str, tables: Mapping[str, pd.DataFrame],
-                        comments: pd.DataFrame | None, config: ReportConfig) -> ProviderView:
+def build_provider_view(
+    period: str,
+    provider: str,
+    tables: Mapping[str, pd.DataFrame],
+    comments: pd.DataFrame | None,
+    config: ReportConfig,
+) -> ProviderView:
     """One provider department's page for ``period``.
 
     ``comments`` has at least ``period``, ``provider_department``, ``consumer_department`` and
@@ -696,32 +849,53 @@ def build_provider_view(period: str, provider: str, tables: Mapping[str, pd.Data
     current = [row for row in ice_rows if str(row["period"]) == period]
     headline = _provider_row(current[0], k) if current else None
     trend = tuple(
-        TrendPoint(str(row["period"]), _estimate(row, "ice_p", interval_prefix=None,
-                                                 n=_count(row.get("n_respondents")), k=k))
+        TrendPoint(
+            str(row["period"]),
+            _estimate(row, "ice_p", interval_prefix=None, n=_count(row.get("n_respondents")), k=k),
+        )
         for row in sorted(ice_rows, key=lambda row: str(row["period"]))
-        if str(row["period"]) <= period)
+        if str(row["period"]) <= period
+    )
     dimensions = tuple(
-        DimensionRow(_text(row["dimension"]),
-                     _estimate(row, "score", interval_prefix=None,
-                               n=_count(row.get("n_respondents")), k=k),
-                     _estimate(row, "favourable_pct", interval_prefix=None,
-                               n=_count(row.get("n_respondents")), k=k, unit="%"))
-        for row in sorted(_rows(tables.get("dimension_scores"), period=period,
-                                provider_department=provider),
-                          key=lambda row: _text(row["dimension"])))
+        DimensionRow(
+            _text(row["dimension"]),
+            _estimate(row, "score", interval_prefix=None, n=_count(row.get("n_respondents")), k=k),
+            _estimate(
+                row,
+                "favourable_pct",
+                interval_prefix=None,
+                n=_count(row.get("n_respondents")),
+                k=k,
+                unit="%",
+            ),
+        )
+        for row in sorted(
+            _rows(tables.get("dimension_scores"), period=period, provider_department=provider),
+            key=lambda row: _text(row["dimension"]),
+        )
+    )
     matrix = _rows(tables.get("matrix_scores"), period=period, provider_department=provider)
     consumers = tuple(
-        ConsumerRating(_text(row["consumer_department"]),
-                       _estimate(row, "score", interval_prefix=None,
-                                 n=_count(row.get("n_respondents")), k=k),
-                       _estimate(row, "favourable_pct", interval_prefix=None,
-                                 n=_count(row.get("n_respondents")), k=k, unit="%"))
-        for row in sorted(matrix, key=lambda row: _text(row["consumer_department"])))
+        ConsumerRating(
+            _text(row["consumer_department"]),
+            _estimate(row, "score", interval_prefix=None, n=_count(row.get("n_respondents")), k=k),
+            _estimate(
+                row,
+                "favourable_pct",
+                interval_prefix=None,
+                n=_count(row.get("n_respondents")),
+                k=k,
+                unit="%",
+            ),
+        )
+        for row in sorted(matrix, key=lambda row: _text(row["consumer_department"]))
+    )
     kpi_rows = _rows(tables.get("service_kpis"), period=period, provider_department=provider)
     kpis = _kpis(kpi_rows[0] if kpi_rows else None)
 
     large_groups = {
-        rating.consumer: rating.score.n for rating in consumers
+        rating.consumer: rating.score.n
+        for rating in consumers
         if rating.score.published and (rating.score.n or 0) >= config.comment_min_group
     }
     groups: list[CommentGroup] = []
@@ -734,29 +908,46 @@ def build_provider_view(period: str, provider: str, tables: Mapping[str, pd.Data
             by_consumer.setdefault(_text(row["consumer_department"]), []).append(text)
     for consumer in sorted(by_consumer):
         if consumer in large_groups:
-            groups.append(CommentGroup(consumer, int(large_groups[consumer] or 0),
-                                       tuple(sorted(by_consumer[consumer]))))
+            groups.append(
+                CommentGroup(
+                    consumer, int(large_groups[consumer] or 0), tuple(sorted(by_consumer[consumer]))
+                )
+            )
         else:
             withheld_groups += 1
 
     view_charts = {
         "trend": charts.trend_chart(
-            "provider_trend", f"ICE-P of {provider} by period",
+            "provider_trend",
+            f"ICE-P of {provider} by period",
             f"Line chart of {provider}'s ICE-P over {len(trend)} periods; {period}: "
             f"{trend[-1].estimate.value_text if trend else NOT_AVAILABLE}.",
-            [(point.period, point.estimate.value, point.estimate.ci_low, point.estimate.ci_high)
-             for point in trend]),
+            [
+                (point.period, point.estimate.value, point.estimate.ci_low, point.estimate.ci_high)
+                for point in trend
+            ],
+        ),
         "dimensions": charts.ranked_bar_chart(
-            "provider_dimensions", f"{provider}: score by dimension with 95% intervals",
+            "provider_dimensions",
+            f"{provider}: score by dimension with 95% intervals",
             f"Bar chart of {len(dimensions)} dimension scores of {provider}, highest first.",
-            [(row.dimension, row.score.value, row.score.ci_low, row.score.ci_high)
-             for row in dimensions], withheld_text=withheld_text),
+            [
+                (row.dimension, row.score.value, row.score.ci_low, row.score.ci_high)
+                for row in dimensions
+            ],
+            withheld_text=withheld_text,
+        ),
         "consumers": charts.ranked_bar_chart(
-            "provider_consumers", f"How each department rates {provider}",
+            "provider_consumers",
+            f"How each department rates {provider}",
             f"Bar chart of the scores {len(consumers)} consumer departments give {provider}; "
             f"{sum(not c.score.published for c in consumers)} are withheld.",
-            [(row.consumer, row.score.value, row.score.ci_low, row.score.ci_high)
-             for row in consumers], withheld_text=withheld_text),
+            [
+                (row.consumer, row.score.value, row.score.ci_low, row.score.ci_high)
+                for row in consumers
+            ],
+            withheld_text=withheld_text,
+        ),
     }
     return ProviderView(
         period=period,
