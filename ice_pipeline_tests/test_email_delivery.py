@@ -366,3 +366,155 @@ def test_smtp_settings_are_checked_and_password_comes_from_env():
     with pytest.raises(ConfigError) as caught:
         settings.password({})
     assert caught.value.setting == "ICE_SMTP_PW"
+
+
+def test_publish_period_archives_and_sends_once(duckdb_url, tmp_path):
+    from ice_pipeline.reports.publish import EmailConfig, publish_period
+
+    engine = create_engine(duckdb_url)
+    create_report_tables(engine)
+    email = EmailConfig.from_section(
+        {
+            "allowed_domains": ["example.com"],
+            "recipients": {
+                "executive_summary": ["ceo@example.com"],
+                "provider": ["ops@example.com"],
+            },
+        }
+    )
+    # Two providers keep the test quick: 3 reports rendered per publish.
+    tables = {
+        name: frame[frame["provider_department"].isin(["IT", "Legal"])]
+        if "provider_department" in frame
+        else frame
+        for name, frame in sample_tables(PERIOD).items()
+    }
+    common = dict(
+        period=PERIOD,
+        tables=tables,
+        quality=sample_quality(),
+        comments=sample_comments(PERIOD),
+        config=ReportConfig(),
+        email=email,
+        run_id="run-1",
+        reports_dir=tmp_path / "reports",
+        outbox_dir=tmp_path / "outbox",
+    )
+    blocked = publish_period(engine, **common, blocking_checks_failed=True)
+    assert blocked.deliveries == {} and "blocking" in blocked.delivery_skipped_reason
+    kinds = [report.kind for report in blocked.archived]
+    assert kinds == ["executive_summary"] + [
+        "provider:IT",
+        "provider:Legal",
+    ]
+    assert not (tmp_path / "outbox").exists()
+    sent = publish_period(engine, **common)
+    assert [report.created for report in sent.archived] == [False] * len(kinds)
+    assert sent.deliveries["executive_summary"].sent == ["ceo@example.com"]
+    assert sent.deliveries["provider:IT"].sent == ["ops@example.com"]
+    again = publish_period(engine, **common)
+    assert all(outcome.sent == [] for outcome in again.deliveries.values())
+    assert len(list((tmp_path / "outbox").rglob("*.eml"))) == len(kinds)
+    engine.dispose()
+
+
+def _self_signed_cert(directory: Path) -> tuple[Path, Path]:
+    """A throwaway certificate for 127.0.0.1, made with cryptography (a dependency already)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def test_starttls_and_login_as_a_user_distinct_from_the_sender(duckdb_url, tmp_path, rendered):
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    cert_path, key_path = _self_signed_cert(tmp_path)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert_path, key_path)
+    logins: list[tuple[str, str]] = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        if isinstance(auth_data, LoginPassword):
+            logins.append((auth_data.login.decode(), auth_data.password.decode()))
+            return AuthResult(success=auth_data.password == b"s3cret")
+        return AuthResult(success=False)
+
+    handler = RecordingHandler()
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=_free_port(),
+        tls_context=server_context,
+        require_starttls=True,
+        authenticator=authenticator,
+        auth_required=True,
+    )
+    controller.start()
+    try:
+        settings = SmtpSettings(
+            host="127.0.0.1",
+            port=controller.port,
+            security="starttls",
+            username="svc-ice",
+            password_env="ICE_SMTP_PASSWORD",
+            from_address=FROM,
+            timeout_s=5,
+        )
+        client_context = ssl.create_default_context(cafile=str(cert_path))
+        transport = SmtpTransport(
+            settings, environ={"ICE_SMTP_PASSWORD": "s3cret"}, ssl_context=client_context
+        )
+        engine, archived, report = _archive(duckdb_url, tmp_path, rendered)
+        outcome = deliver(
+            engine, archived, ["ceo@example.com"], transport, content=report, from_address=FROM
+        )
+        assert outcome.sent == ["ceo@example.com"]
+        assert logins == [("svc-ice", "s3cret")]
+        message = message_from_bytes(handler.messages[0][1], policy=policy.default)
+        assert message["From"] == FROM
+        wrong = SmtpTransport(
+            settings, environ={"ICE_SMTP_PASSWORD": "wrong"}, ssl_context=client_context
+        )
+        refused = deliver(
+            engine, archived, ["cfo@example.com"], wrong, content=report, from_address=FROM
+        )
+        assert refused.failed_permanent == ["cfo@example.com"]
+        assert "svc-ice" in refused.errors["cfo@example.com"]
+        engine.dispose()
+    finally:
+        controller.stop()

@@ -12,29 +12,50 @@ SHA = "ab" * 32
 
 
 def _tickets(n: int, **overrides: list) -> pd.DataFrame:
-    frame = pd.DataFrame({
-        "period": ["2026-03"] * n, "ticket_id": [f"T{i}" for i in range(n)],
-        "provider_department": ["IT"] * n, "consumer_department": ["Sales"] * n,
-        "priority": pd.array([3] * n, dtype="Int64"),
-        "opened_at": pd.to_datetime(["2026-03-28 10:00"] * n), "resolved_at": pd.to_datetime(["2026-03-28 12:00"] * n),
-        "resolution_hours": [2.0] * n, "sla_met": pd.array([True] * n, dtype="boolean"),
-        "reopened": pd.array([False] * n, dtype="boolean"),
-        "first_assignee_resolved": pd.array([True] * n, dtype="boolean"), "satisfaction": [4.0] * n,
-        "source_file": ["x"] * n, "source_sha256": [SHA] * n, "source_row": list(range(2, n + 2)),
-    })
+    frame = pd.DataFrame(
+        {
+            "period": ["2026-03"] * n,
+            "ticket_id": [f"T{i}" for i in range(n)],
+            "provider_department": ["IT"] * n,
+            "consumer_department": ["Sales"] * n,
+            "priority": pd.array([3] * n, dtype="Int64"),
+            "opened_at": pd.to_datetime(["2026-03-28 10:00"] * n),
+            "resolved_at": pd.to_datetime(["2026-03-28 12:00"] * n),
+            "resolution_hours": [2.0] * n,
+            "sla_met": pd.array([True] * n, dtype="boolean"),
+            "reopened": pd.array([False] * n, dtype="boolean"),
+            "first_assignee_resolved": pd.array([True] * n, dtype="boolean"),
+            "satisfaction": [4.0] * n,
+            "source_file": ["x"] * n,
+            "source_sha256": [SHA] * n,
+            "source_row": list(range(2, n + 2)),
+        }
+    )
     for column, values in overrides.items():
         frame[column] = values
     return frame
 
 
 def _ratings(n: int, **overrides: list) -> pd.DataFrame:
-    frame = pd.DataFrame({
-        "period": ["2026-03"] * n, "respondent_id": [f"r{i}" for i in range(n)], "provider_department": ["IT"] * n,
-        "dimension": ["quality"] * n, "consumer_department": ["Sales"] * n, "rating_raw": [4.0] * n,
-        "scale_min": [1.0] * n, "scale_max": [5.0] * n, "reversed": [False] * n, "score": [75.0] * n,
-        "favourable": [True] * n, "responded_at": pd.to_datetime(["2026-03-30"] * n),
-        "source_file": ["x"] * n, "source_sha256": [SHA] * n, "source_row": list(range(2, n + 2)),
-    })
+    frame = pd.DataFrame(
+        {
+            "period": ["2026-03"] * n,
+            "respondent_id": [f"r{i}" for i in range(n)],
+            "provider_department": ["IT"] * n,
+            "dimension": ["quality"] * n,
+            "consumer_department": ["Sales"] * n,
+            "rating_raw": [4.0] * n,
+            "scale_min": [1.0] * n,
+            "scale_max": [5.0] * n,
+            "reversed": [False] * n,
+            "score": [75.0] * n,
+            "favourable": [True] * n,
+            "responded_at": pd.to_datetime(["2026-03-30"] * n),
+            "source_file": ["x"] * n,
+            "source_sha256": [SHA] * n,
+            "source_row": list(range(2, n + 2)),
+        }
+    )
     for column, values in overrides.items():
         frame[column] = values
     return frame
@@ -45,19 +66,39 @@ def _by_name(outcomes: list[CheckOutcome]) -> dict[str, CheckOutcome]:
 
 
 def test_period_bounds() -> None:
-    assert [d.isoformat() for d in period_bounds("2026-12")] == ["2026-12-01T00:00:00", "2027-01-01T00:00:00"]
+    assert [d.isoformat() for d in period_bounds("2026-12")] == [
+        "2026-12-01T00:00:00",
+        "2027-01-01T00:00:00",
+    ]
     assert [d.month for d in period_bounds("2026-Q2")] == [4, 7]
 
 
 def test_ticket_suite_all_checks_pass_on_good_data() -> None:
-    outcomes = _by_name(run_suite("tickets", _tickets(20), previous=_tickets(15), known_departments={"IT", "Sales"},
-                                  period="2026-03", gx_dir=None))
+    outcomes = _by_name(
+        run_suite(
+            "tickets",
+            _tickets(20),
+            previous=_tickets(15),
+            known_departments={"IT", "Sales"},
+            period="2026-03",
+            gx_dir=None,
+        )
+    )
     assert set(outcomes) == {
-        "tickets_volume_vs_previous_period", "tickets_key_unique", "tickets_priority_1_5", "tickets_satisfaction_1_5",
-        "tickets_resolution_hours_not_negative", "tickets_consumer_department_null_rate", "tickets_opened_at_fresh",
-        "tickets_provider_department_known_to_hr", "tickets_consumer_department_known_to_hr"}
+        "tickets_volume_vs_previous_period",
+        "tickets_key_unique",
+        "tickets_priority_1_5",
+        "tickets_satisfaction_1_5",
+        "tickets_resolution_hours_not_negative",
+        "tickets_consumer_department_null_rate",
+        "tickets_opened_at_fresh",
+        "tickets_provider_department_known_to_hr",
+        "tickets_consumer_department_known_to_hr",
+    }
     assert all(o.passed for o in outcomes.values()), [o for o in outcomes.values() if not o.passed]
-    assert outcomes["tickets_key_unique"].blocking and not outcomes["tickets_opened_at_fresh"].blocking
+    assert (
+        outcomes["tickets_key_unique"].blocking and not outcomes["tickets_opened_at_fresh"].blocking
+    )
     json.dumps([o.metadata for o in outcomes.values()])  # JSON-able for Dagster metadata
 
 
@@ -72,80 +113,189 @@ def test_ticket_suite_every_check_fails_on_bad_data() -> None:
         provider_department=["Unknown Group"] + ["IT"] * 9,
         opened_at=pd.to_datetime(["2026-03-02"] * 10),
     )
-    outcomes = _by_name(run_suite("tickets", frame, previous=_tickets(100), known_departments={"IT", "Sales"},
-                                  period="2026-03", gx_dir=None))
+    outcomes = _by_name(
+        run_suite(
+            "tickets",
+            frame,
+            previous=_tickets(100),
+            known_departments={"IT", "Sales"},
+            period="2026-03",
+            gx_dir=None,
+        )
+    )
     assert [name for name, o in outcomes.items() if o.passed] == []
     assert outcomes["tickets_volume_vs_previous_period"].metadata["observed_value"] == 10
-    assert outcomes["tickets_consumer_department_known_to_hr"].metadata["partial_unexpected_list"] == ["Martians"]
+    assert outcomes["tickets_consumer_department_known_to_hr"].metadata[
+        "partial_unexpected_list"
+    ] == ["Martians"]
     assert outcomes["tickets_consumer_department_null_rate"].metadata["unexpected_count"] == 2
     assert outcomes["tickets_opened_at_fresh"].metadata["observed_value"].startswith("2026-03-02")
     blocking = {name for name, o in outcomes.items() if o.blocking}
-    assert blocking == {"tickets_key_unique", "tickets_priority_1_5", "tickets_satisfaction_1_5",
-                        "tickets_resolution_hours_not_negative"}
+    assert blocking == {
+        "tickets_key_unique",
+        "tickets_priority_1_5",
+        "tickets_satisfaction_1_5",
+        "tickets_resolution_hours_not_negative",
+    }
 
 
 def test_checks_without_reference_data_are_skipped_as_passed() -> None:
-    outcomes = _by_name(run_suite("tickets", _tickets(3), previous=None, known_departments=None, period="2026-03",
-                                  gx_dir=None))
+    outcomes = _by_name(
+        run_suite(
+            "tickets",
+            _tickets(3),
+            previous=None,
+            known_departments=None,
+            period="2026-03",
+            gx_dir=None,
+        )
+    )
     volume = outcomes["tickets_volume_vs_previous_period"]
     assert volume.passed and volume.metadata["skipped"] == "no previous period to compare with"
-    assert outcomes["tickets_provider_department_known_to_hr"].metadata["skipped"] == "no HR departments known"
+    assert (
+        outcomes["tickets_provider_department_known_to_hr"].metadata["skipped"]
+        == "no HR departments known"
+    )
 
 
 def test_survey_ratings_suite_pass_and_fail() -> None:
-    good = _by_name(run_suite("survey_ratings", _ratings(10), previous=_ratings(10), known_departments={"Sales"},
-                              period="2026-03", gx_dir=None, known_dimensions={"quality"}))
+    good = _by_name(
+        run_suite(
+            "survey_ratings",
+            _ratings(10),
+            previous=_ratings(10),
+            known_departments={"Sales"},
+            period="2026-03",
+            gx_dir=None,
+            known_dimensions={"quality"},
+        )
+    )
     assert all(o.passed for o in good.values())
-    bad = _by_name(run_suite(
-        "survey_ratings",
-        _ratings(4, score=[75.0, 130.0, 75.0, 75.0], dimension=["quality", "quality", "speed", "quality"],
-                 respondent_id=["r0", "r1", "r2", "r0"], consumer_department=["Sales", "Sales", "Sales", "Mars"],
-                 responded_at=pd.to_datetime([None, None, "2026-03-01", None])),
-        previous=_ratings(40), known_departments={"Sales"}, period="2026-03", gx_dir=None,
-        known_dimensions={"quality"}))
+    bad = _by_name(
+        run_suite(
+            "survey_ratings",
+            _ratings(
+                4,
+                score=[75.0, 130.0, 75.0, 75.0],
+                dimension=["quality", "quality", "speed", "quality"],
+                respondent_id=["r0", "r1", "r2", "r0"],
+                consumer_department=["Sales", "Sales", "Sales", "Mars"],
+                responded_at=pd.to_datetime([None, None, "2026-03-01", None]),
+            ),
+            previous=_ratings(40),
+            known_departments={"Sales"},
+            period="2026-03",
+            gx_dir=None,
+            known_dimensions={"quality"},
+        )
+    )
     assert [name for name, o in bad.items() if o.passed] == []
     assert bad["survey_ratings_score_0_100"].blocking
     assert bad["survey_ratings_score_0_100"].metadata["partial_unexpected_list"] == ["130.0"]
 
 
 def test_employees_and_external_suites_pass_and_fail() -> None:
-    employees = pd.DataFrame({
-        "snapshot_period": ["2026-03"] * 3, "employee_id": ["a", "b", "b"], "department": ["IT", None, "HR"],
-        "hire_date": pd.to_datetime(["2020-01-01"] * 3), "termination_date": pd.to_datetime([None] * 3),
-        "termination_type": ["voluntary", None, "fired"], "attrited": pd.array([pd.NA] * 3, dtype="boolean"),
-        "source_file": ["x"] * 3, "source_sha256": [SHA] * 3, "source_row": [2, 3, 4],
-    })
-    good = _by_name(run_suite("employees", employees.iloc[:1], previous=employees.iloc[:1], known_departments=None,
-                              period="2026-03", gx_dir=None))
+    employees = pd.DataFrame(
+        {
+            "snapshot_period": ["2026-03"] * 3,
+            "employee_id": ["a", "b", "b"],
+            "department": ["IT", None, "HR"],
+            "hire_date": pd.to_datetime(["2020-01-01"] * 3),
+            "termination_date": pd.to_datetime([None] * 3),
+            "termination_type": ["voluntary", None, "fired"],
+            "attrited": pd.array([pd.NA] * 3, dtype="boolean"),
+            "source_file": ["x"] * 3,
+            "source_sha256": [SHA] * 3,
+            "source_row": [2, 3, 4],
+        }
+    )
+    good = _by_name(
+        run_suite(
+            "employees",
+            employees.iloc[:1],
+            previous=employees.iloc[:1],
+            known_departments=None,
+            period="2026-03",
+            gx_dir=None,
+        )
+    )
     assert all(o.passed for o in good.values())
-    bad = _by_name(run_suite("employees", employees, previous=employees.iloc[:1], known_departments=None,
-                             period="2026-03", gx_dir=None))
+    bad = _by_name(
+        run_suite(
+            "employees",
+            employees,
+            previous=employees.iloc[:1],
+            known_departments=None,
+            period="2026-03",
+            gx_dir=None,
+        )
+    )
     assert {n for n, o in bad.items() if not o.passed} == {
-        "employees_volume_vs_previous_period", "employees_key_unique", "employees_termination_type_known",
-        "employees_department_null_rate"}
+        "employees_volume_vs_previous_period",
+        "employees_key_unique",
+        "employees_termination_type_known",
+        "employees_department_null_rate",
+    }
 
-    metrics = pd.DataFrame({
-        "period": ["2026-03"] * 3, "business_unit": ["A", "A", "B"], "metric": ["nps", "csat_pct", "nps"],
-        "department": [None] * 3, "value": [-20.0, 80.0, 40.0], "n_responses": pd.array([10, 10, 5], dtype="Int64"),
-        "value_ci_low": [None] * 3, "value_ci_high": [None] * 3, "source_file": ["x"] * 3,
-        "source_sha256": [SHA] * 3,
-    })
-    good = _by_name(run_suite("external_metrics", metrics, previous=None, known_departments=None, period="2026-03",
-                              gx_dir=None))
+    metrics = pd.DataFrame(
+        {
+            "period": ["2026-03"] * 3,
+            "business_unit": ["A", "A", "B"],
+            "metric": ["nps", "csat_pct", "nps"],
+            "department": [None] * 3,
+            "value": [-20.0, 80.0, 40.0],
+            "n_responses": pd.array([10, 10, 5], dtype="Int64"),
+            "value_ci_low": [None] * 3,
+            "value_ci_high": [None] * 3,
+            "source_file": ["x"] * 3,
+            "source_sha256": [SHA] * 3,
+        }
+    )
+    good = _by_name(
+        run_suite(
+            "external_metrics",
+            metrics,
+            previous=None,
+            known_departments=None,
+            period="2026-03",
+            gx_dir=None,
+        )
+    )
     assert all(o.passed for o in good.values())
-    broken = metrics.assign(metric=["nps", "csat_pct", "churn"], value=[-120.0, 101.0, 40.0],
-                            n_responses=pd.array([10, 0, 5], dtype="Int64"))
-    bad = _by_name(run_suite("external_metrics", broken, previous=None, known_departments=None, period="2026-03",
-                             gx_dir=None))
+    broken = metrics.assign(
+        metric=["nps", "csat_pct", "churn"],
+        value=[-120.0, 101.0, 40.0],
+        n_responses=pd.array([10, 0, 5], dtype="Int64"),
+    )
+    bad = _by_name(
+        run_suite(
+            "external_metrics",
+            broken,
+            previous=None,
+            known_departments=None,
+            period="2026-03",
+            gx_dir=None,
+        )
+    )
     assert {n for n, o in bad.items() if not o.passed} == {
-        "external_metrics_metric_known", "external_metrics_nps_in_range", "external_metrics_csat_pct_in_range",
-        "external_metrics_n_responses_positive"}
+        "external_metrics_metric_known",
+        "external_metrics_nps_in_range",
+        "external_metrics_csat_pct_in_range",
+        "external_metrics_n_responses_positive",
+    }
 
 
 def test_results_are_kept_under_gx_dir_and_data_docs_built(tmp_path: Path) -> None:
     gx_dir = tmp_path / "gx"
     assert build_data_docs(gx_dir) is None  # nothing validated yet
-    run_suite("tickets", _tickets(5), previous=None, known_departments=None, period="2026-03", gx_dir=gx_dir)
+    run_suite(
+        "tickets",
+        _tickets(5),
+        previous=None,
+        known_departments=None,
+        period="2026-03",
+        gx_dir=gx_dir,
+    )
     index = build_data_docs(gx_dir)
     assert index == (gx_dir / "data_docs" / "index.html").resolve()
     html = index.read_text(encoding="utf-8")
@@ -155,4 +305,11 @@ def test_results_are_kept_under_gx_dir_and_data_docs_built(tmp_path: Path) -> No
 
 def test_unknown_table_is_rejected() -> None:
     with pytest.raises(ValueError, match="no expectation suite"):
-        run_suite("ice_scores", pd.DataFrame(), previous=None, known_departments=None, period="2026-03", gx_dir=None)
+        run_suite(
+            "ice_scores",
+            pd.DataFrame(),
+            previous=None,
+            known_departments=None,
+            period="2026-03",
+            gx_dir=None,
+        )

@@ -142,3 +142,29 @@ def test_archive_versions_on_each_engine(warehouse_url: str, tmp_path: Path, cap
 def test_report_list_on_a_warehouse_without_tables(duckdb_url: str):
     with pytest.raises(IceError, match="warehouse upgrade"):
         print_report_list(duckdb_url)
+
+
+def test_cli_report_commands_read_the_archive(duckdb_url, tmp_path, monkeypatch, capsys):
+    from ice_pipeline.cli import main
+
+    engine = create_engine(duckdb_url)
+    create_report_tables(engine)
+    archive_report(
+        engine,
+        period=PERIOD,
+        kind="provider:IT",
+        audience="department_heads",
+        html="<p>v1</p>",
+        input_fingerprints={},
+        run_id=None,
+        reports_dir=tmp_path / "reports",
+    )
+    engine.dispose()
+    monkeypatch.setenv("ICE_WAREHOUSE_URL", duckdb_url)
+    out = tmp_path / "shown.html"
+    assert main(["report", "show", PERIOD, "--kind", "provider:IT", "--out", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == "<p>v1</p>"
+    assert main(["report", "list"]) == 0
+    assert "provider:IT" in capsys.readouterr().out
+    assert main(["report", "show", "2026-01"]) == 2  # a one-line error, no traceback
+    assert "report list" in capsys.readouterr().err

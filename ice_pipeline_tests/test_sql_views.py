@@ -22,92 +22,348 @@ JAN, FEB = "2025-01", "2025-02"
 GENERATED = dt.datetime(2025, 3, 2, 6, 0)
 
 
-def _ice_row(provider: str, n: int, ice_p: float, ice: float, rank: int | None, **extra: object) -> dict:
-    return {"provider_department": provider, "n_respondents": n, "suppressed": False,
-            "ice_p": ice_p, "ice_p_ci_low": ice_p - 5, "ice_p_ci_high": ice_p + 5,
-            "favourable_pct": ice_p - 10, "ice_k": 80.0, "ice": ice, "no_tickets": False,
-            "rank": rank, **extra}
+def _ice_row(
+    provider: str, n: int, ice_p: float, ice: float, rank: int | None, **extra: object
+) -> dict:
+    return {
+        "provider_department": provider,
+        "n_respondents": n,
+        "suppressed": False,
+        "ice_p": ice_p,
+        "ice_p_ci_low": ice_p - 5,
+        "ice_p_ci_high": ice_p + 5,
+        "favourable_pct": ice_p - 10,
+        "ice_k": 80.0,
+        "ice": ice,
+        "no_tickets": False,
+        "rank": rank,
+        **extra,
+    }
 
 
 def _populate(engine: sqlalchemy.Engine) -> None:
     def put(table: sqlalchemy.Table, rows: list[dict], partition: dict[str, object]) -> None:
         replace_partition(engine, table, pd.DataFrame(rows), partition)
 
-    put(schema.ice_scores, [_ice_row("IT", 20, 70.0, 73.0, 1), _ice_row("HR", 15, 60.0, 62.0, 2)],
-        {"period": JAN})
-    put(schema.ice_scores, [
-        _ice_row("IT", 22, 78.0, 79.0, 1, ice_p_change=8.0, ice_p_change_ci_low=3.0,
-                 ice_p_change_ci_high=13.0, change_significant=True),
-        _ice_row("HR", 14, 55.0, 57.0, 2, ice_p_change=-5.0, ice_p_change_ci_low=-11.0,
-                 ice_p_change_ci_high=1.0, change_significant=False),
-        _ice_row("Finance", 6, 50.0, 52.0, 3, ice_p_change=-10.0, ice_p_change_ci_low=-15.0,
-                 ice_p_change_ci_high=-5.0, change_significant=True),
-        # Suppressed, with numbers that must never surface (lowest ICE, biggest change).
-        _ice_row("Legal", 3, 10.0, 10.0, 4, suppressed=True, ice_p_change=-30.0,
-                 ice_p_change_ci_low=-40.0, ice_p_change_ci_high=-20.0, change_significant=True),
-    ], {"period": FEB})
-    put(schema.service_kpis, [{"provider_department": "IT", "tickets_n": 40, "sla_met_pct": 92.5,
-                               "median_resolution_hours": 5.5}], {"period": FEB})
+    put(
+        schema.ice_scores,
+        [_ice_row("IT", 20, 70.0, 73.0, 1), _ice_row("HR", 15, 60.0, 62.0, 2)],
+        {"period": JAN},
+    )
+    put(
+        schema.ice_scores,
+        [
+            _ice_row(
+                "IT",
+                22,
+                78.0,
+                79.0,
+                1,
+                ice_p_change=8.0,
+                ice_p_change_ci_low=3.0,
+                ice_p_change_ci_high=13.0,
+                change_significant=True,
+            ),
+            _ice_row(
+                "HR",
+                14,
+                55.0,
+                57.0,
+                2,
+                ice_p_change=-5.0,
+                ice_p_change_ci_low=-11.0,
+                ice_p_change_ci_high=1.0,
+                change_significant=False,
+            ),
+            _ice_row(
+                "Finance",
+                6,
+                50.0,
+                52.0,
+                3,
+                ice_p_change=-10.0,
+                ice_p_change_ci_low=-15.0,
+                ice_p_change_ci_high=-5.0,
+                change_significant=True,
+            ),
+            # Suppressed, with numbers that must never surface (lowest ICE, biggest change).
+            _ice_row(
+                "Legal",
+                3,
+                10.0,
+                10.0,
+                4,
+                suppressed=True,
+                ice_p_change=-30.0,
+                ice_p_change_ci_low=-40.0,
+                ice_p_change_ci_high=-20.0,
+                change_significant=True,
+            ),
+        ],
+        {"period": FEB},
+    )
+    put(
+        schema.service_kpis,
+        [
+            {
+                "provider_department": "IT",
+                "tickets_n": 40,
+                "sla_met_pct": 92.5,
+                "median_resolution_hours": 5.5,
+            }
+        ],
+        {"period": FEB},
+    )
     put(schema.company_scores, [{"n_respondents": 40, "ice_p": 66.0, "ice": 67.0}], {"period": JAN})
-    put(schema.company_scores, [{"n_respondents": 45, "ice_p": 64.0, "ice": 65.0,
-                                 "ice_p_change": -2.0, "ice_p_change_ci_low": -4.0,
-                                 "ice_p_change_ci_high": -0.5, "change_significant": True}],
-        {"period": FEB})
-    put(schema.matrix_scores, [{"provider_department": "IT", "consumer_department": "Sales",
-                                "n_respondents": 9, "suppressed": False, "score": 90.0}],
-        {"period": JAN})
-    put(schema.matrix_scores, [
-        {"provider_department": "IT", "consumer_department": "Sales", "n_respondents": 8,
-         "suppressed": False, "score": 70.0, "score_ci_low": 60.0, "score_ci_high": 80.0},
-        {"provider_department": "IT", "consumer_department": "Finance", "n_respondents": 6,
-         "suppressed": False, "score": 85.0, "score_ci_low": 75.0, "score_ci_high": 95.0},
-        {"provider_department": "IT", "consumer_department": "HR", "n_respondents": 2,
-         "suppressed": True, "suppression_reason": "small_group", "score": 12.0},
-        {"provider_department": "IT", "consumer_department": "Legal", "n_respondents": None,
-         "suppressed": True, "suppression_reason": "complementary", "score": 13.0},
-        {"provider_department": "HR", "consumer_department": "Sales", "n_respondents": 7,
-         "suppressed": False, "score": 40.0},
-    ], {"period": FEB})
-    put(schema.turnover, [
-        {"department": "Sales", "headcount_start": 40, "headcount_end": 39, "headcount_avg": 39.5,
-         "leavers": 1, "voluntary_leavers": 1, "involuntary_leavers": 0, "turnover_pct": 2.5},
-        {"department": "Finance", "headcount_start": 10, "headcount_end": 10, "headcount_avg": 10.0,
-         "leavers": 0, "voluntary_leavers": 0, "involuntary_leavers": 0, "turnover_pct": 0.0},
-        {"department": "Ops", "headcount_start": 0, "headcount_end": 0, "headcount_avg": 0.0,
-         "leavers": 0, "voluntary_leavers": 0, "involuntary_leavers": 0},
-    ], {"period": FEB})
-    put(schema.consumer_satisfaction, [
-        {"consumer_department": "Sales", "n_respondents": 30, "suppressed": False, "score": 68.0},
-        {"consumer_department": "Finance", "n_respondents": 4, "suppressed": True, "score": 5.0},
-    ], {"period": FEB})
-    corr = {"analysis": "consumer_satisfaction_vs_turnover", "x_metric": "satisfaction_score",
-            "y_metric": "turnover_pct", "group_key": "all", "status": "ok"}
-    put(schema.correlations, [{**corr, "lag_periods": 0, "n_pairs": 30, "pearson_r": -0.9,
-                               "bh_q": 0.001, "significant": True}], {"period": JAN})
-    put(schema.correlations, [
-        {**corr, "lag_periods": 0, "n_pairs": 28, "pearson_r": -0.1, "bh_q": 0.6, "significant": False},
-        {**corr, "lag_periods": 1, "n_pairs": 27, "pearson_r": -0.45, "pearson_r_ci_low": -0.7,
-         "pearson_r_ci_high": -0.1, "bh_q": 0.02, "significant": True},
-        {**corr, "lag_periods": 2, "n_pairs": 4, "status": "insufficient data"},
-        {"analysis": "ice_vs_external", "x_metric": "ice", "y_metric": "nps", "group_key": "all",
-         "lag_periods": 0, "n_pairs": 24, "status": "ok", "pearson_r": 0.5, "bh_q": 0.03,
-         "significant": True},
-    ], {"period": FEB})
+    put(
+        schema.company_scores,
+        [
+            {
+                "n_respondents": 45,
+                "ice_p": 64.0,
+                "ice": 65.0,
+                "ice_p_change": -2.0,
+                "ice_p_change_ci_low": -4.0,
+                "ice_p_change_ci_high": -0.5,
+                "change_significant": True,
+            }
+        ],
+        {"period": FEB},
+    )
+    put(
+        schema.matrix_scores,
+        [
+            {
+                "provider_department": "IT",
+                "consumer_department": "Sales",
+                "n_respondents": 9,
+                "suppressed": False,
+                "score": 90.0,
+            }
+        ],
+        {"period": JAN},
+    )
+    put(
+        schema.matrix_scores,
+        [
+            {
+                "provider_department": "IT",
+                "consumer_department": "Sales",
+                "n_respondents": 8,
+                "suppressed": False,
+                "score": 70.0,
+                "score_ci_low": 60.0,
+                "score_ci_high": 80.0,
+            },
+            {
+                "provider_department": "IT",
+                "consumer_department": "Finance",
+                "n_respondents": 6,
+                "suppressed": False,
+                "score": 85.0,
+                "score_ci_low": 75.0,
+                "score_ci_high": 95.0,
+            },
+            {
+                "provider_department": "IT",
+                "consumer_department": "HR",
+                "n_respondents": 2,
+                "suppressed": True,
+                "suppression_reason": "small_group",
+                "score": 12.0,
+            },
+            {
+                "provider_department": "IT",
+                "consumer_department": "Legal",
+                "n_respondents": None,
+                "suppressed": True,
+                "suppression_reason": "complementary",
+                "score": 13.0,
+            },
+            {
+                "provider_department": "HR",
+                "consumer_department": "Sales",
+                "n_respondents": 7,
+                "suppressed": False,
+                "score": 40.0,
+            },
+        ],
+        {"period": FEB},
+    )
+    put(
+        schema.turnover,
+        [
+            {
+                "department": "Sales",
+                "headcount_start": 40,
+                "headcount_end": 39,
+                "headcount_avg": 39.5,
+                "leavers": 1,
+                "voluntary_leavers": 1,
+                "involuntary_leavers": 0,
+                "turnover_pct": 2.5,
+            },
+            {
+                "department": "Finance",
+                "headcount_start": 10,
+                "headcount_end": 10,
+                "headcount_avg": 10.0,
+                "leavers": 0,
+                "voluntary_leavers": 0,
+                "involuntary_leavers": 0,
+                "turnover_pct": 0.0,
+            },
+            {
+                "department": "Ops",
+                "headcount_start": 0,
+                "headcount_end": 0,
+                "headcount_avg": 0.0,
+                "leavers": 0,
+                "voluntary_leavers": 0,
+                "involuntary_leavers": 0,
+            },
+        ],
+        {"period": FEB},
+    )
+    put(
+        schema.consumer_satisfaction,
+        [
+            {
+                "consumer_department": "Sales",
+                "n_respondents": 30,
+                "suppressed": False,
+                "score": 68.0,
+            },
+            {
+                "consumer_department": "Finance",
+                "n_respondents": 4,
+                "suppressed": True,
+                "score": 5.0,
+            },
+        ],
+        {"period": FEB},
+    )
+    corr = {
+        "analysis": "consumer_satisfaction_vs_turnover",
+        "x_metric": "satisfaction_score",
+        "y_metric": "turnover_pct",
+        "group_key": "all",
+        "status": "ok",
+    }
+    put(
+        schema.correlations,
+        [
+            {
+                **corr,
+                "lag_periods": 0,
+                "n_pairs": 30,
+                "pearson_r": -0.9,
+                "bh_q": 0.001,
+                "significant": True,
+            }
+        ],
+        {"period": JAN},
+    )
+    put(
+        schema.correlations,
+        [
+            {
+                **corr,
+                "lag_periods": 0,
+                "n_pairs": 28,
+                "pearson_r": -0.1,
+                "bh_q": 0.6,
+                "significant": False,
+            },
+            {
+                **corr,
+                "lag_periods": 1,
+                "n_pairs": 27,
+                "pearson_r": -0.45,
+                "pearson_r_ci_low": -0.7,
+                "pearson_r_ci_high": -0.1,
+                "bh_q": 0.02,
+                "significant": True,
+            },
+            {**corr, "lag_periods": 2, "n_pairs": 4, "status": "insufficient data"},
+            {
+                "analysis": "ice_vs_external",
+                "x_metric": "ice",
+                "y_metric": "nps",
+                "group_key": "all",
+                "lag_periods": 0,
+                "n_pairs": 24,
+                "status": "ok",
+                "pearson_r": 0.5,
+                "bh_q": 0.03,
+                "significant": True,
+            },
+        ],
+        {"period": FEB},
+    )
     report = {"html": "<html>secret body</html>", "input_fingerprints": "{}", "run_id": "run-1"}
-    upsert_rows(engine, schema.report_archive, pd.DataFrame([
-        {**report, "period": JAN, "kind": "executive_summary", "audience": "executives",
-         "version": 1, "content_sha256": "a1", "generated_at": GENERATED - dt.timedelta(days=28)},
-        {**report, "period": FEB, "kind": "executive_summary", "audience": "executives",
-         "version": 1, "content_sha256": "b1", "generated_at": GENERATED},
-        {**report, "period": FEB, "kind": "executive_summary", "audience": "executives",
-         "version": 2, "content_sha256": "b2", "generated_at": GENERATED + dt.timedelta(hours=1)},
-        {**report, "period": FEB, "kind": "provider:IT", "audience": "provider",
-         "version": 1, "content_sha256": "c1", "generated_at": GENERATED},
-    ]))
-    upsert_rows(engine, schema.delivery_ledger, pd.DataFrame([
-        {"period": FEB, "kind": "executive_summary", "audience": "executives", "version": 2,
-         "recipient": "ceo@example.com", "status": "sent", "attempts": 1, "updated_at": GENERATED},
-    ]))
+    upsert_rows(
+        engine,
+        schema.report_archive,
+        pd.DataFrame(
+            [
+                {
+                    **report,
+                    "period": JAN,
+                    "kind": "executive_summary",
+                    "audience": "executives",
+                    "version": 1,
+                    "content_sha256": "a1",
+                    "generated_at": GENERATED - dt.timedelta(days=28),
+                },
+                {
+                    **report,
+                    "period": FEB,
+                    "kind": "executive_summary",
+                    "audience": "executives",
+                    "version": 1,
+                    "content_sha256": "b1",
+                    "generated_at": GENERATED,
+                },
+                {
+                    **report,
+                    "period": FEB,
+                    "kind": "executive_summary",
+                    "audience": "executives",
+                    "version": 2,
+                    "content_sha256": "b2",
+                    "generated_at": GENERATED + dt.timedelta(hours=1),
+                },
+                {
+                    **report,
+                    "period": FEB,
+                    "kind": "provider:IT",
+                    "audience": "provider",
+                    "version": 1,
+                    "content_sha256": "c1",
+                    "generated_at": GENERATED,
+                },
+            ]
+        ),
+    )
+    upsert_rows(
+        engine,
+        schema.delivery_ledger,
+        pd.DataFrame(
+            [
+                {
+                    "period": FEB,
+                    "kind": "executive_summary",
+                    "audience": "executives",
+                    "version": 2,
+                    "recipient": "ceo@example.com",
+                    "status": "sent",
+                    "attempts": 1,
+                    "updated_at": GENERATED,
+                },
+            ]
+        ),
+    )
 
 
 @pytest.fixture
@@ -129,10 +385,13 @@ def _rows(engine: sqlalchemy.Engine, columns: str, view: str, order: str) -> lis
     return _query(engine, f"SELECT {columns} FROM ice.{view} ORDER BY {order}")[1]
 
 
-def test_index_by_provider(engine: sqlalchemy.Engine) -> None:
+def _check_index_by_provider(engine: sqlalchemy.Engine) -> None:
     rows = _rows(
-        engine, "period, provider_department, suppressed, n_respondents, ice, ice_p, rank, "
-        "tickets_n, sla_met_pct", "v_index_by_provider", "period, provider_department",
+        engine,
+        "period, provider_department, suppressed, n_respondents, ice, ice_p, rank, "
+        "tickets_n, sla_met_pct",
+        "v_index_by_provider",
+        "period, provider_department",
     )
     assert rows == [
         (JAN, "HR", False, 15, 62.0, 60.0, 2, None, None),
@@ -144,10 +403,12 @@ def test_index_by_provider(engine: sqlalchemy.Engine) -> None:
     ]
 
 
-def test_matrix_hides_suppressed_cells(engine: sqlalchemy.Engine) -> None:
+def _check_matrix_hides_suppressed_cells(engine: sqlalchemy.Engine) -> None:
     rows = _rows(
-        engine, "provider_department, consumer_department, suppressed, suppression_reason, "
-        "n_respondents, score, score_ci_low", "v_provider_consumer_matrix",
+        engine,
+        "provider_department, consumer_department, suppressed, suppression_reason, "
+        "n_respondents, score, score_ci_low",
+        "v_provider_consumer_matrix",
         "period, provider_department, consumer_department",
     )
     assert rows == [
@@ -160,10 +421,12 @@ def test_matrix_hides_suppressed_cells(engine: sqlalchemy.Engine) -> None:
     ]
 
 
-def test_trend_has_providers_and_company(engine: sqlalchemy.Engine) -> None:
+def _check_trend_has_providers_and_company(engine: sqlalchemy.Engine) -> None:
     rows = _rows(
-        engine, "period, scope, provider_department, n_respondents, ice_p, ice_p_change, "
-        "ice_p_change_ci_low, change_significant, trend", "v_trend",
+        engine,
+        "period, scope, provider_department, n_respondents, ice_p, ice_p_change, "
+        "ice_p_change_ci_low, change_significant, trend",
+        "v_trend",
         "period, scope, provider_department",
     )
     assert rows == [
@@ -178,10 +441,13 @@ def test_trend_has_providers_and_company(engine: sqlalchemy.Engine) -> None:
     ]
 
 
-def test_turnover_beside_satisfaction(engine: sqlalchemy.Engine) -> None:
+def _check_turnover_beside_satisfaction(engine: sqlalchemy.Engine) -> None:
     rows = _rows(
-        engine, "department, headcount_avg, leavers, turnover_pct, satisfaction_suppressed, "
-        "satisfaction_n_respondents, satisfaction_score", "v_turnover", "department",
+        engine,
+        "department, headcount_avg, leavers, turnover_pct, satisfaction_suppressed, "
+        "satisfaction_n_respondents, satisfaction_score",
+        "v_turnover",
+        "department",
     )
     assert rows == [
         ("Finance", 10.0, 0, 0.0, True, None, None),
@@ -190,28 +456,61 @@ def test_turnover_beside_satisfaction(engine: sqlalchemy.Engine) -> None:
     ]
 
 
-def test_correlations_say_association_not_causation(engine: sqlalchemy.Engine) -> None:
+def _check_correlations_say_association_not_causation(engine: sqlalchemy.Engine) -> None:
     rows = _rows(
-        engine, "period, analysis, lag_periods, n_pairs, pearson_r, significant, finding",
-        "v_correlations", "period, analysis, lag_periods",
+        engine,
+        "period, analysis, lag_periods, n_pairs, pearson_r, significant, finding",
+        "v_correlations",
+        "period, analysis, lag_periods",
     )
     assert rows == [
-        (JAN, "consumer_satisfaction_vs_turnover", 0, 30, -0.9, True,
-         "association (not causation): negative"),
-        (FEB, "consumer_satisfaction_vs_turnover", 0, 28, -0.1, False, "no significant association"),
-        (FEB, "consumer_satisfaction_vs_turnover", 1, 27, -0.45, True,
-         "association (not causation): negative"),
+        (
+            JAN,
+            "consumer_satisfaction_vs_turnover",
+            0,
+            30,
+            -0.9,
+            True,
+            "association (not causation): negative",
+        ),
+        (
+            FEB,
+            "consumer_satisfaction_vs_turnover",
+            0,
+            28,
+            -0.1,
+            False,
+            "no significant association",
+        ),
+        (
+            FEB,
+            "consumer_satisfaction_vs_turnover",
+            1,
+            27,
+            -0.45,
+            True,
+            "association (not causation): negative",
+        ),
         (FEB, "consumer_satisfaction_vs_turnover", 2, 4, None, None, "insufficient data"),
         (FEB, "ice_vs_external", 0, 24, 0.5, True, "association (not causation): positive"),
     ]
 
 
-def test_report_archive_index_has_no_html_or_recipients(engine: sqlalchemy.Engine) -> None:
+def _check_report_archive_index_has_no_html_or_recipients(engine: sqlalchemy.Engine) -> None:
     columns, rows = _query(
         engine, "SELECT * FROM ice.v_report_archive ORDER BY period, kind, version"
     )
-    assert columns == ["period", "kind", "audience", "version", "content_sha256", "generated_at",
-                       "run_id", "file_path", "is_latest"]
+    assert columns == [
+        "period",
+        "kind",
+        "audience",
+        "version",
+        "content_sha256",
+        "generated_at",
+        "run_id",
+        "file_path",
+        "is_latest",
+    ]
     assert [(r[0], r[1], r[3], r[4], r[5], r[8]) for r in rows] == [
         (JAN, "executive_summary", 1, "a1", GENERATED - dt.timedelta(days=28), True),
         (FEB, "executive_summary", 1, "b1", GENERATED, False),
@@ -220,6 +519,21 @@ def test_report_archive_index_has_no_html_or_recipients(engine: sqlalchemy.Engin
     ]
     flat = repr(rows)
     assert "secret body" not in flat and "ceo@example.com" not in flat
+
+
+def test_views(engine: sqlalchemy.Engine, subtests: pytest.Subtests) -> None:
+    """One populated warehouse per engine, each view checked as a subtest."""
+    checks = [
+        _check_index_by_provider,
+        _check_matrix_hides_suppressed_cells,
+        _check_trend_has_providers_and_company,
+        _check_turnover_beside_satisfaction,
+        _check_correlations_say_association_not_causation,
+        _check_report_archive_index_has_no_html_or_recipients,
+    ]
+    for check in checks:
+        with subtests.test(msg=check.__name__):
+            check(engine)
 
 
 EXPECTED_EXAMPLES = {
@@ -255,12 +569,15 @@ def test_every_example_is_tested() -> None:
     assert shipped == sorted(EXPECTED_EXAMPLES)
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED_EXAMPLES))
-def test_example_query(engine: sqlalchemy.Engine, name: str) -> None:
-    sql_text = (sql_dir() / "examples" / name).read_text(encoding="utf-8")
-    assert sql_text.startswith("-- "), "each example opens with a comment saying what it answers"
-    _, rows = _query(engine, sql_text)
-    assert rows == EXPECTED_EXAMPLES[name]
+def test_example_queries(engine: sqlalchemy.Engine, subtests: pytest.Subtests) -> None:
+    for name, expected in sorted(EXPECTED_EXAMPLES.items()):
+        with subtests.test(msg=name):
+            sql_text = (sql_dir() / "examples" / name).read_text(encoding="utf-8")
+            assert sql_text.startswith("-- "), (
+                "each example opens with a comment on what it answers"
+            )
+            _, rows = _query(engine, sql_text)
+            assert rows == expected
 
 
 def test_sql_files_are_portable_text() -> None:

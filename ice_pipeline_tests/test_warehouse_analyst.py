@@ -33,8 +33,13 @@ def migrated_postgres(postgres_url: str) -> str:
             engine,
             schema.ice_scores,
             pd.DataFrame(
-                {"provider_department": ["IT"], "n_respondents": [12], "suppressed": [False],
-                 "ice_p": [71.5], "no_tickets": [False]}
+                {
+                    "provider_department": ["IT"],
+                    "n_respondents": [12],
+                    "suppressed": [False],
+                    "ice_p": [71.5],
+                    "no_tickets": [False],
+                }
             ),
             {"period": "2025-01"},
         )
@@ -42,10 +47,21 @@ def migrated_postgres(postgres_url: str) -> str:
             engine,
             schema.survey_ratings,
             pd.DataFrame(
-                {"respondent_id": ["r1"], "provider_department": ["IT"], "dimension": ["speed"],
-                 "consumer_department": ["Sales"], "rating_raw": [4.0], "scale_min": [1.0],
-                 "scale_max": [5.0], "reversed": [False], "score": [75.0], "favourable": [True],
-                 "source_file": ["s.csv"], "source_sha256": ["e" * 64], "source_row": [4]}
+                {
+                    "respondent_id": ["r1"],
+                    "provider_department": ["IT"],
+                    "dimension": ["speed"],
+                    "consumer_department": ["Sales"],
+                    "rating_raw": [4.0],
+                    "scale_min": [1.0],
+                    "scale_max": [5.0],
+                    "reversed": [False],
+                    "score": [75.0],
+                    "favourable": [True],
+                    "source_file": ["s.csv"],
+                    "source_sha256": ["e" * 64],
+                    "source_row": [4],
+                }
             ),
             {"period": "2025-01"},
         )
@@ -78,11 +94,14 @@ def test_role_reads_views_and_is_refused_elsewhere(migrated_postgres: str, role_
     assert "6 views" in message and "NOLOGIN" in message
 
     rows = _as_role(
-        migrated_postgres, role_name,
+        migrated_postgres,
+        role_name,
         "SELECT period, provider_department, ice_p FROM ice.v_index_by_provider",
     )
     assert rows == [("2025-01", "IT", 71.5)]
-    assert _as_role(migrated_postgres, role_name, "SELECT count(*) FROM ice.v_report_archive") == [(0,)]
+    assert _as_role(migrated_postgres, role_name, "SELECT count(*) FROM ice.v_report_archive") == [
+        (0,)
+    ]
 
     refused = [
         "SELECT * FROM ice_private.survey_ratings",
@@ -124,7 +143,8 @@ def test_login_role_is_read_only_and_idempotent(
             (role_name,),
         ).fetchall()
         attributes = conn.execute(
-            "SELECT rolcanlogin, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = %s",
+            "SELECT rolcanlogin, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles "
+            "WHERE rolname = %s",
             (role_name,),
         ).fetchone()
     assert privileges == [("ice", "SELECT")]
@@ -141,7 +161,9 @@ def test_views_recreated_by_upgrade_stay_readable(migrated_postgres: str, role_n
     assert _as_role(migrated_postgres, role_name, "SELECT count(*) FROM ice.v_trend") == [(1,)]
 
 
-@pytest.mark.parametrize("bad", ["Robert'); DROP TABLE x;--", "pg_monitor", "1abc", "UPPER", "public"])
+@pytest.mark.parametrize(
+    "bad", ["Robert'); DROP TABLE x;--", "pg_monitor", "1abc", "UPPER", "public"]
+)
 def test_role_name_is_validated(bad: str) -> None:
     with pytest.raises(IceError, match="cannot be used as an analyst role name"):
         grant_analyst("postgresql+psycopg://postgres@127.0.0.1:1/none", bad)
@@ -150,8 +172,11 @@ def test_role_name_is_validated(bad: str) -> None:
 def test_missing_password_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ICE_NO_SUCH_PASSWORD", raising=False)
     with pytest.raises(ConfigError) as caught:
-        grant_analyst("postgresql+psycopg://postgres@127.0.0.1:1/none", "ice_analyst",
-                      password_env="ICE_NO_SUCH_PASSWORD")
+        grant_analyst(
+            "postgresql+psycopg://postgres@127.0.0.1:1/none",
+            "ice_analyst",
+            password_env="ICE_NO_SUCH_PASSWORD",
+        )
     assert caught.value.setting == "ICE_NO_SUCH_PASSWORD"
 
 

@@ -34,7 +34,9 @@ def test_upgrade_default_duckdb_in_data_dir(tmp_path: Path) -> None:
     warehouse = data_dir / "warehouse.duckdb"
     assert f"warehouse at revision 0001: duckdb:///{warehouse}" in result.stdout
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        assert con.execute("SELECT version_num FROM ice_ops.alembic_version").fetchall() == [("0001",)]
+        assert con.execute("SELECT version_num FROM ice_ops.alembic_version").fetchall() == [
+            ("0001",)
+        ]
         views = con.execute(
             "SELECT view_name FROM duckdb_views() WHERE schema_name = 'ice' ORDER BY 1"
         ).fetchall()
@@ -84,7 +86,9 @@ def _assert_config_failure(result: subprocess.CompletedProcess, setting: str) ->
 def test_wrong_warehouse_url(url: str, expected: str, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     result = _run(
-        ["warehouse", "upgrade"], {"ICE_WAREHOUSE_URL": url, "ICE_DATA_DIR": str(data_dir)}, tmp_path
+        ["warehouse", "upgrade"],
+        {"ICE_WAREHOUSE_URL": url, "ICE_DATA_DIR": str(data_dir)},
+        tmp_path,
     )
     _assert_config_failure(result, "ICE_WAREHOUSE_URL")
     assert expected in result.stderr
@@ -125,7 +129,9 @@ def test_data_dir_in_read_only_directory(tmp_path: Path) -> None:
 
 def test_grant_analyst_on_duckdb_explains_read_only_file(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    result = _run(["warehouse", "grant-analyst", "ice_analyst"], {"ICE_DATA_DIR": str(data_dir)}, tmp_path)
+    result = _run(
+        ["warehouse", "grant-analyst", "ice_analyst"], {"ICE_DATA_DIR": str(data_dir)}, tmp_path
+    )
     _assert_config_failure(result, "ICE_WAREHOUSE_URL")
     assert "duckdb -readonly" in result.stderr
     assert not data_dir.exists()

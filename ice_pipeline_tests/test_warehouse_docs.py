@@ -20,7 +20,9 @@ def test_every_table_and_column_is_documented() -> None:
     sections = _sections()
     assert set(sections) == set(schema.metadata.tables)
     for name, table in schema.metadata.tables.items():
-        documented = re.findall(r"^\| `(\w+)` \| ([\w()]+) \| (yes|no) \|", sections[name], flags=re.M)
+        documented = re.findall(
+            r"^\| `(\w+)` \| ([\w()]+) \| (yes|no) \|", sections[name], flags=re.M
+        )
         assert [column for column, _, _ in documented] == list(table.columns.keys()), name
         for (column, _, nullable), declared in zip(documented, table.columns, strict=True):
             assert (nullable == "yes") == declared.nullable, f"{name}.{column}"

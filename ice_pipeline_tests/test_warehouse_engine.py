@@ -56,11 +56,16 @@ def test_unreachable_postgres(tmp_path: Path) -> None:
         connect_warehouse("postgresql+psycopg://postgres:pw@127.0.0.1:1/ice")
     message = str(caught.value)
     assert caught.value.setting == "ICE_WAREHOUSE_URL"
-    assert "cannot connect to PostgreSQL at postgresql+psycopg://postgres:***@127.0.0.1:1/ice" in message
+    assert (
+        "cannot connect to PostgreSQL at postgresql+psycopg://postgres:***@127.0.0.1:1/ice"
+        in message
+    )
     assert "pw@" not in message
 
 
-def test_duckdb_under_a_file_used_as_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_duckdb_under_a_file_used_as_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ICE_WAREHOUSE_URL", "set")
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")

@@ -61,7 +61,8 @@ def _primary_key(engine: sqlalchemy.Engine, table: sqlalchemy.Table) -> list[str
         with engine.connect() as conn:
             rows = conn.exec_driver_sql(
                 "SELECT constraint_column_names FROM duckdb_constraints() WHERE schema_name = "
-                f"'{table.schema}' AND table_name = '{table.name}' AND constraint_type = 'PRIMARY KEY'"
+                f"'{table.schema}' AND table_name = '{table.name}' "
+                "AND constraint_type = 'PRIMARY KEY'"
             ).fetchall()
         return list(rows[0][0]) if rows else []
     return inspect(engine).get_pk_constraint(table.name, schema=table.schema)["constrained_columns"]
@@ -103,7 +104,9 @@ def test_migrated_schema_matches_schema_of_record(warehouse_url: str) -> None:
             found = set(inspector.get_table_names(schema=table_schema)) - {"alembic_version"}
             assert found == declared, table_schema
         for table in schema.metadata.tables.values():
-            reflected = {c["name"]: c for c in inspector.get_columns(table.name, schema=table.schema)}
+            reflected = {
+                c["name"]: c for c in inspector.get_columns(table.name, schema=table.schema)
+            }
             assert list(reflected) == list(table.columns.keys()), table.fullname
             for column in table.columns:
                 got = reflected[column.name]
@@ -120,10 +123,14 @@ def test_migrated_schema_matches_schema_of_record(warehouse_url: str) -> None:
         assert sorted(inspector.get_view_names(schema="ice")) == EXPECTED_VIEWS
         if engine.dialect.name == "postgresql":
             with engine.connect() as conn:
-                brin = conn.exec_driver_sql(
-                    "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                    "JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'brin' ORDER BY 1"
-                ).scalars().all()
+                brin = (
+                    conn.exec_driver_sql(
+                        "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                        "JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'brin' ORDER BY 1"
+                    )
+                    .scalars()
+                    .all()
+                )
             assert brin == [
                 "ix_employees_snapshot_period",
                 "ix_survey_comments_period",
@@ -157,7 +164,7 @@ def test_a_later_revision_applies_on_top(warehouse_url: str, tmp_path: Path) -> 
         "import sqlalchemy as sa\nfrom alembic import op\n\n"
         'revision = "0002"\ndown_revision = "0001"\nbranch_labels = None\ndepends_on = None\n\n\n'
         "def upgrade() -> None:\n"
-        '    op.add_column("run_log", sa.Column("host", sa.Text(), nullable=True), schema="ice_ops")\n'
+        '    op.add_column("run_log", sa.Column("host", sa.Text()), schema="ice_ops")\n'
         "\n\ndef downgrade() -> None:\n"
         '    op.drop_column("run_log", "host", schema="ice_ops")\n'
     )

@@ -20,7 +20,7 @@ from ice_pipeline.warehouse.engine import connect_warehouse
 from ice_pipeline.warehouse.migrate import upgrade
 from ice_pipeline.warehouse.writes import read_frame, replace_partition, upsert_rows
 
-NASTY_TEXT = 'He said "no", then: a,b;c\nnew line\ttab \\ backslash \\N NULL \'quote\' é ✓'
+NASTY_TEXT = "He said \"no\", then: a,b;c\nnew line\ttab \\ backslash \\N NULL 'quote' é ✓"
 
 
 @pytest.fixture
@@ -40,7 +40,8 @@ def _tickets(period: str, n: int, offset: int = 0) -> pd.DataFrame:
             "provider_department": np.where(ids % 2 == 0, "IT", "HR"),
             "consumer_department": "Sales",
             "priority": (ids % 4 + 1).astype(float),
-            "opened_at": pd.Timestamp(f"{period}-01 08:00") + pd.to_timedelta(ids % 600, unit="min"),
+            "opened_at": pd.Timestamp(f"{period}-01 08:00")
+            + pd.to_timedelta(ids % 600, unit="min"),
             "resolution_hours": ids / 10.0,
             "sla_met": ids % 3 != 0,
             "source_file": "incidents.csv",
@@ -171,28 +172,36 @@ def test_empty_frame_empties_the_partition(engine: sqlalchemy.Engine) -> None:
     assert list(read_frame(engine, schema.tickets).columns) == list(schema.tickets.columns.keys())
 
 
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        (lambda f: f.assign(colour="red"), "columns the table does not: ['colour']"),
-        (lambda f: f.drop(columns=["source_file"]), "lacks the required column 'source_file'"),
-        (lambda f: f.assign(period="2025-06"), "row(s) have period other than the partition"),
-        (lambda f: f.assign(ticket_id="same"), "rows share a primary key"),
-        (lambda f: f.assign(opened_at=None), "empty value(s) in a column that must"),
-        (lambda f: f.assign(priority=1.5), "cannot store the frame's values"),
-        (lambda f: f.assign(provider_department=7), "expected text"),
-        (lambda f: f.assign(source_sha256="x" * 65), "exceeds the column's limit of 64"),
-        (lambda f: f.assign(priority=2**40), "do not fit an INTEGER column"),
-    ],
-)
-def test_bad_frames_are_refused_before_writing(engine: sqlalchemy.Engine, change, message) -> None:
+BAD_FRAMES = [
+    (lambda f: f.assign(colour="red"), "columns the table does not: ['colour']"),
+    (lambda f: f.drop(columns=["source_file"]), "lacks the required column 'source_file'"),
+    (lambda f: f.assign(period="2025-06"), "row(s) have period other than the partition"),
+    (lambda f: f.assign(ticket_id="same"), "rows share a primary key"),
+    (lambda f: f.assign(opened_at=None), "empty value(s) in a column that must"),
+    (lambda f: f.assign(priority=1.5), "cannot store the frame's values"),
+    (lambda f: f.assign(provider_department=7), "expected text"),
+    (lambda f: f.assign(source_sha256="x" * 65), "exceeds the column's limit of 64"),
+    (lambda f: f.assign(priority=2**40), "do not fit an INTEGER column"),
+]
+
+
+def test_bad_frames_are_refused_before_writing(
+    engine: sqlalchemy.Engine, subtests: pytest.Subtests
+) -> None:
     before = _tickets("2025-05", 3)
     replace_partition(engine, schema.tickets, before, {"period": "2025-05"})
-    with pytest.raises(ValueError) as caught:
-        replace_partition(engine, schema.tickets, change(_tickets("2025-05", 3, 10)), {"period": "2025-05"})
-    assert message in str(caught.value)
-    rows = read_frame(engine, schema.tickets, order_by=["ticket_id"])
-    assert rows["ticket_id"].tolist() == before["ticket_id"].tolist()
+    for change, message in BAD_FRAMES:
+        with subtests.test(msg=message):
+            with pytest.raises(ValueError) as caught:
+                replace_partition(
+                    engine,
+                    schema.tickets,
+                    change(_tickets("2025-05", 3, 10)),
+                    {"period": "2025-05"},
+                )
+            assert message in str(caught.value)
+            rows = read_frame(engine, schema.tickets, order_by=["ticket_id"])
+            assert rows["ticket_id"].tolist() == before["ticket_id"].tolist()
 
 
 def test_failure_inside_the_transaction_rolls_back_the_delete(
@@ -209,13 +218,17 @@ def test_failure_inside_the_transaction_rolls_back_the_delete(
 
     monkeypatch.setattr(writes, "_bulk_insert", failing_insert)
     with pytest.raises(RuntimeError, match="disk full"):
-        replace_partition(engine, schema.tickets, _tickets("2025-07", 9, 100), {"period": "2025-07"})
+        replace_partition(
+            engine, schema.tickets, _tickets("2025-07", 9, 100), {"period": "2025-07"}
+        )
     rows = read_frame(engine, schema.tickets, order_by=["ticket_id"])
     assert rows["ticket_id"].tolist() == _tickets("2025-07", 4)["ticket_id"].tolist()
 
 
 def test_whole_table_replacement_with_empty_partition(engine: sqlalchemy.Engine) -> None:
-    kpis = pd.DataFrame({"period": ["2025-01", "2025-02"], "provider_department": "IT", "tickets_n": [3, 4]})
+    kpis = pd.DataFrame(
+        {"period": ["2025-01", "2025-02"], "provider_department": "IT", "tickets_n": [3, 4]}
+    )
     replace_partition(engine, schema.service_kpis, kpis, {})
     replace_partition(engine, schema.service_kpis, kpis.tail(1), {})
     got = read_frame(engine, schema.service_kpis)
@@ -271,7 +284,9 @@ def test_read_frame_filters(engine: sqlalchemy.Engine) -> None:
     )
     upsert_rows(engine, schema.service_kpis, frame)
     by_list = read_frame(
-        engine, schema.service_kpis, where={"period": ["2025-01", "2025-03"], "provider_department": "IT"},
+        engine,
+        schema.service_kpis,
+        where={"period": ["2025-01", "2025-03"], "provider_department": "IT"},
         order_by=["period"],
     )
     assert by_list["tickets_n"].tolist() == [1, 4]
@@ -360,6 +375,8 @@ def test_killed_writer_leaves_previous_partition(
         pd.testing.assert_frame_equal(after, expected)
         assert set(after["provider_department"]) == {"IT", "HR"}
         # The warehouse still accepts writes after the crash.
-        assert replace_partition(engine, schema.tickets, previous.head(2), {"period": "2025-02"}) == 2
+        assert (
+            replace_partition(engine, schema.tickets, previous.head(2), {"period": "2025-02"}) == 2
+        )
     finally:
         engine.dispose()

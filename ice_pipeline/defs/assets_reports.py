@@ -10,6 +10,7 @@ renders and archives what was computed (its data-quality panel names the failed 
 one-line message naming them (see defs/checks.py for why the Dagster checks are not blocking).
 """
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -52,12 +53,33 @@ def quality_summary(warehouse: WarehouseResource, period: str, outcomes: list[Ou
             "checks_run": len(outcomes)}
 
 
+# Rendering draws every chart twice (SVG for the archive, PNG for email) and dominates a period's
+# run time, so report_delivery reuses executive_report's rendering within the same run.
+_RENDERED: dict[tuple[str, str], "PeriodReports"] = {}
+_RENDERED_LOCK = threading.Lock()
+
+
 @dataclass
 class PeriodReports:
     """Every report of a period, rendered, in a fixed order (executive summary, then providers)."""
 
     rendered: list[Any]
     fingerprints: dict[str, str]
+
+
+def rendered_for_run(run_id: str, warehouse: WarehouseResource, pipeline: PipelineSettingsResource,
+                     period: str, quality: Mapping[str, Any]) -> "PeriodReports":
+    """``render_period_reports`` memoised per (run, period); rendering is deterministic."""
+    key = (run_id, period)
+    with _RENDERED_LOCK:
+        cached = _RENDERED.get(key)
+    if cached is not None:
+        return cached
+    reports = render_period_reports(warehouse, pipeline, period, quality)
+    with _RENDERED_LOCK:
+        _RENDERED.clear()  # only the latest period is ever asked for again; keep memory flat
+        _RENDERED[key] = reports
+    return reports
 
 
 def render_period_reports(warehouse: WarehouseResource, pipeline: PipelineSettingsResource, period: str,
@@ -102,7 +124,8 @@ def executive_report(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     period = context.partition_key
     with user_errors():
         outcomes = period_check_outcomes(context.run_id, warehouse, pipeline, period)
-        reports = render_period_reports(warehouse, pipeline, period, quality_summary(warehouse, period, outcomes))
+        reports = rendered_for_run(context.run_id, warehouse, pipeline, period,
+                                   quality_summary(warehouse, period, outcomes))
         archived = [archive_report(warehouse.engine(), period=period, kind=r.kind, audience=r.audience,
                                    html=r.html, input_fingerprints=reports.fingerprints, run_id=context.run_id,
                                    reports_dir=pipeline.reports_dir) for r in reports.rendered]
@@ -159,8 +182,8 @@ def report_delivery(context: dg.AssetExecutionContext, config: DeliveryConfig, w
         if not email_section.get("recipients") and pipeline.demo_mode:
             email_section = {**email_section, **DEMO_RECIPIENTS}
         recipients = recipients_from_section(email_section)
-        reports = render_period_reports(warehouse, pipeline, period,
-                                        quality_summary(warehouse, period, outcomes))
+        reports = rendered_for_run(context.run_id, warehouse, pipeline, period,
+                                   quality_summary(warehouse, period, outcomes))
         smtp_section = email_section.get("smtp") or None
         transport = email.transport(smtp_section)
         sender = email.sender_address(smtp_section)

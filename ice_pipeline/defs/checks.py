@@ -57,12 +57,14 @@ def _known_departments(warehouse: WarehouseResource) -> set[str]:
 
 def evaluate_table(warehouse: WarehouseResource, pipeline: PipelineSettingsResource, table: str,
                    period: str | None) -> list[Outcome]:
-    """Run ``table``'s expectation suite on its rows of ``period`` (all rows for ``employees``)."""
+    """Run ``table``'s expectation suite on its rows of ``period`` (the whole roster for ``employees``)."""
     from ice_pipeline.ingest.expectations import run_suite
 
     engine = warehouse.engine()
     if table == "employees":
         frame, previous = read_frame(engine, schema.employees), None
+        # The roster is one snapshot, not a period: its freshness is judged at its own snapshot.
+        period = str(frame["snapshot_period"].max()) if not frame.empty else ""
     else:
         frame = read_frame(engine, _table(table), where={"period": period})
         previous = read_frame(engine, _table(table), where={"period": previous_period(period)})

@@ -125,8 +125,15 @@ def _check(
         )
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """Writes a repeated map out in full: mapping files are read by people, not by anchors."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def _write_yaml(path: Path, content: dict[str, Any], comment: str) -> None:
-    text = yaml.safe_dump(content, sort_keys=False, allow_unicode=True, width=120)
+    text = yaml.dump(content, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=120)
     path.write_text(f"# {comment}\n{text}", encoding="utf-8")
 
 
@@ -464,7 +471,9 @@ def generate_demo(
 
     The same arguments always give byte-identical files. Defaults: 3 providers rated per
     respondent, 45% response rate, one ticket per employee per year, about 200 external answers
-    per business unit and month (scaled with ``employees``, capped at 2,000).
+    per business unit and month (scaled with ``employees``, capped at 2,000). Demo files of an
+    earlier run in ``out/<feed>/`` (only names this generator writes) are removed first, so a
+    folder never mixes two layouts under one mapping.yaml.
     """
     began = time.perf_counter()
     providers_per_respondent = 3 if providers_per_respondent is None else providers_per_respondent

@@ -1,4 +1,4 @@
-"""great-expectations suites per canonical table: the feed-level checks that pandera's row checks cannot make.
+"""great-expectations suites per canonical table: the checks pandera's row checks cannot make.
 
 Belongs here: what a whole period of a table must look like (volume against the previous period,
 null rates, value sets, score bounds, freshness, duplicate keys, departments unknown to HR), run
@@ -23,8 +23,12 @@ from typing import Any
 
 import pandas as pd
 
-from ice_pipeline.ingest.validation import EXTERNAL_METRIC_RANGES, EXTERNAL_METRICS, TERMINATION_TYPES, \
-    TICKET_PRIORITIES
+from ice_pipeline.ingest.validation import (
+    EXTERNAL_METRIC_RANGES,
+    EXTERNAL_METRICS,
+    TERMINATION_TYPES,
+    TICKET_PRIORITIES,
+)
 
 TABLES = ("survey_ratings", "survey_comments", "tickets", "employees", "external_metrics")
 KEYS = {
@@ -98,18 +102,38 @@ def _plan(
 
     # Volume against the previous period.
     volume = f"{table_name}_volume_vs_previous_period"
-    volume_text = (f"row count within {VOLUME_LOW_RATIO:g}x-{VOLUME_HIGH_RATIO:g}x of the previous period's")
+    volume_text = (
+        f"row count within {VOLUME_LOW_RATIO:g}x-{VOLUME_HIGH_RATIO:g}x of the previous period's"
+    )
     if previous is None or len(previous) == 0:
         skip(volume, False, volume_text, "no previous period to compare with")
     else:
-        add(volume, False, volume_text, gxe.ExpectTableRowCountToBeBetween(
-            min_value=math.ceil(VOLUME_LOW_RATIO * len(previous)), max_value=math.floor(VOLUME_HIGH_RATIO * len(previous))))
+        add(
+            volume,
+            False,
+            volume_text,
+            gxe.ExpectTableRowCountToBeBetween(
+                min_value=math.ceil(VOLUME_LOW_RATIO * len(previous)),
+                max_value=math.floor(VOLUME_HIGH_RATIO * len(previous)),
+            ),
+        )
 
-    add(f"{table_name}_key_unique", True, f"no two rows share the key ({', '.join(KEYS[table_name])})",
-        gxe.ExpectCompoundColumnsToBeUnique(column_list=KEYS[table_name]))
+    add(
+        f"{table_name}_key_unique",
+        True,
+        f"no two rows share the key ({', '.join(KEYS[table_name])})",
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=KEYS[table_name]),
+    )
 
-    def in_set(name: str, column: str, values: set[str] | list[Any], blocking: bool, text: str) -> None:
-        add(name, blocking, text, gxe.ExpectColumnValuesToBeInSet(column=column, value_set=sorted(values)))
+    def in_set(
+        name: str, column: str, values: set[str] | list[Any], blocking: bool, text: str
+    ) -> None:
+        add(
+            name,
+            blocking,
+            text,
+            gxe.ExpectColumnValuesToBeInSet(column=column, value_set=sorted(values)),
+        )
 
     def references(columns: list[str]) -> None:
         for column in columns:
@@ -123,17 +147,33 @@ def _plan(
     def freshness(column: str) -> None:
         start, end = period_bounds(period)
         name = f"{table_name}_{column}_fresh"
-        text = f"the latest {column} is within {freshness_days} days of the period end {end:%Y-%m-%d}"
-        add(name, False, text, gxe.ExpectColumnMaxToBeBetween(
-            column=column, min_value=end - timedelta(days=freshness_days), max_value=end))
+        text = (
+            f"the latest {column} is within {freshness_days} days of the period end {end:%Y-%m-%d}"
+        )
+        add(
+            name,
+            False,
+            text,
+            gxe.ExpectColumnMaxToBeBetween(
+                column=column, min_value=end - timedelta(days=freshness_days), max_value=end
+            ),
+        )
 
     def null_rate(column: str) -> None:
-        add(f"{table_name}_{column}_null_rate", False, f"{column} is missing in under {MAX_NULL_RATE:.0%} of rows",
-            gxe.ExpectColumnValuesToNotBeNull(column=column, mostly=1 - MAX_NULL_RATE))
+        add(
+            f"{table_name}_{column}_null_rate",
+            False,
+            f"{column} is missing in under {MAX_NULL_RATE:.0%} of rows",
+            gxe.ExpectColumnValuesToNotBeNull(column=column, mostly=1 - MAX_NULL_RATE),
+        )
 
     if table_name == "survey_ratings":
-        add("survey_ratings_score_0_100", True, "every score is within 0-100",
-            gxe.ExpectColumnValuesToBeBetween(column="score", min_value=0, max_value=100))
+        add(
+            "survey_ratings_score_0_100",
+            True,
+            "every score is within 0-100",
+            gxe.ExpectColumnValuesToBeBetween(column="score", min_value=0, max_value=100),
+        )
         name, text = "survey_ratings_dimension_known", "every dimension is one the mapping names"
         if known_dimensions:
             in_set(name, "dimension", known_dimensions, False, text)
@@ -146,25 +186,57 @@ def _plan(
         references(["consumer_department"])
     elif table_name == "tickets":
         in_set("tickets_priority_1_5", "priority", TICKET_PRIORITIES, True, "every priority is 1-5")
-        add("tickets_satisfaction_1_5", True, "every satisfaction score is within 1-5",
-            gxe.ExpectColumnValuesToBeBetween(column="satisfaction", min_value=1, max_value=5))
-        add("tickets_resolution_hours_not_negative", True, "no ticket is resolved before it was opened",
-            gxe.ExpectColumnValuesToBeBetween(column="resolution_hours", min_value=0))
+        add(
+            "tickets_satisfaction_1_5",
+            True,
+            "every satisfaction score is within 1-5",
+            gxe.ExpectColumnValuesToBeBetween(column="satisfaction", min_value=1, max_value=5),
+        )
+        add(
+            "tickets_resolution_hours_not_negative",
+            True,
+            "no ticket is resolved before it was opened",
+            gxe.ExpectColumnValuesToBeBetween(column="resolution_hours", min_value=0),
+        )
         null_rate("consumer_department")
         freshness("opened_at")
         references(["provider_department", "consumer_department"])
     elif table_name == "employees":
-        in_set("employees_termination_type_known", "termination_type", TERMINATION_TYPES, True,
-               "every termination type is voluntary or involuntary")
+        in_set(
+            "employees_termination_type_known",
+            "termination_type",
+            TERMINATION_TYPES,
+            True,
+            "every termination type is voluntary or involuntary",
+        )
         null_rate("department")
     elif table_name == "external_metrics":
-        in_set("external_metrics_metric_known", "metric", EXTERNAL_METRICS, True, "every metric is nps or csat_pct")
+        in_set(
+            "external_metrics_metric_known",
+            "metric",
+            EXTERNAL_METRICS,
+            True,
+            "every metric is nps or csat_pct",
+        )
         for metric, (low, high) in EXTERNAL_METRIC_RANGES.items():
-            add(f"external_metrics_{metric}_in_range", True, f"every {metric} value is within {low:g}-{high:g}",
-                gxe.ExpectColumnValuesToBeBetween(column="value", min_value=low, max_value=high,
-                                                  row_condition=f'metric=="{metric}"', condition_parser="pandas"))
-        add("external_metrics_n_responses_positive", True, "every metric has at least one response",
-            gxe.ExpectColumnValuesToBeBetween(column="n_responses", min_value=1))
+            add(
+                f"external_metrics_{metric}_in_range",
+                True,
+                f"every {metric} value is within {low:g}-{high:g}",
+                gxe.ExpectColumnValuesToBeBetween(
+                    column="value",
+                    min_value=low,
+                    max_value=high,
+                    row_condition=f'metric=="{metric}"',
+                    condition_parser="pandas",
+                ),
+            )
+        add(
+            "external_metrics_n_responses_positive",
+            True,
+            "every metric has at least one response",
+            gxe.ExpectColumnValuesToBeBetween(column="n_responses", min_value=1),
+        )
     return plans
 
 
@@ -193,9 +265,12 @@ def _context(gx_dir: Path | None) -> Any:
         gx_dir.mkdir(parents=True, exist_ok=True)
         context = gx.get_context(mode="file", project_root_dir=str(gx_dir))
         site = {
-            "class_name": "SiteBuilder", "show_how_to_buttons": False,
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend",
-                              "base_directory": str(Path(gx_dir).resolve() / "data_docs")},
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(Path(gx_dir).resolve() / "data_docs"),
+            },
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
         }
         sites = context.get_config().data_docs_sites or {}
@@ -229,51 +304,75 @@ def run_suite(
     for ``build_data_docs``; without it GX runs in memory.
     """
     if table_name not in TABLES:
-        raise ValueError(f"no expectation suite for table {table_name!r}; known: {', '.join(TABLES)}")
+        raise ValueError(
+            f"no expectation suite for table {table_name!r}; known: {', '.join(TABLES)}"
+        )
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
 
-    plans = _plan(table_name, frame, previous, known_departments, known_dimensions, period, freshness_days)
-    outcomes = {p.check_name: CheckOutcome(p.check_name, True, p.blocking, p.description,
-                                           {"skipped": p.skipped, "period": period})
-                for p in plans if p.expectation is None}
+    plans = _plan(
+        table_name, frame, previous, known_departments, known_dimensions, period, freshness_days
+    )
+    outcomes = {
+        p.check_name: CheckOutcome(
+            p.check_name, True, p.blocking, p.description, {"skipped": p.skipped, "period": period}
+        )
+        for p in plans
+        if p.expectation is None
+    }
     runnable = [p for p in plans if p.expectation is not None]
     context = _context(gx_dir)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         source = context.data_sources.add_or_update_pandas("ice_canonical")
-        asset = next((a for a in source.assets if a.name == table_name), None) or \
-            source.add_dataframe_asset(name=table_name)
-        batch = next((b for b in asset.batch_definitions if b.name == "whole_period"), None) or \
-            asset.add_batch_definition_whole_dataframe("whole_period")
+        asset = next(
+            (a for a in source.assets if a.name == table_name), None
+        ) or source.add_dataframe_asset(name=table_name)
+        batch = next(
+            (b for b in asset.batch_definitions if b.name == "whole_period"), None
+        ) or asset.add_batch_definition_whole_dataframe("whole_period")
         suite = gx.ExpectationSuite(name=f"ice_{table_name}")
         for plan in runnable:
             suite.add_expectation(plan.expectation)
         suite = context.suites.add_or_update(suite)
         definition = context.validation_definitions.add_or_update(
-            gx.ValidationDefinition(name=f"ice_{table_name}", data=batch, suite=suite))
-        result = definition.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY",
-                                run_id=RunIdentifier(run_name=f"{table_name}-{period}"))
+            gx.ValidationDefinition(name=f"ice_{table_name}", data=batch, suite=suite)
+        )
+        result = definition.run(
+            batch_parameters={"dataframe": frame},
+            result_format="SUMMARY",
+            run_id=RunIdentifier(run_name=f"{table_name}-{period}"),
+        )
     for item in result.results:
         name = item.expectation_config.meta.get("check_name")
         plan = next(p for p in runnable if p.check_name == name)
         details = item.result or {}
         metadata: dict[str, Any] = {"period": period, "rows": len(frame)}
-        for key in ("observed_value", "element_count", "unexpected_count", "unexpected_percent",
-                    "missing_count", "partial_unexpected_list"):
+        for key in (
+            "observed_value",
+            "element_count",
+            "unexpected_count",
+            "unexpected_percent",
+            "missing_count",
+            "partial_unexpected_list",
+        ):
             if key in details:
                 metadata[key] = _json_value(details[key])
         if "partial_unexpected_list" in metadata:
             # Distinct examples read better than twenty copies of the same value.
-            metadata["partial_unexpected_list"] = list(dict.fromkeys(map(str, metadata["partial_unexpected_list"])))
+            metadata["partial_unexpected_list"] = list(
+                dict.fromkeys(map(str, metadata["partial_unexpected_list"]))
+            )
         if item.exception_info and item.exception_info.get("raised_exception"):
             metadata["error"] = str(item.exception_info.get("exception_message"))
-        outcomes[name] = CheckOutcome(name, bool(item.success), plan.blocking, plan.description, metadata)
+        outcomes[name] = CheckOutcome(
+            name, bool(item.success), plan.blocking, plan.description, metadata
+        )
     return [outcomes[p.check_name] for p in plans]
 
 
 def build_data_docs(gx_dir: Path) -> Path | None:
-    """Render GX Data Docs for every stored suite and result into ``gx_dir/data_docs``; the index page."""
+    """Render GX Data Docs of all stored suites and results into ``gx_dir/data_docs``; its index."""
     if not (Path(gx_dir) / "gx").is_dir():
         return None
     context = _context(Path(gx_dir))

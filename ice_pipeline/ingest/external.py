@@ -51,7 +51,13 @@ DEFAULT_COLUMNS: dict[str, dict[str, list[str]]] = {
     "nps_responses": {
         "responded_at": ["responded_at", "date", "response date", "submitted at", "timestamp"],
         "business_unit": ["business_unit", "business unit", "segment"],
-        "score": ["score", "likely to recommend", "likelytorecommend", "nps", "recommendation_score"],
+        "score": [
+            "score",
+            "likely to recommend",
+            "likelytorecommend",
+            "nps",
+            "recommendation_score",
+        ],
     },
     "csat_responses": {
         "responded_at": ["responded_at", "date", "response date", "submitted at", "timestamp"],
@@ -59,14 +65,25 @@ DEFAULT_COLUMNS: dict[str, dict[str, list[str]]] = {
         "score": ["score", "satisfaction", "csat"],
     },
     "metrics": {
-        "period": ["period"], "business_unit": ["business_unit", "business unit"], "metric": ["metric"],
-        "value": ["value"], "n_responses": ["n_responses", "n"], "value_ci_low": ["value_ci_low", "ci_low"],
-        "value_ci_high": ["value_ci_high", "ci_high"], "department": ["department"],
+        "period": ["period"],
+        "business_unit": ["business_unit", "business unit"],
+        "metric": ["metric"],
+        "value": ["value"],
+        "n_responses": ["n_responses", "n"],
+        "value_ci_low": ["value_ci_low", "ci_low"],
+        "value_ci_high": ["value_ci_high", "ci_high"],
+        "department": ["department"],
     },
 }
 SCALES = {"nps_responses": (0, 10), "csat_responses": (1, 5)}
-DEFAULT_METRIC_NAMES = {"nps": "nps", "net promoter score": "nps", "csat": "csat_pct", "csat_pct": "csat_pct",
-                        "csat %": "csat_pct", "top-2-box %": "csat_pct"}
+DEFAULT_METRIC_NAMES = {
+    "nps": "nps",
+    "net promoter score": "nps",
+    "csat": "csat_pct",
+    "csat_pct": "csat_pct",
+    "csat %": "csat_pct",
+    "top-2-box %": "csat_pct",
+}
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$")
 
 
@@ -111,32 +128,55 @@ def read_external(
     now: datetime,
 ) -> ParseResult:
     """Parse external customer answers or metrics into canonical ``external_metrics`` rows."""
-    del salt, hr_employees  # part of the reader contract; external answers carry no person ids we keep
+    del (
+        salt,
+        hr_employees,
+    )  # part of the reader contract; external answers carry no person ids we keep
     raw_mapping = mapping_dict(mapping)
     frame, source_rows, blank_lines = read_table(decoded, raw_mapping, "external metrics")
     chosen = file_format or raw_mapping.get("format") or detect_external_format(list(frame.columns))
     if chosen is None:
         shown = ", ".join(map(str, list(frame.columns)[:8]))
-        raise FileProblem(str(decoded.path), f"the external metrics format cannot be recognised from its header "
-                          f"({shown})", fix=f"set 'format:' in the mapping (or --format) to one of {', '.join(FORMATS)}")
+        raise FileProblem(
+            str(decoded.path),
+            f"the external metrics format cannot be recognised from its header ({shown})",
+            fix=f"set 'format:' in the mapping (or --format) to one of {', '.join(FORMATS)}",
+        )
     if chosen not in FORMATS:
-        raise FileProblem(str(decoded.path), f"unknown external metrics format {chosen!r}",
-                          fix=f"use one of {', '.join(FORMATS)}")
+        raise FileProblem(
+            str(decoded.path),
+            f"unknown external metrics format {chosen!r}",
+            fix=f"use one of {', '.join(FORMATS)}",
+        )
     fixed_period = raw_mapping.get("period_value")
     if fixed_period is not None and not _PERIOD.match(str(fixed_period)):
-        raise FileProblem(str(decoded.path), f"the mapping's period_value {fixed_period!r} is not a period",
-                          fix="write period_value: YYYY-MM or YYYY-Qn")
+        raise FileProblem(
+            str(decoded.path),
+            f"the mapping's period_value {fixed_period!r} is not a period",
+            fix="write period_value: YYYY-MM or YYYY-Qn",
+        )
     if chosen == "metrics":
         required = ["business_unit", "metric", "value"] + ([] if fixed_period else ["period"])
     else:
         required = ["business_unit", "score"] + ([] if fixed_period else ["responded_at"])
-    columns = resolve_columns(decoded, frame, raw_mapping, DEFAULT_COLUMNS[chosen], required,
-                              mapping_name(mapping), "external metrics export")
+    columns = resolve_columns(
+        decoded,
+        frame,
+        raw_mapping,
+        DEFAULT_COLUMNS[chosen],
+        required,
+        mapping_name(mapping),
+        "external metrics export",
+    )
     frame = clean_missing(frame, raw_mapping)
     excluded = {"blank line": blank_lines} if blank_lines else {}
     if chosen == "metrics":
-        return _read_metrics(decoded, raw_mapping, frame, source_rows, columns, blank_lines, excluded)
-    return _read_responses(decoded, raw_mapping, chosen, frame, source_rows, columns, blank_lines, excluded, now)
+        return _read_metrics(
+            decoded, raw_mapping, frame, source_rows, columns, blank_lines, excluded
+        )
+    return _read_responses(
+        decoded, raw_mapping, chosen, frame, source_rows, columns, blank_lines, excluded, now
+    )
 
 
 def _departments(raw_mapping: dict[str, Any], units: pd.Series) -> pd.Series:
@@ -144,7 +184,9 @@ def _departments(raw_mapping: dict[str, Any], units: pd.Series) -> pd.Series:
     return units.map(lambda u: lookup.get(u)).astype(object)
 
 
-def _business_units(raw_mapping: dict[str, Any], frame: pd.DataFrame, columns: dict[str, str]) -> pd.Series:
+def _business_units(
+    raw_mapping: dict[str, Any], frame: pd.DataFrame, columns: dict[str, str]
+) -> pd.Series:
     # Labels keep their spelling, except that NO-BREAK SPACEs (seen in the Carpentries export)
     # become plain spaces so the mapping can name them.
     units = frame[columns["business_unit"]].str.replace("\u00a0", " ", regex=False)
@@ -166,39 +208,69 @@ def _read_responses(
     problems = RowProblems()
     score_column = columns["score"]
     answers = frame[score_column]
-    not_applicable = {str(v).strip() for v in raw_mapping.get("not_applicable", ["NA", "N/A", "n/a"])}
+    not_applicable = {
+        str(v).strip() for v in raw_mapping.get("not_applicable", ["NA", "N/A", "n/a"])
+    }
     unanswered = answers.isna() | answers.isin(not_applicable)
     if unanswered.any():
         excluded[f"no answer in {score_column}"] = int(unanswered.sum())
     low, high = SCALES[chosen]
     scores = pd.to_numeric(answers, errors="coerce")
     asked = ~unanswered
-    problems.add_mask(asked & scores.isna(), score_column, answers,
-                      score_column + " '" + answers.fillna("") + "' is not a number")
-    problems.add_mask(asked & scores.notna() & (scores != scores.round()), score_column, answers,
-                      score_column + " " + answers.fillna("") + " is not a whole number")
-    problems.add_mask(asked & scores.notna() & ((scores < low) | (scores > high)), score_column, answers,
-                      score_column + " " + answers.fillna("") + f" is outside {low}-{high}")
+    problems.add_mask(
+        asked & scores.isna(),
+        score_column,
+        answers,
+        score_column + " '" + answers.fillna("") + "' is not a number",
+    )
+    problems.add_mask(
+        asked & scores.notna() & (scores != scores.round()),
+        score_column,
+        answers,
+        score_column + " " + answers.fillna("") + " is not a whole number",
+    )
+    problems.add_mask(
+        asked & scores.notna() & ((scores < low) | (scores > high)),
+        score_column,
+        answers,
+        score_column + " " + answers.fillna("") + f" is outside {low}-{high}",
+    )
 
     units = _business_units(raw_mapping, frame, columns)
-    problems.add_mask(asked & units.isna(), columns["business_unit"], units,
-                      "business unit is missing; set business_unit_default in the mapping to keep such answers")
+    problems.add_mask(
+        asked & units.isna(),
+        columns["business_unit"],
+        units,
+        "business unit is missing; set business_unit_default in the mapping to keep such answers",
+    )
     ambiguous = 0
     if raw_mapping.get("period_value"):
         period = pd.Series(str(raw_mapping["period_value"]), index=frame.index, dtype=object)
     else:
-        when, date_reasons, ambiguous = parse_date_column(frame[columns["responded_at"]], raw_mapping,
-                                                          columns["responded_at"])
-        problems.add(date_reasons.where(asked), columns["responded_at"], frame[columns["responded_at"]])
-        problems.add(future_reasons(when, now, columns["responded_at"]).where(asked), columns["responded_at"],
-                     frame[columns["responded_at"]])
-        problems.add_mask(asked & when.isna() & date_reasons.isna(), columns["responded_at"],
-                          frame[columns["responded_at"]], "the response date is missing")
+        when, date_reasons, ambiguous = parse_date_column(
+            frame[columns["responded_at"]], raw_mapping, columns["responded_at"]
+        )
+        problems.add(
+            date_reasons.where(asked), columns["responded_at"], frame[columns["responded_at"]]
+        )
+        problems.add(
+            future_reasons(when, now, columns["responded_at"]).where(asked),
+            columns["responded_at"],
+            frame[columns["responded_at"]],
+        )
+        problems.add_mask(
+            asked & when.isna() & date_reasons.isna(),
+            columns["responded_at"],
+            frame[columns["responded_at"]],
+            "the response date is missing",
+        )
         period = period_of(when, str(raw_mapping.get("period") or "month")).astype(object)
 
     bad_index = problems.index
     usable = asked & ~frame.index.isin(bad_index)
-    answered = pd.DataFrame({"period": period[usable], "business_unit": units[usable], "score": scores[usable]})
+    answered = pd.DataFrame(
+        {"period": period[usable], "business_unit": units[usable], "score": scores[usable]}
+    )
     rows: list[dict[str, Any]] = []
     for (period_key, unit), group in answered.groupby(["period", "business_unit"], sort=True):
         n = len(group)
@@ -210,25 +282,49 @@ def _read_responses(
             value = 100.0 * favourable / n
             ci_low, ci_high = wilson_interval(favourable, n)
             metric = "csat_pct"
-        rows.append({"period": period_key, "business_unit": unit, "metric": metric, "value": value,
-                     "n_responses": n, "value_ci_low": ci_low, "value_ci_high": ci_high})
-    aggregated = pd.DataFrame(rows, columns=["period", "business_unit", "metric", "value", "n_responses",
-                                             "value_ci_low", "value_ci_high"])
+        rows.append(
+            {
+                "period": period_key,
+                "business_unit": unit,
+                "metric": metric,
+                "value": value,
+                "n_responses": n,
+                "value_ci_low": ci_low,
+                "value_ci_high": ci_high,
+            }
+        )
+    aggregated = pd.DataFrame(
+        rows,
+        columns=[
+            "period",
+            "business_unit",
+            "metric",
+            "value",
+            "n_responses",
+            "value_ci_low",
+            "value_ci_high",
+        ],
+    )
     min_responses = int(raw_mapping.get("min_responses", 1))
     small = aggregated["n_responses"] < min_responses
     if small.any():
         excluded[f"answer in a group of fewer than {min_responses} responses"] = int(
-            aggregated.loc[small, "n_responses"].sum())
+            aggregated.loc[small, "n_responses"].sum()
+        )
         aggregated = aggregated[~small]
     aggregated["department"] = _departments(raw_mapping, aggregated["business_unit"])
     aggregated["source_file"] = str(decoded.path)
     aggregated["source_sha256"] = decoded.sha256
     aggregated["n_responses"] = aggregated["n_responses"].astype("Int64")
-    good, late = validate_canonical("external_metrics", aggregated[canonical_columns("external_metrics")], FEED,
-                                    decoded)
+    good, late = validate_canonical(
+        "external_metrics", aggregated[canonical_columns("external_metrics")], FEED, decoded
+    )
     early = problems.quarantine(FEED, decoded, source_rows)
-    quarantine = pd.concat([q for q in (early, late) if not q.empty], ignore_index=True) \
-        if not (early.empty and late.empty) else empty_quarantine()
+    quarantine = (
+        pd.concat([q for q in (early, late) if not q.empty], ignore_index=True)
+        if not (early.empty and late.empty)
+        else empty_quarantine()
+    )
     rows_quarantined = int(early["source_row"].nunique()) if not early.empty else 0
     rows_read = len(frame) + blank_lines
     rows_excluded = sum(excluded.values())
@@ -237,13 +333,24 @@ def _read_responses(
         kind = re.sub(r"'[^']*'|-?\b\d[\d\-:. ]*\b", "…", str(reason))
         by_reason[kind] = by_reason.get(kind, 0) + 1
     return ParseResult(
-        feed=FEED, source_file=str(decoded.path), source_sha256=decoded.sha256, file_format=chosen,
-        encoding=decoded.encoding, tables={"external_metrics": good}, quarantine=quarantine,
-        counts={"rows_read": rows_read, "rows_kept": rows_read - rows_quarantined - rows_excluded,
-                "rows_quarantined": rows_quarantined, "rows_excluded": rows_excluded},
-        excluded_by_reason=excluded, quarantined_by_reason=by_reason,
+        feed=FEED,
+        source_file=str(decoded.path),
+        source_sha256=decoded.sha256,
+        file_format=chosen,
+        encoding=decoded.encoding,
+        tables={"external_metrics": good},
+        quarantine=quarantine,
+        counts={
+            "rows_read": rows_read,
+            "rows_kept": rows_read - rows_quarantined - rows_excluded,
+            "rows_quarantined": rows_quarantined,
+            "rows_excluded": rows_excluded,
+        },
+        excluded_by_reason=excluded,
+        quarantined_by_reason=by_reason,
         columns_mapped=[f"{role}: {name}" for role, name in columns.items()],
-        columns_unmapped=unmapped_columns(frame, columns.values()), ambiguous_dates=ambiguous,
+        columns_unmapped=unmapped_columns(frame, columns.values()),
+        ambiguous_dates=ambiguous,
     )
 
 
@@ -257,19 +364,30 @@ def _read_metrics(
     excluded: dict[str, int],
 ) -> ParseResult:
     problems = RowProblems()
-    names = {**DEFAULT_METRIC_NAMES, **{k.lower(): v for k, v in text_map(raw_mapping, "metric_names").items()}}
+    names = {
+        **DEFAULT_METRIC_NAMES,
+        **{k.lower(): v for k, v in text_map(raw_mapping, "metric_names").items()},
+    }
     metric_raw = frame[columns["metric"]]
     metric = metric_raw.str.lower().map(names).astype(object)
-    problems.add_mask(metric_raw.notna() & metric.isna(), columns["metric"], metric_raw,
-                      "metric '" + metric_raw.fillna("") + "' is not nps or csat_pct; add it to metric_names")
+    problems.add_mask(
+        metric_raw.notna() & metric.isna(),
+        columns["metric"],
+        metric_raw,
+        "metric '" + metric_raw.fillna("") + "' is not nps or csat_pct; add it to metric_names",
+    )
 
     def numbers(role: str) -> pd.Series:
         if role not in columns:
             return pd.Series(np.nan, index=frame.index, dtype="float64")
         values = pd.to_numeric(frame[columns[role]], errors="coerce")
         bad = frame[columns[role]].notna() & values.isna()
-        problems.add_mask(bad, columns[role], frame[columns[role]],
-                          role + " '" + frame[columns[role]].fillna("") + "' is not a number")
+        problems.add_mask(
+            bad,
+            columns[role],
+            frame[columns[role]],
+            role + " '" + frame[columns[role]].fillna("") + "' is not a number",
+        )
         return values
 
     if raw_mapping.get("period_value"):
@@ -277,18 +395,39 @@ def _read_metrics(
     else:
         period = frame[columns["period"]]
     units = _business_units(raw_mapping, frame, columns)
-    department = frame[columns["department"]] if "department" in columns else _departments(raw_mapping, units)
+    department = (
+        frame[columns["department"]]
+        if "department" in columns
+        else _departments(raw_mapping, units)
+    )
     n_responses = numbers("n_responses")
-    candidate = pd.DataFrame({
-        "period": period.astype(object), "business_unit": units.astype(object), "metric": metric,
-        "department": department.astype(object), "value": numbers("value"),
-        "n_responses": n_responses.round().astype("Int64"), "value_ci_low": numbers("value_ci_low"),
-        "value_ci_high": numbers("value_ci_high"), "source_file": str(decoded.path),
-        "source_sha256": decoded.sha256, "source_row": source_rows,
-    }, index=frame.index)
+    candidate = pd.DataFrame(
+        {
+            "period": period.astype(object),
+            "business_unit": units.astype(object),
+            "metric": metric,
+            "department": department.astype(object),
+            "value": numbers("value"),
+            "n_responses": n_responses.round().astype("Int64"),
+            "value_ci_low": numbers("value_ci_low"),
+            "value_ci_high": numbers("value_ci_high"),
+            "source_file": str(decoded.path),
+            "source_sha256": decoded.sha256,
+            "source_row": source_rows,
+        },
+        index=frame.index,
+    )
     return finish_result(
-        FEED, decoded, "metrics", "external_metrics", candidate, source_rows, problems,
-        rows_read=len(frame) + blank_lines, excluded_by_reason=excluded,
+        FEED,
+        decoded,
+        "metrics",
+        "external_metrics",
+        candidate,
+        source_rows,
+        problems,
+        rows_read=len(frame) + blank_lines,
+        excluded_by_reason=excluded,
         columns_mapped=[f"{role}: {name}" for role, name in columns.items()],
-        columns_unmapped=unmapped_columns(frame, columns.values()), ambiguous_dates=0,
+        columns_unmapped=unmapped_columns(frame, columns.values()),
+        ambiguous_dates=0,
     )

@@ -1,4 +1,4 @@
-"""HR exports -> canonical ``employees`` rows (one per employee per roster snapshot).
+r"""HR exports -> canonical ``employees`` rows (one per employee per roster snapshot).
 
 Belongs here: reading HRIS rosters (BambooHR/Workday-like: employee id, department, hire date,
 termination date, termination type) and attrition snapshots without dates (the IBM attrition
@@ -47,12 +47,24 @@ FEED = "hr"
 FORMATS = ("roster", "snapshot")
 DEFAULT_COLUMNS: dict[str, dict[str, list[str]]] = {
     "roster": {
-        "employee_id": ["employee id", "employee_id", "employee number", "employee #", "employeenumber",
-                        "worker id", "employee_number"],
+        "employee_id": [
+            "employee id",
+            "employee_id",
+            "employee number",
+            "employee #",
+            "employeenumber",
+            "worker id",
+            "employee_number",
+        ],
         "department": ["department", "dept", "supervisory organization", "department name"],
         "hire_date": ["hire date", "hire_date", "original hire date", "start date", "hired"],
         "termination_date": ["termination date", "termination_date", "term date", "termination"],
-        "termination_type": ["termination type", "termination_type", "termination category", "term type"],
+        "termination_type": [
+            "termination type",
+            "termination_type",
+            "termination category",
+            "term type",
+        ],
     },
     "snapshot": {
         "employee_id": ["employeenumber", "employee number", "employee id", "employee_id"],
@@ -61,10 +73,18 @@ DEFAULT_COLUMNS: dict[str, dict[str, list[str]]] = {
     },
 }
 DEFAULT_TERMINATION_TYPES = {
-    "voluntary": "voluntary", "resignation": "voluntary", "resigned": "voluntary", "retirement": "voluntary",
-    "voluntary termination": "voluntary", "involuntary": "involuntary", "dismissal": "involuntary",
-    "dismissed": "involuntary", "terminated": "involuntary", "layoff": "involuntary",
-    "redundancy": "involuntary", "involuntary termination": "involuntary",
+    "voluntary": "voluntary",
+    "resignation": "voluntary",
+    "resigned": "voluntary",
+    "retirement": "voluntary",
+    "voluntary termination": "voluntary",
+    "involuntary": "involuntary",
+    "dismissal": "involuntary",
+    "dismissed": "involuntary",
+    "terminated": "involuntary",
+    "layoff": "involuntary",
+    "redundancy": "involuntary",
+    "involuntary termination": "involuntary",
 }
 DEFAULT_PERIOD_IN_FILENAME = r"(\d{4}-\d{2})"
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -77,13 +97,18 @@ def detect_hr_format(columns: list[str]) -> str:
     return "snapshot" if has_attrition and not has_dates else "roster"
 
 
-def _snapshot_period(decoded: DecodedFile, raw_mapping: dict[str, Any], dates: list[pd.Series]) -> str:
+def _snapshot_period(
+    decoded: DecodedFile, raw_mapping: dict[str, Any], dates: list[pd.Series]
+) -> str:
     fixed = raw_mapping.get("snapshot_period")
     if fixed:
         text = str(fixed)
         if not _PERIOD.match(text):
-            raise FileProblem(str(decoded.path), f"the mapping's snapshot_period {text!r} is not a month",
-                              fix="write snapshot_period: YYYY-MM")
+            raise FileProblem(
+                str(decoded.path),
+                f"the mapping's snapshot_period {text!r} is not a month",
+                fix="write snapshot_period: YYYY-MM",
+            )
         return text
     pattern = raw_mapping.get("snapshot_period_from_filename") or DEFAULT_PERIOD_IN_FILENAME
     match = re.search(str(pattern), decoded.path.name)
@@ -92,9 +117,12 @@ def _snapshot_period(decoded: DecodedFile, raw_mapping: dict[str, Any], dates: l
     latest = max((s.max() for s in dates if s.notna().any()), default=None)
     if latest is not None and not pd.isna(latest):
         return str(period_of(pd.Series([latest])).iloc[0])
-    raise FileProblem(str(decoded.path), "the roster's snapshot period cannot be told (no YYYY-MM in the file name "
-                      "and no dates in the file)",
-                      fix="set 'snapshot_period: YYYY-MM' in the mapping, or put the month in the file name")
+    raise FileProblem(
+        str(decoded.path),
+        "the roster's snapshot period cannot be told (no YYYY-MM in the file name "
+        "and no dates in the file)",
+        fix="set 'snapshot_period: YYYY-MM' in the mapping, or put the month in the file name",
+    )
 
 
 def read_hr(
@@ -112,29 +140,61 @@ def read_hr(
     frame, source_rows, blank_lines = read_table(decoded, raw_mapping, "employees")
     chosen = file_format or raw_mapping.get("format") or detect_hr_format(list(frame.columns))
     if chosen not in FORMATS:
-        raise FileProblem(str(decoded.path), f"unknown HR format {chosen!r}", fix=f"use one of {', '.join(FORMATS)}")
-    columns = resolve_columns(decoded, frame, raw_mapping, DEFAULT_COLUMNS[chosen], ("employee_id", "department"),
-                              mapping_name(mapping), "HR export")
+        raise FileProblem(
+            str(decoded.path),
+            f"unknown HR format {chosen!r}",
+            fix=f"use one of {', '.join(FORMATS)}",
+        )
+    columns = resolve_columns(
+        decoded,
+        frame,
+        raw_mapping,
+        DEFAULT_COLUMNS[chosen],
+        ("employee_id", "department"),
+        mapping_name(mapping),
+        "HR export",
+    )
     frame = clean_missing(frame, raw_mapping)
     problems = RowProblems()
 
     def column(role: str) -> pd.Series:
-        return frame[columns[role]] if role in columns else pd.Series(None, index=frame.index, dtype=object)
+        return (
+            frame[columns[role]]
+            if role in columns
+            else pd.Series(None, index=frame.index, dtype=object)
+        )
 
-    hire, hire_reasons, amb1 = parse_date_column(column("hire_date"), raw_mapping, columns.get("hire_date", "hire_date"))
-    term, term_reasons, amb2 = parse_date_column(column("termination_date"), raw_mapping,
-                                                 columns.get("termination_date", "termination_date"))
+    hire, hire_reasons, amb1 = parse_date_column(
+        column("hire_date"), raw_mapping, columns.get("hire_date", "hire_date")
+    )
+    term, term_reasons, amb2 = parse_date_column(
+        column("termination_date"), raw_mapping, columns.get("termination_date", "termination_date")
+    )
     problems.add(hire_reasons, columns.get("hire_date", "hire_date"), column("hire_date"))
-    problems.add(term_reasons, columns.get("termination_date", "termination_date"), column("termination_date"))
+    problems.add(
+        term_reasons,
+        columns.get("termination_date", "termination_date"),
+        column("termination_date"),
+    )
 
     types_raw = column("termination_type")
-    lookup = {**DEFAULT_TERMINATION_TYPES,
-              **{k.lower(): str(v).lower() for k, v in text_map(raw_mapping, "termination_types").items()}}
+    lookup = {
+        **DEFAULT_TERMINATION_TYPES,
+        **{
+            k.lower(): str(v).lower() for k, v in text_map(raw_mapping, "termination_types").items()
+        },
+    }
     termination_type = types_raw.str.lower().map(lookup).astype(object)
     unknown = types_raw.notna() & termination_type.isna()
-    problems.add_mask(unknown, columns.get("termination_type", "termination_type"), types_raw,
-                      "termination type '" + types_raw.fillna("") + "' is not mapped to voluntary or involuntary; "
-                      "add it to termination_types in the mapping")
+    problems.add_mask(
+        unknown,
+        columns.get("termination_type", "termination_type"),
+        types_raw,
+        "termination type '"
+        + types_raw.fillna("")
+        + "' is not mapped to voluntary or involuntary; "
+        "add it to termination_types in the mapping",
+    )
 
     attrited = pd.Series(pd.NA, index=frame.index, dtype="boolean")
     if "attrited" in columns:
@@ -148,25 +208,40 @@ def read_hr(
 
     ids = column("employee_id")
     repeated = ids.notna() & ids.duplicated(keep="first")
-    problems.add_mask(repeated, columns["employee_id"], pseudonymize(ids, salt),
-                      "employee id appears more than once in the file (the first row is kept)")
+    problems.add_mask(
+        repeated,
+        columns["employee_id"],
+        pseudonymize(ids, salt),
+        "employee id appears more than once in the file (the first row is kept)",
+    )
 
     snapshot = _snapshot_period(decoded, raw_mapping, [hire, term])
-    candidate = pd.DataFrame({
-        "snapshot_period": snapshot,
-        "employee_id": pseudonymize(ids, salt),
-        "department": department.astype(object),
-        "hire_date": hire.dt.normalize(),
-        "termination_date": term.dt.normalize(),
-        "termination_type": termination_type.where(termination_type.notna(), None),
-        "attrited": attrited,
-        "source_file": str(decoded.path),
-        "source_sha256": decoded.sha256,
-        "source_row": source_rows,
-    }, index=frame.index)[canonical_columns("employees")]
+    candidate = pd.DataFrame(
+        {
+            "snapshot_period": snapshot,
+            "employee_id": pseudonymize(ids, salt),
+            "department": department.astype(object),
+            "hire_date": hire.dt.normalize(),
+            "termination_date": term.dt.normalize(),
+            "termination_type": termination_type.where(termination_type.notna(), None),
+            "attrited": attrited,
+            "source_file": str(decoded.path),
+            "source_sha256": decoded.sha256,
+            "source_row": source_rows,
+        },
+        index=frame.index,
+    )[canonical_columns("employees")]
     return finish_result(
-        FEED, decoded, chosen, "employees", candidate, source_rows, problems, rows_read=len(frame) + blank_lines,
+        FEED,
+        decoded,
+        chosen,
+        "employees",
+        candidate,
+        source_rows,
+        problems,
+        rows_read=len(frame) + blank_lines,
         excluded_by_reason={"blank line": blank_lines} if blank_lines else {},
         columns_mapped=[f"{role}: {name}" for role, name in columns.items()],
-        columns_unmapped=unmapped_columns(frame, columns.values()), ambiguous_dates=amb1 + amb2,
+        columns_unmapped=unmapped_columns(frame, columns.values()),
+        ambiguous_dates=amb1 + amb2,
     )

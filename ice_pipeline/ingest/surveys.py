@@ -729,6 +729,9 @@ def read_survey(
             dup_index = ids_live.index[ids_live.duplicated(keep="first").to_numpy()]
             if len(dup_index):
                 dup_ids = raw_ids.loc[dup_index].to_numpy()
+                if is_personal_column(id_column):
+                    # An e-mail used as the id must not reach the quarantine table in clear.
+                    dup_ids = pseudonymize(pd.Series(dup_ids, dtype=object), salt).to_numpy(dtype=object)
                 reasons = [f"duplicate response id {rid} (first seen on row {first})"
                            for rid, first in zip(dup_ids, first_row.loc[dup_index].to_numpy(), strict=True)]
                 quarantine.add(rows[dup_index.to_numpy()], id_column, dup_ids, reasons, "duplicate response id")
@@ -926,8 +929,7 @@ def read_survey(
         "rows_excluded": rows_excluded,
         "rows_quarantined": 0 if structural else n - rows_kept - rows_excluded,
         "ratings": len(ratings_frame),
-        "ratings_not_applicable": int((cell_state[cell_live | ~good_record[cell_record]] == 1).sum())
-        if len(cell_state) else 0,
+        "ratings_not_applicable": int(((cell_state == 1) & live[cell_record]).sum()) if len(cell_state) else 0,
         "ratings_quarantined": int(len(invalid_cells)),
         "comments": len(comments_frame),
         "respondents": int(ratings_frame["respondent_id"].nunique()),
@@ -980,7 +982,8 @@ def _validate_ratings(decoded: DecodedFile, frame: pd.DataFrame) -> tuple[pd.Dat
     pick = np.union1d(first_of_record, first_of_answer)
     sample = frame.iloc[pick].reset_index(drop=True)
     _, bad = validate_canonical("survey_ratings", sample, FEED, decoded)
-    # Deleting the helper column in place keeps the per-column blocks (selecting would copy them).
+    source_columns = frame["source_column"].to_numpy()
+    # Deleting the helper columns in place keeps the per-column blocks (selecting would copy them).
     good_frame = frame
     del good_frame["source_column"]
     del good_frame["source_answer"]
@@ -1007,9 +1010,10 @@ def _validate_ratings(decoded: DecodedFile, frame: pd.DataFrame) -> tuple[pd.Dat
         failed |= same_answer
         if others.any():
             extra.append(quarantine_frame(FEED, decoded, rows[others],
-                                          pd.Series(frame["source_column"].to_numpy()[others]).astype(str)
+                                          pd.Series(source_columns[others]).astype(str)
                                           + f" ({field})", [value] * int(others.sum()), reason))
-    quarantined = pd.concat([bad, *extra], ignore_index=True)
+    # A row pandera already reported keeps its own record (the quarantine key is row + column).
+    quarantined = pd.concat([bad, *extra], ignore_index=True).drop_duplicates(["source_row", "column_name"])
     return good_frame.loc[~failed].reset_index(drop=True), quarantined
 
 

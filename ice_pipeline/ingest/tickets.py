@@ -60,42 +60,93 @@ FORMATS = ("servicenow", "servicenow_audit", "jira", "zendesk", "generic")
 # Export columns each format usually has, per canonical role (matched without regard to case).
 DEFAULT_COLUMNS: dict[str, dict[str, list[str]]] = {
     "servicenow": {
-        "ticket_id": ["number"], "opened_at": ["opened_at", "opened"], "resolved_at": ["resolved_at", "resolved"],
-        "assignment_group": ["assignment_group", "assignment group"], "requester": ["caller_id", "caller"],
-        "priority": ["priority"], "sla_met": ["made_sla", "made sla"], "reopen_count": ["reopen_count", "reopen count"],
-        "first_assignee": ["assigned_to", "assigned to"], "resolved_by": ["resolved_by", "resolved by"],
+        "ticket_id": ["number"],
+        "opened_at": ["opened_at", "opened"],
+        "resolved_at": ["resolved_at", "resolved"],
+        "assignment_group": ["assignment_group", "assignment group"],
+        "requester": ["caller_id", "caller"],
+        "priority": ["priority"],
+        "sla_met": ["made_sla", "made sla"],
+        "reopen_count": ["reopen_count", "reopen count"],
+        "first_assignee": ["assigned_to", "assigned to"],
+        "resolved_by": ["resolved_by", "resolved by"],
         "reassignment_count": ["reassignment_count", "reassignment count"],
         "satisfaction": ["u_satisfaction", "satisfaction"],
     },
     "jira": {
-        "ticket_id": ["issue key"], "opened_at": ["created"], "resolved_at": ["resolved"],
-        "assignment_group": ["custom field (team)", "team", "component/s"], "requester": ["reporter id", "reporter"],
-        "priority": ["priority"], "first_assignee": ["assignee id", "assignee"],
-        "satisfaction": ["custom field (satisfaction rating)", "satisfaction rating", "satisfaction"],
+        "ticket_id": ["issue key"],
+        "opened_at": ["created"],
+        "resolved_at": ["resolved"],
+        "assignment_group": ["custom field (team)", "team", "component/s"],
+        "requester": ["reporter id", "reporter"],
+        "priority": ["priority"],
+        "first_assignee": ["assignee id", "assignee"],
+        "satisfaction": [
+            "custom field (satisfaction rating)",
+            "satisfaction rating",
+            "satisfaction",
+        ],
     },
     "zendesk": {
-        "ticket_id": ["id", "ticket id"], "opened_at": ["created at"], "resolved_at": ["solved at"],
-        "assignment_group": ["group"], "requester": ["requester id", "requester external id", "requester"],
-        "priority": ["priority"], "first_assignee": ["assignee id", "assignee"],
-        "satisfaction": ["satisfaction score"], "reopen_count": ["reopens"],
+        "ticket_id": ["id", "ticket id"],
+        "opened_at": ["created at"],
+        "resolved_at": ["solved at"],
+        "assignment_group": ["group"],
+        "requester": ["requester id", "requester external id", "requester"],
+        "priority": ["priority"],
+        "first_assignee": ["assignee id", "assignee"],
+        "satisfaction": ["satisfaction score"],
+        "reopen_count": ["reopens"],
     },
     "generic": {
-        role: [role] for role in ("ticket_id", "opened_at", "resolved_at", "assignment_group", "requester",
-                                  "priority", "sla_met", "reopen_count", "reopened", "first_assignee",
-                                  "resolved_by", "satisfaction", "consumer_department", "provider_department")
+        role: [role]
+        for role in (
+            "ticket_id",
+            "opened_at",
+            "resolved_at",
+            "assignment_group",
+            "requester",
+            "priority",
+            "sla_met",
+            "reopen_count",
+            "reopened",
+            "first_assignee",
+            "resolved_by",
+            "satisfaction",
+            "consumer_department",
+            "provider_department",
+        )
     },
 }
 DEFAULT_COLUMNS["servicenow_audit"] = {
-    **DEFAULT_COLUMNS["servicenow"], "mod_count": ["sys_mod_count"], "updated_at": ["sys_updated_at"],
+    **DEFAULT_COLUMNS["servicenow"],
+    "mod_count": ["sys_mod_count"],
+    "updated_at": ["sys_updated_at"],
 }
 REQUIRED_ROLES = ("ticket_id", "opened_at")
 
 DEFAULT_PRIORITY_VALUES = {
-    "critical": 1, "highest": 1, "urgent": 1, "blocker": 1, "high": 2, "medium": 3, "moderate": 3,
-    "normal": 3, "low": 4, "minor": 4, "lowest": 5, "trivial": 5, "planning": 5,
+    "critical": 1,
+    "highest": 1,
+    "urgent": 1,
+    "blocker": 1,
+    "high": 2,
+    "medium": 3,
+    "moderate": 3,
+    "normal": 3,
+    "low": 4,
+    "minor": 4,
+    "lowest": 5,
+    "trivial": 5,
+    "planning": 5,
 }
 DEFAULT_SATISFACTION_VALUES: dict[str, float | None] = {
-    "good": 5.0, "good with comment": 5.0, "bad": 1.0, "bad with comment": 1.0, "offered": None, "unoffered": None,
+    "good": 5.0,
+    "good with comment": 5.0,
+    "bad": 1.0,
+    "bad with comment": 1.0,
+    "offered": None,
+    "unoffered": None,
 }
 DEFAULT_MISSING = ("", "?", "NULL", "null", "None", "N/A", "n/a", "NA", "-")
 _TRUE_TEXT = {"true", "t", "yes", "y", "1"}
@@ -120,7 +171,9 @@ def mapping_name(mapping: Any) -> str:
     return str(path) if path else "the mapping"
 
 
-def read_table(decoded: DecodedFile, raw_mapping: dict[str, Any], what: str) -> tuple[pd.DataFrame, pd.Series, int]:
+def read_table(
+    decoded: DecodedFile, raw_mapping: dict[str, Any], what: str
+) -> tuple[pd.DataFrame, pd.Series, int]:
     """Header + data rows -> (string frame, source_row per frame row, blank lines skipped).
 
     ``source_row`` is the 1-based CSV record number with the header as record 1 (a quoted newline
@@ -130,26 +183,38 @@ def read_table(decoded: DecodedFile, raw_mapping: dict[str, Any], what: str) -> 
     # Quotes in valid CSV come in pairs (an escaped quote is written twice); an odd count means the
     # file ends inside a quoted field, which the csv module would silently swallow into one cell.
     if decoded.text.count('"') % 2 == 1:
-        raise FileProblem(str(decoded.path), "the file ends inside a quoted field (a quote is never closed), "
-                          "so it was probably cut off while being copied or exported",
-                          fix="re-export the file from the source tool and check that it was copied completely")
+        raise FileProblem(
+            str(decoded.path),
+            "the file ends inside a quoted field (a quote is never closed), "
+            "so it was probably cut off while being copied or exported",
+            fix="re-export the file from the source tool and check that it was copied completely",
+        )
     rows = read_csv_rows(decoded, delimiter=str(delimiter) if delimiter else None)
     if not rows or not any(cell.strip() for cell in rows[0]):
-        raise FileProblem(str(decoded.path), "the file has no header row",
-                          fix=f"export the {what} with column headers in the first line")
+        raise FileProblem(
+            str(decoded.path),
+            "the file has no header row",
+            fix=f"export the {what} with column headers in the first line",
+        )
     header, body = rows[0], rows[1:]
     numbers = np.arange(2, len(body) + 2)
     filled = np.array([any(cell.strip() for cell in row) for row in body], dtype=bool)
     blank = int((~filled).sum())
     body = [row for row, keep in zip(body, filled, strict=True) if keep]
     if not body:
-        raise FileProblem(str(decoded.path), f"the file has a header but no data rows (no {what})",
-                          fix="re-export including the data rows, or remove the file if the period has none")
+        raise FileProblem(
+            str(decoded.path),
+            f"the file has a header but no data rows (no {what})",
+            fix="re-export including the data rows, or remove the file if the period has none",
+        )
     frame = frame_from_rows(header, body)
     if len(frame.columns) == 1 and len(header) == 1 and any(ch in header[0] for ch in ",;\t|"):
-        raise FileProblem(str(decoded.path), "the header is one single column, so the delimiter is wrong "
-                          f"(header: {header[0][:80]!r})",
-                          fix="set 'delimiter:' in the mapping to the character that separates the columns")
+        raise FileProblem(
+            str(decoded.path),
+            "the header is one single column, so the delimiter is wrong "
+            f"(header: {header[0][:80]!r})",
+            fix="set 'delimiter:' in the mapping to the character that separates the columns",
+        )
     return frame, pd.Series(numbers[filled], index=frame.index, dtype="int64"), blank
 
 
@@ -171,18 +236,26 @@ def resolve_columns(
         by_lower.setdefault(str(name).strip().lower(), str(name))
     explicit = raw_mapping.get("columns") or {}
     if not isinstance(explicit, dict):
-        raise FileProblem(str(decoded.path), f"{mapping_label}: 'columns' must map canonical names to columns",
-                          fix="write it as 'columns: {ticket_id: number, opened_at: opened_at}'")
+        raise FileProblem(
+            str(decoded.path),
+            f"{mapping_label}: 'columns' must map canonical names to columns",
+            fix="write it as 'columns: {ticket_id: number, opened_at: opened_at}'",
+        )
     resolved: dict[str, str] = {}
     for role, column in explicit.items():
         if column is None:
             continue
         actual = column if column in frame.columns else by_lower.get(str(column).strip().lower())
         if actual is None:
-            shown = ", ".join(map(str, list(frame.columns)[:15])) + (" ..." if len(frame.columns) > 15 else "")
-            raise FileProblem(str(decoded.path), f"{mapping_label} names column {column!r} for {role}, "
-                              f"but the file has no such column (its columns: {shown})",
-                              fix=f"correct 'columns: {{{role}: ...}}' in the mapping to one of the file's columns")
+            shown = ", ".join(map(str, list(frame.columns)[:15])) + (
+                " ..." if len(frame.columns) > 15 else ""
+            )
+            raise FileProblem(
+                str(decoded.path),
+                f"{mapping_label} names column {column!r} for {role}, "
+                f"but the file has no such column (its columns: {shown})",
+                fix=f"correct 'columns: {{{role}: ...}}' in the mapping to a column of the file",
+            )
         resolved[str(role)] = actual
     for role, candidates in defaults.items():
         if role in resolved or role in explicit:
@@ -195,14 +268,23 @@ def resolve_columns(
     if missing:
         role = missing[0]
         looked = ", ".join(repr(c) for c in defaults.get(role, [role]))
-        raise FileProblem(str(decoded.path), f"the {what} has no column for {role} (looked for {looked})",
-                          fix=f"add 'columns: {{{role}: <column name>}}' to the mapping, or export that column")
+        raise FileProblem(
+            str(decoded.path),
+            f"the {what} has no column for {role} (looked for {looked})",
+            fix=f"add 'columns: {{{role}: <column name>}}' to the mapping, or export that column",
+        )
     return resolved
 
 
-def clean_missing(frame: pd.DataFrame, raw_mapping: dict[str, Any], extra: Iterable[str] = ()) -> pd.DataFrame:
-    """Strip cells and turn the missing-value codes (mapping ``missing_values`` plus defaults) into None."""
-    codes = {str(v).strip() for v in raw_mapping.get("missing_values", [])} | set(DEFAULT_MISSING) | set(extra)
+def clean_missing(
+    frame: pd.DataFrame, raw_mapping: dict[str, Any], extra: Iterable[str] = ()
+) -> pd.DataFrame:
+    """Strip cells; missing-value codes (mapping ``missing_values`` plus defaults) become None."""
+    codes = (
+        {str(v).strip() for v in raw_mapping.get("missing_values", [])}
+        | set(DEFAULT_MISSING)
+        | set(extra)
+    )
     cleaned = {}
     for column in frame.columns:
         text = frame[column].str.strip()
@@ -210,14 +292,21 @@ def clean_missing(frame: pd.DataFrame, raw_mapping: dict[str, Any], extra: Itera
     return pd.DataFrame(cleaned, index=frame.index)
 
 
-_NAMED_MONTH_FORMATS = ("%d/%b/%y %I:%M %p", "%d/%b/%Y %I:%M %p", "%d/%b/%y %H:%M", "%d/%b/%Y", "%d %b %Y",
-                        "%b %d, %Y", "%d-%b-%Y")
+_NAMED_MONTH_FORMATS = (
+    "%d/%b/%y %I:%M %p",
+    "%d/%b/%Y %I:%M %p",
+    "%d/%b/%y %H:%M",
+    "%d/%b/%Y",
+    "%d %b %Y",
+    "%b %d, %Y",
+    "%d-%b-%Y",
+)
 
 
 def parse_date_column(
     raw: pd.Series, raw_mapping: dict[str, Any], column: str
 ) -> tuple[pd.Series, pd.Series, int]:
-    """Dates of one export column -> (naive timestamps, reason text where unusable, ambiguous count).
+    """Dates of one export column -> (naive timestamps, reasons where unusable, ambiguous count).
 
     ``date_format`` (strptime, one or a list) wins. Else ``date_order`` (YMD/DMY/MDY) reads
     numeric dates; values that another order would read differently are kept (the order was
@@ -239,7 +328,9 @@ def parse_date_column(
             hit = parsed.notna()
             values.loc[hit[hit].index] = parsed[hit]
             remaining.loc[hit[hit].index] = False
-        reasons[remaining] = [f"{column} '{v}' does not match date_format {formats!r}" for v in raw[remaining]]
+        reasons[remaining] = [
+            f"{column} '{v}' does not match date_format {formats!r}" for v in raw[remaining]
+        ]
         return values, reasons, 0
     # Month names are unambiguous whatever the order (Jira writes 03/Mar/26 10:15 AM).
     remaining = present.copy()
@@ -261,10 +352,13 @@ def parse_date_column(
         parsed = parse_dates(rest, order)
         values.loc[rest.index] = parsed.values
         bad = parsed.invalid
-        reasons.loc[bad[bad].index] = [f"{column} '{v}' is not a date in {order} order" for v in rest[bad]]
+        reasons.loc[bad[bad].index] = [
+            f"{column} '{v}' is not a date in {order} order" for v in rest[bad]
+        ]
         if order != "YMD":
             # A value readable only under the configured order (31-01-2016) confirms it for the
-            # column; without any such value the ambiguous ones are reported, still read as configured.
+            # column; without any such value the ambiguous ones are reported (still read as
+            # configured).
             other = parse_dates(rest, "MDY" if order == "DMY" else "DMY")
             confirmed = (parsed.values.notna() & other.values.isna()).any()
             ambiguous_count = 0 if confirmed else int(parsed.ambiguous.sum())
@@ -281,18 +375,30 @@ def parse_date_column(
     chosen[only_dmy] = dmy.values[only_dmy]
     chosen[only_mdy] = mdy.values[only_mdy]
     chosen[both_same] = dmy.values[both_same]
-    evidence = "DMY" if only_dmy.any() and not only_mdy.any() else "MDY" if only_mdy.any() and not only_dmy.any() \
+    evidence = (
+        "DMY"
+        if only_dmy.any() and not only_mdy.any()
+        else "MDY"
+        if only_mdy.any() and not only_dmy.any()
         else None
+    )
     if evidence is not None:
         source = dmy if evidence == "DMY" else mdy
         chosen[both_differ] = source.values[both_differ]
         ambiguous_count = int(both_differ.sum())
     elif both_differ.any():
-        mixed = " (the column mixes day-first and month-first dates)" if only_dmy.any() and only_mdy.any() else ""
+        mixed = (
+            " (the column mixes day-first and month-first dates)"
+            if only_dmy.any() and only_mdy.any()
+            else ""
+        )
         reasons.loc[both_differ[both_differ].index] = [
-            f"{column} '{v}' is ambiguous: day-first reads {d:%Y-%m-%d}, month-first reads {m:%Y-%m-%d}{mixed}; "
+            f"{column} '{v}' is ambiguous: day-first reads {d:%Y-%m-%d}, "
+            f"month-first reads {m:%Y-%m-%d}{mixed}; "
             "set date_order in the mapping"
-            for v, d, m in zip(rest[both_differ], dmy.values[both_differ], mdy.values[both_differ], strict=True)
+            for v, d, m in zip(
+                rest[both_differ], dmy.values[both_differ], mdy.values[both_differ], strict=True
+            )
         ]
         ambiguous_count = int(both_differ.sum())
     values.loc[rest.index] = chosen
@@ -305,8 +411,10 @@ def future_reasons(values: pd.Series, now: datetime, column: str) -> pd.Series:
     """Reason text where a timestamp lies after the run time (a clock or export error)."""
     future = (values > pd.Timestamp(now)).fillna(False)
     reasons = pd.Series(None, index=values.index, dtype=object)
-    reasons[future] = [f"{column} {v:%Y-%m-%d %H:%M} is in the future (after {now:%Y-%m-%d %H:%M})"
-                       for v in values[future]]
+    reasons[future] = [
+        f"{column} {v:%Y-%m-%d %H:%M} is in the future (after {now:%Y-%m-%d %H:%M})"
+        for v in values[future]
+    ]
     return reasons
 
 
@@ -331,10 +439,20 @@ class RowProblems:
     def add(self, reasons: pd.Series, column: str, values: pd.Series) -> None:
         hit = reasons.notna()
         if hit.any():
-            self.parts.append(pd.DataFrame({"index": reasons.index[hit], "column": column,
-                                            "value": values[hit].to_numpy(), "reason": reasons[hit].to_numpy()}))
+            self.parts.append(
+                pd.DataFrame(
+                    {
+                        "index": reasons.index[hit],
+                        "column": column,
+                        "value": values[hit].to_numpy(),
+                        "reason": reasons[hit].to_numpy(),
+                    }
+                )
+            )
 
-    def add_mask(self, mask: pd.Series, column: str, values: pd.Series, reason: str | pd.Series) -> None:
+    def add_mask(
+        self, mask: pd.Series, column: str, values: pd.Series, reason: str | pd.Series
+    ) -> None:
         reasons = pd.Series(None, index=mask.index, dtype=object)
         reasons[mask] = reason[mask] if isinstance(reason, pd.Series) else reason
         self.add(reasons, column, values)
@@ -350,11 +468,14 @@ class RowProblems:
             return empty_quarantine()
         found = pd.concat(self.parts, ignore_index=True)
         found["source_row"] = source_rows.reindex(found["index"]).to_numpy()
-        merged = (found.groupby(["source_row", "column"], sort=True)
-                  .agg(value=("value", "first"), reason=("reason", lambda r: "; ".join(dict.fromkeys(r))))
-                  .reset_index())
-        return quarantine_frame(feed, decoded, merged["source_row"], merged["column"], merged["value"],
-                                merged["reason"])
+        merged = (
+            found.groupby(["source_row", "column"], sort=True)
+            .agg(value=("value", "first"), reason=("reason", lambda r: "; ".join(dict.fromkeys(r))))
+            .reset_index()
+        )
+        return quarantine_frame(
+            feed, decoded, merged["source_row"], merged["column"], merged["value"], merged["reason"]
+        )
 
 
 def finish_result(
@@ -372,12 +493,15 @@ def finish_result(
     columns_unmapped: list[str],
     ambiguous_dates: int,
 ) -> ParseResult:
-    """Drop rows with reader-level problems, validate the rest with pandera, account for every row."""
+    """Drop rows with reader-level problems, validate the rest with pandera, count every row."""
     early = problems.quarantine(feed, decoded, source_rows)
     remaining = candidate.drop(index=problems.index)
     good, late = validate_canonical(table_name, remaining, feed, decoded)
-    quarantine = pd.concat([q for q in (early, late) if not q.empty], ignore_index=True) \
-        if not (early.empty and late.empty) else empty_quarantine()
+    quarantine = (
+        pd.concat([q for q in (early, late) if not q.empty], ignore_index=True)
+        if not (early.empty and late.empty)
+        else empty_quarantine()
+    )
     by_reason: dict[str, int] = {}
     for reason in quarantine["reason"]:
         # Counted by the reason's kind, not its value: "priority 'X' is not ..." -> one bucket.
@@ -385,20 +509,52 @@ def finish_result(
         by_reason[kind] = by_reason.get(kind, 0) + 1
     rows_quarantined = int(quarantine["source_row"].nunique()) if not quarantine.empty else 0
     rows_excluded = sum(excluded_by_reason.values())
-    counts = {"rows_read": rows_read, "rows_kept": len(good), "rows_quarantined": rows_quarantined,
-              "rows_excluded": rows_excluded}
+    counts = {
+        "rows_read": rows_read,
+        "rows_kept": len(good),
+        "rows_quarantined": rows_quarantined,
+        "rows_excluded": rows_excluded,
+    }
     return ParseResult(
-        feed=feed, source_file=str(decoded.path), source_sha256=decoded.sha256, file_format=file_format,
-        encoding=decoded.encoding, tables={table_name: good}, quarantine=quarantine, counts=counts,
-        excluded_by_reason=excluded_by_reason, quarantined_by_reason=by_reason,
-        columns_mapped=columns_mapped, columns_unmapped=columns_unmapped, ambiguous_dates=ambiguous_dates,
+        feed=feed,
+        source_file=str(decoded.path),
+        source_sha256=decoded.sha256,
+        file_format=file_format,
+        encoding=decoded.encoding,
+        tables={table_name: good},
+        quarantine=quarantine,
+        counts=counts,
+        excluded_by_reason=excluded_by_reason,
+        quarantined_by_reason=by_reason,
+        columns_mapped=columns_mapped,
+        columns_unmapped=columns_unmapped,
+        ambiguous_dates=ambiguous_dates,
     )
 
 
 # Ticket and HR exports name people in these columns (privacy.is_personal_column covers the rest).
-PERSON_COLUMNS = {"requester", "requester name", "assignee", "reporter", "submitter", "caller", "opened by",
-                  "assigned to", "resolved by", "closed by", "manager", "supervisor", "employee", "worker",
-                  "preferred name", "legal name", "location", "work location", "city", "home city"}
+PERSON_COLUMNS = {
+    "requester",
+    "requester name",
+    "assignee",
+    "reporter",
+    "submitter",
+    "caller",
+    "opened by",
+    "assigned to",
+    "resolved by",
+    "closed by",
+    "manager",
+    "supervisor",
+    "employee",
+    "worker",
+    "preferred name",
+    "legal name",
+    "location",
+    "work location",
+    "city",
+    "home city",
+}
 
 
 def unmapped_columns(frame: pd.DataFrame, used: Iterable[str]) -> list[str]:
@@ -406,9 +562,16 @@ def unmapped_columns(frame: pd.DataFrame, used: Iterable[str]) -> list[str]:
     used_set = set(used)
 
     def personal(name: str) -> bool:
-        return is_personal_column(name) or re.sub(r"\.\d+$", "", name).strip().lower() in PERSON_COLUMNS
+        return (
+            is_personal_column(name)
+            or re.sub(r"\.\d+$", "", name).strip().lower() in PERSON_COLUMNS
+        )
 
-    return [f"{c} (personal, dropped)" if personal(str(c)) else str(c) for c in frame.columns if c not in used_set]
+    return [
+        f"{c} (personal, dropped)" if personal(str(c)) else str(c)
+        for c in frame.columns
+        if c not in used_set
+    ]
 
 
 def text_map(raw_mapping: dict[str, Any], key: str) -> dict[str, Any]:
@@ -426,7 +589,12 @@ def detect_ticket_format(columns: Iterable[str]) -> str | None:
     names = {str(c).strip().lower() for c in columns}
     if "number" in names and "sys_mod_count" in names:
         return "servicenow_audit"
-    if "number" in names and names & {"assignment_group", "assignment group", "opened_at", "opened"}:
+    if "number" in names and names & {
+        "assignment_group",
+        "assignment group",
+        "opened_at",
+        "opened",
+    }:
         return "servicenow"
     if "issue key" in names:
         return "jira"
@@ -450,8 +618,10 @@ def parse_priority(raw: pd.Series, raw_mapping: dict[str, Any]) -> tuple[pd.Seri
     out[by_text.index] = pd.array(pd.to_numeric(by_text, errors="coerce"), dtype="Int64")
     bad = raw.notna() & out.isna()
     reasons = pd.Series(None, index=raw.index, dtype=object)
-    reasons[bad] = [f"priority '{v}' is not a known priority; add it to priority_values in the mapping"
-                    for v in raw[bad]]
+    reasons[bad] = [
+        f"priority '{v}' is not a known priority; add it to priority_values in the mapping"
+        for v in raw[bad]
+    ]
     return out, reasons
 
 
@@ -465,27 +635,41 @@ def parse_satisfaction(raw: pd.Series, raw_mapping: dict[str, Any]) -> tuple[pd.
     numbers.loc[labelled.index] = labelled
     bad = raw.notna() & numbers.isna() & ~known
     reasons = pd.Series(None, index=raw.index, dtype=object)
-    reasons[bad] = [f"satisfaction '{v}' is neither a 1-5 score nor a known label (good, bad, offered, "
-                    "unoffered); add it to satisfaction_values in the mapping" for v in raw[bad]]
+    reasons[bad] = [
+        f"satisfaction '{v}' is neither a 1-5 score nor a known label (good, bad, offered, "
+        "unoffered); add it to satisfaction_values in the mapping"
+        for v in raw[bad]
+    ]
     return numbers.astype("float64"), reasons
 
 
-def _collapse_audit(frame: pd.DataFrame, source_rows: pd.Series, columns: dict[str, str],
-                    raw_mapping: dict[str, Any]) -> tuple[pd.DataFrame, pd.Series, pd.Series, int]:
+def _collapse_audit(
+    frame: pd.DataFrame,
+    source_rows: pd.Series,
+    columns: dict[str, str],
+    raw_mapping: dict[str, Any],
+) -> tuple[pd.DataFrame, pd.Series, pd.Series, int]:
     """One row per ticket at its latest state; also each ticket's first non-missing assignee.
 
     Returns (latest rows, their first assignee, superseded event count, ambiguous dates).
     """
     ticket = frame[columns["ticket_id"]]
-    mod = pd.to_numeric(frame[columns["mod_count"]], errors="coerce") if "mod_count" in columns \
+    mod = (
+        pd.to_numeric(frame[columns["mod_count"]], errors="coerce")
+        if "mod_count" in columns
         else pd.Series(np.nan, index=frame.index)
+    )
     ambiguous = 0
     if "updated_at" in columns:
-        updated, _, ambiguous = parse_date_column(frame[columns["updated_at"]], raw_mapping, columns["updated_at"])
+        updated, _, ambiguous = parse_date_column(
+            frame[columns["updated_at"]], raw_mapping, columns["updated_at"]
+        )
     else:
         updated = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
     order = pd.DataFrame({"ticket": ticket, "mod": mod, "updated": updated, "row": source_rows})
-    order = order.sort_values(["ticket", "mod", "updated", "row"], na_position="first", kind="mergesort")
+    order = order.sort_values(
+        ["ticket", "mod", "updated", "row"], na_position="first", kind="mergesort"
+    )
     first_assignee = pd.Series(dtype=object)
     if "first_assignee" in columns:
         assignees = frame[columns["first_assignee"]].reindex(order.index)
@@ -515,14 +699,22 @@ def read_tickets(
     chosen = file_format or raw_mapping.get("format") or detect_ticket_format(frame.columns)
     if chosen is None:
         shown = ", ".join(map(str, list(frame.columns)[:8]))
-        raise FileProblem(str(decoded.path), f"the ticket export format cannot be recognised from its header ({shown})",
-                          fix=f"set 'format:' in the mapping (or --format) to one of {', '.join(FORMATS)}")
+        raise FileProblem(
+            str(decoded.path),
+            f"the ticket export format cannot be recognised from its header ({shown})",
+            fix=f"set 'format:' in the mapping (or --format) to one of {', '.join(FORMATS)}",
+        )
     if chosen not in FORMATS:
-        raise FileProblem(str(decoded.path), f"unknown ticket format {chosen!r}",
-                          fix=f"use one of {', '.join(FORMATS)}")
+        raise FileProblem(
+            str(decoded.path),
+            f"unknown ticket format {chosen!r}",
+            fix=f"use one of {', '.join(FORMATS)}",
+        )
     fixed_provider = raw_mapping.get("provider_department")
     required = [*REQUIRED_ROLES, *([] if fixed_provider else ["assignment_group"])]
-    columns = resolve_columns(decoded, frame, raw_mapping, DEFAULT_COLUMNS[chosen], required, label, "ticket export")
+    columns = resolve_columns(
+        decoded, frame, raw_mapping, DEFAULT_COLUMNS[chosen], required, label, "ticket export"
+    )
     frame = clean_missing(frame, raw_mapping)
     rows_read = len(frame) + blank_lines
     excluded: dict[str, int] = {"blank line": blank_lines} if blank_lines else {}
@@ -530,27 +722,43 @@ def read_tickets(
     first_assignee_seen: pd.Series | None = None
     ambiguous = 0
     if chosen == "servicenow_audit":
-        frame, first_assignee_seen, superseded, ambiguous = _collapse_audit(frame, source_rows, columns, raw_mapping)
+        frame, first_assignee_seen, superseded, ambiguous = _collapse_audit(
+            frame, source_rows, columns, raw_mapping
+        )
         source_rows = source_rows.loc[frame.index]
         if superseded:
-            excluded["superseded audit event (collapsed into the ticket's latest state)"] = superseded
+            excluded["superseded audit event (collapsed into the ticket's latest state)"] = (
+                superseded
+            )
 
     problems = RowProblems()
     col = columns.get
 
     def column(role: str) -> pd.Series:
-        return frame[columns[role]] if role in columns else pd.Series(None, index=frame.index, dtype=object)
+        return (
+            frame[columns[role]]
+            if role in columns
+            else pd.Series(None, index=frame.index, dtype=object)
+        )
 
     ticket_id = column("ticket_id")
-    opened, opened_reasons, amb1 = parse_date_column(column("opened_at"), raw_mapping, col("opened_at", "opened_at"))
-    resolved, resolved_reasons, amb2 = parse_date_column(column("resolved_at"), raw_mapping,
-                                                         col("resolved_at", "resolved_at"))
+    opened, opened_reasons, amb1 = parse_date_column(
+        column("opened_at"), raw_mapping, col("opened_at", "opened_at")
+    )
+    resolved, resolved_reasons, amb2 = parse_date_column(
+        column("resolved_at"), raw_mapping, col("resolved_at", "resolved_at")
+    )
     ambiguous += amb1 + amb2
     problems.add(opened_reasons, columns["opened_at"], column("opened_at"))
     problems.add(resolved_reasons, col("resolved_at", "resolved_at"), column("resolved_at"))
-    problems.add(future_reasons(opened, now, columns["opened_at"]), columns["opened_at"], column("opened_at"))
-    problems.add(future_reasons(resolved, now, col("resolved_at", "resolved_at")), col("resolved_at", "resolved_at"),
-                 column("resolved_at"))
+    problems.add(
+        future_reasons(opened, now, columns["opened_at"]), columns["opened_at"], column("opened_at")
+    )
+    problems.add(
+        future_reasons(resolved, now, col("resolved_at", "resolved_at")),
+        col("resolved_at", "resolved_at"),
+        column("resolved_at"),
+    )
 
     # Provider department: fixed, or the assignment group through the mapping.
     if fixed_provider:
@@ -561,13 +769,23 @@ def read_tickets(
         if "provider_departments" in raw_mapping:
             provider = groups.map(lambda g: None if g is None else group_map.get(g)).astype(object)
             unmapped = groups.notna() & provider.isna()
-            problems.add_mask(unmapped, columns["assignment_group"], groups,
-                              "assignment group '" + groups.fillna("") + "' is not mapped to a provider department")
+            problems.add_mask(
+                unmapped,
+                columns["assignment_group"],
+                groups,
+                "assignment group '"
+                + groups.fillna("")
+                + "' is not mapped to a provider department",
+            )
         else:
             # Without a map the group names are the departments (generic exports).
             provider = groups.astype(object)
-        problems.add_mask(groups.isna(), columns["assignment_group"], groups,
-                          "assignment group is missing, so the provider department is unknown")
+        problems.add_mask(
+            groups.isna(),
+            columns["assignment_group"],
+            groups,
+            "assignment group is missing, so the provider department is unknown",
+        )
 
     # Consumer department: explicit column, explicit requester map, or the HR roster.
     consumer = pd.Series(None, index=frame.index, dtype=object)
@@ -578,12 +796,18 @@ def read_tickets(
     if requester_map:
         mapped = requester.map(lambda r: None if r is None else requester_map.get(r))
         consumer = consumer.where(consumer.notna(), mapped)
-    if raw_mapping.get("requester_departments_from_hr") and hr_employees is not None and not hr_employees.empty \
-            and "requester" in columns:
+    if (
+        raw_mapping.get("requester_departments_from_hr")
+        and hr_employees is not None
+        and not hr_employees.empty
+        and "requester" in columns
+    ):
         roster = hr_employees
         if "snapshot_period" in roster.columns:
             roster = roster.sort_values("snapshot_period")
-        departments = roster.drop_duplicates("employee_id", keep="last").set_index("employee_id")["department"]
+        departments = roster.drop_duplicates("employee_id", keep="last").set_index("employee_id")[
+            "department"
+        ]
         pseudonyms = pseudonymize(requester, salt)
         consumer = consumer.where(consumer.notna(), pseudonyms.map(departments))
 
@@ -600,7 +824,9 @@ def read_tickets(
     elif raw_mapping.get("sla_hours"):
         limits = {int(k): float(v) for k, v in raw_mapping["sla_hours"].items()}
         limit = priority.map(limits, na_action="ignore").astype("float64")
-        sla_met = pd.Series((resolution_hours <= limit).to_numpy(), index=frame.index, dtype="boolean")
+        sla_met = pd.Series(
+            (resolution_hours <= limit).to_numpy(), index=frame.index, dtype="boolean"
+        )
         sla_met[resolution_hours.isna() | limit.isna()] = pd.NA
     else:
         sla_met = pd.Series(pd.NA, index=frame.index, dtype="boolean")
@@ -608,8 +834,12 @@ def read_tickets(
     if "reopen_count" in columns:
         reopen_count = pd.to_numeric(column("reopen_count"), errors="coerce")
         bad = column("reopen_count").notna() & reopen_count.isna()
-        problems.add_mask(bad, columns["reopen_count"], column("reopen_count"),
-                          "reopen count '" + column("reopen_count").fillna("") + "' is not a number")
+        problems.add_mask(
+            bad,
+            columns["reopen_count"],
+            column("reopen_count"),
+            "reopen count '" + column("reopen_count").fillna("") + "' is not a number",
+        )
         reopened = pd.Series(pd.NA, index=frame.index, dtype="boolean")
         reopened[reopen_count.notna()] = (reopen_count[reopen_count.notna()] > 0).to_numpy()
     elif "reopened" in columns:
@@ -619,32 +849,45 @@ def read_tickets(
         reopened = pd.Series(pd.NA, index=frame.index, dtype="boolean")
 
     first_assignee_resolved = _first_assignee_resolved(
-        raw_mapping, columns, frame, first_assignee_seen, resolved)
+        raw_mapping, columns, frame, first_assignee_seen, resolved
+    )
 
-    candidate = pd.DataFrame({
-        "period": period_of(opened, str(raw_mapping.get("period") or "month")).astype(object),
-        "ticket_id": ticket_id.astype(object),
-        "provider_department": provider,
-        "consumer_department": consumer,
-        "priority": priority,
-        "opened_at": opened,
-        "resolved_at": resolved,
-        "resolution_hours": resolution_hours,
-        "sla_met": sla_met,
-        "reopened": reopened,
-        "first_assignee_resolved": first_assignee_resolved,
-        "satisfaction": satisfaction,
-        "source_file": str(decoded.path),
-        "source_sha256": decoded.sha256,
-        "source_row": source_rows,
-    }, index=frame.index)
+    candidate = pd.DataFrame(
+        {
+            "period": period_of(opened, str(raw_mapping.get("period") or "month")).astype(object),
+            "ticket_id": ticket_id.astype(object),
+            "provider_department": provider,
+            "consumer_department": consumer,
+            "priority": priority,
+            "opened_at": opened,
+            "resolved_at": resolved,
+            "resolution_hours": resolution_hours,
+            "sla_met": sla_met,
+            "reopened": reopened,
+            "first_assignee_resolved": first_assignee_resolved,
+            "satisfaction": satisfaction,
+            "source_file": str(decoded.path),
+            "source_sha256": decoded.sha256,
+            "source_row": source_rows,
+        },
+        index=frame.index,
+    )
     candidate["period"] = candidate["period"].where(candidate["period"].notna(), None)
     candidate = candidate[canonical_columns("tickets")]
     used = set(columns.values())
     return finish_result(
-        FEED, decoded, chosen, "tickets", candidate, source_rows, problems, rows_read=rows_read,
-        excluded_by_reason=excluded, columns_mapped=[f"{role}: {name}" for role, name in columns.items()],
-        columns_unmapped=unmapped_columns(frame, used), ambiguous_dates=ambiguous,
+        FEED,
+        decoded,
+        chosen,
+        "tickets",
+        candidate,
+        source_rows,
+        problems,
+        rows_read=rows_read,
+        excluded_by_reason=excluded,
+        columns_mapped=[f"{role}: {name}" for role, name in columns.items()],
+        columns_unmapped=unmapped_columns(frame, used),
+        ambiguous_dates=ambiguous,
     )
 
 
@@ -662,7 +905,11 @@ def _first_assignee_resolved(
         known = count.notna()
         out[known] = (count[known] == 0).to_numpy()
     elif "first_assignee" in columns:
-        first = first_assignee_seen if first_assignee_seen is not None else frame[columns["first_assignee"]]
+        first = (
+            first_assignee_seen
+            if first_assignee_seen is not None
+            else frame[columns["first_assignee"]]
+        )
         if rule == "last_assignee":
             other = frame[columns["first_assignee"]]
         elif "resolved_by" in columns:

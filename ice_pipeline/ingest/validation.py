@@ -52,12 +52,18 @@ def _sha_field() -> object:
 
 
 def _matches(values: pd.Series, pattern: str) -> pd.Series:
-    """Element-wise full regex match, evaluated once per distinct value (periods repeat millions of times)."""
+    """Element-wise full regex match, once per distinct value (periods repeat millions of times)."""
     compiled = re.compile(pattern)
     distinct = pd.unique(values)
     # Missing values are the not_nullable check's business, not this one's.
-    bad = [v for v in distinct if isinstance(v, str) and not compiled.fullmatch(v)
-           or not isinstance(v, str) and not pd.isna(v)]
+    bad = [
+        v
+        for v in distinct
+        if isinstance(v, str)
+        and not compiled.fullmatch(v)
+        or not isinstance(v, str)
+        and not pd.isna(v)
+    ]
     return ~values.isin(bad) if bad else pd.Series(True, index=values.index)
 
 
@@ -94,7 +100,9 @@ class SurveyRatingsModel(_Provenance):
 
     @pa.dataframe_check(error="rating_outside_scale")
     def rating_within_scale(cls, frame: pd.DataFrame) -> pd.Series:
-        return (frame["rating_raw"] >= frame["scale_min"]) & (frame["rating_raw"] <= frame["scale_max"])
+        return (frame["rating_raw"] >= frame["scale_min"]) & (
+            frame["rating_raw"] <= frame["scale_max"]
+        )
 
     @pa.dataframe_check(error="duplicate_key")
     def key_unique(cls, frame: pd.DataFrame) -> pd.Series:
@@ -242,7 +250,9 @@ _TABLES = {
 }
 
 # Natural keys: the primary key of each table in schema.py.
-_KEYS: dict[str, list[str]] = {name: [c.name for c in table.primary_key.columns] for name, table in _TABLES.items()}
+_KEYS: dict[str, list[str]] = {
+    name: [c.name for c in table.primary_key.columns] for name, table in _TABLES.items()
+}
 
 
 def canonical_columns(table_name: str) -> list[str]:
@@ -259,7 +269,11 @@ def _fmt(value: object) -> str:
     if isinstance(value, float | np.floating):
         return f"{float(value):g}"
     if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d") if value == value.normalize() else value.strftime("%Y-%m-%d %H:%M")
+        return (
+            value.strftime("%Y-%m-%d")
+            if value == value.normalize()
+            else value.strftime("%Y-%m-%d %H:%M")
+        )
     return str(value)
 
 
@@ -268,7 +282,9 @@ def _fmt(value: object) -> str:
 _BOOL_TEXT = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
 
 
-def _conform(table_name: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[pd.Index, str, pd.Series, str]]]:
+def _conform(
+    table_name: str, frame: pd.DataFrame
+) -> tuple[pd.DataFrame, list[tuple[pd.Index, str, pd.Series, str]]]:
     """Convert each column to its dtype; values that cannot be converted become failures.
 
     Returns the converted frame and failures as (index, column, raw values, reason template).
@@ -287,20 +303,33 @@ def _conform(table_name: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[t
                 converted = text.map(_BOOL_TEXT, na_action="ignore").astype("boolean")
                 bad = text.notna() & converted.isna()
                 if bad.any():
-                    failures.append((out.index[bad], name, raw[bad], f"{name} '{{value}}' is not true/false"))
+                    failures.append(
+                        (out.index[bad], name, raw[bad], f"{name} '{{value}}' is not true/false")
+                    )
             out[name] = converted if column.nullable else converted
         elif isinstance(kind, Integer | Float):
-            if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+            if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(
+                raw.dtype
+            ):
                 converted = pd.to_numeric(raw)
             else:
                 converted = pd.to_numeric(raw, errors="coerce")
                 bad = raw.notna() & converted.isna() & (raw.astype("string").str.strip() != "")
                 if bad.any():
-                    failures.append((out.index[bad], name, raw[bad], f"{name} '{{value}}' is not a number"))
+                    failures.append(
+                        (out.index[bad], name, raw[bad], f"{name} '{{value}}' is not a number")
+                    )
             if isinstance(kind, Integer):
                 whole = converted.isna() | (converted == converted.round())
                 if not whole.all():
-                    failures.append((out.index[~whole], name, raw[~whole], f"{name} {{value}} is not a whole number"))
+                    failures.append(
+                        (
+                            out.index[~whole],
+                            name,
+                            raw[~whole],
+                            f"{name} {{value}} is not a whole number",
+                        )
+                    )
                     converted = converted.where(whole)
                 converted = converted.astype("Int64")
             else:
@@ -315,7 +344,9 @@ def _conform(table_name: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[t
                 converted = pd.to_datetime(raw, errors="coerce", format="ISO8601")
                 bad = raw.notna() & converted.isna()
                 if bad.any():
-                    failures.append((out.index[bad], name, raw[bad], f"{name} '{{value}}' is not a date"))
+                    failures.append(
+                        (out.index[bad], name, raw[bad], f"{name} '{{value}}' is not a date")
+                    )
             converted = converted.astype("datetime64[ns]")
             out[name] = converted.dt.normalize() if isinstance(kind, Date) else converted
         elif raw.dtype != object:
@@ -343,7 +374,9 @@ def _column_reason(column: str, check: str, value: object) -> str:
         return f"{column} is missing"
     match = _CHECK_RANGE.fullmatch(check)
     if match:
-        return f"{column} {shown} is outside {_fmt(float(match['low']))}-{_fmt(float(match['high']))}"
+        return (
+            f"{column} {shown} is outside {_fmt(float(match['low']))}-{_fmt(float(match['high']))}"
+        )
     match = _CHECK_GE.fullmatch(check)
     if match:
         return f"{column} {shown} is below the minimum {_fmt(float(match['low']))}"
@@ -361,7 +394,9 @@ def _column_reason(column: str, check: str, value: object) -> str:
 def _duplicate_reason(table_name: str, rows: pd.DataFrame) -> tuple[str, pd.Series, pd.Series]:
     keys = _KEYS[table_name]
     shown = rows[keys].astype(str).agg(" / ".join, axis=1)
-    reason = "duplicate key (" + ", ".join(keys) + ") " + shown + ": an earlier row has the same key"
+    reason = (
+        "duplicate key (" + ", ".join(keys) + ") " + shown + ": an earlier row has the same key"
+    )
     id_column = next((k for k in keys if k.endswith("_id")), keys[-1])
     return id_column, shown, reason
 
@@ -374,32 +409,50 @@ _FRAME_REASONS: dict[str, _FrameReason] = {
     "rating_outside_scale": lambda _t, rows: (
         "rating_raw",
         rows["rating_raw"],
-        "rating_raw " + rows["rating_raw"].map(_fmt) + " is outside the scale "
-        + rows["scale_min"].map(_fmt) + "-" + rows["scale_max"].map(_fmt),
+        "rating_raw "
+        + rows["rating_raw"].map(_fmt)
+        + " is outside the scale "
+        + rows["scale_min"].map(_fmt)
+        + "-"
+        + rows["scale_max"].map(_fmt),
     ),
     "resolved_before_opened": lambda _t, rows: (
         "resolved_at",
         rows["resolved_at"],
-        "resolved_at " + rows["resolved_at"].map(_fmt) + " is before opened_at " + rows["opened_at"].map(_fmt)
+        "resolved_at "
+        + rows["resolved_at"].map(_fmt)
+        + " is before opened_at "
+        + rows["opened_at"].map(_fmt)
         + " (negative resolution time)",
     ),
     "terminated_before_hired": lambda _t, rows: (
         "termination_date",
         rows["termination_date"],
-        "termination_date " + rows["termination_date"].map(_fmt) + " is before hire_date "
+        "termination_date "
+        + rows["termination_date"].map(_fmt)
+        + " is before hire_date "
         + rows["hire_date"].map(_fmt),
     ),
     "value_outside_metric_range": lambda _t, rows: (
         "value",
         rows["value"],
-        rows["metric"] + " value " + rows["value"].map(_fmt) + " is outside "
-        + rows["metric"].map(lambda m: "{}-{}".format(*map(_fmt, EXTERNAL_METRIC_RANGES.get(m, (0, 0))))),
+        rows["metric"]
+        + " value "
+        + rows["value"].map(_fmt)
+        + " is outside "
+        + rows["metric"].map(
+            lambda m: "{}-{}".format(*map(_fmt, EXTERNAL_METRIC_RANGES.get(m, (0, 0))))
+        ),
     ),
     "interval_excludes_value": lambda _t, rows: (
         "value_ci_low",
         rows["value"],
-        "the interval " + rows["value_ci_low"].map(_fmt) + " to " + rows["value_ci_high"].map(_fmt)
-        + " does not contain the value " + rows["value"].map(_fmt),
+        "the interval "
+        + rows["value_ci_low"].map(_fmt)
+        + " to "
+        + rows["value_ci_high"].map(_fmt)
+        + " does not contain the value "
+        + rows["value"].map(_fmt),
     ),
 }
 
@@ -415,7 +468,8 @@ def _failure_records(
     if not schema_level.empty:
         first = schema_level.iloc[0]
         raise ValueError(
-            f"{table_name}: validation could not run check {first['check']} on column {first['column']}: "
+            f"{table_name}: validation could not run check {first['check']} "
+            f"on column {first['column']}: "
             f"{first['failure_case']}"
         )
     frame_level = cases[cases["schema_context"] == "DataFrameSchema"]
@@ -424,22 +478,45 @@ def _failure_records(
         rows = frame.loc[index]
         builder = _FRAME_REASONS.get(str(check))
         if builder is None:
-            column, values, reasons = "(row)", pd.Series([""] * len(rows), index=index), pd.Series(
-                [f"row fails {check}"] * len(rows), index=index)
+            column, values, reasons = (
+                "(row)",
+                pd.Series([""] * len(rows), index=index),
+                pd.Series([f"row fails {check}"] * len(rows), index=index),
+            )
         else:
             column, values, reasons = builder(table_name, rows)
-        records.append(pd.DataFrame({"index": index, "column": column, "value": values.to_numpy(),
-                                     "reason": pd.Series(reasons).to_numpy()}))
+        records.append(
+            pd.DataFrame(
+                {
+                    "index": index,
+                    "column": column,
+                    "value": values.to_numpy(),
+                    "reason": pd.Series(reasons).to_numpy(),
+                }
+            )
+        )
     column_level = cases[cases["schema_context"] != "DataFrameSchema"]
     if not column_level.empty:
         index = column_level["index"].astype("int64").to_numpy()
         reasons = [
             _column_reason(str(c), str(k), v)
-            for c, k, v in zip(column_level["column"], column_level["check"], column_level["failure_case"],
-                               strict=True)
+            for c, k, v in zip(
+                column_level["column"],
+                column_level["check"],
+                column_level["failure_case"],
+                strict=True,
+            )
         ]
-        records.append(pd.DataFrame({"index": index, "column": column_level["column"].to_numpy(),
-                                     "value": column_level["failure_case"].to_numpy(), "reason": reasons}))
+        records.append(
+            pd.DataFrame(
+                {
+                    "index": index,
+                    "column": column_level["column"].to_numpy(),
+                    "value": column_level["failure_case"].to_numpy(),
+                    "reason": reasons,
+                }
+            )
+        )
     return records
 
 
@@ -459,8 +536,13 @@ def validate_canonical(
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"{table_name} frame lacks canonical columns {missing}")
-    work = frame if isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 and frame.index.step == 1 \
+    work = (
+        frame
+        if isinstance(frame.index, pd.RangeIndex)
+        and frame.index.start == 0
+        and frame.index.step == 1
         else frame.reset_index(drop=True)
+    )
     source_columns = work["source_column"] if "source_column" in work.columns else None
     if "source_row" in work.columns:
         source_rows = pd.to_numeric(work["source_row"], errors="coerce").fillna(0).astype("int64")
@@ -470,10 +552,16 @@ def validate_canonical(
 
     records: list[pd.DataFrame] = []
     for index, column, values, template in conversion_failures:
-        records.append(pd.DataFrame({
-            "index": np.asarray(index, dtype="int64"), "column": column, "value": values.to_numpy(),
-            "reason": [template.format(value=_fmt(v)) for v in values],
-        }))
+        records.append(
+            pd.DataFrame(
+                {
+                    "index": np.asarray(index, dtype="int64"),
+                    "column": column,
+                    "value": values.to_numpy(),
+                    "reason": [template.format(value=_fmt(v)) for v in values],
+                }
+            )
+        )
     try:
         MODELS[table_name].validate(work, lazy=True)
     except SchemaErrors as errors:
@@ -490,8 +578,10 @@ def validate_canonical(
     if source_columns is not None:
         named = source_columns.reindex(failed["index"]).to_numpy()
         column_names = pd.Series(
-            [f"{src} ({col})" if isinstance(src, str) and src else col for src, col in zip(named, column_names,
-                                                                                          strict=True)]
+            [
+                f"{src} ({col})" if isinstance(src, str) and src else col
+                for src, col in zip(named, column_names, strict=True)
+            ]
         )
     failed = failed.assign(
         column=column_names.to_numpy(), source_row=source_rows.reindex(failed["index"]).to_numpy()
@@ -503,7 +593,12 @@ def validate_canonical(
         .reset_index()
     )
     quarantine = quarantine_frame(
-        feed, decoded, merged["source_row"].astype("int64"), merged["column"], merged["value"], merged["reason"]
+        feed,
+        decoded,
+        merged["source_row"].astype("int64"),
+        merged["column"],
+        merged["value"],
+        merged["reason"],
     )
     good = work.drop(index=bad_index)
     return good[columns].reset_index(drop=True), quarantine

@@ -8,6 +8,7 @@ Both environments use ``StrictUndefined``: a misspelt field fails the render ins
 printing nothing. The output holds no clock time, so the same view gives the same bytes.
 """
 
+import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,11 +22,25 @@ from ice_pipeline.reports.viewmodel import ExecutiveView, ProviderView
 
 EXECUTIVE_KIND = "executive_summary"
 PROVIDER_KIND_PREFIX = "provider:"
+KIND_MAX_CHARS = 64
 
 # Spreadsheet applications execute cells starting with these; a leading number such as "+2.5"
 # or "-0.41" is data, not a formula, and is left alone.
 _FORMULA_START = re.compile(r"^[=+\-@\t\r]")
 _SIGNED_NUMBER = re.compile(r"^[+-]\d")
+
+
+def provider_kind(provider: str) -> str:
+    """The archive kind of a provider page: 'provider:<department>', at most 64 characters.
+
+    ``report_archive.kind`` is VARCHAR(64); a longer department name keeps a prefix and a short
+    hash of the full name, so distinct departments never share a kind.
+    """
+    kind = f"{PROVIDER_KIND_PREFIX}{provider}"
+    if len(kind) <= KIND_MAX_CHARS:
+        return kind
+    digest = hashlib.sha256(provider.encode("utf-8")).hexdigest()[:8]
+    return kind[: KIND_MAX_CHARS - 9] + "~" + digest
 
 
 def neutralise_formula(value: Any) -> Any:
@@ -105,7 +120,7 @@ def render_report(view: ExecutiveView | ProviderView, *, audience: str) -> Rende
         kind = EXECUTIVE_KIND
         subject = f"Internal Customer Index {view.period}: executive summary"
     else:
-        kind = f"{PROVIDER_KIND_PREFIX}{view.provider}"
+        kind = provider_kind(view.provider)
         subject = f"Internal Customer Index {view.period}: {view.provider}"
     email_html = mail_safe_html(render_html(view, for_email=True))
     return RenderedReport(
