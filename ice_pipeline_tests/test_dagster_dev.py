@@ -118,10 +118,22 @@ def start_dagster_dev(workspace: Path, tmp_path: Path, env: dict[str, str]) -> D
     log_path = tmp_path / "dagster-dev.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "dagster"), "dev", "-w", str(workspace),
-             "-h", "127.0.0.1", "-p", str(port)],
-            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
-            preexec_fn=restore_default_signals, start_new_session=True,
+            [
+                str(Path(sys.executable).parent / "dagster"),
+                "dev",
+                "-w",
+                str(workspace),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=restore_default_signals,
+            start_new_session=True,
         )
     return DevServer(process=process, port=port, log_path=log_path)
 
@@ -132,7 +144,9 @@ def wait_until_loaded(server: DevServer) -> dict[str, object]:
     last_problem = "no answer yet"
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            pytest.fail(f"dagster dev exited with {server.process.returncode}:\n{server.log_tail()}")
+            pytest.fail(
+                f"dagster dev exited with {server.process.returncode}:\n{server.log_tail()}"
+            )
         try:
             workspace = server.query(WORKSPACE_QUERY)["workspaceOrError"]
         except (requests.ConnectionError, requests.Timeout, requests.HTTPError) as err:
@@ -143,7 +157,9 @@ def wait_until_loaded(server: DevServer) -> dict[str, object]:
                 return workspace
             last_problem = f"locations still loading: {entries}"
         time.sleep(1)
-    pytest.fail(f"dagster dev not ready after {STARTUP_TIMEOUT_SECONDS} s ({last_problem}):\n{server.log_tail()}")
+    pytest.fail(
+        f"dagster dev not ready after {STARTUP_TIMEOUT_SECONDS} s ({last_problem}):\n{server.log_tail()}"
+    )
 
 
 def stop_process_group(process: subprocess.Popen[bytes], what: str) -> tuple[int, dict[int, str]]:
@@ -168,7 +184,9 @@ def stop_process_group(process: subprocess.Popen[bytes], what: str) -> tuple[int
     leftovers: dict[int, str] = {}
     for pid in _process_group_members(pgid):
         try:
-            leftovers[pid] = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")[:200].decode()
+            leftovers[pid] = (
+                Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")[:200].decode()
+            )
             os.kill(pid, signal.SIGTERM)
         except OSError:
             continue
@@ -179,13 +197,20 @@ def expected_definitions() -> tuple[set[str], set[tuple[str, str]], set[str], se
     """Asset keys, (asset, check) pairs, schedule names and sensor names of ice_pipeline.definitions."""
     import ice_pipeline.definitions as definitions_module
 
-    found = [value for value in vars(definitions_module).values() if isinstance(value, dg.Definitions)]
+    found = [
+        value for value in vars(definitions_module).values() if isinstance(value, dg.Definitions)
+    ]
     assert len(found) == 1, "ice_pipeline.definitions must expose exactly one dg.Definitions"
     repository = found[0].get_repository_def()
     asset_graph = repository.asset_graph
-    asset_keys = {key.to_user_string() for key in asset_graph.get_all_asset_keys()
-                  if asset_graph.get(key).is_materializable}
-    checks = {(check.asset_key.to_user_string(), check.name) for check in asset_graph.asset_check_keys}
+    asset_keys = {
+        key.to_user_string()
+        for key in asset_graph.get_all_asset_keys()
+        if asset_graph.get(key).is_materializable
+    }
+    checks = {
+        (check.asset_key.to_user_string(), check.name) for check in asset_graph.asset_check_keys
+    }
     schedules = {schedule.name for schedule in repository.schedule_defs}
     sensors = {sensor.name for sensor in repository.sensor_defs}
     return asset_keys, checks, schedules, sensors
@@ -196,14 +221,18 @@ def dev_env(tmp_path: Path) -> dict[str, str]:
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("ICE_", "DAGSTER_"))}
-    env.update({
-        "DAGSTER_HOME": str(home),
-        "ICE_DATA_DIR": str(tmp_path / "data"),
-        "ICE_WAREHOUSE_URL": f"duckdb:///{tmp_path / 'data' / 'warehouse.duckdb'}",
-        "ICE_DEMO_MODE": "1",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("ICE_", "DAGSTER_"))
+    }
+    env.update(
+        {
+            "DAGSTER_HOME": str(home),
+            "ICE_DATA_DIR": str(tmp_path / "data"),
+            "ICE_WAREHOUSE_URL": f"duckdb:///{tmp_path / 'data' / 'warehouse.duckdb'}",
+            "ICE_DEMO_MODE": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     return env
 
 
@@ -229,7 +258,9 @@ def test_dagster_dev_lists_everything_and_stops_cleanly(dev_server: DevServer) -
         for entry in workspace["locationEntries"]
         for repository in entry["locationOrLoadError"]["repositories"]
     ]
-    assert {schedule["name"] for repo in repositories for schedule in repo["schedules"]} == schedules
+    assert {
+        schedule["name"] for repo in repositories for schedule in repo["schedules"]
+    } == schedules
     assert {sensor["name"] for repo in repositories for sensor in repo["sensors"]} == sensors
 
     nodes = dev_server.query(ASSETS_QUERY)["assetNodes"]

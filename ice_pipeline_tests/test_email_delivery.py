@@ -471,8 +471,9 @@ def test_starttls_and_login_as_a_user_distinct_from_the_sender(duckdb_url, tmp_p
     def authenticator(server, session, envelope, mechanism, auth_data):
         if isinstance(auth_data, LoginPassword):
             logins.append((auth_data.login.decode(), auth_data.password.decode()))
-            return AuthResult(success=auth_data.password == b"s3cret")
-        return AuthResult(success=False)
+            # handled=False: let aiosmtpd answer 535 itself on a wrong password.
+            return AuthResult(success=auth_data.password == b"s3cret", handled=False)
+        return AuthResult(success=False, handled=False)
 
     handler = RecordingHandler()
     controller = Controller(
@@ -513,7 +514,7 @@ def test_starttls_and_login_as_a_user_distinct_from_the_sender(duckdb_url, tmp_p
         refused = deliver(
             engine, archived, ["cfo@example.com"], wrong, content=report, from_address=FROM
         )
-        assert refused.failed_permanent == ["cfo@example.com"]
+        assert refused.failed_permanent == ["cfo@example.com"], refused.errors
         assert "svc-ice" in refused.errors["cfo@example.com"]
         engine.dispose()
     finally:

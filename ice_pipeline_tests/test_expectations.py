@@ -125,6 +125,8 @@ def test_ticket_suite_every_check_fails_on_bad_data() -> None:
     )
     assert [name for name, o in outcomes.items() if o.passed] == []
     assert outcomes["tickets_volume_vs_previous_period"].metadata["observed_value"] == 10
+    assert outcomes["tickets_key_unique"].metadata["duplicate_rows"] == 1
+    assert outcomes["tickets_key_unique"].metadata["examples"] == ["2026-03 / T0"]
     assert outcomes["tickets_consumer_department_known_to_hr"].metadata[
         "partial_unexpected_list"
     ] == ["Martians"]

@@ -86,9 +86,14 @@ alerting_test_job = dg.define_asset_job("alerting_test_job", selection="*", part
 
 
 def _email_resource(port: int, tmp_path: Path) -> EmailResource:
-    return EmailResource(outbox_dir=str(tmp_path / "outbox"), smtp_host="127.0.0.1", smtp_port=port,
-                         smtp_security="none", from_address="ice-pipeline@example.org",
-                         timeout_seconds=10)
+    return EmailResource(
+        outbox_dir=str(tmp_path / "outbox"),
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_security="none",
+        from_address="ice-pipeline@example.org",
+        timeout_seconds=10,
+    )
 
 
 def _run_failing_job(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
@@ -147,33 +152,45 @@ def test_sensor_evaluation_loop_alerts_once_per_failed_run(
     """The daemon's path: the sensor reads failures from the event log from its cursor onward."""
     handler, port = smtp_server
     defs = dg.Definitions(
-        assets=[survey_ratings, ice_scores], jobs=[alerting_test_job], sensors=[ice_run_failure_email],
+        assets=[survey_ratings, ice_scores],
+        jobs=[alerting_test_job],
+        sensors=[ice_run_failure_email],
         resources={"email": _email_resource(port, tmp_path)},
     )
     repository = defs.get_repository_def()
 
     def tick(cursor: str | None) -> str | None:
-        context = dg.build_sensor_context(instance=instance, cursor=cursor, repository_def=repository,
-                                          resources={"email": _email_resource(port, tmp_path)})
+        context = dg.build_sensor_context(
+            instance=instance,
+            cursor=cursor,
+            repository_def=repository,
+            resources={"email": _email_resource(port, tmp_path)},
+        )
         return ice_run_failure_email.evaluate_tick(context).cursor
 
     cursor = tick(None)  # the first tick only places the cursor at "now"
     first = defs.resolve_job_def("alerting_test_job").execute_in_process(
-        instance=instance, partition_key="2026-03", raise_on_error=False)
+        instance=instance, partition_key="2026-03", raise_on_error=False
+    )
     second = defs.resolve_job_def("alerting_test_job").execute_in_process(
-        instance=instance, partition_key="2026-04", raise_on_error=False)
+        instance=instance, partition_key="2026-04", raise_on_error=False
+    )
     cursor = tick(cursor)
     cursor = tick(cursor)
     assert len(handler.messages) == 2
-    subjects = sorted(email.message_from_bytes(raw, policy=email.policy.default)["Subject"]
-                      for _, raw in handler.messages)
+    subjects = sorted(
+        email.message_from_bytes(raw, policy=email.policy.default)["Subject"]
+        for _, raw in handler.messages
+    )
     assert [" 2026-03 " in subjects[0], " 2026-04 " in subjects[1]] == [True, True]
     bodies = b"".join(raw for _, raw in handler.messages)
     assert first.run_id.encode() in bodies and second.run_id.encode() in bodies
 
 
 def test_no_recipients_means_no_email_and_no_tag(
-    instance: dg.DagsterInstance, smtp_server: tuple[RecordingHandler, int], tmp_path: Path,
+    instance: dg.DagsterInstance,
+    smtp_server: tuple[RecordingHandler, int],
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     handler, port = smtp_server
@@ -190,9 +207,9 @@ def test_recipients_from_config_file(tmp_path: Path) -> None:
     assert alert_recipients({"ICE_CONFIG": str(config), "ICE_DATA_DIR": str(tmp_path)}) == [
         "data-eng@example.org"
     ]
-    assert alert_recipients({"ICE_CONFIG": str(config), "ICE_ALERT_RECIPIENTS": "a@x.org,b@x.org"}) == [
-        "a@x.org", "b@x.org"
-    ]
+    assert alert_recipients(
+        {"ICE_CONFIG": str(config), "ICE_ALERT_RECIPIENTS": "a@x.org,b@x.org"}
+    ) == ["a@x.org", "b@x.org"]
     with pytest.raises(ConfigError) as caught:
         alert_recipients({"ICE_ALERT_RECIPIENTS": "data-eng"})
     assert caught.value.setting == "ICE_ALERT_RECIPIENTS"
@@ -200,19 +217,30 @@ def test_recipients_from_config_file(tmp_path: Path) -> None:
 
 def test_subject_is_one_short_line() -> None:
     alert = FailureAlert(
-        run_id="r1", job_name="ice_nightly_job", partition_key=None, run_url="http://x/runs/r1",
+        run_id="r1",
+        job_name="ice_nightly_job",
+        partition_key=None,
+        run_url="http://x/runs/r1",
         step_failures=(StepFailure("ingest_tickets", "\n  " + "x" * 400 + "\nTraceback ..."),),
         run_error_text="",
     )
     assert "\n" not in alert.subject and len(alert.subject) == 180
     assert alert.subject.startswith("[ICE] ice_nightly_job failed in ingest_tickets: xxx")
-    launch_failure = FailureAlert(run_id="r2", job_name="j", partition_key="2026-10", run_url="u",
-                                  step_failures=(), run_error_text="Run launcher died\nmore")
+    launch_failure = FailureAlert(
+        run_id="r2",
+        job_name="j",
+        partition_key="2026-10",
+        run_url="u",
+        step_failures=(),
+        run_error_text="Run launcher died\nmore",
+    )
     assert launch_failure.subject == "[ICE] j 2026-10 failed: Run launcher died"
 
 
 def test_every_recipient_gets_one_copy_and_the_outbox_works_without_smtp(
-    instance: dg.DagsterInstance, smtp_server: tuple[RecordingHandler, int], tmp_path: Path,
+    instance: dg.DagsterInstance,
+    smtp_server: tuple[RecordingHandler, int],
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     handler, port = smtp_server
@@ -220,7 +248,8 @@ def test_every_recipient_gets_one_copy_and_the_outbox_works_without_smtp(
     run_id = _run_failing_job(instance).run_id
     ice_run_failure_email(_failure_context(instance, run_id, _email_resource(port, tmp_path)))
     assert sorted(recipients for recipients, _ in handler.messages) == [
-        ["data-eng@example.org"], ["oncall@example.org"]
+        ["data-eng@example.org"],
+        ["oncall@example.org"],
     ]
 
     # No SMTP host (the demo default): the alert is written to the outbox as .eml files instead.

@@ -63,7 +63,10 @@ def test_real_ibm_attrition_snapshot_counts() -> None:
     assert "Gender" in result.columns_unmapped
 
 
-ROSTER = """Employee ID,First Name,Last Name,Work Email,Department,Location,Hire Date,Termination Date,Termination Type  # noqa: E501
+ROSTER = (
+    "Employee ID,First Name,Last Name,Work Email,"
+    "Department,Location,Hire Date,Termination Date,Termination Type\n"
+    """\
 E1,Ann,Lee,ann@example.com,Finance,Berlin,2019-04-01,,
 E2,Bob,Ray,bob@example.com,R&D,Paris,2020-01-15,2026-02-28,Resignation
 E3,Cy,Kim,cy@example.com,Sales,Rome,2021-05-01,2026-03-10,Dismissal
@@ -74,6 +77,7 @@ E7,Gus,Ho,gus@example.com,Finance,Riga,2023-02-01,2026-03-01,Sabbatical
 E1,Ann,Lee,ann@example.com,Finance,Berlin,2019-04-01,,
 E8,Hal,Oz,hal@example.com,Retail,Riga,2024-02-01,2026-01-31,Retired
 """
+)
 
 
 def test_roster_maps_types_drops_personal_columns_and_quarantines_bad_rows(tmp_path: Path) -> None:

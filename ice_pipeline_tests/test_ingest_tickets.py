@@ -81,13 +81,17 @@ def test_real_servicenow_event_log_collapses_5998_events_to_890_tickets() -> Non
     assert _accounted(result)
 
 
-AUDIT = """number,sys_mod_count,sys_updated_at,opened_at,resolved_at,assignment_group,caller_id,priority,made_sla,reopen_count,assigned_to,resolved_by  # noqa: E501
+AUDIT = (
+    "number,sys_mod_count,sys_updated_at,opened_at,resolved_at,assignment_group,"
+    "caller_id,priority,made_sla,reopen_count,assigned_to,resolved_by\n"
+    """\
 INC1,2,03-03-2026 10:00,01-03-2026 09:00,03-03-2026 10:00,Service Desk,C1,2 - High,TRUE,1,Ann,Bob
 INC1,0,01-03-2026 09:00,01-03-2026 09:00,?,Service Desk,C1,3 - Moderate,TRUE,0,?,?
 INC1,1,02-03-2026 09:00,01-03-2026 09:00,?,Service Desk,C1,3 - Moderate,TRUE,0,Bob,?
 INC2,1,05-03-2026 12:00,04-03-2026 08:00,05-03-2026 12:00,Network,C2,4 - Low,FALSE,0,Cy,?
 INC2,1,05-03-2026 11:00,04-03-2026 08:00,?,Network,C2,4 - Low,TRUE,0,Cy,?
 """
+)
 
 
 def test_audit_log_keeps_the_latest_state_and_the_first_assignee(tmp_path: Path) -> None:
@@ -114,12 +118,16 @@ def test_audit_log_keeps_the_latest_state_and_the_first_assignee(tmp_path: Path)
     assert tickets.loc["INC2", "resolution_hours"] == pytest.approx(28.0)
 
 
-LIST_EXPORT = """number,opened_at,resolved_at,assignment_group,caller_id,priority,made_sla,reopen_count,assigned_to,resolved_by  # noqa: E501
+LIST_EXPORT = (
+    "number,opened_at,resolved_at,assignment_group,caller_id,"
+    "priority,made_sla,reopen_count,assigned_to,resolved_by\n"
+    """\
 INC100,2026-03-02 09:00:00,2026-03-02 13:30:00,Service Desk,E001,3 - Moderate,true,0,Ann,Ann
 INC101,2026-03-05 10:00:00,,Payroll,E002,1 - Critical,false,2,Ann,
 INC102,2026-03-06 10:00:00,2026-03-07 10:00:00,Group 99,E003,2 - High,true,0,Bob,Cy
 INC103,2026-03-07 10:00:00,2026-03-07 12:00:00,Service Desk,E999,4 - Low,true,0,Bob,Cy
 """
+)
 
 
 def test_servicenow_list_maps_groups_and_requesters_through_hr(tmp_path: Path) -> None:
@@ -175,11 +183,15 @@ def test_explicit_requester_map_wins_and_same_file_gives_same_rows(tmp_path: Pat
     pd.testing.assert_frame_equal(first.tables["tickets"], second.tables["tickets"])
 
 
-JIRA_DE = """Zusammenfassung,Schlüssel,Priorität,Team,Autor,Bearbeiter,Erstellt,Gelöst,Labels,Labels,Sprint,Sprint  # noqa: E501
+JIRA_DE = (
+    "Zusammenfassung,Schlüssel,Priorität,Team,Autor,Bearbeiter,"
+    "Erstellt,Gelöst,Labels,Labels,Sprint,Sprint\n"
+    """\
 Drucker,HD-1,Hoch,Plattform,u1,u7,03.03.2026 10:15,03.03.2026 14:15,printer,urgent,S1,S2
 Laptop,HD-2,Niedrig,Personal,u2,u8,04.03.2026 09:00,10.03.2026 09:00,,,S2,
 Zugang,HD-3,Blocker-ish,Plattform,u3,u7,05.03.2026 09:00,,access,,,
 """
+)
 
 
 def test_jira_with_localised_headers_and_repeated_columns(tmp_path: Path) -> None:
@@ -211,12 +223,16 @@ def test_jira_english_default_dates_with_month_names(tmp_path: Path) -> None:
     assert row["priority"] == 1
 
 
-ZENDESK = """Id,Requester,Requester id,Group,Assignee,Assignee id,Priority,Created at,Solved at,Satisfaction Score,Reopens  # noqa: E501
+ZENDESK = (
+    "Id,Requester,Requester id,Group,Assignee,"
+    "Assignee id,Priority,Created at,Solved at,Satisfaction Score,Reopens\n"
+    """\
 501,Jane Doe,9001,Support,Agent A,71,Urgent,2026-03-01T08:00:00Z,2026-03-01T10:30:00Z,good,0
 502,John Roe,9002,Billing,Agent B,72,Normal,2026-03-02T08:00:00Z,2026-03-04T08:00:00Z,bad,1
 503,Ann Poe,9003,Support,Agent A,71,Low,2026-03-03T08:00:00Z,,offered,0
 504,Max Moe,9004,Support,Agent A,71,Normal,2026-03-03T09:00:00Z,2026-03-03T10:00:00Z,unoffered,0
 """
+)
 
 
 def test_zendesk_satisfaction_labels_priority_and_iso_timestamps(tmp_path: Path) -> None:

@@ -35,14 +35,18 @@ def period_rows(context: dg.AssetExecutionContext) -> int:
     return len(context.partition_key)
 
 
-production_probe_job = dg.define_asset_job("production_probe_job", selection="*", partitions_def=monthly)
+production_probe_job = dg.define_asset_job(
+    "production_probe_job", selection="*", partitions_def=monthly
+)
 # Loaded by the CLI and the daemon too: -m ice_pipeline_tests.test_production_instance -a probe_defs
 probe_defs = dg.Definitions(assets=[period_rows], jobs=[production_probe_job])
 CODE_LOCATION_ARGS = ["-m", "ice_pipeline_tests.test_production_instance", "-a", "probe_defs"]
 
 
 @pytest.fixture
-def production_home(tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def production_home(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     """A DAGSTER_HOME holding deploy/dagster.yaml unchanged, pointed at a throwaway database."""
     home = tmp_path / "dagster_home"
     home.mkdir()
@@ -94,12 +98,27 @@ def test_in_process_run_is_recorded_in_postgres(production_home: Path, postgres_
     assert _runs_in_postgres(postgres_url) == {result.run_id: ("production_probe_job", "SUCCESS")}
 
 
-def test_launched_run_is_queued_then_run_by_the_daemon(production_home: Path, postgres_url: str,
-                                                      tmp_path: Path) -> None:
+def test_launched_run_is_queued_then_run_by_the_daemon(
+    production_home: Path, postgres_url: str, tmp_path: Path
+) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPO_ROOT)}
     launched = subprocess.run(
-        [str(DAGSTER_BIN / "dagster"), "job", "launch", *CODE_LOCATION_ARGS, "-j", "production_probe_job", "--tags", json.dumps({"dagster/partition": "2026-04"})],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, preexec_fn=restore_default_signals,
+        [
+            str(DAGSTER_BIN / "dagster"),
+            "job",
+            "launch",
+            *CODE_LOCATION_ARGS,
+            "-j",
+            "production_probe_job",
+            "--tags",
+            json.dumps({"dagster/partition": "2026-04"}),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=restore_default_signals,
     )
     assert launched.returncode == 0, launched.stderr[-2000:]
     runs = _runs_in_postgres(postgres_url)
@@ -110,8 +129,12 @@ def test_launched_run_is_queued_then_run_by_the_daemon(production_home: Path, po
     with daemon_log.open("w") as log:
         daemon = subprocess.Popen(
             [str(DAGSTER_BIN / "dagster-daemon"), "run", *CODE_LOCATION_ARGS],
-            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
-            preexec_fn=restore_default_signals, start_new_session=True,
+            cwd=tmp_path,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=restore_default_signals,
+            start_new_session=True,
         )
     try:
         status = "QUEUED"

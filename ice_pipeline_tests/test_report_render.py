@@ -361,3 +361,14 @@ def test_empty_period_renders_plainly():
     assert "No provider had enough responses to be ranked" in report.html
     assert "Insufficient data: no correlation analysis could be run" in report.html
     assert isinstance(tables["ice_scores"], pd.DataFrame)
+
+
+def test_provider_kind_fits_the_archive_column():
+    from ice_pipeline.reports.render import provider_kind
+    from ice_pipeline.warehouse import schema
+
+    limit = schema.report_archive.c.kind.type.length
+    assert provider_kind("IT") == "provider:IT"
+    long_a, long_b = "A" * 80 + "x", "A" * 80 + "y"
+    assert len(provider_kind(long_a)) == limit
+    assert provider_kind(long_a) != provider_kind(long_b)

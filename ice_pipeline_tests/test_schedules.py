@@ -34,8 +34,12 @@ def _evaluate(schedule: dg.ScheduleDefinition, instant: datetime) -> list[dg.Run
         (datetime(2027, 1, 1, 2, 0, tzinfo=AMSTERDAM), "2026-12"),
     ],
 )
-def test_schedule_requests_the_latest_complete_month(instant: datetime, expected_period: str) -> None:
-    schedule = build_nightly_schedule(ScheduleSettings(cron="0 2 * * *", timezone="Europe/Amsterdam"))
+def test_schedule_requests_the_latest_complete_month(
+    instant: datetime, expected_period: str
+) -> None:
+    schedule = build_nightly_schedule(
+        ScheduleSettings(cron="0 2 * * *", timezone="Europe/Amsterdam")
+    )
     requests = _evaluate(schedule, instant)
     assert [request.partition_key for request in requests] == [expected_period]
     assert requests[0].tags["ice/trigger"] == "schedule"
@@ -52,7 +56,9 @@ def test_each_night_is_a_separate_run_of_the_same_month() -> None:
 def test_schedule_skips_when_no_month_is_complete_yet() -> None:
     schedule = build_nightly_schedule(ScheduleSettings())
     # The first partition is 2024-11 (ICE_FIRST_PERIOD's default): on 2024-11-15 nothing has ended.
-    context = dg.build_schedule_context(scheduled_execution_time=datetime(2024, 11, 15, 2, 0, tzinfo=UTC))
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2024, 11, 15, 2, 0, tzinfo=UTC)
+    )
     result = schedule(context)
     assert isinstance(result, dg.SkipReason)
     assert "2024-10 is not a partition" in (result.skip_message or "")
@@ -69,16 +75,24 @@ def test_latest_complete_period_uses_the_schedule_timezone() -> None:
 def test_settings_come_from_config_and_the_environment_wins() -> None:
     settings = schedule_settings_from({"cron": "30 3 * * *", "timezone": "Europe/Amsterdam"}, {})
     assert settings == ScheduleSettings(cron="30 3 * * *", timezone="Europe/Amsterdam")
-    overridden = schedule_settings_from({"timezone": "Europe/Amsterdam"}, {"ICE_SCHEDULE_TIMEZONE": "UTC"})
+    overridden = schedule_settings_from(
+        {"timezone": "Europe/Amsterdam"}, {"ICE_SCHEDULE_TIMEZONE": "UTC"}
+    )
     assert overridden == ScheduleSettings(cron="0 2 * * *", timezone="UTC")
     schedule = build_nightly_schedule(settings)
-    assert (schedule.cron_schedule, schedule.execution_timezone) == ("30 3 * * *", "Europe/Amsterdam")
+    assert (schedule.cron_schedule, schedule.execution_timezone) == (
+        "30 3 * * *",
+        "Europe/Amsterdam",
+    )
 
 
 @pytest.mark.parametrize(
     ("section", "setting"),
-    [({"timezone": "Mars/Olympus"}, "schedule.timezone"), ({"cron": "at two"}, "schedule.cron"),
-     ({"hour": 2}, "schedule.hour")],
+    [
+        ({"timezone": "Mars/Olympus"}, "schedule.timezone"),
+        ({"cron": "at two"}, "schedule.cron"),
+        ({"hour": 2}, "schedule.hour"),
+    ],
 )
 def test_bad_schedule_settings_name_the_setting(section: dict[str, object], setting: str) -> None:
     with pytest.raises(ConfigError) as caught:

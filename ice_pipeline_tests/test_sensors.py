@@ -86,11 +86,15 @@ def test_renamed_copied_or_touched_bytes_never_fire_again(landing: Path, tick: T
     export.rename(landing / "tickets" / "incidents-renamed.csv")
     assert tick() == []
     (landing / "hr").mkdir()
-    (landing / "hr" / "copy.csv").write_bytes((landing / "tickets" / "incidents-renamed.csv").read_bytes())
+    (landing / "hr" / "copy.csv").write_bytes(
+        (landing / "tickets" / "incidents-renamed.csv").read_bytes()
+    )
     assert tick() == []
 
 
-def test_changed_bytes_fire_again_for_the_periods_now_in_the_file(landing: Path, tick: Tick) -> None:
+def test_changed_bytes_fire_again_for_the_periods_now_in_the_file(
+    landing: Path, tick: Tick
+) -> None:
     export = _write(landing / "tickets" / "incidents.csv", ["2025-03"])
     assert [r.partition_key for r in tick()] == ["2025-03"]
     _write(export, ["2025-03", "2025-05"])
@@ -105,7 +109,9 @@ def test_two_new_files_request_their_own_periods(landing: Path, tick: Tick) -> N
     assert sorted(r.partition_key for r in tick()) == ["2025-01", "2025-02"]
 
 
-def test_files_outside_feed_folders_and_partial_files_are_ignored(landing: Path, tick: Tick) -> None:
+def test_files_outside_feed_folders_and_partial_files_are_ignored(
+    landing: Path, tick: Tick
+) -> None:
     _write(landing / "notes.csv", ["2025-01"])  # not under a feed folder
     _write(landing / "tickets" / ".incidents.csv.part", ["2025-01"])
     _write(landing / "tickets" / "~lock.csv", ["2025-01"])
@@ -154,7 +160,9 @@ def test_cursor_is_bounded_but_keeps_present_files(tmp_path: Path) -> None:
     assert LandingCursor.from_json(cursor.to_json()) == cursor
 
 
-def test_any_fsspec_filesystem_is_listed_and_read_the_same_way(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_any_fsspec_filesystem_is_listed_and_read_the_same_way(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # memory:// stands in for s3:// and friends: a non-local filesystem whose files are copied
     # to a temporary directory before parsing.
     memory = fsspec.filesystem("memory")
@@ -187,4 +195,6 @@ def test_periods_from_name() -> None:
 
 
 def test_module_exports_both_sensors() -> None:
-    assert sorted(sensor.name for sensor in sensors) == sorted([LANDING_SENSOR_NAME, FAILURE_SENSOR_NAME])
+    assert sorted(sensor.name for sensor in sensors) == sorted(
+        [LANDING_SENSOR_NAME, FAILURE_SENSOR_NAME]
+    )

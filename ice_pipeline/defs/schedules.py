@@ -40,7 +40,7 @@ class ScheduleSettings:
             raise ConfigError(
                 "schedule.cron",
                 f"{self.cron!r} is not a valid cron string",
-                fix='use five fields "minute hour day month weekday", e.g. "0 2 * * *" for 02:00 daily',
+                fix='use five fields "minute hour day month weekday", e.g. "0 2 * * *" (02:00)',
             )
         try:
             zoneinfo.ZoneInfo(self.timezone)
@@ -48,7 +48,7 @@ class ScheduleSettings:
             raise ConfigError(
                 "schedule.timezone",
                 f"{self.timezone!r} is not a known IANA timezone",
-                fix='use a name such as "Europe/Amsterdam" or "UTC" (ICE_SCHEDULE_TIMEZONE also sets it)',
+                fix='use a name such as "Europe/Amsterdam" or "UTC" (or set ICE_SCHEDULE_TIMEZONE)',
             ) from err
 
 
@@ -57,11 +57,14 @@ def schedule_settings_from(section: dict[str, Any], environ: dict[str, str]) -> 
     unknown = sorted(set(section) - {"cron", "timezone"})
     if unknown:
         raise ConfigError(
-            f"schedule.{unknown[0]}", "is not a known schedule setting", fix="use only 'cron' and 'timezone'"
+            f"schedule.{unknown[0]}",
+            "is not a known schedule setting",
+            fix="use only 'cron' and 'timezone'",
         )
     settings = ScheduleSettings(
         cron=environ.get("ICE_SCHEDULE_CRON") or str(section.get("cron") or DEFAULT_CRON),
-        timezone=environ.get("ICE_SCHEDULE_TIMEZONE") or str(section.get("timezone") or DEFAULT_TIMEZONE),
+        timezone=environ.get("ICE_SCHEDULE_TIMEZONE")
+        or str(section.get("timezone") or DEFAULT_TIMEZONE),
     )
     settings.validate()
     return settings
@@ -100,11 +103,14 @@ def build_nightly_schedule(settings: ScheduleSettings) -> dg.ScheduleDefinition:
         job=ice_nightly_job,
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description=(
-            f"Runs ice_nightly_job at '{settings.cron}' ({settings.timezone}) for the latest complete "
+            f"Runs ice_nightly_job at '{settings.cron}' ({settings.timezone}) for the latest "
+            "complete "
             "month; the cross-period analyses downstream of it run in the same run."
         ),
     )
-    def ice_nightly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    def ice_nightly_schedule(
+        context: dg.ScheduleEvaluationContext,
+    ) -> dg.RunRequest | dg.SkipReason:
         instant = context.scheduled_execution_time
         period = latest_complete_period(instant, settings.timezone)
         valid_periods = monthly_partitions.get_partition_keys(

@@ -91,8 +91,10 @@ class LandingCursor:
 
     def to_json(self) -> str:
         return json.dumps(
-            {"files": {path: list(entry) for path, entry in sorted(self.files.items())},
-             "seen": self.seen_hashes},
+            {
+                "files": {path: list(entry) for path, entry in sorted(self.files.items())},
+                "seen": self.seen_hashes,
+            },
             separators=(",", ":"),
         )
 
@@ -114,13 +116,13 @@ def _version_of(info: dict[str, Any]) -> str:
 
 
 def list_landing_files(fs: fsspec.AbstractFileSystem, root: str) -> list[LandingFile]:
-    """Every ``<root>/<feed>/**/*.csv`` export, skipping hidden and partial (``.part``/``.tmp``) files."""
+    """Every ``<root>/<feed>/**/*.csv`` export, skipping hidden and partial files."""
     root = root.rstrip("/")
     if not fs.exists(root):
         return []
     found: list[LandingFile] = []
     for path, info in sorted(fs.find(root, detail=True).items()):
-        relative = path[len(root):].lstrip("/").split("/")
+        relative = path[len(root) :].lstrip("/").split("/")
         name = relative[-1]
         if len(relative) < 2 or relative[0] not in FEED_FOLDERS:
             continue
@@ -129,8 +131,14 @@ def list_landing_files(fs: fsspec.AbstractFileSystem, root: str) -> list[Landing
             continue
         if info.get("type", "file") != "file":
             continue
-        found.append(LandingFile(path=path, feed=relative[0], size_bytes=int(info.get("size") or 0),
-                                 version=_version_of(info)))
+        found.append(
+            LandingFile(
+                path=path,
+                feed=relative[0],
+                size_bytes=int(info.get("size") or 0),
+                version=_version_of(info),
+            )
+        )
     return found
 
 
@@ -207,16 +215,20 @@ def periods_of_export(
     workdir = Path(tempfile.mkdtemp(prefix="ice-landing-"))
     try:
         try:
-            periods = periods_in_export(_local_copy(fs, landing_file, workdir), feed=landing_file.feed)
+            periods = periods_in_export(
+                _local_copy(fs, landing_file, workdir), feed=landing_file.feed
+            )
         except IceError as err:
             if log is not None:
                 log.warning(f"{landing_file.path}: cannot read its periods ({err}); using the name")
             periods = []
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return sorted(set(periods)) or periods_from_name(landing_file.path.rsplit("/", 1)[-1]) or [
-        latest_complete_period(now)
-    ]
+    return (
+        sorted(set(periods))
+        or periods_from_name(landing_file.path.rsplit("/", 1)[-1])
+        or [latest_complete_period(now)]
+    )
 
 
 def landing_run_requests(
@@ -224,7 +236,7 @@ def landing_run_requests(
     periods_by_sha: dict[str, list[str]],
     valid_periods: Sequence[str],
 ) -> tuple[list[dg.RunRequest], list[str]]:
-    """One run request per (new file, period it contains); periods outside the partitions are skipped."""
+    """One run request per (new file, period in it); periods outside the partitions are skipped."""
     valid = set(valid_periods)
     requests: list[dg.RunRequest] = []
     skipped: list[str] = []
@@ -237,8 +249,11 @@ def landing_run_requests(
                 dg.RunRequest(
                     run_key=f"{export.sha256}:{period}",
                     partition_key=period,
-                    tags={"ice/trigger": "landing", "ice/source_sha256": export.sha256,
-                          "ice/source_file": export.file.path[-200:]},
+                    tags={
+                        "ice/trigger": "landing",
+                        "ice/source_sha256": export.sha256,
+                        "ice/source_file": export.file.path[-200:],
+                    },
                 )
             )
     return requests, skipped
@@ -250,7 +265,8 @@ def landing_run_requests(
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "Requests ice_nightly_job runs for the periods of new or changed export files in the landing "
+        "Requests ice_nightly_job runs for the periods of new or changed export files in the "
+        "landing "
         "location (ICE_LANDING_URL, default <ICE_DATA_DIR>/landing; any fsspec URL). Files are "
         "recognised by sha256, so renaming or touching a file never starts a second run."
     ),
@@ -261,7 +277,8 @@ def ice_landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     new_exports, next_cursor = scan_landing(fs, root, LandingCursor.from_json(context.cursor))
     now = datetime.now(UTC)
     periods_by_sha = {
-        export.sha256: periods_of_export(fs, export.file, now, context.log) for export in new_exports
+        export.sha256: periods_of_export(fs, export.file, now, context.log)
+        for export in new_exports
     }
     valid_periods = monthly_partitions.get_partition_keys(current_time=now)
     requests, skipped = landing_run_requests(new_exports, periods_by_sha, valid_periods)
@@ -269,8 +286,9 @@ def ice_landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         context.log.info(f"not a partition of ice_nightly_job, no run requested: {entry}")
     if not requests:
         return dg.SensorResult(
-            skip_reason=f"no new export files in {url}" if not new_exports
-            else f"{len(new_exports)} new file(s) in {url}, none with a period inside the partitions",
+            skip_reason=f"no new export files in {url}"
+            if not new_exports
+            else f"{len(new_exports)} new file(s) in {url}, none with a period in the partitions",
             cursor=next_cursor.to_json(),
         )
     return dg.SensorResult(run_requests=requests, cursor=next_cursor.to_json())
@@ -309,7 +327,9 @@ class FailureAlert:
         if self.step_failures:
             first = self.step_failures[0]
             more = f" (+{len(self.step_failures) - 1} more)" if len(self.step_failures) > 1 else ""
-            text = f"[ICE] {self.job_name}{where} failed in {first.step_key}{more}: {first.first_line}"
+            text = (
+                f"[ICE] {self.job_name}{where} failed in {first.step_key}{more}: {first.first_line}"
+            )
         else:
             first_line = (self.run_error_text.strip().splitlines() or ["(no error message)"])[0]
             text = f"[ICE] {self.job_name}{where} failed: {first_line}"
@@ -334,8 +354,9 @@ class FailureAlert:
             lines += ["", "--- run error ---", self.run_error_text.rstrip()]
         lines += [
             "",
-            "Open the run link for the full logs. docs/operations.md (Reading alerts) says what to do next;",
-            "re-run only the failed steps from the run page ('Re-execute from failure').",
+            "Open the run link for the full logs; docs/operations.md (Reading an alert) says what",
+            "to do next.",
+            "Re-run only the failed steps from the run page (Re-execute > From failure).",
         ]
         return "\n".join(lines) + "\n"
 
@@ -354,26 +375,38 @@ def alert_recipients(environ: dict[str, str] | None = None) -> list[str]:
 
     env = dict(os.environ if environ is None else environ)
     if env.get("ICE_ALERT_RECIPIENTS"):
-        recipients = [part.strip() for part in env["ICE_ALERT_RECIPIENTS"].split(",") if part.strip()]
+        recipients = [
+            part.strip() for part in env["ICE_ALERT_RECIPIENTS"].split(",") if part.strip()
+        ]
     else:
-        configured = section(load_config(config_path(load_settings(env), env)), "alerts").get("recipients")
+        configured = section(load_config(config_path(load_settings(env), env)), "alerts").get(
+            "recipients"
+        )
         if configured is None:
             configured = []
         if not isinstance(configured, list):
-            raise ConfigError("alerts.recipients", "must be a list of email addresses",
-                              fix="write alerts: {recipients: [data-eng@example.org]}")
+            raise ConfigError(
+                "alerts.recipients",
+                "must be a list of email addresses",
+                fix="write alerts: {recipients: [data-eng@example.org]}",
+            )
         recipients = [str(item).strip() for item in configured if str(item).strip()]
     for address in recipients:
         if "@" not in address:
-            raise ConfigError("ICE_ALERT_RECIPIENTS", f"{address!r} is not an email address",
-                              fix="list addresses like data-eng@example.org, separated by commas")
+            raise ConfigError(
+                "ICE_ALERT_RECIPIENTS",
+                f"{address!r} is not an email address",
+                fix="list addresses like data-eng@example.org, separated by commas",
+            )
     return recipients
 
 
 def _error_text(step_failure_data: Any) -> str:
     user_failure = getattr(step_failure_data, "user_failure_data", None)
     if user_failure is not None and user_failure.description:
-        return str(user_failure.description)  # a dagster.Failure / IceError message, already readable
+        return str(
+            user_failure.description
+        )  # a dagster.Failure / IceError message, already readable
     error = step_failure_data.error
     if error is None:
         return "(no error recorded)"
@@ -388,8 +421,10 @@ def failure_alert_for_run(
 ) -> FailureAlert:
     """Collect the failed steps of ``run`` from the instance's event log into an alert."""
     step_failures = tuple(
-        StepFailure(step_key=record.dagster_event.step_key or "?",
-                    error_text=_error_text(record.dagster_event.step_failure_data))
+        StepFailure(
+            step_key=record.dagster_event.step_key or "?",
+            error_text=_error_text(record.dagster_event.step_failure_data),
+        )
         for record in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
         if record.dagster_event is not None
     )
@@ -403,7 +438,9 @@ def failure_alert_for_run(
     )
 
 
-def build_alert_message(alert: FailureAlert, sender: str, recipients: Sequence[str]) -> EmailMessage:
+def build_alert_message(
+    alert: FailureAlert, sender: str, recipients: Sequence[str]
+) -> EmailMessage:
     message = EmailMessage()
     message["Subject"] = alert.subject
     message["From"] = sender
@@ -417,7 +454,7 @@ def build_alert_message(alert: FailureAlert, sender: str, recipients: Sequence[s
 
 
 def alert_transport(email: EmailResource) -> Any:
-    """The reports' own transport (``ice_pipeline.reports.delivery``) for the email resource's settings.
+    """The reports' transport (``ice_pipeline.reports.delivery``) for the email resource's settings.
 
     Alerts go out exactly as reports do: over SMTP when ``ICE_SMTP_HOST`` is set, else as .eml
     files in the outbox (the demo default, no network).
@@ -440,9 +477,12 @@ def alert_transport(email: EmailResource) -> Any:
     return SmtpTransport(settings, environ={settings.password_env: email.smtp_password or ""})
 
 
-def send_alert_message(email: EmailResource, message: EmailMessage, recipients: Sequence[str]) -> str:
+def send_alert_message(
+    email: EmailResource, message: EmailMessage, recipients: Sequence[str]
+) -> str:
     """Send one copy per recipient; returns where it went. Delivery errors propagate (the tick fails
-    and the daemon evaluates the failure again on the next tick)."""
+    and the daemon evaluates the failure again on the next tick).
+    """
     transport = alert_transport(email)
     for recipient in recipients:
         transport.send(message, recipient)
@@ -454,7 +494,8 @@ def send_alert_message(email: EmailResource, message: EmailMessage, recipients: 
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
     description=(
-        "Emails the data-engineering recipients (ICE_ALERT_RECIPIENTS or alerts.recipients) the failing "
+        "Emails the data-engineering recipients (ICE_ALERT_RECIPIENTS or alerts.recipients) "
+        "the failing "
         "step, its error and a link to the run, once per failed run."
     ),
 )
@@ -471,15 +512,18 @@ def ice_run_failure_email(context: dg.RunFailureSensorContext, email: EmailResou
             "(set ICE_ALERT_RECIPIENTS or alerts.recipients in ICE_CONFIG)"
         )
         return
-    alert = failure_alert_for_run(context.instance, fresh, context.failure_event.message or "",
-                                  alert_base_url())
+    alert = failure_alert_for_run(
+        context.instance, fresh, context.failure_event.message or "", alert_base_url()
+    )
     message = build_alert_message(alert, email.from_address, recipients)
     sent_to = send_alert_message(email, message, recipients)
     # Recorded on the run itself (instance storage), so a re-evaluation or a reset sensor cursor
     # never mails the same failure twice. Sent first, tagged second: a lost tag can repeat an
     # alert, but a failed send never silently drops one.
     context.instance.add_run_tags(run.run_id, {ALERT_SENT_TAG: datetime.now(UTC).isoformat()})
-    context.log.info(f"run {run.run_id}: failure alert for {len(recipients)} recipient(s) sent via {sent_to}")
+    context.log.info(
+        f"run {run.run_id}: failure alert for {len(recipients)} recipient(s) sent via {sent_to}"
+    )
 
 
 sensors: list[dg.SensorDefinition] = [ice_landing_sensor, ice_run_failure_email]

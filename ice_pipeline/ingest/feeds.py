@@ -15,7 +15,7 @@ hr.read_hr, external.read_external)::
         *,
         file_format: str | None,         # forced format (CLI --format), else None = mapping/detect
         salt: str,                       # pseudonym salt for privacy.pseudonymize
-        hr_employees: pd.DataFrame | None,  # canonical ``employees`` rows, for requester -> department
+        hr_employees: pd.DataFrame | None,  # canonical ``employees`` (requester -> department)
         now: datetime,                   # "the future" starts here (naive UTC)
     ) -> ParseResult
 
@@ -76,21 +76,53 @@ def feed_from_folder(path: Path) -> str | None:
 
 
 # Header names that identify a non-survey feed when neither the mapping nor the folder says.
-_TICKET_MARKERS = ({"number", "incident_state"}, {"number", "assignment_group"}, {"issue key"},
-                   {"issue id", "summary"}, {"ticket id", "requester"}, {"id", "requester", "assignee"})
-_HR_MARKERS = ({"employeenumber", "attrition"}, {"employee id", "hire date"}, {"employee_id", "hire_date"},
-               {"employee number", "department"})
-_EXTERNAL_MARKERS = ({"business unit", "likely to recommend"}, {"business_unit", "metric"},
-                     {"business_unit", "score"}, {"business unit", "nps"})
+_TICKET_MARKERS = (
+    {"number", "incident_state"},
+    {"number", "assignment_group"},
+    {"issue key"},
+    {"issue id", "summary"},
+    {"ticket id", "requester"},
+    {"id", "requester", "assignee"},
+)
+_HR_MARKERS = (
+    {"employeenumber", "attrition"},
+    {"employee id", "hire date"},
+    {"employee_id", "hire_date"},
+    {"employee number", "department"},
+)
+_EXTERNAL_MARKERS = (
+    {"business unit", "likely to recommend"},
+    {"business_unit", "metric"},
+    {"business_unit", "score"},
+    {"business unit", "nps"},
+)
 
 
 def detect_feed(decoded: DecodedFile) -> str:
-    """Guess the feed from the header; surveys when nothing else matches (survey detection then decides)."""
-    rows = read_csv_rows(DecodedFile(decoded.path, _head(decoded.text), decoded.encoding, decoded.sha256,
-                                     decoded.size_bytes))
-    header = {cell.strip().lower() for cell in (rows[0] if rows else [])}
-    for feed, markers in (("tickets", _TICKET_MARKERS), ("hr", _HR_MARKERS), ("external", _EXTERNAL_MARKERS)):
-        if any(marker <= header for marker in markers):
+    """Guess the feed from the header; surveys when nothing else matches."""
+    from ice_pipeline.ingest.surveys import detect_survey_format
+
+    head = DecodedFile(
+        decoded.path, _head(decoded.text), decoded.encoding, decoded.sha256, decoded.size_bytes
+    )
+    rows = read_csv_rows(head)[:3]
+    if detect_survey_format(rows) is not None:
+        return "surveys"
+    header = [cell.strip() for cell in (rows[0] if rows else [])]
+    try:
+        from ice_pipeline.ingest.tickets import detect_ticket_format
+
+        if detect_ticket_format(header) is not None:
+            return "tickets"
+    except ImportError:  # the tickets reader is optional while it is being written
+        pass
+    names = {cell.lower() for cell in header}
+    for feed, markers in (
+        ("tickets", _TICKET_MARKERS),
+        ("hr", _HR_MARKERS),
+        ("external", _EXTERNAL_MARKERS),
+    ):
+        if any(marker <= names for marker in markers):
             return feed
     return "surveys"
 
@@ -103,12 +135,17 @@ def _head(text: str, max_chars: int = 200_000) -> str:
     return text[: cut if cut > 0 else max_chars]
 
 
-def resolve_feed(path: Path, mapping: Mapping, decoded: DecodedFile, feed: str | None = None) -> str:
-    """Feed by precedence: explicit argument, mapping ``feed:``, landing folder, header detection."""
+def resolve_feed(
+    path: Path, mapping: Mapping, decoded: DecodedFile, feed: str | None = None
+) -> str:
+    """Feed by precedence: argument, mapping ``feed:``, landing folder, header detection."""
     chosen = feed or mapping.feed or feed_from_folder(path) or detect_feed(decoded)
     if chosen not in FEEDS:
-        raise FileProblem(str(path), f"unknown feed {chosen!r}",
-                          fix=f"use one of {', '.join(FEEDS)} (mapping key 'feed:' or --feed)")
+        raise FileProblem(
+            str(path),
+            f"unknown feed {chosen!r}",
+            fix=f"use one of {', '.join(FEEDS)} (mapping key 'feed:' or --feed)",
+        )
     return chosen
 
 
@@ -130,12 +167,18 @@ def read_export(
     chosen_feed = resolve_feed(path, mapping, decoded, feed)
     reference_now = now or datetime.now(UTC).replace(tzinfo=None)
     reader = _reader(chosen_feed)
-    return reader(decoded, mapping, file_format=file_format, salt=salt, hr_employees=hr_employees,
-                  now=reference_now)
+    return reader(
+        decoded,
+        mapping,
+        file_format=file_format,
+        salt=salt,
+        hr_employees=hr_employees,
+        now=reference_now,
+    )
 
 
 def discover_exports(landing_dir: Path) -> list[ExportFile]:
-    """Every ``*.csv`` under ``landing/<feed>/`` (recursively), sorted, with the mapping that applies."""
+    """Every ``*.csv`` under ``landing/<feed>/`` (recursive), sorted, with its mapping."""
     found: list[ExportFile] = []
     for feed in FEEDS:
         folder = Path(landing_dir) / feed
@@ -166,8 +209,9 @@ def periods_in_export(
     rosters that need the HR employees or files whose rows all fail, falls back to a
     ``YYYY-MM`` in the file name, then to no periods.
     """
-    result = read_export(path, feed=feed, file_format=file_format, mapping_path=mapping_path, salt=salt,
-                         now=now)
+    result = read_export(
+        path, feed=feed, file_format=file_format, mapping_path=mapping_path, salt=salt, now=now
+    )
     if result.periods:
         return result.periods
     match = _PERIOD_IN_NAME.search(Path(path).name)

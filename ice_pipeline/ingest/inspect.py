@@ -21,8 +21,19 @@ INSPECT_SALT = "ice-inspect-not-secret"
 
 # Date columns recognised without a mapping (structural mode), in order of preference.
 KNOWN_DATE_COLUMNS = (
-    "RecordedDate", "EndDate", "End Date", "Date submitted", "Timestamp", "responded_at", "opened_at",
-    "sys_created_at", "Created", "created_at", "Date", "date", "snapshot_date",
+    "RecordedDate",
+    "EndDate",
+    "End Date",
+    "Date submitted",
+    "Timestamp",
+    "responded_at",
+    "opened_at",
+    "sys_created_at",
+    "Created",
+    "created_at",
+    "Date",
+    "date",
+    "snapshot_date",
 )
 
 
@@ -34,7 +45,7 @@ def inspect_file(
     feed: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The JSON-ready summary of one export (see module docstring); FileProblem/ConfigError on bad input."""
+    """The JSON-ready summary of one export; FileProblem/ConfigError on bad input."""
     path = Path(path)
     chosen_mapping = mapping_path if mapping_path is not None else find_mapping(path)
     mapping = load_mapping(chosen_mapping) if chosen_mapping is not None else Mapping.empty()
@@ -44,12 +55,20 @@ def inspect_file(
     if chosen_mapping is None and not (chosen_feed == "surveys" and (file_format or "") == "long"):
         return _structural(decoded, chosen_feed, file_format)
     reader = _reader(chosen_feed)
-    result = reader(decoded, mapping, file_format=file_format, salt=INSPECT_SALT, hr_employees=None,
-                    now=reference_now)
+    result = reader(
+        decoded,
+        mapping,
+        file_format=file_format,
+        salt=INSPECT_SALT,
+        hr_employees=None,
+        now=reference_now,
+    )
     return _summary(decoded, result, chosen_mapping)
 
 
-def _summary(decoded: DecodedFile, result: ParseResult, mapping_path: Path | None) -> dict[str, Any]:
+def _summary(
+    decoded: DecodedFile, result: ParseResult, mapping_path: Path | None
+) -> dict[str, Any]:
     counts = dict(result.counts)
     respondents = counts.get("respondents")
     if respondents is None and "survey_ratings" in result.tables:
@@ -100,7 +119,7 @@ def _head_only(decoded: DecodedFile, max_chars: int = 200_000) -> DecodedFile:
 
 
 def _structural(decoded: DecodedFile, feed: str, file_format: str | None) -> dict[str, Any]:
-    """No mapping: what the file is, how many rows it has, its columns and (if dated) its periods."""
+    """No mapping: what the file is, its rows, its columns and (if dated) its periods."""
     layout_format = file_format if file_format in SURVEY_FORMATS else None
     table = read_layout(decoded, layout_format, allow_unknown=True)
     columns = table.columns
@@ -135,5 +154,8 @@ def _structural(decoded: DecodedFile, feed: str, file_format: str | None) -> dic
         "columns_unmapped": [c for c in columns if c not in personal],
         "columns_dropped_personal": personal,
         "ambiguous_dates": ambiguous,
-        "hint": "no mapping found: write NAME.mapping.yaml beside the file or pass --mapping (docs/mappings.md)",
+        "hint": (
+            "no mapping found: write NAME.mapping.yaml beside the file or pass --mapping "
+            "(docs/mappings.md)"
+        ),
     }

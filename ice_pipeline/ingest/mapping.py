@@ -19,7 +19,14 @@ from ice_pipeline.errors import ConfigError
 from ice_pipeline.ingest.common import FEEDS
 
 FORMATS: dict[str, tuple[str, ...]] = {
-    "surveys": ("qualtrics", "qualtrics_legacy", "surveymonkey", "limesurvey", "google_forms", "long"),
+    "surveys": (
+        "qualtrics",
+        "qualtrics_legacy",
+        "surveymonkey",
+        "limesurvey",
+        "google_forms",
+        "long",
+    ),
     "tickets": ("servicenow", "servicenow_audit", "jira", "zendesk", "generic"),
     "hr": ("roster", "snapshot"),
     "external": ("nps_responses", "csat_responses", "metrics"),
@@ -27,7 +34,14 @@ FORMATS: dict[str, tuple[str, ...]] = {
 DATE_ORDERS = ("YMD", "DMY", "MDY", "AUTO")
 CADENCES = ("month", "quarter")
 
-DEFAULT_NOT_APPLICABLE: tuple[str, ...] = ("-1", "-2", "N/A", "Unfamiliar (N/A)", "No basis for evaluation", "NA")
+DEFAULT_NOT_APPLICABLE: tuple[str, ...] = (
+    "-1",
+    "-2",
+    "N/A",
+    "Unfamiliar (N/A)",
+    "No basis for evaluation",
+    "NA",
+)
 COMMENT_MAX_CHARS = 10_000
 
 
@@ -36,7 +50,7 @@ def is_mapping_file(path: Path) -> bool:
 
 
 def find_mapping(export_path: Path) -> Path | None:
-    """``NAME.mapping.yaml`` beside ``NAME.csv`` wins; else ``mapping.yaml`` in the same folder; else None."""
+    """``NAME.mapping.yaml`` beside ``NAME.csv``, else ``mapping.yaml`` in its folder, else None."""
     export_path = Path(export_path)
     own = export_path.with_name(f"{export_path.stem}.mapping.yaml")
     if own.is_file():
@@ -93,34 +107,48 @@ class Mapping:
         """The ``columns:`` block (canonical name -> export column), checked to be text -> text."""
         block = self.raw.get("columns") or {}
         if not isinstance(block, dict) or not all(isinstance(v, str) for v in block.values()):
-            raise self.error("columns", "must map canonical names to export column names (text)",
-                             "write it as 'columns: {ticket_id: number, opened_at: opened_at}'")
+            raise self.error(
+                "columns",
+                "must map canonical names to export column names (text)",
+                "write it as 'columns: {ticket_id: number, opened_at: opened_at}'",
+            )
         return {str(k): v for k, v in block.items()}
 
 
 def load_mapping(path: Path) -> Mapping:
-    """Read and check the common keys of a mapping file; feed-specific keys are checked by the readers."""
+    """Read a mapping file and check its common keys (and a survey mapping's keys)."""
     path = Path(path)
     where = str(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError as err:
-        raise ConfigError(where, "the mapping file does not exist",
-                          fix="check the path given to --mapping, or write the mapping (docs/mappings.md)") from err
+        raise ConfigError(
+            where,
+            "the mapping file does not exist",
+            fix="check the path given to --mapping, or write the mapping (docs/mappings.md)",
+        ) from err
     except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(where, f"the mapping file cannot be read ({err})", fix="save it as UTF-8 text") from err
+        raise ConfigError(
+            where, f"the mapping file cannot be read ({err})", fix="save it as UTF-8 text"
+        ) from err
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(where, f"the mapping is not valid YAML{line} ({getattr(err, 'problem', err)})",
-                          fix="fix the YAML syntax; docs/mappings.md has examples") from err
+        raise ConfigError(
+            where,
+            f"the mapping is not valid YAML{line} ({getattr(err, 'problem', err)})",
+            fix="fix the YAML syntax; docs/mappings.md has examples",
+        ) from err
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ConfigError(where, "the mapping must be a YAML mapping of keys to values",
-                          fix="start the file with 'feed: surveys' and the keys in docs/mappings.md")
+        raise ConfigError(
+            where,
+            "the mapping must be a YAML mapping of keys to values",
+            fix="start the file with 'feed: surveys' and the keys in docs/mappings.md",
+        )
     mapping = Mapping(raw=raw, path=path)
     feed = raw.get("feed")
     if feed is not None and feed not in FEEDS:
@@ -129,13 +157,21 @@ def load_mapping(path: Path) -> Mapping:
     if file_format is not None:
         allowed = FORMATS.get(str(feed), tuple(f for fs in FORMATS.values() for f in fs))
         if file_format not in allowed:
-            raise mapping.error("format", f"unknown format {file_format!r}" + (f" for feed {feed}" if feed else ""),
-                                f"use one of {', '.join(allowed)}, or remove the key to detect it")
+            raise mapping.error(
+                "format",
+                f"unknown format {file_format!r}" + (f" for feed {feed}" if feed else ""),
+                f"use one of {', '.join(allowed)}, or remove the key to detect it",
+            )
     if mapping.date_order is not None and mapping.date_order not in DATE_ORDERS:
-        raise mapping.error("date_order", f"unknown date order {raw.get('date_order')!r}",
-                            "use YMD, DMY, MDY or auto")
+        raise mapping.error(
+            "date_order",
+            f"unknown date order {raw.get('date_order')!r}",
+            "use YMD, DMY, MDY or auto",
+        )
     if mapping.cadence not in CADENCES:
-        raise mapping.error("period", f"unknown period cadence {raw.get('period')!r}", "use month or quarter")
+        raise mapping.error(
+            "period", f"unknown period cadence {raw.get('period')!r}", "use month or quarter"
+        )
     if feed == "surveys" or (feed is None and any(k in raw for k in ("ratings", "scales"))):
         survey_mapping(mapping)  # validate eagerly so a bad mapping fails before any file is read
     return mapping
@@ -148,7 +184,7 @@ def load_mapping(path: Path) -> Mapping:
 
 @dataclass(frozen=True)
 class Scale:
-    """A rating scale: numeric ``min``..``max``, or text ``labels`` lowest first (label i -> i+1)."""
+    """A rating scale: numeric ``min``..``max``, or text ``labels`` lowest first (i -> i+1)."""
 
     name: str
     scale_min: float
@@ -162,7 +198,7 @@ class Scale:
 
 @dataclass(frozen=True)
 class RatingRule:
-    """Columns that are ratings: one ``column`` or a ``pattern`` with named groups provider/dimension."""
+    """Rating columns: one ``column``, or a ``pattern`` with groups provider/dimension."""
 
     key: str  # 'ratings[3]', for messages
     column: str | None
@@ -187,7 +223,7 @@ class CommentRule:
 
 @dataclass(frozen=True)
 class ExclusionPolicy:
-    """Which responses are not data (previews, tests, spam, incomplete); every exclusion is counted."""
+    """Which responses are not data (previews, tests, spam, incomplete); all are counted."""
 
     status_column: str | None
     excluded_status_values: tuple[str, ...]
@@ -199,7 +235,7 @@ class ExclusionPolicy:
 
 @dataclass(frozen=True)
 class SurveyMapping:
-    """What surveys.py needs from a mapping, checked and typed. Absent keys fall back to format defaults."""
+    """What surveys.py needs from a mapping, checked and typed; absent keys use format defaults."""
 
     mapping: Mapping
     respondent_id: str | None
@@ -223,28 +259,48 @@ def _scale(mapping: Mapping, key: str, name: str, spec: Any) -> Scale:
     if isinstance(spec, str):
         match = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*-\s*(-?\d+(?:\.\d+)?)\s*", spec)
         if not match:
-            raise mapping.error(key, f"scale {spec!r} is neither a named scale nor 'MIN-MAX'",
-                                "name a scale from 'scales:' or write e.g. '1-5'")
+            raise mapping.error(
+                key,
+                f"scale {spec!r} is neither a named scale nor 'MIN-MAX'",
+                "name a scale from 'scales:' or write e.g. '1-5'",
+            )
         spec = {"min": float(match.group(1)), "max": float(match.group(2))}
     if not isinstance(spec, dict):
-        raise mapping.error(key, "a scale must be {min: 1, max: 5} or {labels: [lowest, ..., highest]}",
-                            "see 'scales:' in docs/mappings.md")
+        raise mapping.error(
+            key,
+            "a scale must be {min: 1, max: 5} or {labels: [lowest, ..., highest]}",
+            "see 'scales:' in docs/mappings.md",
+        )
     labels = spec.get("labels")
     if labels is not None:
-        if not isinstance(labels, list) or len(labels) < 2 or not all(isinstance(v, str | int) for v in labels):
-            raise mapping.error(key, "'labels' must list at least two answer texts, lowest first",
-                                "write labels: [\"Very unfavorably\", ..., \"Very favorably\"]")
+        if (
+            not isinstance(labels, list)
+            or len(labels) < 2
+            or not all(isinstance(v, str | int) for v in labels)
+        ):
+            raise mapping.error(
+                key,
+                "'labels' must list at least two answer texts, lowest first",
+                'write labels: ["Very unfavorably", ..., "Very favorably"]',
+            )
         texts = tuple(str(v).strip() for v in labels)
         if len(set(texts)) != len(texts):
-            raise mapping.error(key, "'labels' lists the same text twice", "list each answer text once")
+            raise mapping.error(
+                key, "'labels' lists the same text twice", "list each answer text once"
+            )
         return Scale(name=name, scale_min=1.0, scale_max=float(len(texts)), labels=texts)
     try:
         low, high = float(spec["min"]), float(spec["max"])
     except (KeyError, TypeError, ValueError) as err:
-        raise mapping.error(key, "a numeric scale needs numbers 'min' and 'max'",
-                            "write e.g. {min: 1, max: 5} or {min: 0, max: 10}") from err
+        raise mapping.error(
+            key,
+            "a numeric scale needs numbers 'min' and 'max'",
+            "write e.g. {min: 1, max: 5} or {min: 0, max: 10}",
+        ) from err
     if not high > low:
-        raise mapping.error(key, f"scale max ({high:g}) must be above min ({low:g})", "swap or fix min and max")
+        raise mapping.error(
+            key, f"scale max ({high:g}) must be above min ({low:g})", "swap or fix min and max"
+        )
     return Scale(name=name, scale_min=low, scale_max=high)
 
 
@@ -252,8 +308,11 @@ def _regex(mapping: Mapping, key: str, pattern: Any) -> re.Pattern[str]:
     try:
         return re.compile(str(pattern))
     except re.error as err:
-        raise mapping.error(key, f"the pattern {pattern!r} is not a valid regular expression ({err})",
-                            "fix the regex; quote it in single quotes in YAML") from err
+        raise mapping.error(
+            key,
+            f"the pattern {pattern!r} is not a valid regular expression ({err})",
+            "fix the regex; quote it in single quotes in YAML",
+        ) from err
 
 
 def _text_map(mapping: Mapping, key: str, value: Any) -> dict[str, str]:
@@ -276,91 +335,137 @@ def survey_mapping(mapping: Mapping) -> SurveyMapping:
 
     def scale_for(key: str, spec: Any) -> Scale:
         if spec is None:
-            raise mapping.error(key, "the rule has no 'scale'", "add 'scale: NAME' (from 'scales:') or 'scale: 1-5'")
+            raise mapping.error(
+                key, "the rule has no 'scale'", "add 'scale: NAME' (from 'scales:') or 'scale: 1-5'"
+            )
         if isinstance(spec, str) and spec in scales:
             return scales[spec]
         if isinstance(spec, str) and not re.search(r"\d", spec):
-            raise mapping.error(key, f"scale {spec!r} is not defined under 'scales:'",
-                                f"define it under 'scales:' or use one of {', '.join(scales) or '(none defined)'}")
+            raise mapping.error(
+                key,
+                f"scale {spec!r} is not defined under 'scales:'",
+                f"define it under 'scales:' or use one of {', '.join(scales) or '(none defined)'}",
+            )
         return _scale(mapping, key, str(spec), spec)
 
     rules: list[RatingRule] = []
     rating_block = raw.get("ratings") or []
     if not isinstance(rating_block, list):
-        raise mapping.error("ratings", "must be a list of rules", "write '- column: ...' or '- pattern: ...' items")
+        raise mapping.error(
+            "ratings", "must be a list of rules", "write '- column: ...' or '- pattern: ...' items"
+        )
     for i, spec in enumerate(rating_block):
         key = f"ratings[{i}]"
         if not isinstance(spec, dict) or ("column" in spec) == ("pattern" in spec):
-            raise mapping.error(key, "each rating rule needs exactly one of 'column' or 'pattern'",
-                                "write '- column: Q1_1' or '- pattern: ^Q(?P<provider>..)_(?P<dimension>\\d)$'")
+            raise mapping.error(
+                key,
+                "each rating rule needs exactly one of 'column' or 'pattern'",
+                "write '- column: Q1_1' or '- pattern: ^Q(?P<provider>..)_(?P<dimension>\\d)$'",
+            )
         pattern = _regex(mapping, f"{key}.pattern", spec["pattern"]) if "pattern" in spec else None
         provider = spec.get("provider")
         dimension = spec.get("dimension")
         if provider is None and (pattern is None or "provider" not in pattern.groupindex):
-            raise mapping.error(key, "the rule does not say which provider is rated",
-                                "add 'provider: NAME' or a named group (?P<provider>...) in the pattern")
+            raise mapping.error(
+                key,
+                "the rule does not say which provider is rated",
+                "add 'provider: NAME' or a named group (?P<provider>...) in the pattern",
+            )
         if dimension is None and (pattern is None or "dimension" not in pattern.groupindex):
-            raise mapping.error(key, "the rule does not say which dimension is rated",
-                                "add 'dimension: NAME' or a named group (?P<dimension>...) in the pattern")
+            raise mapping.error(
+                key,
+                "the rule does not say which dimension is rated",
+                "add 'dimension: NAME' or a named group (?P<dimension>...) in the pattern",
+            )
         reversed_dims = spec.get("reversed_dimensions") or []
         if not isinstance(reversed_dims, list):
-            raise mapping.error(f"{key}.reversed_dimensions", "must be a list", "write [\"4\"] or [quality]")
-        rules.append(RatingRule(
-            key=key,
-            column=str(spec["column"]) if "column" in spec else None,
-            pattern=pattern,
-            provider=str(provider) if provider is not None else None,
-            dimension=str(dimension) if dimension is not None else None,
-            providers=_text_map(mapping, f"{key}.providers", spec.get("providers")),
-            dimensions=_text_map(mapping, f"{key}.dimensions", spec.get("dimensions")),
-            scale=scale_for(f"{key}.scale", spec.get("scale")),
-            reversed=bool(spec.get("reversed", False)),
-            reversed_dimensions=tuple(str(d) for d in reversed_dims),
-        ))
+            raise mapping.error(
+                f"{key}.reversed_dimensions", "must be a list", 'write ["4"] or [quality]'
+            )
+        rules.append(
+            RatingRule(
+                key=key,
+                column=str(spec["column"]) if "column" in spec else None,
+                pattern=pattern,
+                provider=str(provider) if provider is not None else None,
+                dimension=str(dimension) if dimension is not None else None,
+                providers=_text_map(mapping, f"{key}.providers", spec.get("providers")),
+                dimensions=_text_map(mapping, f"{key}.dimensions", spec.get("dimensions")),
+                scale=scale_for(f"{key}.scale", spec.get("scale")),
+                reversed=bool(spec.get("reversed", False)),
+                reversed_dimensions=tuple(str(d) for d in reversed_dims),
+            )
+        )
 
     comments: list[CommentRule] = []
     comment_block = raw.get("comments") or []
     if not isinstance(comment_block, list):
-        raise mapping.error("comments", "must be a list of rules", "write '- column: ...' or '- pattern: ...' items")
+        raise mapping.error(
+            "comments", "must be a list of rules", "write '- column: ...' or '- pattern: ...' items"
+        )
     for i, spec in enumerate(comment_block):
         key = f"comments[{i}]"
         if not isinstance(spec, dict) or ("column" in spec) == ("pattern" in spec):
-            raise mapping.error(key, "each comment rule needs exactly one of 'column' or 'pattern'",
-                                "write '- column: Q_IT_TEXT' with 'provider: NAME'")
+            raise mapping.error(
+                key,
+                "each comment rule needs exactly one of 'column' or 'pattern'",
+                "write '- column: Q_IT_TEXT' with 'provider: NAME'",
+            )
         pattern = _regex(mapping, f"{key}.pattern", spec["pattern"]) if "pattern" in spec else None
         provider = spec.get("provider")
         if provider is None and (pattern is None or "provider" not in pattern.groupindex):
-            raise mapping.error(key, "the rule does not say which provider the comment is about",
-                                "add 'provider: NAME' or a named group (?P<provider>...) in the pattern")
-        comments.append(CommentRule(
-            key=key,
-            column=str(spec["column"]) if "column" in spec else None,
-            pattern=pattern,
-            provider=str(provider) if provider is not None else None,
-            providers=_text_map(mapping, f"{key}.providers", spec.get("providers")),
-        ))
+            raise mapping.error(
+                key,
+                "the rule does not say which provider the comment is about",
+                "add 'provider: NAME' or a named group (?P<provider>...) in the pattern",
+            )
+        comments.append(
+            CommentRule(
+                key=key,
+                column=str(spec["column"]) if "column" in spec else None,
+                pattern=pattern,
+                provider=str(provider) if provider is not None else None,
+                providers=_text_map(mapping, f"{key}.providers", spec.get("providers")),
+            )
+        )
 
     exclude = raw.get("exclude")
     if exclude is not None and not isinstance(exclude, dict):
-        raise mapping.error("exclude", "must be a block of policy keys", "see 'Exclusion policy' in docs/mappings.md")
+        raise mapping.error(
+            "exclude",
+            "must be a block of policy keys",
+            "see 'Exclusion policy' in docs/mappings.md",
+        )
     not_applicable = raw.get("not_applicable", list(DEFAULT_NOT_APPLICABLE))
     if not isinstance(not_applicable, list):
-        raise mapping.error("not_applicable", "must be a list of codes", "write [-1, -2, \"N/A\"]")
+        raise mapping.error("not_applicable", "must be a list of codes", 'write [-1, -2, "N/A"]')
     period_value = raw.get("period_value")
     if period_value is not None and not _PERIOD_VALUE.match(str(period_value)):
-        raise mapping.error("period_value", f"{period_value!r} is not a period", "write YYYY-MM or YYYY-Qn")
+        raise mapping.error(
+            "period_value", f"{period_value!r} is not a period", "write YYYY-MM or YYYY-Qn"
+        )
     max_chars = raw.get("comment_max_chars", COMMENT_MAX_CHARS)
     if not isinstance(max_chars, int) or max_chars < 1:
-        raise mapping.error("comment_max_chars", "must be a positive whole number", "write e.g. 10000")
-    for key in ("respondent_id", "consumer_department", "responded_at", "consumer_department_fixed"):
+        raise mapping.error(
+            "comment_max_chars", "must be a positive whole number", "write e.g. 10000"
+        )
+    for key in (
+        "respondent_id",
+        "consumer_department",
+        "responded_at",
+        "consumer_department_fixed",
+    ):
         if raw.get(key) is not None and not isinstance(raw.get(key), str | int):
-            raise mapping.error(key, "must be a column name (text)", "write the export's column name")
+            raise mapping.error(
+                key, "must be a column name (text)", "write the export's column name"
+            )
     return SurveyMapping(
         mapping=mapping,
         respondent_id=_opt_text(raw.get("respondent_id")),
         consumer_department=_opt_text(raw.get("consumer_department")),
-        consumer_department_values=_text_map(mapping, "consumer_department_values",
-                                             raw.get("consumer_department_values")),
+        consumer_department_values=_text_map(
+            mapping, "consumer_department_values", raw.get("consumer_department_values")
+        ),
         consumer_department_fixed=_opt_text(raw.get("consumer_department_fixed")),
         responded_at=_opt_text(raw.get("responded_at")),
         period_value=_opt_text(period_value),

@@ -39,41 +39,117 @@ from ice_pipeline.ingest.privacy import is_personal_column, pseudonymize
 
 FEED = "surveys"
 SURVEY_FORMATS = FORMATS["surveys"]
-HEADER_ROWS = {"qualtrics": 3, "qualtrics_legacy": 2, "surveymonkey": 2, "limesurvey": 1, "google_forms": 1,
-               "long": 1, "csv": 1}
+HEADER_ROWS = {
+    "qualtrics": 3,
+    "qualtrics_legacy": 2,
+    "surveymonkey": 2,
+    "limesurvey": 1,
+    "google_forms": 1,
+    "long": 1,
+    "csv": 1,
+}
 RATING_COLUMNS = [
-    "period", "respondent_id", "provider_department", "dimension", "consumer_department", "rating_raw",
-    "scale_min", "scale_max", "reversed", "score", "favourable", "responded_at", "source_file", "source_sha256",
+    "period",
+    "respondent_id",
+    "provider_department",
+    "dimension",
+    "consumer_department",
+    "rating_raw",
+    "scale_min",
+    "scale_max",
+    "reversed",
+    "score",
+    "favourable",
+    "responded_at",
+    "source_file",
+    "source_sha256",
     "source_row",
 ]
-COMMENT_COLUMNS = ["period", "respondent_id", "provider_department", "consumer_department", "comment_text",
-                   "source_file", "source_sha256", "source_row"]
+COMMENT_COLUMNS = [
+    "period",
+    "respondent_id",
+    "provider_department",
+    "consumer_department",
+    "comment_text",
+    "source_file",
+    "source_sha256",
+    "source_row",
+]
 LONG_REQUIRED = ("respondent_id", "consumer_department", "provider", "dimension", "rating")
 
 # Qualtrics writes Status as text in label exports and as a code in numeric exports.
-QUALTRICS_STATUS_NAMES = {"0": "IP Address", "1": "Survey Preview", "2": "Survey Test", "4": "Imported",
-                          "8": "Spam", "9": "Survey Preview Spam", "12": "Imported Spam", "16": "Offline"}
-DEFAULT_EXCLUDED_STATUS = ("Survey Preview", "Survey Test", "Spam", "Survey Preview Spam", "Imported Spam",
-                           "1", "2", "8", "9", "12")
+QUALTRICS_STATUS_NAMES = {
+    "0": "IP Address",
+    "1": "Survey Preview",
+    "2": "Survey Test",
+    "4": "Imported",
+    "8": "Spam",
+    "9": "Survey Preview Spam",
+    "12": "Imported Spam",
+    "16": "Offline",
+}
+DEFAULT_EXCLUDED_STATUS = (
+    "Survey Preview",
+    "Survey Test",
+    "Spam",
+    "Survey Preview Spam",
+    "Imported Spam",
+    "1",
+    "2",
+    "8",
+    "9",
+    "12",
+)
 NOT_FINISHED_VALUES = {"", "0", "false", "no", "n"}
 
 # Per-format defaults; any key the mapping writes wins. Absent default columns are skipped.
 FORMAT_DEFAULTS: dict[str, dict[str, Any]] = {
-    "qualtrics": {"respondent_id": "ResponseId", "responded_at": "RecordedDate", "date_order": "YMD",
-                  "exclude": {"status_column": "Status", "finished_column": "Finished"}},
-    "qualtrics_legacy": {"respondent_id": "ResponseID", "responded_at": "EndDate", "date_order": "YMD",
-                         "exclude": {"status_column": "Status", "finished_column": "Finished"}},
-    "surveymonkey": {"respondent_id": "RespondentID", "responded_at": "EndDate", "date_order": "MDY",
-                     "exclude": {}},
-    "limesurvey": {"respondent_id": "Response ID", "responded_at": "Date submitted", "date_order": "YMD",
-                   "exclude": {"finished_column": "Date submitted"}},
-    "google_forms": {"respondent_id": None, "responded_at": "Timestamp", "date_order": "MDY", "exclude": {}},
-    "long": {"respondent_id": "respondent_id", "responded_at": "responded_at", "date_order": "YMD",
-             "consumer_department": "consumer_department", "exclude": {}},
+    "qualtrics": {
+        "respondent_id": "ResponseId",
+        "responded_at": "RecordedDate",
+        "date_order": "YMD",
+        "exclude": {"status_column": "Status", "finished_column": "Finished"},
+    },
+    "qualtrics_legacy": {
+        "respondent_id": "ResponseID",
+        "responded_at": "EndDate",
+        "date_order": "YMD",
+        "exclude": {"status_column": "Status", "finished_column": "Finished"},
+    },
+    "surveymonkey": {
+        "respondent_id": "RespondentID",
+        "responded_at": "EndDate",
+        "date_order": "MDY",
+        "exclude": {},
+    },
+    "limesurvey": {
+        "respondent_id": "Response ID",
+        "responded_at": "Date submitted",
+        "date_order": "YMD",
+        "exclude": {"finished_column": "Date submitted"},
+    },
+    "google_forms": {
+        "respondent_id": None,
+        "responded_at": "Timestamp",
+        "date_order": "MDY",
+        "exclude": {},
+    },
+    "long": {
+        "respondent_id": "respondent_id",
+        "responded_at": "responded_at",
+        "date_order": "YMD",
+        "consumer_department": "consumer_department",
+        "exclude": {},
+    },
 }
 # Alternative spellings tools use for the default columns.
-DEFAULT_ALIASES = {"RespondentID": ("Respondent ID",), "EndDate": ("End Date",), "ResponseId": ("ResponseID",),
-                   "Response ID": ("id",), "Date submitted": ("submitdate",)}
+DEFAULT_ALIASES = {
+    "RespondentID": ("Respondent ID",),
+    "EndDate": ("End Date",),
+    "ResponseId": ("ResponseID",),
+    "Response ID": ("id",),
+    "Date submitted": ("submitdate",),
+}
 
 
 # ------------------------------------------------------------------------------------------
@@ -93,19 +169,34 @@ class SurveyTable:
 
 
 def _head_records(text: str, delimiter: str, count: int = 3) -> tuple[list[list[str]], list[int]]:
-    """The first records and the text offset after each (quoted newlines handled by csv)."""
+    """The first records and the text offset after each (quoted newlines handled by csv).
+
+    Parses a growing prefix of the text: copying a 100 MB export into a StringIO to read three
+    header rows would cost more than parsing its body.
+    """
     csv.field_size_limit(64 * 1024 * 1024)
-    buffer = io.StringIO(text, newline="")
-    reader = csv.reader(buffer, delimiter=delimiter)
-    records: list[list[str]] = []
-    offsets: list[int] = []
-    try:
-        for _ in range(count):
-            records.append(next(reader))
-            offsets.append(buffer.tell())
-    except StopIteration:
-        pass
-    return records, offsets
+    size = 1 << 20
+    while True:
+        prefix = text[:size]
+        buffer = io.StringIO(prefix, newline="")
+        reader = csv.reader(buffer, delimiter=delimiter)
+        records: list[list[str]] = []
+        offsets: list[int] = []
+        try:
+            for _ in range(count):
+                records.append(next(reader))
+                offsets.append(buffer.tell())
+        except StopIteration:
+            pass
+        except csv.Error:
+            if len(prefix) == len(text):
+                raise
+            size *= 4
+            continue
+        # Done when the prefix is the whole text, or the last record wanted ended inside it.
+        if len(prefix) == len(text) or (len(records) == count and offsets[-1] < len(prefix)):
+            return records, offsets
+        size *= 4
 
 
 def detect_survey_format(records: list[list[str]]) -> str | None:
@@ -136,17 +227,24 @@ def _shown(record: list[str], cells: int = 4) -> str:
     return f"[{text}{', ...' if len(record) > cells else ''}]"
 
 
-def _format_problem(decoded: DecodedFile, records: list[list[str]], forced: str | None, seen: str | None) -> FileProblem:
+def _format_problem(
+    decoded: DecodedFile, records: list[list[str]], forced: str | None, seen: str | None
+) -> FileProblem:
     row1 = _shown(records[0]) if records else "nothing"
     row2 = _shown(records[1]) if len(records) > 1 else "nothing"
     formats = ", ".join(SURVEY_FORMATS)
     if forced:
-        detected = f"its header looks like {seen}" if seen else "its header matches no known survey layout"
+        detected = (
+            f"its header looks like {seen}" if seen else "its header matches no known survey layout"
+        )
         return FileProblem(
             str(decoded.path),
-            f"the file does not have the {forced} layout that was forced (row 1 starts {row1}, row 2 starts "
+            f"the file does not have the {forced} layout that was forced "
+            f"(row 1 starts {row1}, row 2 starts "
             f"{row2}; {detected})",
-            fix=f"use --format {seen}" if seen else f"remove --format / the mapping's 'format:' or choose one of {formats}",
+            fix=f"use --format {seen}"
+            if seen
+            else f"remove --format / the mapping's 'format:' or choose one of {formats}",
         )
     return FileProblem(
         str(decoded.path),
@@ -191,8 +289,10 @@ def _column_names(file_format: str, records: list[list[str]]) -> list[str]:
     row1 = row1 + [""] * (width - len(row1))
     if file_format == "qualtrics_legacy":
         row2 = records[1] + [""] * (width - len(records[1]))
-        names = [label if re.fullmatch(r"V\d+", ident.strip()) and label.strip() else ident
-                 for ident, label in zip(row1, row2, strict=True)]
+        names = [
+            label if re.fullmatch(r"V\d+", ident.strip()) and label.strip() else ident
+            for ident, label in zip(row1, row2, strict=True)
+        ]
     elif file_format == "surveymonkey":
         row2 = records[1] + [""] * (width - len(records[1]))
         names = []
@@ -211,17 +311,32 @@ def _column_names(file_format: str, records: list[list[str]]) -> list[str]:
     return _unique_names(names)
 
 
-def read_layout(decoded: DecodedFile, file_format: str | None = None, *, allow_unknown: bool = False) -> SurveyTable:
+def read_layout(
+    decoded: DecodedFile, file_format: str | None = None, *, allow_unknown: bool = False
+) -> SurveyTable:
     """Read the header rows and body of a survey export (format detected unless forced)."""
     delimiter = sniff_delimiter(decoded.text[:65536])
-    records, offsets = _head_records(decoded.text, delimiter)
+    try:
+        records, offsets = _head_records(decoded.text, delimiter)
+    except csv.Error as err:
+        raise FileProblem(
+            str(decoded.path),
+            f"the CSV header is broken ({err})",
+            fix="re-export the file; a quote is probably unbalanced or the file was truncated",
+        ) from err
     if not records or not any(c.strip() for c in records[0]):
-        raise FileProblem(str(decoded.path), "the file has no header row",
-                          fix="re-export the survey with its header row(s)")
+        raise FileProblem(
+            str(decoded.path),
+            "the file has no header row",
+            fix="re-export the survey with its header row(s)",
+        )
     if file_format:
         if file_format not in SURVEY_FORMATS:
-            raise FileProblem(str(decoded.path), f"unknown survey format {file_format!r}",
-                              fix=f"use one of {', '.join(SURVEY_FORMATS)}")
+            raise FileProblem(
+                str(decoded.path),
+                f"unknown survey format {file_format!r}",
+                fix=f"use one of {', '.join(SURVEY_FORMATS)}",
+            )
         _check_forced(decoded, records, file_format)
         chosen = file_format
     else:
@@ -233,10 +348,13 @@ def read_layout(decoded: DecodedFile, file_format: str | None = None, *, allow_u
         chosen = detected
     header_rows = HEADER_ROWS[chosen]
     if len(records) < header_rows:
-        raise FileProblem(str(decoded.path), f"the file ends inside its {header_rows} header rows ({chosen})",
-                          fix="re-export the whole file; it looks truncated")
+        raise FileProblem(
+            str(decoded.path),
+            f"the file ends inside its {header_rows} header rows ({chosen})",
+            fix="re-export the whole file; it looks truncated",
+        )
     names = _column_names(chosen, records)
-    body = _read_body(decoded, decoded.text[offsets[header_rows - 1]:], delimiter, len(names))
+    body = _read_body(decoded, decoded.text[offsets[header_rows - 1] :], delimiter, len(names))
     if body.shape[1] > len(names):
         names = names + [f"(column {i + 1})" for i in range(len(names), body.shape[1])]
     body.columns = names
@@ -256,14 +374,22 @@ def read_layout(decoded: DecodedFile, file_format: str | None = None, *, allow_u
 
 
 def _read_body(decoded: DecodedFile, text: str, delimiter: str, width: int) -> pd.DataFrame:
-    """Body records as strings, one pass of pandas' C parser; ragged files go through csv instead."""
+    """Body records as strings in one pass of pandas' C parser; ragged files go through csv."""
     if not text.strip():
         return pd.DataFrame({i: pd.Series(dtype=object) for i in range(width)})
     try:
         frame = pd.read_csv(
-            io.BytesIO(text.encode("utf-8")), header=None, names=list(range(width)), dtype=str,
-            na_filter=False, keep_default_na=False, skip_blank_lines=False, sep=delimiter, encoding="utf-8",
-            engine="c", quoting=csv.QUOTE_MINIMAL,
+            io.BytesIO(text.encode("utf-8")),
+            header=None,
+            names=list(range(width)),
+            dtype=str,
+            na_filter=False,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            sep=delimiter,
+            encoding="utf-8",
+            engine="c",
+            quoting=csv.QUOTE_MINIMAL,
         )
         return frame.fillna("")
     except (pd.errors.ParserError, ValueError):
@@ -272,8 +398,11 @@ def _read_body(decoded: DecodedFile, text: str, delimiter: str, width: int) -> p
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as err:
-        raise FileProblem(str(decoded.path), f"the CSV structure is broken ({err})",
-                          fix="re-export the file; a quote is probably unbalanced or the file was truncated") from err
+        raise FileProblem(
+            str(decoded.path),
+            f"the CSV structure is broken ({err})",
+            fix="re-export the file; a quote is probably unbalanced or the file was truncated",
+        ) from err
     wide = max([width, *(len(r) for r in rows)])
     fixed = [r + [""] * (wide - len(r)) for r in rows]
     return pd.DataFrame(fixed, columns=list(range(wide)), dtype=object)
@@ -299,17 +428,23 @@ class CommentColumn:
     provider: str
 
 
-def _missing_column(decoded: DecodedFile, sm: SurveyMapping, key: str, column: str, columns: list[str]) -> FileProblem:
+def _missing_column(
+    decoded: DecodedFile, sm: SurveyMapping, key: str, column: str, columns: list[str]
+) -> FileProblem:
     close = difflib.get_close_matches(column, columns, n=3, cutoff=0.5)
     hint = f"; similar columns: {', '.join(repr(c) for c in close)}" if close else ""
     return FileProblem(
         str(decoded.path),
-        f"the mapping {sm.mapping.name} names column {column!r} (key '{key}'), which the file does not have{hint}",
-        fix="correct the column name in the mapping (run 'ice-pipeline inspect FILE' to list the file's columns)",
+        f"the mapping {sm.mapping.name} names column {column!r} (key '{key}'), "
+        f"which the file does not have{hint}",
+        fix="correct the column name in the mapping "
+        "(run 'ice-pipeline inspect FILE' to list the file's columns)",
     )
 
 
-def _resolve_ratings(decoded: DecodedFile, sm: SurveyMapping, columns: list[str]) -> list[RatingColumn]:
+def _resolve_ratings(
+    decoded: DecodedFile, sm: SurveyMapping, columns: list[str]
+) -> list[RatingColumn]:
     resolved: dict[str, RatingColumn] = {}
     for rule in sm.ratings:
         if rule.column is not None:
@@ -322,16 +457,25 @@ def _resolve_ratings(decoded: DecodedFile, sm: SurveyMapping, columns: list[str]
             if not candidates:
                 raise FileProblem(
                     str(decoded.path),
-                    f"the mapping {sm.mapping.name} key '{rule.key}.pattern' ({rule.pattern.pattern!r}) matches no "
+                    f"the mapping {sm.mapping.name} key '{rule.key}.pattern' "
+                    f"({rule.pattern.pattern!r}) matches no "
                     "column of the file",
-                    fix="correct the pattern (run 'ice-pipeline inspect FILE' to list the file's columns)",
+                    fix="correct the pattern (run 'ice-pipeline inspect FILE' to list the columns)",
                 )
         for column, match in candidates:
             if column in resolved:
                 continue  # the first rule that claims a column wins
             groups = match.groupdict() if match else {}
-            provider_key = rule.provider if rule.provider is not None else (groups.get("provider") or "").strip()
-            dimension_key = rule.dimension if rule.dimension is not None else (groups.get("dimension") or "").strip()
+            provider_key = (
+                rule.provider
+                if rule.provider is not None
+                else (groups.get("provider") or "").strip()
+            )
+            dimension_key = (
+                rule.dimension
+                if rule.dimension is not None
+                else (groups.get("dimension") or "").strip()
+            )
             if rule.providers and rule.provider is None and provider_key not in rule.providers:
                 continue  # a column of a provider the mapping does not list stays unmapped
             if rule.dimensions and rule.dimension is None and dimension_key not in rule.dimensions:
@@ -340,13 +484,18 @@ def _resolve_ratings(decoded: DecodedFile, sm: SurveyMapping, columns: list[str]
             dimension = rule.dimensions.get(dimension_key, dimension_key)
             if not provider or not dimension:
                 continue
-            reversed_item = rule.reversed or dimension_key in rule.reversed_dimensions \
+            reversed_item = (
+                rule.reversed
+                or dimension_key in rule.reversed_dimensions
                 or dimension in rule.reversed_dimensions
+            )
             resolved[column] = RatingColumn(column, provider, dimension, rule.scale, reversed_item)
     return [resolved[c] for c in columns if c in resolved]
 
 
-def _resolve_comments(decoded: DecodedFile, sm: SurveyMapping, columns: list[str]) -> list[CommentColumn]:
+def _resolve_comments(
+    decoded: DecodedFile, sm: SurveyMapping, columns: list[str]
+) -> list[CommentColumn]:
     resolved: dict[str, CommentColumn] = {}
     for rule in sm.comments:
         if rule.column is not None:
@@ -357,7 +506,11 @@ def _resolve_comments(decoded: DecodedFile, sm: SurveyMapping, columns: list[str
             assert rule.pattern is not None
             candidates = [(c, m) for c in columns if (m := rule.pattern.search(c))]
         for column, match in candidates:
-            key = rule.provider if rule.provider is not None else (match.groupdict().get("provider") or "").strip()
+            key = (
+                rule.provider
+                if rule.provider is not None
+                else (match.groupdict().get("provider") or "").strip()
+            )
             if rule.providers and rule.provider is None and key not in rule.providers:
                 continue
             provider = rule.providers.get(key, key)
@@ -375,9 +528,15 @@ def _default_column(name: str | None, columns: list[str]) -> str | None:
     return None
 
 
-def _mapped_column(decoded: DecodedFile, sm: SurveyMapping, key: str, explicit: str | None, default: str | None,
-                   columns: list[str]) -> str | None:
-    """The column a key names: the mapping's (which must exist) or the format default (if present)."""
+def _mapped_column(
+    decoded: DecodedFile,
+    sm: SurveyMapping,
+    key: str,
+    explicit: str | None,
+    default: str | None,
+    columns: list[str],
+) -> str | None:
+    """The column a key names: the mapping's (must exist) or the format default (if present)."""
     if explicit is not None:
         if explicit not in columns:
             raise _missing_column(decoded, sm, key, explicit, columns)
@@ -389,7 +548,9 @@ def _mapped_column(decoded: DecodedFile, sm: SurveyMapping, key: str, explicit: 
 # Dates
 # ------------------------------------------------------------------------------------------
 
-_CLOCK_12H = re.compile(r"(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?\s*(?P<ampm>[AaPp])\.?[Mm]\.?")
+_CLOCK_12H = re.compile(
+    r"(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?\s*(?P<ampm>[AaPp])\.?[Mm]\.?"
+)
 
 
 def _to_24h(match: re.Match[str]) -> str:
@@ -441,16 +602,26 @@ class _Quarantine:
     def __init__(self) -> None:
         self.parts: list[pd.DataFrame] = []
 
-    def add(self, rows: np.ndarray, column: str | np.ndarray, values: Any, reasons: Any, kind: str) -> None:
+    def add(
+        self, rows: np.ndarray, column: str | np.ndarray, values: Any, reasons: Any, kind: str
+    ) -> None:
         if len(rows) == 0:
             return
-        self.parts.append(pd.DataFrame({
-            "source_row": np.asarray(rows, dtype="int64"),
-            "column_name": column if isinstance(column, str) else np.asarray(column, dtype=object),
-            "value": np.asarray(values, dtype=object),
-            "reason": reasons if isinstance(reasons, str) else np.asarray(reasons, dtype=object),
-            "kind": kind,
-        }))
+        self.parts.append(
+            pd.DataFrame(
+                {
+                    "source_row": np.asarray(rows, dtype="int64"),
+                    "column_name": column
+                    if isinstance(column, str)
+                    else np.asarray(column, dtype=object),
+                    "value": np.asarray(values, dtype=object),
+                    "reason": reasons
+                    if isinstance(reasons, str)
+                    else np.asarray(reasons, dtype=object),
+                    "kind": kind,
+                }
+            )
+        )
 
     def frame(self) -> pd.DataFrame:
         if not self.parts:
@@ -462,8 +633,11 @@ class _Quarantine:
 
 def _exclusion_policy(sm: SurveyMapping, file_format: str) -> dict[str, Any]:
     policy: dict[str, Any] = {
-        "status_column": None, "excluded_status_values": list(DEFAULT_EXCLUDED_STATUS), "finished_column": None,
-        "progress_column": None, "min_progress_pct": None,
+        "status_column": None,
+        "excluded_status_values": list(DEFAULT_EXCLUDED_STATUS),
+        "finished_column": None,
+        "progress_column": None,
+        "min_progress_pct": None,
     }
     policy.update(FORMAT_DEFAULTS.get(file_format, {}).get("exclude", {}))
     if file_format == "qualtrics" or file_format == "qualtrics_legacy":
@@ -472,8 +646,9 @@ def _exclusion_policy(sm: SurveyMapping, file_format: str) -> dict[str, Any]:
     return policy
 
 
-def _classify_values(uniques: np.ndarray, scales: list[Scale], not_applicable: tuple[str, ...]
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _classify_values(
+    uniques: np.ndarray, scales: list[Scale], not_applicable: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each scale x distinct answer: numeric value, state, and the reason text when invalid.
 
     States: 0 empty, 1 not applicable, 2 valid, 3 not on the scale (unknown label / not a number),
@@ -507,7 +682,11 @@ def _classify_values(uniques: np.ndarray, scales: list[Scale], not_applicable: t
             shown = text if len(text) <= 60 else text[:57] + "..."
             if text == "":
                 states[s, u] = 0
-            elif text in na_text or text.casefold() in na_folded or (number is not None and number in na_numbers):
+            elif (
+                text in na_text
+                or text.casefold() in na_folded
+                or (number is not None and number in na_numbers)
+            ):
                 states[s, u] = 1
             elif scale.labels:
                 position = label_index.get(text) or folded_index.get(text.casefold())
@@ -536,16 +715,25 @@ def _text_column(body: pd.DataFrame, column: str | None) -> pd.Series:
 
 
 def _empty_ratings() -> pd.DataFrame:
-    return pd.DataFrame({
-        "period": pd.Series(dtype=object), "respondent_id": pd.Series(dtype=object),
-        "provider_department": pd.Series(dtype=object), "dimension": pd.Series(dtype=object),
-        "consumer_department": pd.Series(dtype=object), "rating_raw": pd.Series(dtype="float64"),
-        "scale_min": pd.Series(dtype="float64"), "scale_max": pd.Series(dtype="float64"),
-        "reversed": pd.Series(dtype=bool), "score": pd.Series(dtype="float64"),
-        "favourable": pd.Series(dtype=bool), "responded_at": pd.Series(dtype="datetime64[ns]"),
-        "source_file": pd.Series(dtype=object), "source_sha256": pd.Series(dtype=object),
-        "source_row": pd.Series(dtype="int64"),
-    })[RATING_COLUMNS]
+    return pd.DataFrame(
+        {
+            "period": pd.Series(dtype=object),
+            "respondent_id": pd.Series(dtype=object),
+            "provider_department": pd.Series(dtype=object),
+            "dimension": pd.Series(dtype=object),
+            "consumer_department": pd.Series(dtype=object),
+            "rating_raw": pd.Series(dtype="float64"),
+            "scale_min": pd.Series(dtype="float64"),
+            "scale_max": pd.Series(dtype="float64"),
+            "reversed": pd.Series(dtype=bool),
+            "score": pd.Series(dtype="float64"),
+            "favourable": pd.Series(dtype=bool),
+            "responded_at": pd.Series(dtype="datetime64[ns]"),
+            "source_file": pd.Series(dtype=object),
+            "source_sha256": pd.Series(dtype=object),
+            "source_row": pd.Series(dtype="int64"),
+        }
+    )[RATING_COLUMNS]
 
 
 def _periods(responded: pd.Series, cadence: str) -> pd.Series:
@@ -589,17 +777,29 @@ def read_survey(
     quarantine = _Quarantine()
 
     # --- which columns mean what -----------------------------------------------------------
-    id_column = _mapped_column(decoded, sm, "respondent_id", sm.respondent_id, defaults.get("respondent_id"), columns)
-    date_column = _mapped_column(decoded, sm, "responded_at", sm.responded_at, defaults.get("responded_at"), columns)
-    dept_column = _mapped_column(decoded, sm, "consumer_department", sm.consumer_department,
-                                 defaults.get("consumer_department"), columns)
+    id_column = _mapped_column(
+        decoded, sm, "respondent_id", sm.respondent_id, defaults.get("respondent_id"), columns
+    )
+    date_column = _mapped_column(
+        decoded, sm, "responded_at", sm.responded_at, defaults.get("responded_at"), columns
+    )
+    dept_column = _mapped_column(
+        decoded,
+        sm,
+        "consumer_department",
+        sm.consumer_department,
+        defaults.get("consumer_department"),
+        columns,
+    )
     policy = _exclusion_policy(sm, fmt)
     explicit_exclude = set((sm.exclude or {}).keys())
     policy_columns: dict[str, str | None] = {}
     for key in ("status_column", "finished_column", "progress_column"):
         name = policy.get(key)
         if key in explicit_exclude and name is not None:
-            policy_columns[key] = _mapped_column(decoded, sm, f"exclude.{key}", str(name), None, columns)
+            policy_columns[key] = _mapped_column(
+                decoded, sm, f"exclude.{key}", str(name), None, columns
+            )
         else:
             policy_columns[key] = _default_column(str(name), columns) if name else None
 
@@ -610,12 +810,18 @@ def read_survey(
         lower = {c.lower(): c for c in columns}
         missing = [c for c in LONG_REQUIRED if c not in lower]
         if missing:
-            raise FileProblem(str(decoded.path), f"the long survey file lacks column(s) {', '.join(missing)}",
-                              fix=f"write the columns {', '.join(LONG_REQUIRED)}, responded_at and optionally comment")
+            raise FileProblem(
+                str(decoded.path),
+                f"the long survey file lacks column(s) {', '.join(missing)}",
+                fix=f"write the columns {', '.join(LONG_REQUIRED)}, responded_at",
+            )
         scale_spec = mapping.get("scale")
         if scale_spec is None:
-            raise sm.mapping.error("scale", "a long survey file needs the rating scale",
-                                   "add 'scale: 1-5' (or a name from 'scales:') to the mapping")
+            raise sm.mapping.error(
+                "scale",
+                "a long survey file needs the rating scale",
+                "add 'scale: 1-5' (or a name from 'scales:') to the mapping",
+            )
         long_scale = sm.scales.get(str(scale_spec)) if isinstance(scale_spec, str) else None
         if long_scale is None:
             from ice_pipeline.ingest.mapping import _scale
@@ -628,8 +834,10 @@ def read_survey(
     structural = not long_format and not ratings
     if not structural and dept_column is None and sm.consumer_department_fixed is None:
         raise sm.mapping.error(
-            "consumer_department", "the mapping does not say which column holds the respondent's department",
-            "add 'consumer_department: COLUMN' (or 'consumer_department_fixed: NAME' for a one-department survey)",
+            "consumer_department",
+            "the mapping does not say which column holds the respondent's department",
+            "add 'consumer_department: COLUMN' "
+            "(or 'consumer_department_fixed: NAME' for a one-department survey)",
         )
 
     mapped = [c for c in (id_column, date_column, dept_column, *policy_columns.values()) if c]
@@ -655,7 +863,9 @@ def read_survey(
         hit = finished.isin(NOT_FINISHED_VALUES).to_numpy() & (excluded == None)  # noqa: E711
         excluded[hit] = "not finished"
     if policy_columns["progress_column"] and policy.get("min_progress_pct") is not None:
-        progress = pd.to_numeric(body[policy_columns["progress_column"]], errors="coerce").to_numpy()
+        progress = pd.to_numeric(
+            body[policy_columns["progress_column"]], errors="coerce"
+        ).to_numpy()
         threshold = float(policy["min_progress_pct"])
         hit = (np.nan_to_num(progress, nan=-1.0) < threshold) & (excluded == None)  # noqa: E711
         excluded[hit] = f"progress below {threshold:g}%"
@@ -676,7 +886,11 @@ def read_survey(
         scales = list({id(r.scale): r.scale for r in ratings}.values())
         scale_pos = {id(s): i for i, s in enumerate(scales)}
         cell_record = np.repeat(np.arange(n, dtype="int64"), k)
-        cell_raw = body[[r.column for r in ratings]].to_numpy(dtype=object).ravel() if k else np.empty(0, object)
+        cell_raw = (
+            body[[r.column for r in ratings]].to_numpy(dtype=object).ravel()
+            if k
+            else np.empty(0, object)
+        )
         cell_provider = np.tile(np.array([r.provider for r in ratings], dtype=object), n)
         cell_dimension = np.tile(np.array([r.dimension for r in ratings], dtype=object), n)
         cell_scale = np.tile(np.array([scale_pos[id(r.scale)] for r in ratings], dtype="int64"), n)
@@ -688,12 +902,14 @@ def read_survey(
         if long_format:
             provider_codes = pd.factorize(cell_provider)[0]
             dimension_codes = pd.factorize(cell_dimension)[0]
-            cell_answer = ((provider_codes.astype("int64") * (dimension_codes.max() + 1) + dimension_codes)
-                           * (len(uniques) + 1) + codes)
+            cell_answer = (
+                provider_codes.astype("int64") * (dimension_codes.max() + 1) + dimension_codes
+            ) * (len(uniques) + 1) + codes
         else:
             cell_answer = np.tile(np.arange(k, dtype="int64"), n) * (len(uniques) + 1) + codes
-        value_table, state_table, reason_table = _classify_values(np.asarray(uniques, dtype=object), scales,
-                                                                  sm.not_applicable)
+        value_table, state_table, reason_table = _classify_values(
+            np.asarray(uniques, dtype=object), scales, sm.not_applicable
+        )
         cell_value = value_table[cell_scale, codes]
         cell_state = state_table[cell_scale, codes]
     else:
@@ -719,22 +935,37 @@ def read_survey(
         raw_ids = pd.Series([f"{decoded.sha256[:16]}:{r}" for r in rows], dtype=object)
     if id_column is not None and not structural:
         missing_id = (raw_ids == "").to_numpy() & live
-        quarantine.add(rows[missing_id], id_column, raw_ids[missing_id], "missing respondent id",
-                       "missing respondent id")
+        quarantine.add(
+            rows[missing_id],
+            id_column,
+            raw_ids[missing_id],
+            "missing respondent id",
+            "missing respondent id",
+        )
         rejected |= missing_id
         if not long_format:
             candidates = live & ~missing_id
             ids_live = raw_ids[candidates]
-            first_row = pd.Series(rows[candidates], index=ids_live.index).groupby(ids_live.to_numpy()).transform("min")
+            first_row = (
+                pd.Series(rows[candidates], index=ids_live.index)
+                .groupby(ids_live.to_numpy())
+                .transform("min")
+            )
             dup_index = ids_live.index[ids_live.duplicated(keep="first").to_numpy()]
             if len(dup_index):
                 dup_ids = raw_ids.loc[dup_index].to_numpy()
                 if is_personal_column(id_column):
                     # An e-mail used as the id must not reach the quarantine table in clear.
-                    dup_ids = pseudonymize(pd.Series(dup_ids, dtype=object), salt).to_numpy(dtype=object)
-                reasons = [f"duplicate response id {rid} (first seen on row {first})"
-                           for rid, first in zip(dup_ids, first_row.loc[dup_index].to_numpy(), strict=True)]
-                quarantine.add(rows[dup_index.to_numpy()], id_column, dup_ids, reasons, "duplicate response id")
+                    dup_ids = pseudonymize(pd.Series(dup_ids, dtype=object), salt).to_numpy(
+                        dtype=object
+                    )
+                reasons = [
+                    f"duplicate response id {rid} (first seen on row {first})"
+                    for rid, first in zip(dup_ids, first_row.loc[dup_index].to_numpy(), strict=True)
+                ]
+                quarantine.add(
+                    rows[dup_index.to_numpy()], id_column, dup_ids, reasons, "duplicate response id"
+                )
                 rejected[dup_index.to_numpy()] = True
 
     responded = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
@@ -748,26 +979,55 @@ def read_survey(
         if not structural:
             present = (raw_dates != "").to_numpy()
             bad = dates.invalid.to_numpy() & present & live
-            quarantine.add(rows[bad], date_column, raw_dates[bad],
-                           [f"unparsable date '{v[:60]}'" for v in raw_dates[bad]], "unparsable date")
-            unsure = dates.ambiguous.to_numpy() & live & ~bad if dates.quarantine_ambiguous else np.zeros(n, bool)
-            quarantine.add(rows[unsure], date_column, raw_dates[unsure],
-                           [f"ambiguous date '{v}' under date_order auto (day and month could be either way)"
-                            for v in raw_dates[unsure]], "ambiguous date")
+            quarantine.add(
+                rows[bad],
+                date_column,
+                raw_dates[bad],
+                [f"unparsable date '{v[:60]}'" for v in raw_dates[bad]],
+                "unparsable date",
+            )
+            unsure = (
+                dates.ambiguous.to_numpy() & live & ~bad
+                if dates.quarantine_ambiguous
+                else np.zeros(n, bool)
+            )
+            quarantine.add(
+                rows[unsure],
+                date_column,
+                raw_dates[unsure],
+                [
+                    f"ambiguous date '{v}' under date_order auto "
+                    "(day and month could be either way)"
+                    for v in raw_dates[unsure]
+                ],
+                "ambiguous date",
+            )
             responded[unsure] = pd.NaT
             future = (responded > pd.Timestamp(reference_now)).to_numpy() & live
-            quarantine.add(rows[future], date_column, raw_dates[future],
-                           [f"responded_at in the future ({t:%Y-%m-%d})" for t in responded[future]],
-                           "responded_at in the future")
+            quarantine.add(
+                rows[future],
+                date_column,
+                raw_dates[future],
+                [f"responded_at in the future ({t:%Y-%m-%d})" for t in responded[future]],
+                "responded_at in the future",
+            )
             rejected |= bad | unsure | future
             if sm.period_value is None:
                 no_date = ~present & live
-                quarantine.add(rows[no_date], date_column, raw_dates[no_date], "missing response date",
-                               "missing response date")
+                quarantine.add(
+                    rows[no_date],
+                    date_column,
+                    raw_dates[no_date],
+                    "missing response date",
+                    "missing response date",
+                )
                 rejected |= no_date
     elif not structural and sm.period_value is None:
-        raise sm.mapping.error("responded_at", "the file has no response date column the mapping names",
-                               "add 'responded_at: COLUMN', or 'period_value: YYYY-MM' for an export without dates")
+        raise sm.mapping.error(
+            "responded_at",
+            "the file has no response date column the mapping names",
+            "add 'responded_at: COLUMN', or 'period_value: YYYY-MM' for an export without dates",
+        )
     if sm.period_value is not None:
         periods = pd.Series([sm.period_value] * n, dtype=object)
     else:
@@ -780,15 +1040,27 @@ def read_survey(
         departments = raw_dept.copy()
         if not structural:
             missing_dept = (raw_dept == "").to_numpy() & live
-            quarantine.add(rows[missing_dept], dept_column, raw_dept[missing_dept], "missing respondent department",
-                           "missing respondent department")
+            quarantine.add(
+                rows[missing_dept],
+                dept_column,
+                raw_dept[missing_dept],
+                "missing respondent department",
+                "missing respondent department",
+            )
             rejected |= missing_dept
             if sm.consumer_department_values:
                 departments = raw_dept.map(sm.consumer_department_values)
                 unknown = departments.isna().to_numpy() & ~missing_dept & live
-                quarantine.add(rows[unknown], dept_column, raw_dept[unknown],
-                               [f"unknown department code '{v[:60]}' (not in consumer_department_values)"
-                                for v in raw_dept[unknown]], "unknown department code")
+                quarantine.add(
+                    rows[unknown],
+                    dept_column,
+                    raw_dept[unknown],
+                    [
+                        f"unknown department code '{v[:60]}' (not in consumer_department_values)"
+                        for v in raw_dept[unknown]
+                    ],
+                    "unknown department code",
+                )
                 rejected |= unknown
     else:
         departments = pd.Series([None] * n, dtype=object)
@@ -799,40 +1071,65 @@ def read_survey(
     invalid_cells = np.flatnonzero(cell_live & (cell_state >= 3))
     if len(invalid_cells):
         label_scale = np.array([bool(s.labels) for s in scales])[cell_scale[invalid_cells]]
-        kinds = np.where(cell_state[invalid_cells] == 4, "rating outside scale",
-                         np.where(label_scale, "unknown rating label", "rating not a number"))
+        kinds = np.where(
+            cell_state[invalid_cells] == 4,
+            "rating outside scale",
+            np.where(label_scale, "unknown rating label", "rating not a number"),
+        )
         for kind in np.unique(kinds):
             pick = invalid_cells[kinds == kind]
-            quarantine.add(rows[cell_record[pick]], cell_column[pick], cell_raw[pick],
-                           reason_table[cell_scale[pick], codes[pick]], str(kind))
+            quarantine.add(
+                rows[cell_record[pick]],
+                cell_column[pick],
+                cell_raw[pick],
+                reason_table[cell_scale[pick], codes[pick]],
+                str(kind),
+            )
     keep_cells = np.flatnonzero(cell_live & (cell_state == 2))
     pseudonyms = pseudonymize(raw_ids.where(raw_ids != "", None), salt).to_numpy(dtype=object)
     rec = cell_record[keep_cells]
-    low = np.array([s.scale_min for s in scales])[cell_scale[keep_cells]] if len(scales) else np.empty(0)
-    high = np.array([s.scale_max for s in scales])[cell_scale[keep_cells]] if len(scales) else np.empty(0)
+    low = (
+        np.array([s.scale_min for s in scales])[cell_scale[keep_cells]]
+        if len(scales)
+        else np.empty(0)
+    )
+    high = (
+        np.array([s.scale_max for s in scales])[cell_scale[keep_cells]]
+        if len(scales)
+        else np.empty(0)
+    )
     raw_values = cell_value[keep_cells]
     rev = cell_reversed[keep_cells]
     n_kept = len(keep_cells)
     # copy=False keeps one block per column: consolidating 2.5M-row object columns costs seconds.
-    ratings_frame = pd.DataFrame({
-        "period": periods.to_numpy(dtype=object)[rec],
-        "respondent_id": pseudonyms[rec],
-        "provider_department": cell_provider[keep_cells],
-        "dimension": cell_dimension[keep_cells],
-        "consumer_department": departments.to_numpy(dtype=object)[rec],
-        "rating_raw": raw_values.astype("float64"),
-        "scale_min": low.astype("float64"),
-        "scale_max": high.astype("float64"),
-        "reversed": rev.astype(bool),
-        "score": np.asarray(to_score(raw_values, low, high, rev), dtype="float64"),
-        "favourable": np.asarray(is_favourable(raw_values, low, high, rev), dtype=bool),
-        "responded_at": responded.to_numpy()[rec],
-        "source_file": np.full(n_kept, str(decoded.path), dtype=object),
-        "source_sha256": np.full(n_kept, decoded.sha256, dtype=object),
-        "source_row": rows[rec].astype("int64"),
-        "source_column": cell_column[keep_cells],
-        "source_answer": cell_answer[keep_cells],
-    }, copy=False) if n_kept else _empty_ratings().assign(source_column=pd.Series(dtype=object), source_answer=pd.Series(dtype="int64"))
+    ratings_frame = (
+        pd.DataFrame(
+            {
+                "period": periods.to_numpy(dtype=object)[rec],
+                "respondent_id": pseudonyms[rec],
+                "provider_department": cell_provider[keep_cells],
+                "dimension": cell_dimension[keep_cells],
+                "consumer_department": departments.to_numpy(dtype=object)[rec],
+                "rating_raw": raw_values.astype("float64"),
+                "scale_min": low.astype("float64"),
+                "scale_max": high.astype("float64"),
+                "reversed": rev.astype(bool),
+                "score": np.asarray(to_score(raw_values, low, high, rev), dtype="float64"),
+                "favourable": np.asarray(is_favourable(raw_values, low, high, rev), dtype=bool),
+                "responded_at": responded.to_numpy()[rec],
+                "source_file": np.full(n_kept, str(decoded.path), dtype=object),
+                "source_sha256": np.full(n_kept, decoded.sha256, dtype=object),
+                "source_row": rows[rec].astype("int64"),
+                "source_column": cell_column[keep_cells],
+                "source_answer": cell_answer[keep_cells],
+            },
+            copy=False,
+        )
+        if n_kept
+        else _empty_ratings().assign(
+            source_column=pd.Series(dtype=object), source_answer=pd.Series(dtype="int64")
+        )
+    )
 
     # The same provider and dimension twice for one respondent and period (two columns mapped to
     # it, or a repeated row in a long file): the first is kept, the others quarantined.
@@ -841,14 +1138,24 @@ def read_survey(
         key = ["period", "respondent_id", "provider_department", "dimension"]
         dup = ratings_frame.duplicated(key, keep="first").to_numpy()
         if dup.any():
-            first_rows = ratings_frame.groupby(key, sort=False)["source_row"].transform("min").to_numpy()
+            first_rows = (
+                ratings_frame.groupby(key, sort=False)["source_row"].transform("min").to_numpy()
+            )
             quarantine.add(
-                ratings_frame["source_row"].to_numpy()[dup], ratings_frame["source_column"].to_numpy()[dup],
+                ratings_frame["source_row"].to_numpy()[dup],
+                ratings_frame["source_column"].to_numpy()[dup],
                 cell_raw[keep_cells][dup],
-                [f"second rating of {p} on {d} by the same respondent in {per} (first seen on row {f})"
-                 for p, d, per, f in zip(ratings_frame["provider_department"].to_numpy()[dup],
-                                         ratings_frame["dimension"].to_numpy()[dup],
-                                         ratings_frame["period"].to_numpy()[dup], first_rows[dup], strict=True)],
+                [
+                    f"second rating of {p} on {d} by the same respondent in {per} "
+                    f"(first seen on row {f})"
+                    for p, d, per, f in zip(
+                        ratings_frame["provider_department"].to_numpy()[dup],
+                        ratings_frame["dimension"].to_numpy()[dup],
+                        ratings_frame["period"].to_numpy()[dup],
+                        first_rows[dup],
+                        strict=True,
+                    )
+                ],
                 "duplicate rating",
             )
             ratings_frame = ratings_frame.loc[~dup].reset_index(drop=True)
@@ -866,21 +1173,33 @@ def read_survey(
         has_text[has_text] = (text[has_text].str.strip() != "").to_numpy()
         too_long = has_text.copy()
         too_long[has_text] = (text[has_text].str.len() > sm.comment_max_chars).to_numpy()
-        quarantine.add(rows[too_long], column, text[too_long].str.slice(0, 200),
-                       [f"comment of {len(t):,} characters is over the {sm.comment_max_chars:,}-character limit"
-                        for t in text[too_long]], "comment too long")
+        quarantine.add(
+            rows[too_long],
+            column,
+            text[too_long].str.slice(0, 200),
+            [
+                f"comment of {len(t):,} characters is over the "
+                f"{sm.comment_max_chars:,}-character limit"
+                for t in text[too_long]
+            ],
+            "comment too long",
+        )
         pick = has_text & ~too_long
-        comment_parts.append(pd.DataFrame({
-            "period": periods.to_numpy(dtype=object)[pick],
-            "respondent_id": pseudonyms[pick],
-            "provider_department": providers.to_numpy(dtype=object)[pick],
-            "consumer_department": departments.to_numpy(dtype=object)[pick],
-            "comment_text": text.to_numpy(dtype=object)[pick],
-            "source_file": str(decoded.path),
-            "source_sha256": decoded.sha256,
-            "source_row": rows[pick].astype("int64"),
-            "source_column": column,
-        }))
+        comment_parts.append(
+            pd.DataFrame(
+                {
+                    "period": periods.to_numpy(dtype=object)[pick],
+                    "respondent_id": pseudonyms[pick],
+                    "provider_department": providers.to_numpy(dtype=object)[pick],
+                    "consumer_department": departments.to_numpy(dtype=object)[pick],
+                    "comment_text": text.to_numpy(dtype=object)[pick],
+                    "source_file": str(decoded.path),
+                    "source_sha256": decoded.sha256,
+                    "source_row": rows[pick].astype("int64"),
+                    "source_column": column,
+                }
+            )
+        )
     if comment_parts:
         comments_frame = pd.concat(comment_parts, ignore_index=True)
         comment_key = ["period", "respondent_id", "provider_department"]
@@ -889,8 +1208,16 @@ def read_survey(
             comments_frame = (
                 comments_frame.sort_values("source_row", kind="stable")
                 .groupby(comment_key, sort=False, as_index=False)
-                .agg({"consumer_department": "first", "comment_text": "\n\n".join, "source_file": "first",
-                      "source_sha256": "first", "source_row": "first", "source_column": "first"})
+                .agg(
+                    {
+                        "consumer_department": "first",
+                        "comment_text": "\n\n".join,
+                        "source_file": "first",
+                        "source_sha256": "first",
+                        "source_row": "first",
+                        "source_column": "first",
+                    }
+                )
             )
     else:
         comments_frame = _empty_comments().assign(source_column=pd.Series(dtype=object))
@@ -898,19 +1225,34 @@ def read_survey(
     # --- pandera validation of the canonical frames (the net under the checks above) -----------
     quarantine_parts = []
     if not structural:
-        ratings_frame, comments_frame, extra = _validate(decoded, ratings_frame,
-                                                         comments_frame)
+        ratings_frame, comments_frame, extra = _validate(decoded, ratings_frame, comments_frame)
         quarantine_parts.append(extra)
     else:
         ratings_frame = _empty_ratings()
         comments_frame = _empty_comments()
 
     found = quarantine.frame()
-    quarantine_parts.insert(0, quarantine_frame(FEED, decoded, found["source_row"], found["column_name"],
-                                                found["value"], found["reason"]) if len(found) else empty_quarantine())
-    quarantined = pd.concat([q for q in quarantine_parts if len(q)], ignore_index=True) \
-        if any(len(q) for q in quarantine_parts) else empty_quarantine()
-    quarantined = quarantined.drop_duplicates(["source_row", "column_name"], keep="first").reset_index(drop=True)
+    quarantine_parts.insert(
+        0,
+        quarantine_frame(
+            FEED,
+            decoded,
+            found["source_row"],
+            found["column_name"],
+            found["value"],
+            found["reason"],
+        )
+        if len(found)
+        else empty_quarantine(),
+    )
+    quarantined = (
+        pd.concat([q for q in quarantine_parts if len(q)], ignore_index=True)
+        if any(len(q) for q in quarantine_parts)
+        else empty_quarantine()
+    )
+    quarantined = quarantined.drop_duplicates(
+        ["source_row", "column_name"], keep="first"
+    ).reset_index(drop=True)
 
     kept_rows = set(ratings_frame["source_row"].tolist())
     source_row_index = {r: i for i, r in enumerate(rows.tolist())}
@@ -918,7 +1260,9 @@ def read_survey(
     kept_mask[[source_row_index[r] for r in kept_rows]] = True
     rows_excluded = int(is_excluded.sum())
     rows_kept = int(kept_mask.sum())
-    excluded_by_reason = {str(k): int(v) for k, v in pd.Series(excluded[is_excluded]).value_counts().items()}
+    excluded_by_reason = {
+        str(k): int(v) for k, v in pd.Series(excluded[is_excluded]).value_counts().items()
+    }
     by_kind = found["kind"].value_counts().to_dict() if len(found) else {}
     validation_rows = len(quarantined) - len(found)
     if validation_rows > 0:
@@ -929,7 +1273,9 @@ def read_survey(
         "rows_excluded": rows_excluded,
         "rows_quarantined": 0 if structural else n - rows_kept - rows_excluded,
         "ratings": len(ratings_frame),
-        "ratings_not_applicable": int(((cell_state == 1) & live[cell_record]).sum()) if len(cell_state) else 0,
+        "ratings_not_applicable": int(((cell_state == 1) & live[cell_record]).sum())
+        if len(cell_state)
+        else 0,
         "ratings_quarantined": int(len(invalid_cells)),
         "comments": len(comments_frame),
         "respondents": int(ratings_frame["respondent_id"].nunique()),
@@ -955,12 +1301,21 @@ def read_survey(
 
 # Above this many rating rows pandera runs on representative rows (see _validate_ratings).
 FULL_VALIDATION_MAX_ROWS = 200_000
-_RECORD_FIELDS = {"period", "respondent_id", "consumer_department", "responded_at", "source_file",
-                  "source_sha256", "source_row"}
+_RECORD_FIELDS = {
+    "period",
+    "respondent_id",
+    "consumer_department",
+    "responded_at",
+    "source_file",
+    "source_sha256",
+    "source_row",
+}
 
 
-def _validate_ratings(decoded: DecodedFile, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """pandera over survey_ratings; large frames are validated through representative rows.
+def _validate_ratings(
+    decoded: DecodedFile, frame: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Pandera over survey_ratings; large frames are validated through representative rows.
 
     Every column of a rating row is either a property of its response record (period, ids,
     department, date, provenance) or of its answer (column, provider, dimension, value, and the
@@ -973,7 +1328,9 @@ def _validate_ratings(decoded: DecodedFile, frame: pd.DataFrame) -> tuple[pd.Dat
     from ice_pipeline.ingest.validation import validate_canonical
 
     if len(frame) <= FULL_VALIDATION_MAX_ROWS:
-        good, bad = validate_canonical("survey_ratings", frame.drop(columns="source_answer"), FEED, decoded)
+        good, bad = validate_canonical(
+            "survey_ratings", frame.drop(columns="source_answer"), FEED, decoded
+        )
         return good[RATING_COLUMNS].reset_index(drop=True), bad
     groups = frame["source_answer"].to_numpy()
     rows = frame["source_row"].to_numpy()
@@ -993,8 +1350,9 @@ def _validate_ratings(decoded: DecodedFile, frame: pd.DataFrame) -> tuple[pd.Dat
     extra: list[pd.DataFrame] = []
     sample_rows = sample["source_row"].to_numpy()
     sample_columns = sample["source_column"].to_numpy()
-    for source_row, column_name, value, reason in bad[["source_row", "column_name", "value", "reason"]].itertuples(
-            index=False):
+    for source_row, column_name, value, reason in bad[
+        ["source_row", "column_name", "value", "reason"]
+    ].itertuples(index=False):
         field_match = re.search(r"\(([^()]*)\)$", str(column_name))
         field = field_match.group(1) if field_match else str(column_name)
         if field in _RECORD_FIELDS:
@@ -1009,32 +1367,53 @@ def _validate_ratings(decoded: DecodedFile, frame: pd.DataFrame) -> tuple[pd.Dat
         others = same_answer & ~failed & (rows != source_row)
         failed |= same_answer
         if others.any():
-            extra.append(quarantine_frame(FEED, decoded, rows[others],
-                                          pd.Series(source_columns[others]).astype(str)
-                                          + f" ({field})", [value] * int(others.sum()), reason))
+            extra.append(
+                quarantine_frame(
+                    FEED,
+                    decoded,
+                    rows[others],
+                    pd.Series(source_columns[others]).astype(str) + f" ({field})",
+                    [value] * int(others.sum()),
+                    reason,
+                )
+            )
     # A row pandera already reported keeps its own record (the quarantine key is row + column).
-    quarantined = pd.concat([bad, *extra], ignore_index=True).drop_duplicates(["source_row", "column_name"])
+    quarantined = pd.concat([bad, *extra], ignore_index=True).drop_duplicates(
+        ["source_row", "column_name"]
+    )
     return good_frame.loc[~failed].reset_index(drop=True), quarantined
 
 
-def _validate(decoded: DecodedFile, ratings_frame: pd.DataFrame, comments_frame: pd.DataFrame
-              ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _validate(
+    decoded: DecodedFile, ratings_frame: pd.DataFrame, comments_frame: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Run the pandera models (validation.validate_canonical) over both canonical frames."""
     from ice_pipeline.ingest.validation import validate_canonical
 
     good_ratings, bad_ratings = _validate_ratings(decoded, ratings_frame)
-    good_comments, bad_comments = validate_canonical("survey_comments", comments_frame, FEED, decoded)
+    good_comments, bad_comments = validate_canonical(
+        "survey_comments", comments_frame, FEED, decoded
+    )
     bad = [q for q in (bad_ratings, bad_comments) if len(q)]
-    return (good_ratings, good_comments[COMMENT_COLUMNS].reset_index(drop=True),
-            pd.concat(bad, ignore_index=True) if bad else empty_quarantine())
+    return (
+        good_ratings,
+        good_comments[COMMENT_COLUMNS].reset_index(drop=True),
+        pd.concat(bad, ignore_index=True) if bad else empty_quarantine(),
+    )
 
 
 def structural_summary(decoded: DecodedFile, file_format: str | None = None) -> dict[str, Any]:
-    """What can be said of a survey-like export without a mapping: layout, rows, columns, periods."""
+    """A survey-like export without a mapping: layout, rows, columns, periods."""
     table = read_layout(decoded, file_format, allow_unknown=True)
-    summary: dict[str, Any] = {"format": table.file_format, "header_rows": table.header_rows,
-                               "rows_read": len(table.body), "columns": table.columns}
-    date_column = _default_column(FORMAT_DEFAULTS.get(table.file_format, {}).get("responded_at"), table.columns)
+    summary: dict[str, Any] = {
+        "format": table.file_format,
+        "header_rows": table.header_rows,
+        "rows_read": len(table.body),
+        "columns": table.columns,
+    }
+    date_column = _default_column(
+        FORMAT_DEFAULTS.get(table.file_format, {}).get("responded_at"), table.columns
+    )
     summary["date_column"] = date_column
     if date_column:
         order = FORMAT_DEFAULTS[table.file_format]["date_order"]
