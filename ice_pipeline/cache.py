@@ -29,12 +29,12 @@ import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib.metadata import version as _package_version
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from importlib.metadata import version as _package_version
 from ice_pipeline.errors import IceError
 from ice_pipeline.ingest.common import ParseResult
 
@@ -99,8 +99,11 @@ class CachedParse:
             return None
         if info["split"]:
             wanted = [period] if period is not None else info["periods"]
-            frames = [pd.read_parquet(self.directory / table / f"{p}.parquet")
-                      for p in wanted if p in info["periods"]]
+            frames = [
+                pd.read_parquet(self.directory / table / f"{p}.parquet")
+                for p in wanted
+                if p in info["periods"]
+            ]
             if not frames:
                 return None
             return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
@@ -119,7 +122,11 @@ class ParseCache:
 
     @staticmethod
     def context_key(mapping_path: Path | None, salt: str, extra: str = "") -> str:
-        mapping_sha = file_sha256(mapping_path) if mapping_path is not None and mapping_path.is_file() else "none"
+        mapping_sha = (
+            file_sha256(mapping_path)
+            if mapping_path is not None and mapping_path.is_file()
+            else "none"
+        )
         salt_sha = hashlib.sha256(salt.encode("utf-8")).hexdigest()
         material = "\n".join([_package_version("ice-pipeline"), mapping_sha, salt_sha, extra])
         return hashlib.sha256(material.encode("utf-8")).hexdigest()[:20]
@@ -146,12 +153,17 @@ class ParseCache:
                 (staging / name).mkdir()
                 periods = sorted(frame["period"].dropna().astype(str).unique())
                 for period, rows in frame.groupby(frame["period"].astype(str), sort=True):
-                    rows.reset_index(drop=True).to_parquet(staging / name / f"{period}.parquet", index=False)
+                    rows.reset_index(drop=True).to_parquet(
+                        staging / name / f"{period}.parquet", index=False
+                    )
                 tables[name] = {"split": True, "periods": periods, "rows": len(frame)}
             else:
                 frame.reset_index(drop=True).to_parquet(staging / f"{name}.parquet", index=False)
-                periods = (sorted(frame[period_column].dropna().astype(str).unique())
-                           if period_column else [])
+                periods = (
+                    sorted(frame[period_column].dropna().astype(str).unique())
+                    if period_column
+                    else []
+                )
                 tables[name] = {"split": False, "periods": periods, "rows": len(frame)}
         result.quarantine.reset_index(drop=True).to_parquet(staging / _QUARANTINE, index=False)
         meta = {
@@ -195,7 +207,11 @@ class ParseCache:
         for entry in json.loads(path.read_text(encoding="utf-8")):
             meta_path = self.root / entry / _META
             if meta_path.is_file():
-                parses.append(CachedParse(self.root / entry, json.loads(meta_path.read_text(encoding="utf-8"))))
+                parses.append(
+                    CachedParse(
+                        self.root / entry, json.loads(meta_path.read_text(encoding="utf-8"))
+                    )
+                )
         return parses
 
 
@@ -246,8 +262,14 @@ def parse_feed(
         cached = cache.get(sha, context)
         if cached is None:
             try:
-                result = reader(export.path, feed=feed, mapping_path=export.mapping_path, salt=salt,
-                                hr_employees=hr_employees, now=now)
+                result = reader(
+                    export.path,
+                    feed=feed,
+                    mapping_path=export.mapping_path,
+                    salt=salt,
+                    hr_employees=hr_employees,
+                    now=now,
+                )
             except IceError as err:  # FileProblem, or ConfigError from the mapping file
                 outcome.problems.append(err)
                 continue
@@ -275,8 +297,9 @@ class PeriodRows:
     duplicates_dropped: int
 
 
-def rows_for_period(parses: Iterable[CachedParse], table: str, period: str | None,
-                    columns: list[str]) -> PeriodRows:
+def rows_for_period(
+    parses: Iterable[CachedParse], table: str, period: str | None, columns: list[str]
+) -> PeriodRows:
     """Concatenate ``table``'s rows of ``period`` from the parses (all rows when period is None).
 
     When two files hold the same key (an export re-sent with corrections), the later file in
@@ -294,7 +317,9 @@ def rows_for_period(parses: Iterable[CachedParse], table: str, period: str | Non
     combined = combined[[c for c in columns if c in combined.columns]]
     before = len(combined)
     if len(frames) > 1:
-        combined = combined.drop_duplicates(subset=primary_key(table), keep="last").reset_index(drop=True)
+        combined = combined.drop_duplicates(subset=primary_key(table), keep="last").reset_index(
+            drop=True
+        )
     return PeriodRows(combined, len(frames), before - len(combined))
 
 
@@ -309,11 +334,12 @@ def latest_roster(parses: Iterable[CachedParse], columns: list[str]) -> pd.DataF
         return every
     ordered = every.sort_values(["employee_id", "snapshot_period"], kind="stable")
     return ordered.drop_duplicates("employee_id", keep="last").sort_values(
-        ["department", "employee_id"], ignore_index=True)
+        ["department", "employee_id"], ignore_index=True
+    )
 
 
 def unrecorded(engine: Any, feed: str, parses: Iterable[CachedParse]) -> list[CachedParse]:
-    """The parses whose file is not yet in ``ice_ops.source_files`` (so the ledger is written once)."""
+    """The parses whose file is not yet in ``ice_ops.source_files`` (the ledger is written once)."""
     from ice_pipeline.warehouse import schema
     from ice_pipeline.warehouse.writes import read_frame
 
@@ -321,11 +347,13 @@ def unrecorded(engine: Any, feed: str, parses: Iterable[CachedParse]) -> list[Ca
     return [p for p in parses if p.source_sha256 not in known]
 
 
-def record_source_files(engine: Any, parses: list[CachedParse], run_id: str | None,
-                        now: datetime | None = None) -> tuple[int, int]:
+def record_source_files(
+    engine: Any, parses: list[CachedParse], run_id: str | None, now: datetime | None = None
+) -> tuple[int, int]:
     """Write the raw layer's ledger: one ``source_files`` row per file and its quarantine rows.
 
-    Upserts by key, so recording the same file again changes nothing. Returns (files, quarantine rows).
+    Upserts by key, so recording the same file again changes nothing.
+    Returns (files, quarantine rows).
     """
     from ice_pipeline.warehouse import schema
     from ice_pipeline.warehouse.writes import upsert_rows
@@ -333,20 +361,32 @@ def record_source_files(engine: Any, parses: list[CachedParse], run_id: str | No
     if not parses:
         return 0, 0
     stamp = (now or datetime.now()).replace(microsecond=0)
-    files = pd.DataFrame([{
-        "feed": p.feed, "source_sha256": p.source_sha256, "source_file": p.source_file,
-        "file_format": p.meta["file_format"], "encoding": p.meta["encoding"],
-        "periods": ",".join(p.periods), "rows_read": p.counts.get("rows_read", 0),
-        "rows_kept": p.counts.get("rows_kept", 0), "rows_quarantined": p.counts.get("rows_quarantined", 0),
-        "ingested_at": stamp,
-    } for p in parses]).drop_duplicates(["feed", "source_sha256"], keep="last")
+    files = pd.DataFrame(
+        [
+            {
+                "feed": p.feed,
+                "source_sha256": p.source_sha256,
+                "source_file": p.source_file,
+                "file_format": p.meta["file_format"],
+                "encoding": p.meta["encoding"],
+                "periods": ",".join(p.periods),
+                "rows_read": p.counts.get("rows_read", 0),
+                "rows_kept": p.counts.get("rows_kept", 0),
+                "rows_quarantined": p.counts.get("rows_quarantined", 0),
+                "ingested_at": stamp,
+            }
+            for p in parses
+        ]
+    ).drop_duplicates(["feed", "source_sha256"], keep="last")
     quarantine = [p.quarantine() for p in parses]
     quarantine = [q for q in quarantine if not q.empty]
     quarantined = 0
     if quarantine:
         rows = pd.concat(quarantine, ignore_index=True).assign(run_id=run_id, quarantined_at=stamp)
         # One (row, column) can fail in two canonical tables of the same export; keep one record.
-        rows = rows.drop_duplicates(["feed", "source_sha256", "source_row", "column_name"], keep="first")
+        rows = rows.drop_duplicates(
+            ["feed", "source_sha256", "source_row", "column_name"], keep="first"
+        )
         quarantined = upsert_rows(engine, schema.quarantine, rows)
     upsert_rows(engine, schema.source_files, files)
     return len(files), quarantined

@@ -22,7 +22,7 @@ from ice_pipeline.defs.sensors import sensors
 
 
 def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definitions:
-    """Every asset, check, job, schedule and sensor, with resources from ``environ`` (default: os.environ)."""
+    """Every asset, check, job, schedule and sensor; resources from ``environ``."""
     return dg.Definitions(
         assets=[*ingest_assets, *index_assets, *report_assets],
         asset_checks=asset_checks,

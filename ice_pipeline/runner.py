@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ice_pipeline.defs.checks import DEFER_DATA_DOCS_TAG
 from ice_pipeline.errors import IceError
 
 DEMO_SEED = 42
@@ -98,7 +99,10 @@ def _first_failure(result: Any) -> tuple[str, str]:
                     message = cause.message
             return event.step_key or "?", " ".join(message.strip().split())
     for event in result.all_events:
-        if event.is_failure or event.event_type_value in ("RESOURCE_INIT_FAILURE", "PIPELINE_FAILURE"):
+        if event.is_failure or event.event_type_value in (
+            "RESOURCE_INIT_FAILURE",
+            "PIPELINE_FAILURE",
+        ):
             return event.step_key or "run", " ".join((event.message or "run failed").split())
     return "run", "the run failed without a step failure; see `dagster dev` for its event log"
 
@@ -120,23 +124,37 @@ class Runner:
         self.job = self.definitions.resolve_job_def(NIGHTLY_JOB_NAME)
         self.instance = dg.DagsterInstance.get()
         graph = self.definitions.resolve_asset_graph()
-        self.unpartitioned = sorted((k for k in graph.get_all_asset_keys() if not graph.get(k).is_partitioned),
-                                    key=lambda k: k.to_user_string())
-        self.partitioned = sorted((k for k in graph.get_all_asset_keys() if graph.get(k).is_partitioned),
-                                  key=lambda k: k.to_user_string())
-        self.partition_keys = self.job.partitions_def.get_partition_keys() if self.job.partitions_def else []
+        self.unpartitioned = sorted(
+            (k for k in graph.get_all_asset_keys() if not graph.get(k).is_partitioned),
+            key=lambda k: k.to_user_string(),
+        )
+        self.partitioned = sorted(
+            (k for k in graph.get_all_asset_keys() if graph.get(k).is_partitioned),
+            key=lambda k: k.to_user_string(),
+        )
+        self.partition_keys = (
+            self.job.partitions_def.get_partition_keys() if self.job.partitions_def else []
+        )
 
     def say(self, line: str) -> None:
         print(line, file=self.out, flush=True)
 
-    def _execute(self, summary: RunSummary, selection: list[Any], period: str | None,
-                 run_config: dict[str, Any]) -> bool:
+    def _execute(
+        self,
+        summary: RunSummary,
+        selection: list[Any],
+        period: str | None,
+        run_config: dict[str, Any],
+    ) -> bool:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = self.job.execute_in_process(
-                instance=self.instance, partition_key=period, asset_selection=selection,
-                run_config={**QUIET_LOGGING, **run_config}, raise_on_error=False,
-                tags={"ice/trigger": "cli"},
+                instance=self.instance,
+                partition_key=period,
+                asset_selection=selection,
+                run_config={**QUIET_LOGGING, **run_config},
+                raise_on_error=False,
+                tags={"ice/trigger": "cli", DEFER_DATA_DOCS_TAG: "1"},
             )
         summary.run_ids.append(result.run_id)
         for event in result.get_asset_materialization_events():
@@ -162,16 +180,22 @@ class Runner:
     def check_periods(self, periods: Sequence[str]) -> list[str]:
         unknown = [p for p in periods if p not in self.partition_keys]
         if unknown:
-            first, last = (self.partition_keys[0], self.partition_keys[-1]) if self.partition_keys else ("-", "-")
+            first, last = (
+                (self.partition_keys[0], self.partition_keys[-1])
+                if self.partition_keys
+                else ("-", "-")
+            )
             raise IceError(
-                f"{', '.join(unknown)} is not a period of ice_nightly_job (periods run {first} .. {last}: "
+                f"{', '.join(unknown)} is not a period of ice_nightly_job ({first}..{last}: "
                 "from ICE_FIRST_PERIOD to the last complete month)",
                 fix="pass --partition YYYY-MM within that range, or set ICE_FIRST_PERIOD earlier",
                 where="--partition",
             )
         return sorted(set(periods))
 
-    def run(self, periods: Sequence[str] | None, *, all_periods: bool = False, dry_run: bool = False) -> RunSummary:
+    def run(
+        self, periods: Sequence[str] | None, *, all_periods: bool = False, dry_run: bool = False
+    ) -> RunSummary:
         """Ingest, then compute each period oldest first; stops at the first failed run."""
         started = time.perf_counter()
         summary = RunSummary()
@@ -185,7 +209,9 @@ class Runner:
         elif not chosen:
             chosen = self.partition_keys[-1:]
         if not chosen:
-            self.say("no period to compute: the landing files hold no rows within the job's periods")
+            self.say(
+                "no period to compute: the landing files hold no rows within the job's periods"
+            )
         delivery = {"ops": {"report_delivery": {"config": {"dry_run": dry_run}}}}
         for index, period in enumerate(chosen, start=1):
             began = time.perf_counter()
@@ -197,15 +223,30 @@ class Runner:
             tickets = summary.metadata.get(f"tickets[{period}]", {}).get("rows", 0)
             company = summary.metadata.get(f"company_scores[{period}]", {}).get("company_ice_p")
             ice_text = f", company ICE-P {company:.1f}" if isinstance(company, float) else ""
-            self.say(f"[{index}/{len(chosen)}] {period}: {ratings} ratings, {tickets} tickets{ice_text} "
-                     f"({time.perf_counter() - began:.1f} s)")
+            self.say(
+                f"[{index}/{len(chosen)}] {period}: {ratings} ratings, {tickets} tickets{ice_text} "
+                f"({time.perf_counter() - began:.1f} s)"
+            )
+        self.build_data_docs()
         summary.seconds = time.perf_counter() - started
         return summary
+
+    def build_data_docs(self) -> None:
+        """Render the GX Data Docs once for all the runs (the checks of CLI runs defer it)."""
+        from ice_pipeline.ingest.expectations import build_data_docs
+
+        try:
+            build_data_docs(self.settings.gx_dir)
+        except OSError as err:  # the docs are a convenience; the results are in the warehouse
+            self.say(f"warning: GX Data Docs not rebuilt in {self.settings.gx_dir}: {err}")
 
 
 def _report_failure(summary: RunSummary) -> int:
     period = f" for {summary.periods[-1]}" if summary.periods else ""
-    print(f"ice-pipeline: step {summary.failed_step} failed{period}: {summary.failure}", file=sys.stderr)
+    print(
+        f"ice-pipeline: step {summary.failed_step} failed{period}: {summary.failure}",
+        file=sys.stderr,
+    )
     return 1
 
 
@@ -220,17 +261,24 @@ def run_pipeline(partitions: list[str] | None, all_partitions: bool, dry_run: bo
         dispose_engines()
     if not summary.ok:
         return _report_failure(summary)
-    runner.say(f"done: {len(summary.periods)} period(s) in {summary.seconds:.1f} s; warehouse "
-               f"{runner.settings.warehouse_url}")
+    runner.say(
+        f"done: {len(summary.periods)} period(s) in {summary.seconds:.1f} s; warehouse "
+        f"{runner.settings.warehouse_url}"
+    )
     return 0
 
 
 def _demo_wanted(employees: int) -> dict[str, Any]:
-    return {"employees": employees, "periods": DEMO_PERIODS, "seed": DEMO_SEED, "end_period": DEMO_END_PERIOD}
+    return {
+        "employees": employees,
+        "periods": DEMO_PERIODS,
+        "seed": DEMO_SEED,
+        "end_period": DEMO_END_PERIOD,
+    }
 
 
 def ensure_demo_data(landing: Path, employees: int) -> bool:
-    """Generate the demo exports into ``landing`` unless the same ones are there; True if generated."""
+    """Write the demo exports into ``landing`` unless the same ones are there; True if written."""
     import json
 
     from ice_pipeline.demo.generator import generate_demo
@@ -243,13 +291,19 @@ def ensure_demo_data(landing: Path, employees: int) -> bool:
                 return False
         except ValueError:
             pass
-    generate_demo(landing, employees=employees, periods=DEMO_PERIODS, seed=DEMO_SEED, end_period=DEMO_END_PERIOD)
+    generate_demo(
+        landing,
+        employees=employees,
+        periods=DEMO_PERIODS,
+        seed=DEMO_SEED,
+        end_period=DEMO_END_PERIOD,
+    )
     marker.write_text(json.dumps(wanted), encoding="utf-8")
     return True
 
 
 def run_demo(employees: int = 2000) -> int:
-    """``ice-pipeline demo``: demo exports, every period on the embedded warehouse, then where to look."""
+    """``ice-pipeline demo``: demo exports, every period on embedded DuckDB, where to look."""
     from ice_pipeline.defs.resources import dispose_engines
     from ice_pipeline.settings import ensure_data_dir, load_settings
 
@@ -259,8 +313,11 @@ def run_demo(employees: int = 2000) -> int:
     landing = settings.landing_dir
     began = time.perf_counter()
     if ensure_demo_data(landing, employees):
-        print(f"demo data: {employees} employees, {DEMO_PERIODS} months written to {landing} "
-              f"({time.perf_counter() - began:.1f} s)", flush=True)
+        print(
+            f"demo data: {employees} employees, {DEMO_PERIODS} months written to {landing} "
+            f"({time.perf_counter() - began:.1f} s)",
+            flush=True,
+        )
     else:
         print(f"demo data: already in {landing}", flush=True)
     runner = Runner()
@@ -274,9 +331,15 @@ def run_demo(employees: int = 2000) -> int:
     warehouse = settings.warehouse_url.removeprefix("duckdb:///")
     runner.say("")
     runner.say(f"done: {len(summary.periods)} periods in {summary.seconds:.0f} s. The results:")
-    runner.say(f"  warehouse   {warehouse}   (duckdb {warehouse}, then: SELECT * FROM ice.ice_scores;)")
-    runner.say(f"  reports     {settings.reports_dir}   (ice-pipeline report show {last} --out report.html)")
+    runner.say(
+        f"  warehouse   {warehouse}   (duckdb {warehouse}, then: SELECT * FROM ice.ice_scores;)"
+    )
+    runner.say(
+        f"  reports     {settings.reports_dir}   (ice-pipeline report show {last} --out r.html)"
+    )
     runner.say(f"  outbox      {settings.outbox_dir}   (the emails, as .eml files)")
     runner.say(f"  data docs   {settings.gx_dir}")
-    runner.say(f"  Dagster UI  DAGSTER_HOME={os.environ['DAGSTER_HOME']} dagster dev -w workspace.yaml")
+    runner.say(
+        f"  Dagster UI  DAGSTER_HOME={os.environ['DAGSTER_HOME']} dagster dev -w workspace.yaml"
+    )
     return 0

@@ -158,12 +158,13 @@ def wait_until_loaded(server: DevServer) -> dict[str, object]:
             last_problem = f"locations still loading: {entries}"
         time.sleep(1)
     pytest.fail(
-        f"dagster dev not ready after {STARTUP_TIMEOUT_SECONDS} s ({last_problem}):\n{server.log_tail()}"
+        f"dagster dev not ready after {STARTUP_TIMEOUT_SECONDS} s ({last_problem}):\n"
+        f"{server.log_tail()}"
     )
 
 
 def stop_process_group(process: subprocess.Popen[bytes], what: str) -> tuple[int, dict[int, str]]:
-    """SIGINT to the whole process group, as Ctrl-C would; wait for the leader and then its children.
+    """SIGINT to the whole process group, as Ctrl-C would; wait for the leader, then the rest.
 
     Returns the leader's exit status and the processes of the group still alive
     ``STOP_TIMEOUT_SECONDS`` after the signal (pid -> command line); those are then terminated so a
@@ -194,7 +195,7 @@ def stop_process_group(process: subprocess.Popen[bytes], what: str) -> tuple[int
 
 
 def expected_definitions() -> tuple[set[str], set[tuple[str, str]], set[str], set[str]]:
-    """Asset keys, (asset, check) pairs, schedule names and sensor names of ice_pipeline.definitions."""
+    """Asset keys, (asset, check) pairs, schedules and sensors of ice_pipeline.definitions."""
     import ice_pipeline.definitions as definitions_module
 
     found = [

@@ -1,4 +1,4 @@
-"""The code location loads and is what it claims: assets, checks, partitions, executor, resources."""
+"""The code location loads and is what it claims: assets, checks, partitions, executor."""
 
 import os
 import subprocess
@@ -18,10 +18,25 @@ from ice_pipeline.settings import DEMO_SALT
 from ice_pipeline_tests.conftest import REPO_ROOT
 
 EXPECTED_ASSETS = {
-    "raw_survey_exports", "raw_ticket_exports", "raw_hr_exports", "raw_external_exports",
-    "survey_ratings", "survey_comments", "tickets", "external_metrics", "employees",
-    "service_kpis", "turnover", "ice_scores", "company_scores", "dimension_scores", "matrix_scores",
-    "consumer_satisfaction", "correlations", "executive_report", "report_delivery",
+    "raw_survey_exports",
+    "raw_ticket_exports",
+    "raw_hr_exports",
+    "raw_external_exports",
+    "survey_ratings",
+    "survey_comments",
+    "tickets",
+    "external_metrics",
+    "employees",
+    "service_kpis",
+    "turnover",
+    "ice_scores",
+    "company_scores",
+    "dimension_scores",
+    "matrix_scores",
+    "consumer_satisfaction",
+    "correlations",
+    "executive_report",
+    "report_delivery",
 }
 
 
@@ -42,8 +57,14 @@ def test_dagster_cli_validates_the_workspace(tmp_path: Path, dagster_home: Path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ICE_")}
     env.update(DAGSTER_HOME=str(dagster_home), ICE_DATA_DIR=str(tmp_path / "data"))
     dagster = Path(sys.executable).parent / "dagster"
-    done = subprocess.run([str(dagster), "definitions", "validate", "-w", "workspace.yaml"], cwd=REPO_ROOT,
-                          env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Validation successful for code location ice_pipeline" in done.stderr + done.stdout
 
@@ -53,8 +74,16 @@ def test_every_asset_and_one_check_per_canonical_table(definitions: dg.Definitio
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
     assert keys == EXPECTED_ASSETS
     checks = {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys}
-    assert checks == {(table, "expectation_suite") for table in
-                      ("survey_ratings", "survey_comments", "tickets", "external_metrics", "employees")}
+    assert checks == {
+        (table, "expectation_suite")
+        for table in (
+            "survey_ratings",
+            "survey_comments",
+            "tickets",
+            "external_metrics",
+            "employees",
+        )
+    }
     groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
     assert groups["raw_survey_exports"] == "ingest"
     assert groups["ice_scores"] == "index"
@@ -72,21 +101,31 @@ def test_lagged_reads_are_declared_as_partition_mappings(definitions: dg.Definit
     mapping = ice.partition_mappings[dg.AssetKey("survey_ratings")]
     upstream = mapping.get_upstream_mapped_partitions_result_for_partitions(
         partitions.monthly_partitions.subset_with_partition_keys(["2025-06"]),
-        partitions.monthly_partitions, partitions.monthly_partitions,
+        partitions.monthly_partitions,
+        partitions.monthly_partitions,
     ).partitions_subset.get_partition_keys()
     assert sorted(upstream) == ["2025-05", "2025-06"]
     correlations = graph.get(dg.AssetKey("correlations"))
     mapping = correlations.partition_mappings[dg.AssetKey("ice_scores")]
     upstream = mapping.get_upstream_mapped_partitions_result_for_partitions(
         partitions.monthly_partitions.subset_with_partition_keys(["2026-10"]),
-        partitions.monthly_partitions, partitions.monthly_partitions,
+        partitions.monthly_partitions,
+        partitions.monthly_partitions,
     ).partitions_subset.get_partition_keys()
-    assert sorted(upstream)[0] == "2024-11" and sorted(upstream)[-1] == "2026-10" and len(upstream) == 24
+    assert (
+        sorted(upstream)[0] == "2024-11"
+        and sorted(upstream)[-1] == "2026-10"
+        and len(upstream) == 24
+    )
 
 
-def test_job_is_monthly_and_in_process_unless_run_config_says_otherwise(definitions: dg.Definitions) -> None:
+def test_job_is_monthly_and_in_process_unless_run_config_says_otherwise(
+    definitions: dg.Definitions,
+) -> None:
     job = definitions.resolve_job_def(NIGHTLY_JOB_NAME)
-    keys = job.partitions_def.get_partition_keys(current_time=__import__("datetime").datetime(2026, 11, 22))
+    keys = job.partitions_def.get_partition_keys(
+        current_time=__import__("datetime").datetime(2026, 11, 22)
+    )
     assert keys[0] == "2024-11" and keys[-1] == "2026-10" and len(keys) == 24
     default = ResolvedRunConfig.build(job, {}).execution.execution_engine_config
     assert set(default) == {"in_process"}
@@ -105,13 +144,17 @@ def test_partition_helpers_and_first_period_setting() -> None:
     assert "ICE_FIRST_PERIOD" in str(err.value) and "YYYY-MM" in str(err.value)
 
 
-def test_resources_come_from_settings_and_keep_secrets_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resources_come_from_settings_and_keep_secrets_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ICE_DATA_DIR", str(tmp_path / "d"))
     monkeypatch.setenv("ICE_PSEUDONYM_SALT", "s3cret-salt")
     monkeypatch.setenv("ICE_SMTP_PASSWORD", "s3cret-pw")
     monkeypatch.delenv("ICE_WAREHOUSE_URL", raising=False)
     resources = build_resources()
-    assert resources["warehouse"].url == f"duckdb:///{(tmp_path / 'd').resolve() / 'warehouse.duckdb'}"
+    assert (
+        resources["warehouse"].url == f"duckdb:///{(tmp_path / 'd').resolve() / 'warehouse.duckdb'}"
+    )
     # From the process environment, secrets are EnvVar references, not values.
     pipeline_fields = resources["pipeline"].__dict__
     assert "s3cret-salt" not in repr(pipeline_fields)
@@ -123,7 +166,9 @@ def test_resources_come_from_settings_and_keep_secrets_out(tmp_path: Path, monke
 def test_salt_is_required_outside_demo_mode(tmp_path: Path) -> None:
     demo = build_resources({"ICE_DATA_DIR": str(tmp_path), "ICE_DEMO_MODE": "1"})["pipeline"]
     assert demo.salt() == DEMO_SALT
-    given = build_resources({"ICE_DATA_DIR": str(tmp_path), "ICE_PSEUDONYM_SALT": "abc"})["pipeline"]
+    given = build_resources({"ICE_DATA_DIR": str(tmp_path), "ICE_PSEUDONYM_SALT": "abc"})[
+        "pipeline"
+    ]
     assert given.salt() == "abc"
     missing = build_resources({"ICE_DATA_DIR": str(tmp_path)})["pipeline"]
     with pytest.raises(ConfigError) as err:
@@ -132,14 +177,24 @@ def test_salt_is_required_outside_demo_mode(tmp_path: Path) -> None:
 
 
 def test_smtp_settings_from_environment(tmp_path: Path) -> None:
-    resources = build_resources({"ICE_DATA_DIR": str(tmp_path), "ICE_SMTP_HOST": "mail.example.com",
-                                 "ICE_SMTP_SECURITY": "ssl", "ICE_SMTP_USER": "svc-ice",
-                                 "ICE_SMTP_FROM": "ice@example.com"})
+    resources = build_resources(
+        {
+            "ICE_DATA_DIR": str(tmp_path),
+            "ICE_SMTP_HOST": "mail.example.com",
+            "ICE_SMTP_SECURITY": "ssl",
+            "ICE_SMTP_USER": "svc-ice",
+            "ICE_SMTP_FROM": "ice@example.com",
+        }
+    )
     email: EmailResource = resources["email"]
     assert email.smtp_port == 465
     settings = email.smtp_settings()
     assert (settings.host, settings.security, settings.username, settings.from_address) == (
-        "mail.example.com", "ssl", "svc-ice", "ice@example.com")
+        "mail.example.com",
+        "ssl",
+        "svc-ice",
+        "ice@example.com",
+    )
     assert email.transport().__class__.__name__ == "SmtpTransport"
     with pytest.raises(ConfigError) as err:
         build_resources({"ICE_DATA_DIR": str(tmp_path), "ICE_SMTP_SECURITY": "tls1.3"})

@@ -315,3 +315,45 @@ def test_unknown_table_is_rejected() -> None:
             period="2026-03",
             gx_dir=None,
         )
+
+
+def test_survey_comments_suite_pass_and_fail() -> None:
+    comments = pd.DataFrame(
+        {
+            "period": ["2026-03"] * 3,
+            "respondent_id": ["r1", "r2", "r2"],
+            "provider_department": ["IT"] * 3,
+            "consumer_department": ["Sales", "Sales", "Mars"],
+            "comment_text": ["ok", "slow", "again"],
+            "source_file": ["x"] * 3,
+            "source_sha256": [SHA] * 3,
+            "source_row": [2, 3, 4],
+        }
+    )
+    good = _by_name(
+        run_suite(
+            "survey_comments",
+            comments.iloc[:2],
+            previous=comments.iloc[:2],
+            known_departments={"Sales"},
+            period="2026-03",
+            gx_dir=None,
+        )
+    )
+    assert set(good) == {
+        "survey_comments_volume_vs_previous_period",
+        "survey_comments_key_unique",
+        "survey_comments_consumer_department_known_to_hr",
+    }
+    assert all(o.passed for o in good.values())
+    bad = _by_name(
+        run_suite(
+            "survey_comments",
+            comments,
+            previous=comments.iloc[:1],
+            known_departments={"Sales"},
+            period="2026-03",
+            gx_dir=None,
+        )
+    )
+    assert [name for name, o in bad.items() if o.passed] == []

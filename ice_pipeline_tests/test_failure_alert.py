@@ -131,7 +131,8 @@ def test_failing_step_sends_exactly_one_email(
     message = email.message_from_bytes(raw, policy=email.policy.default)
     subject = message["Subject"]
     assert subject == (
-        "[ICE] alerting_test_job 2026-03 failed in ice_scores: ValueError: provider 'IT' has 3 ratings, need 5"
+        "[ICE] alerting_test_job 2026-03 failed in ice_scores: "
+        "ValueError: provider 'IT' has 3 ratings, need 5"
     )
     assert "second line" not in subject and "Traceback" not in subject
     body = message.get_content()

@@ -633,7 +633,9 @@ def test_forced_wrong_format_names_the_layout_seen(tmp_path: Path) -> None:
 def test_unknown_layout_says_what_was_seen(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "odd.csv", [["a", "b"], ["1", "2"]])
     mapping = tmp_path / "odd.mapping.yaml"
-    mapping.write_text("feed: surveys\n")
+    mapping.write_text(
+        "feed: surveys\nratings: [{column: a, provider: IT, dimension: q, scale: 1-5}]\n"
+    )
     with pytest.raises(FileProblem) as err:
         read(path, mapping)
     assert "the survey layout is not recognised (row 1 starts ['a', 'b']" in str(err.value)
@@ -758,6 +760,7 @@ def test_huge_comment_is_quarantined_not_fatal(tmp_path: Path) -> None:
 def test_every_example_mapping_loads() -> None:
     names = sorted(p.name for p in EXAMPLES.glob("surveys_*.yaml"))
     assert names == [
+        "surveys_csv.yaml",
         "surveys_google_forms.yaml",
         "surveys_limesurvey.yaml",
         "surveys_long.yaml",
@@ -966,3 +969,54 @@ def test_demo_layouts_give_the_same_canonical_rows(tmp_path: Path) -> None:
             base_comments,
             obj=layout,
         )
+
+
+def test_generic_csv_survey_with_the_example_mapping(tmp_path: Path) -> None:
+    header = [
+        "Employee code",
+        "Submitted",
+        "Department",
+        "Employee name",
+        "IT support was quick",
+        "Payroll questions were answered correctly",
+        "Anything else about IT?",
+    ]
+    data = [
+        ["E1", "03/10/2026 09:00", "Sales", "Ann Example", "Agree", "Strongly agree", ""],
+        [
+            "E2",
+            "25/10/2026 09:00",
+            "Sales",
+            "Bob Example",
+            "Neutral",
+            "",
+            "Printer <script>x</script>",
+        ],
+    ]
+    path = write_csv(tmp_path / "cleaned.csv", [header, *data])
+    result = read(path, EXAMPLES / "surveys_csv.yaml")
+    frame = ratings_of(result)
+    assert result.file_format == "csv"
+    assert frame[["provider_department", "rating_raw", "score"]].values.tolist() == [
+        ["Information Technology", 4.0, 75.0],
+        ["Finance", 5.0, 100.0],
+        ["Information Technology", 3.0, 50.0],
+    ]
+    assert frame["responded_at"].iloc[0] == pd.Timestamp("2026-10-03 09:00")  # DMY
+    assert result.ambiguous_dates == 1  # 03/10 could be 10 March
+    assert "Employee name" not in result.columns_unmapped + result.columns_mapped
+    assert "Ann Example" not in frame.to_csv()
+    assert result.tables["survey_comments"]["comment_text"].tolist() == [
+        "Printer <script>x</script>"
+    ]
+
+
+def test_unknown_layout_without_ratings_is_described_not_refused(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "odd.csv", [["a", "b"], ["1", "2"], ["3", "4"]])
+    result = read(path, None, feed="surveys")
+    assert (result.file_format, result.counts["rows_read"], result.columns_unmapped) == (
+        "csv",
+        2,
+        ["a", "b"],
+    )
+    assert ratings_of(result).empty

@@ -57,6 +57,9 @@ def test_structural_inspect_counts(realdata_dir: Path, relative: str) -> None:
         file_format,
     )
     assert summary["columns_mapped"] == []
+    # Without a mapping or a landing folder the feed comes from the header.
+    expected_feed = {"hr_ibm_attrition": "hr", "tickets_servicenow_incident_log": "tickets"}
+    assert summary["feed"] == expected_feed.get(relative.split("/")[0], "surveys")
 
 
 def test_cli_structural_starwars_keeps_the_mangled_column(realdata_dir: Path) -> None:
@@ -196,6 +199,20 @@ def test_cli_file_problem_is_one_line_exit_2(realdata_dir: Path) -> None:
             "nps_carpentries_surveys/2020-12-long-term-other_questions-no-open.csv",
             "external_carpentries_longterm",
             {"feed": "external", "rows_read": 87, "rows_kept": 87, "periods": ["2020-12"]},
+        ),
+        (
+            "nps_carpentries_surveys/20180908_post_clean.csv",
+            "carpentries_post_survey",
+            {
+                "feed": "surveys",
+                "format": "csv",
+                "rows_read": 967,
+                "rows_kept": 911,
+                "rows_excluded": 56,
+                "rows_quarantined": 0,
+                "ambiguous_dates": 256,
+                "table_rows": {"survey_ratings": 4541, "survey_comments": 0},
+            },
         ),
         (
             "hr_ibm_attrition/emp_attrition.csv",

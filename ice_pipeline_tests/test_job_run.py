@@ -51,8 +51,12 @@ def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
 
 
 def environ(data_dir: Path, url: str, home: Path) -> dict[str, str]:
-    return {"ICE_DATA_DIR": str(data_dir), "ICE_WAREHOUSE_URL": url, "ICE_DEMO_MODE": "1",
-            "DAGSTER_HOME": str(home)}
+    return {
+        "ICE_DATA_DIR": str(data_dir),
+        "ICE_WAREHOUSE_URL": url,
+        "ICE_DEMO_MODE": "1",
+        "DAGSTER_HOME": str(home),
+    }
 
 
 def run_job(data_dir: Path, url: str, home: Path, periods: list[str] | None = None) -> RunSummary:
@@ -72,36 +76,59 @@ def table_contents(url: str) -> dict[str, pd.DataFrame]:
                 if pd.api.types.is_float_dtype(frame[column]):
                     frame[column] = frame[column].round(6)
             frame = frame.astype(object).where(frame.notna(), None)
-            contents[table.fullname] = frame.sort_values(list(frame.columns), key=lambda s: s.astype(str),
-                                                         ignore_index=True)
+            contents[table.fullname] = frame.sort_values(
+                list(frame.columns), key=lambda s: s.astype(str), ignore_index=True
+            )
         return contents
     finally:
         engine.dispose()
 
 
-def test_the_job_fills_every_stage_and_reports_metadata(warehouse_url: str, data_dir: Path,
-                                                        dagster_home: Path) -> None:
+def test_the_job_fills_every_stage_and_reports_metadata(
+    warehouse_url: str, data_dir: Path, dagster_home: Path
+) -> None:
     summary = run_job(data_dir, warehouse_url, dagster_home)
     assert summary.ok, f"{summary.failed_step}: {summary.failure}"
     assert summary.periods == PERIODS
     contents = table_contents(warehouse_url)
-    for name in ("ice_private.survey_ratings", "ice_private.tickets", "ice_private.employees",
-                 "ice.external_metrics", "ice.ice_scores", "ice.company_scores", "ice.dimension_scores",
-                 "ice.matrix_scores", "ice.consumer_satisfaction", "ice.service_kpis", "ice.turnover",
-                 "ice.correlations", "ice_ops.source_files", "ice_ops.report_archive", "ice_ops.delivery_ledger"):
+    for name in (
+        "ice_private.survey_ratings",
+        "ice_private.tickets",
+        "ice_private.employees",
+        "ice.external_metrics",
+        "ice.ice_scores",
+        "ice.company_scores",
+        "ice.dimension_scores",
+        "ice.matrix_scores",
+        "ice.consumer_satisfaction",
+        "ice.service_kpis",
+        "ice.turnover",
+        "ice.correlations",
+        "ice_ops.source_files",
+        "ice_ops.report_archive",
+        "ice_ops.delivery_ledger",
+    ):
         assert len(contents[name]) > 0, f"{name} is empty"
     ratings = contents["ice_private.survey_ratings"]
     assert sorted(ratings["period"].unique()) == PERIODS
     # Metadata agrees with what landed.
     meta = summary.metadata
     assert meta["survey_ratings[2026-10]"]["rows"] == int((ratings["period"] == "2026-10").sum())
-    assert meta["survey_ratings[2026-10]"]["respondents"] == ratings[ratings["period"] == "2026-10"][
-        "respondent_id"].nunique()
+    assert (
+        meta["survey_ratings[2026-10]"]["respondents"]
+        == ratings[ratings["period"] == "2026-10"]["respondent_id"].nunique()
+    )
     csv_files = sorted(p for p in (data_dir / "landing").rglob("*.csv"))
-    assert meta["raw_survey_exports[]"]["files"] == len(list((data_dir / "landing" / "surveys").glob("*.csv")))
+    assert meta["raw_survey_exports[]"]["files"] == len(
+        list((data_dir / "landing" / "surveys").glob("*.csv"))
+    )
     assert len(contents["ice_ops.source_files"]) == len(csv_files)
-    assert meta["raw_survey_exports[]"]["rows_kept"] + meta["raw_survey_exports[]"]["rows_quarantined"] \
-        + meta["raw_survey_exports[]"]["rows_excluded"] == meta["raw_survey_exports[]"]["rows_read"]
+    assert (
+        meta["raw_survey_exports[]"]["rows_kept"]
+        + meta["raw_survey_exports[]"]["rows_quarantined"]
+        + meta["raw_survey_exports[]"]["rows_excluded"]
+        == meta["raw_survey_exports[]"]["rows_read"]
+    )
     ice = contents["ice.ice_scores"]
     assert meta["ice_scores[2026-10]"]["rows"] == int((ice["period"] == "2026-10").sum())
     # The trend of the second month is computed against the first.
@@ -117,11 +144,14 @@ def test_the_job_fills_every_stage_and_reports_metadata(warehouse_url: str, data
     ledger = contents["ice_ops.delivery_ledger"]
     assert set(ledger["status"]) == {"outbox"}
     assert len(list((data_dir / "outbox").rglob("*.eml"))) == len(ledger)
+    # GX Data Docs are rendered once at the end of the CLI run.
+    assert (data_dir / "gx" / "data_docs" / "index.html").is_file()
 
 
 @pytest.mark.postgres
-def test_postgres_leaves_the_same_tables_as_duckdb(tmp_path: Path, data_dir: Path, postgres_url: str,
-                                                   dagster_home: Path) -> None:
+def test_postgres_leaves_the_same_tables_as_duckdb(
+    tmp_path: Path, data_dir: Path, postgres_url: str, dagster_home: Path
+) -> None:
     duck_url = f"duckdb:///{tmp_path / 'same.duckdb'}"
     for url in (duck_url, postgres_url):
         summary = run_job(data_dir, url, dagster_home)
@@ -133,20 +163,30 @@ def test_postgres_leaves_the_same_tables_as_duckdb(tmp_path: Path, data_dir: Pat
     assert len(duck["ice.ice_scores"]) > 0 and len(duck["ice_ops.report_archive"]) > 0
 
 
-def test_running_a_period_again_leaves_identical_rows(duckdb_url: str, data_dir: Path, dagster_home: Path) -> None:
+def test_running_a_period_again_leaves_identical_rows(
+    duckdb_url: str, data_dir: Path, dagster_home: Path
+) -> None:
     assert run_job(data_dir, duckdb_url, dagster_home).ok
     before = table_contents(duckdb_url)
     again = run_job(data_dir, duckdb_url, dagster_home, periods=["2026-10"])
     assert again.ok
-    assert again.metadata["raw_survey_exports[]"]["files_parsed_now"] == 0  # every file came from the cache
-    assert again.metadata["executive_report[2026-10]"]["new_versions"] == 0  # same inputs, same bytes
-    assert again.metadata["report_delivery[2026-10]"]["sent"] == 0  # the ledger keeps it at most once
+    assert (
+        again.metadata["raw_survey_exports[]"]["files_parsed_now"] == 0
+    )  # every file came from the cache
+    assert (
+        again.metadata["executive_report[2026-10]"]["new_versions"] == 0
+    )  # same inputs, same bytes
+    assert (
+        again.metadata["report_delivery[2026-10]"]["sent"] == 0
+    )  # the ledger keeps it at most once
     after = table_contents(duckdb_url)
     for name in before:
         pd.testing.assert_frame_equal(before[name], after[name], check_dtype=False, obj=name)
 
 
-def test_a_bad_file_fails_only_its_feed_with_one_line(duckdb_url: str, data_dir: Path, dagster_home: Path) -> None:
+def test_a_bad_file_fails_only_its_feed_with_one_line(
+    duckdb_url: str, data_dir: Path, dagster_home: Path
+) -> None:
     bad = data_dir / "landing" / "surveys" / "zz_broken_export.csv"
     bad.write_bytes(b"PK\x03\x04\x00\x00binary spreadsheet")
     summary = run_job(data_dir, duckdb_url, dagster_home)
@@ -158,7 +198,9 @@ def test_a_bad_file_fails_only_its_feed_with_one_line(duckdb_url: str, data_dir:
     files = contents["ice_ops.source_files"]
     good_surveys = [p for p in (data_dir / "landing" / "surveys").glob("*.csv") if p != bad]
     # The good survey files are recorded; nothing of the bad one is; the other feeds went on.
-    assert sorted(files[files["feed"] == "surveys"]["source_file"]) == sorted(str(p) for p in good_surveys)
+    assert sorted(files[files["feed"] == "surveys"]["source_file"]) == sorted(
+        str(p) for p in good_surveys
+    )
     assert str(bad) not in set(files["source_file"])
     assert set(files["feed"]) == {"surveys", "tickets", "hr", "external"}
     assert len(contents["ice_private.employees"]) > 0
@@ -166,7 +208,8 @@ def test_a_bad_file_fails_only_its_feed_with_one_line(duckdb_url: str, data_dir:
 
 
 def test_a_failed_blocking_check_archives_the_report_but_sends_nothing(
-        duckdb_url: str, data_dir: Path, dagster_home: Path) -> None:
+    duckdb_url: str, data_dir: Path, dagster_home: Path
+) -> None:
     env = environ(data_dir, duckdb_url, dagster_home)
     runner = Runner(env, out=open("/dev/null", "w"))  # noqa: SIM115
     assert runner.run(["2026-09"]).ok
@@ -180,13 +223,27 @@ def test_a_failed_blocking_check_archives_the_report_but_sends_nothing(
     engine.dispose()
     archived_before = len(table_contents(duckdb_url)["ice_ops.report_archive"])
     shutil.rmtree(data_dir / "outbox", ignore_errors=True)
-    selection = [dg.AssetKey(k) for k in ("service_kpis", "ice_scores", "company_scores", "dimension_scores",
-                                         "matrix_scores", "consumer_satisfaction", "correlations",
-                                         "executive_report", "report_delivery")]
+    selection = [
+        dg.AssetKey(k)
+        for k in (
+            "service_kpis",
+            "ice_scores",
+            "company_scores",
+            "dimension_scores",
+            "matrix_scores",
+            "consumer_satisfaction",
+            "correlations",
+            "executive_report",
+            "report_delivery",
+        )
+    ]
     summary = RunSummary()
     assert not runner._execute(summary, selection, "2026-09", {})
     assert summary.failed_step == "report_delivery"
-    assert "archived but NOT emailed" in summary.failure and "tickets.tickets_priority_1_5" in summary.failure
+    assert (
+        "archived but NOT emailed" in summary.failure
+        and "tickets.tickets_priority_1_5" in summary.failure
+    )
     contents = table_contents(duckdb_url)
     archive = contents["ice_ops.report_archive"]
     # The report was rendered again with the failed check in its data-quality panel: a new version.

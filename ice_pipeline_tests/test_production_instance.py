@@ -1,4 +1,4 @@
-"""deploy/dagster.yaml loads against PostgreSQL and records runs there, queued and launched by the daemon.
+"""deploy/dagster.yaml loads against PostgreSQL and records runs there, queued, run by the daemon.
 
 What this proves about the production configuration: the instance builds PostgreSQL run, event-log
 and schedule storage from the DAGSTER_PG_* variables, queues runs with the documented limits, and

@@ -104,3 +104,16 @@ def test_module_exports_the_nightly_schedule_of_the_nightly_job() -> None:
     assert [schedule.name for schedule in schedules] == [NIGHTLY_SCHEDULE_NAME]
     assert schedules[0].job_name == "ice_nightly_job"
     assert schedules[0].default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+def test_schedule_tick_is_valid_for_the_real_job() -> None:
+    """Evaluated as the daemon does, against the code location: Dagster checks the partition key."""
+    from ice_pipeline.definitions import defs
+
+    repository = defs.get_repository_def()
+    schedule = repository.get_schedule_def(NIGHTLY_SCHEDULE_NAME)
+    instant = datetime(2026, 11, 3, 2, 0, tzinfo=AMSTERDAM)
+    context = dg.build_schedule_context(scheduled_execution_time=instant, repository_def=repository)
+    result = schedule.evaluate_tick(context)
+    assert [request.partition_key for request in result.run_requests] == ["2026-10"]
+    assert result.run_requests[0].job_name in (None, "ice_nightly_job")

@@ -3,6 +3,7 @@
 import os
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -135,13 +136,9 @@ def test_unreadable_file_without_a_period_requests_the_latest_complete_month(
 ) -> None:
     (landing / "tickets" / "incidents.csv").write_text("garbage\n")
     requests = tick()
-    assert [r.partition_key for r in requests] == [sensors_module.latest_complete_period(dg_now())]
-
-
-def dg_now() -> "object":
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
+    assert [r.partition_key for r in requests] == [
+        sensors_module.latest_complete_period(datetime.now(UTC))
+    ]
 
 
 def test_cursor_is_bounded_but_keeps_present_files(tmp_path: Path) -> None:
@@ -198,3 +195,42 @@ def test_module_exports_both_sensors() -> None:
     assert sorted(sensor.name for sensor in sensors) == sorted(
         [LANDING_SENSOR_NAME, FAILURE_SENSOR_NAME]
     )
+
+
+def test_sensor_tick_is_valid_for_the_real_job(landing: Path) -> None:
+    """Evaluated against the code location, Dagster accepts the requested partitions of the job."""
+    from ice_pipeline.definitions import defs
+
+    repository = defs.get_repository_def()
+    _write(landing / "tickets" / "incidents.csv", ["2025-03", "2025-04"])
+    context = dg.build_sensor_context(repository_def=repository)
+    result = repository.get_sensor_def(LANDING_SENSOR_NAME).evaluate_tick(context)
+    assert sorted(request.partition_key for request in result.run_requests) == [
+        "2025-03",
+        "2025-04",
+    ]
+    assert result.cursor and "incidents.csv" in result.cursor
+
+
+def test_real_demo_exports_request_the_periods_their_rows_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No stand-in parser: the feed readers decide which periods each demo export touches."""
+    from ice_pipeline.demo.generator import generate_demo
+
+    landing_dir = tmp_path / "landing"
+    generate_demo(landing_dir, employees=300, periods=2, end_period="2026-10")
+    monkeypatch.setenv("ICE_LANDING_URL", str(landing_dir))
+    result = ice_landing_sensor(dg.build_sensor_context())
+    exports = sorted(landing_dir.rglob("*.csv"))
+    assert len(result.run_requests) >= len(exports) > 0
+    by_file: dict[str, set[str]] = {}
+    for request in result.run_requests:
+        by_file.setdefault(Path(request.tags["ice/source_file"]).name, set()).add(
+            request.partition_key
+        )
+    for export in exports:
+        # Every demo export is one month, named in its file name.
+        assert by_file[export.name] == set(periods_from_name(export.name)), export.name
+    again = ice_landing_sensor(dg.build_sensor_context(cursor=result.cursor))
+    assert not again.run_requests

@@ -380,3 +380,22 @@ def test_killed_writer_leaves_previous_partition(
         )
     finally:
         engine.dispose()
+
+
+def test_repeated_keys_are_refused_when_the_key_is_the_partition(engine: sqlalchemy.Engine) -> None:
+    company = pd.DataFrame({"n_respondents": [40, 41], "ice_p": [66.0, 67.0]})
+    with pytest.raises(ValueError, match=r"2 rows share a primary key \['period'\]"):
+        replace_partition(engine, schema.company_scores, company, {"period": "2025-01"})
+    assert (
+        replace_partition(engine, schema.company_scores, company.head(1), {"period": "2025-01"})
+        == 1
+    )
+
+
+def test_upsert_refuses_repeated_keys(engine: sqlalchemy.Engine) -> None:
+    log = pd.DataFrame(
+        {"run_id": ["r1", "r1"], "step": ["a", "a"], "partition_key": "", "status": "ok"}
+    )
+    with pytest.raises(ValueError, match="rows share a primary key"):
+        upsert_rows(engine, schema.run_log, log)
+    assert read_frame(engine, schema.run_log).empty

@@ -26,7 +26,13 @@ from ice_pipeline.defs.support import GROUP_INDEX, Timer, markdown_table, user_e
 from ice_pipeline.warehouse import schema
 from ice_pipeline.warehouse.writes import read_frame, replace_partition
 
-SCORE_TABLES = ("ice_scores", "company_scores", "dimension_scores", "matrix_scores", "consumer_satisfaction")
+SCORE_TABLES = (
+    "ice_scores",
+    "company_scores",
+    "dimension_scores",
+    "matrix_scores",
+    "consumer_satisfaction",
+)
 # Turnover's rolling 12-month rate needs the eleven months before the period.
 ROLLING_MONTHS = 12
 
@@ -48,23 +54,37 @@ def _write(warehouse: WarehouseResource, name: str, frame: pd.DataFrame, period:
     group_name=GROUP_INDEX,
     deps=["tickets"],
     kinds={"sql"},
-    description="Ticket KPIs per provider (SLA, reopen, resolution, first assignee, satisfaction) and ICE-K.",
+    description="Ticket KPIs per provider (SLA, reopen, resolution, first assignee) and ICE-K.",
 )
-def service_kpis(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                 pipeline: PipelineSettingsResource) -> dg.MaterializeResult:
+def service_kpis(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    pipeline: PipelineSettingsResource,
+) -> dg.MaterializeResult:
     from ice_pipeline.index.kpis import compute_service_kpis
 
     timer = Timer()
     period = context.partition_key
     with user_errors():
-        kpis = compute_service_kpis(_read_period(warehouse, "tickets", period), period, pipeline.index_config())
+        kpis = compute_service_kpis(
+            _read_period(warehouse, "tickets", period), period, pipeline.index_config()
+        )
         written = _write(warehouse, "service_kpis", kpis, period)
-    preview = kpis[["provider_department", "tickets_n", "sla_met_pct", "median_resolution_hours", "ice_k"]] \
-        if not kpis.empty else kpis
-    return dg.MaterializeResult(metadata={
-        "rows": written, "tickets": int(kpis["tickets_n"].sum()) if not kpis.empty else 0,
-        "kpis": markdown_table(preview, max_rows=20), "duration_s": timer.seconds,
-    })
+    preview = (
+        kpis[
+            ["provider_department", "tickets_n", "sla_met_pct", "median_resolution_hours", "ice_k"]
+        ]
+        if not kpis.empty
+        else kpis
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "rows": written,
+            "tickets": int(kpis["tickets_n"].sum()) if not kpis.empty else 0,
+            "kpis": markdown_table(preview, max_rows=20),
+            "duration_s": timer.seconds,
+        }
+    )
 
 
 @dg.asset(
@@ -74,7 +94,9 @@ def service_kpis(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     kinds={"sql"},
     description="Monthly turnover and retention per department from the HR roster.",
 )
-def turnover(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def turnover(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
     from ice_pipeline.index.turnover import compute_turnover
 
     timer = Timer()
@@ -87,19 +109,31 @@ def turnover(context: dg.AssetExecutionContext, warehouse: WarehouseResource) ->
         rows = compute_turnover(roster, months, history_start=history_start)
         rows = rows[rows["period"] == period] if not rows.empty else rows
         written = _write(warehouse, "turnover", rows, period)
-    preview = rows[["department", "headcount_avg", "leavers", "turnover_pct", "retention_pct"]] \
-        if not rows.empty else rows
-    return dg.MaterializeResult(metadata={
-        "rows": written, "leavers": int(rows["leavers"].sum()) if not rows.empty else 0,
-        "turnover": markdown_table(preview, max_rows=40), "duration_s": timer.seconds,
-    })
+    preview = (
+        rows[["department", "headcount_avg", "leavers", "turnover_pct", "retention_pct"]]
+        if not rows.empty
+        else rows
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "rows": written,
+            "leavers": int(rows["leavers"].sum()) if not rows.empty else 0,
+            "turnover": markdown_table(preview, max_rows=40),
+            "duration_s": timer.seconds,
+        }
+    )
 
 
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
-            name, group_name=GROUP_INDEX, kinds={"sql"},
-            deps=[dg.AssetDep("survey_ratings", partition_mapping=WITH_PREVIOUS_PERIOD), "service_kpis"],
+            name,
+            group_name=GROUP_INDEX,
+            kinds={"sql"},
+            deps=[
+                dg.AssetDep("survey_ratings", partition_mapping=WITH_PREVIOUS_PERIOD),
+                "service_kpis",
+            ],
             description=description,
         )
         for name, description in (
@@ -107,13 +141,19 @@ def turnover(context: dg.AssetExecutionContext, warehouse: WarehouseResource) ->
             ("company_scores", "Company-wide ICE per period with its trend."),
             ("dimension_scores", "Each provider's score on each dimension."),
             ("matrix_scores", "Provider x consumer department scores, small groups suppressed."),
-            ("consumer_satisfaction", "Each department's satisfaction with the internal services it receives."),
+            (
+                "consumer_satisfaction",
+                "Each department's satisfaction with the internal services it receives.",
+            ),
         )
     ],
     partitions_def=monthly_partitions,
 )
-def ice_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-               pipeline: PipelineSettingsResource):  # noqa: ANN201 - a generator of MaterializeResults
+def ice_tables(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    pipeline: PipelineSettingsResource,
+):  # noqa: ANN201 - a generator of MaterializeResults
     from ice_pipeline.index.scoring import add_trend, compute_period_scores
 
     timer = Timer()
@@ -127,10 +167,19 @@ def ice_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
         tables = compute_period_scores(ratings, kpis, config)
         # The previous period's published/suppressed state comes from the same computation on its
         # ratings, so the trend needs no read of this asset's own earlier partition.
-        previous = compute_period_scores(previous_ratings, None, config) if not previous_ratings.empty else None
+        previous = (
+            compute_period_scores(previous_ratings, None, config)
+            if not previous_ratings.empty
+            else None
+        )
         for name in ("ice_scores", "company_scores"):
-            tables[name] = add_trend(tables[name], previous[name] if previous else None,
-                                     ratings, previous_ratings if previous else None, config)
+            tables[name] = add_trend(
+                tables[name],
+                previous[name] if previous else None,
+                ratings,
+                previous_ratings if previous else None,
+                config,
+            )
         written = {name: _write(warehouse, name, tables[name], period) for name in SCORE_TABLES}
     ice = tables["ice_scores"]
     company = tables["company_scores"]
@@ -138,12 +187,25 @@ def ice_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
         frame = tables[name]
         metadata: dict[str, object] = {
             "rows": written[name],
-            "suppressed_rows": int(frame["suppressed"].sum()) if "suppressed" in frame.columns and not frame.empty else 0,
+            "suppressed_rows": int(frame["suppressed"].sum())
+            if "suppressed" in frame.columns and not frame.empty
+            else 0,
         }
         if name == "ice_scores" and not ice.empty:
             metadata["scores"] = markdown_table(
-                ice[["rank", "provider_department", "n_respondents", "ice_p", "ice_k", "ice", "ice_p_change"]]
-                .sort_values("rank"), max_rows=20)
+                ice[
+                    [
+                        "rank",
+                        "provider_department",
+                        "n_respondents",
+                        "ice_p",
+                        "ice_k",
+                        "ice",
+                        "ice_p_change",
+                    ]
+                ].sort_values("rank"),
+                max_rows=20,
+            )
         if name == "company_scores" and not company.empty:
             row = company.iloc[0]
             metadata["company_ice_p"] = float(row["ice_p"]) if pd.notna(row["ice_p"]) else None
@@ -155,37 +217,84 @@ def ice_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
 @dg.asset(
     partitions_def=monthly_partitions,
     group_name=GROUP_INDEX,
-    deps=[dg.AssetDep(name, partition_mapping=CORRELATION_HISTORY)
-          for name in ("consumer_satisfaction", "ice_scores", "company_scores", "turnover", "external_metrics")],
+    deps=[
+        dg.AssetDep(name, partition_mapping=CORRELATION_HISTORY)
+        for name in (
+            "consumer_satisfaction",
+            "ice_scores",
+            "company_scores",
+            "turnover",
+            "external_metrics",
+        )
+    ],
     kinds={"sql"},
-    description=(f"Associations (not causation) between internal service, turnover and external metrics over "
-                 f"the {CORRELATION_WINDOW_PERIODS} periods up to the as-of period, with n, intervals and BH q."),
+    description=(
+        "Associations (not causation) between internal service, turnover and external metrics "
+        f"over the {CORRELATION_WINDOW_PERIODS} periods up to the as-of period (n, CI, BH q)."
+    ),
 )
-def correlations(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                 pipeline: PipelineSettingsResource) -> dg.MaterializeResult:
+def correlations(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    pipeline: PipelineSettingsResource,
+) -> dg.MaterializeResult:
     from ice_pipeline.index.correlations import compute_correlations
 
     timer = Timer()
     period = context.partition_key
     window = periods_back(period, CORRELATION_WINDOW_PERIODS)
     with user_errors():
-        inputs = {name: _read_period(warehouse, name, window)
-                  for name in ("consumer_satisfaction", "ice_scores", "company_scores", "turnover",
-                               "external_metrics")}
-        rows = compute_correlations(inputs["consumer_satisfaction"], inputs["ice_scores"],
-                                    inputs["company_scores"], inputs["turnover"], inputs["external_metrics"],
-                                    as_of=period, config=pipeline.index_config())
+        inputs = {
+            name: _read_period(warehouse, name, window)
+            for name in (
+                "consumer_satisfaction",
+                "ice_scores",
+                "company_scores",
+                "turnover",
+                "external_metrics",
+            )
+        }
+        rows = compute_correlations(
+            inputs["consumer_satisfaction"],
+            inputs["ice_scores"],
+            inputs["company_scores"],
+            inputs["turnover"],
+            inputs["external_metrics"],
+            as_of=period,
+            config=pipeline.index_config(),
+        )
         written = _write(warehouse, "correlations", rows, period)
     ok = rows[rows["status"] == "ok"] if not rows.empty else rows
     significant = ok[ok["significant"].fillna(False).astype(bool)] if not ok.empty else ok
-    return dg.MaterializeResult(metadata={
-        "rows": written, "tests_with_enough_data": len(ok), "significant_after_bh": len(significant),
-        "periods_in_window": len(set(inputs["ice_scores"]["period"])) if not inputs["ice_scores"].empty else 0,
-        "significant": markdown_table(
-            significant[["analysis", "x_metric", "y_metric", "lag_periods", "group_key", "n_pairs", "pearson_r", "bh_q"]]
-            if not significant.empty else significant, max_rows=15, decimals=3),
-        "duration_s": timer.seconds,
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "rows": written,
+            "tests_with_enough_data": len(ok),
+            "significant_after_bh": len(significant),
+            "periods_in_window": len(set(inputs["ice_scores"]["period"]))
+            if not inputs["ice_scores"].empty
+            else 0,
+            "significant": markdown_table(
+                significant[
+                    [
+                        "analysis",
+                        "x_metric",
+                        "y_metric",
+                        "lag_periods",
+                        "group_key",
+                        "n_pairs",
+                        "pearson_r",
+                        "bh_q",
+                    ]
+                ]
+                if not significant.empty
+                else significant,
+                max_rows=15,
+                decimals=3,
+            ),
+            "duration_s": timer.seconds,
+        }
+    )
 
 
 index_assets = [service_kpis, turnover, ice_tables, correlations]

@@ -70,46 +70,78 @@ def _roster(pipeline: PipelineSettingsResource) -> pd.DataFrame | None:
 
 
 def _file_table(parses: list[CachedParse]) -> pd.DataFrame:
-    return pd.DataFrame([{
-        "file": p.source_file.rsplit("/", 1)[-1], "format": p.meta["file_format"],
-        "read": p.counts.get("rows_read", 0), "kept": p.counts.get("rows_kept", 0),
-        "quarantined": p.counts.get("rows_quarantined", 0), "excluded": p.counts.get("rows_excluded", 0),
-        "periods": (f"{p.periods[0]}..{p.periods[-1]}" if len(p.periods) > 1 else ",".join(p.periods)),
-    } for p in parses])
+    return pd.DataFrame(
+        [
+            {
+                "file": p.source_file.rsplit("/", 1)[-1],
+                "format": p.meta["file_format"],
+                "read": p.counts.get("rows_read", 0),
+                "kept": p.counts.get("rows_kept", 0),
+                "quarantined": p.counts.get("rows_quarantined", 0),
+                "excluded": p.counts.get("rows_excluded", 0),
+                "periods": (
+                    f"{p.periods[0]}..{p.periods[-1]}"
+                    if len(p.periods) > 1
+                    else ",".join(p.periods)
+                ),
+            }
+            for p in parses
+        ]
+    )
 
 
-def _ingest_feed(context: dg.AssetExecutionContext, feed: str, warehouse: WarehouseResource,
-                 pipeline: PipelineSettingsResource) -> dg.MaterializeResult:
+def _ingest_feed(
+    context: dg.AssetExecutionContext,
+    feed: str,
+    warehouse: WarehouseResource,
+    pipeline: PipelineSettingsResource,
+) -> dg.MaterializeResult:
     timer = Timer()
     with user_errors():
         cache = ParseCache(pipeline.cache_dir)
-        outcome = parse_feed(pipeline.landing_dir, feed, cache, salt=pipeline.salt(),
-                             hr_employees=_roster(pipeline) if feed == "tickets" else None)
+        outcome = parse_feed(
+            pipeline.landing_dir,
+            feed,
+            cache,
+            salt=pipeline.salt(),
+            hr_employees=_roster(pipeline) if feed == "tickets" else None,
+        )
         engine = warehouse.engine()
         files_recorded, quarantine_recorded = record_source_files(
-            engine, unrecorded(engine, feed, outcome.parses), context.run_id)
+            engine, unrecorded(engine, feed, outcome.parses), context.run_id
+        )
     if outcome.problems:
         first = str(outcome.problems[0])
-        more = f" ({len(outcome.problems) - 1} more files refused; see the run log)" if len(outcome.problems) > 1 else ""
+        more = (
+            f" ({len(outcome.problems) - 1} more files refused; see the run log)"
+            if len(outcome.problems) > 1
+            else ""
+        )
         for problem in outcome.problems:
             context.log.error(str(problem))
-        raise dg.Failure(description=first + more, allow_retries=False,
-                         metadata={"files_refused": len(outcome.problems),
-                                   "files_ok": len(outcome.parses)})
+        raise dg.Failure(
+            description=first + more,
+            allow_retries=False,
+            metadata={"files_refused": len(outcome.problems), "files_ok": len(outcome.parses)},
+        )
     cache.write_manifest(feed, outcome.parses)
     totals = outcome.totals()
     periods = sorted({period for p in outcome.parses for period in p.periods})
-    return dg.MaterializeResult(metadata={
-        "files": len(outcome.parses),
-        "files_parsed_now": len(outcome.newly_parsed),
-        "files_recorded_now": files_recorded,
-        "quarantine_rows_recorded_now": quarantine_recorded,
-        **totals,
-        "periods": ", ".join(periods) if len(periods) <= 3 else f"{periods[0]} .. {periods[-1]} ({len(periods)})",
-        "landing_dir": dg.MetadataValue.path(str(pipeline.landing_dir / feed)),
-        "file_summary": markdown_table(_file_table(outcome.parses), max_rows=30),
-        "duration_s": timer.seconds,
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "files": len(outcome.parses),
+            "files_parsed_now": len(outcome.newly_parsed),
+            "files_recorded_now": files_recorded,
+            "quarantine_rows_recorded_now": quarantine_recorded,
+            **totals,
+            "periods": ", ".join(periods)
+            if len(periods) <= 3
+            else f"{periods[0]} .. {periods[-1]} ({len(periods)})",
+            "landing_dir": dg.MetadataValue.path(str(pipeline.landing_dir / feed)),
+            "file_summary": markdown_table(_file_table(outcome.parses), max_rows=30),
+            "duration_s": timer.seconds,
+        }
+    )
 
 
 def _raw_asset(feed: str, description: str, deps: list[str] | None = None) -> dg.AssetsDefinition:
@@ -120,37 +152,62 @@ def _raw_asset(feed: str, description: str, deps: list[str] | None = None) -> dg
         description=description,
         kinds={"csv"},
     )
-    def _raw(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-             pipeline: PipelineSettingsResource) -> dg.MaterializeResult:
+    def _raw(
+        context: dg.AssetExecutionContext,
+        warehouse: WarehouseResource,
+        pipeline: PipelineSettingsResource,
+    ) -> dg.MaterializeResult:
         return _ingest_feed(context, feed, warehouse, pipeline)
 
     return _raw
 
 
-raw_survey_exports = _raw_asset("surveys", "Survey exports in landing/surveys (Qualtrics, SurveyMonkey, ...), each parsed once.")
+raw_survey_exports = _raw_asset(
+    "surveys", "Survey exports in landing/surveys (Qualtrics, SurveyMonkey, ...), each parsed once."
+)
 raw_hr_exports = _raw_asset("hr", "HR roster exports in landing/hr, each parsed once.")
 raw_ticket_exports = _raw_asset(
-    "tickets", "Ticket exports in landing/tickets; requesters are mapped to departments through the HR roster.",
-    deps=["raw_hr_exports"])
-raw_external_exports = _raw_asset("external", "External NPS / CSAT exports in landing/external, each parsed once.")
+    "tickets",
+    "Ticket exports in landing/tickets; requesters map to departments through the HR roster.",
+    deps=["raw_hr_exports"],
+)
+raw_external_exports = _raw_asset(
+    "external", "External NPS / CSAT exports in landing/external, each parsed once."
+)
 
 
-def _write_period(warehouse: WarehouseResource, table: str, frame: pd.DataFrame, period: str) -> int:
-    return replace_partition(warehouse.engine(), schema.metadata.tables[_qualified(table)], frame,
-                             {"period": period})
+def _write_period(
+    warehouse: WarehouseResource, table: str, frame: pd.DataFrame, period: str
+) -> int:
+    return replace_partition(
+        warehouse.engine(), schema.metadata.tables[_qualified(table)], frame, {"period": period}
+    )
 
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec("survey_ratings", group_name=GROUP_INGEST, deps=["raw_survey_exports"], kinds={"sql"},
-                     description="One rating per respondent, provider and dimension (ice_private.survey_ratings)."),
-        dg.AssetSpec("survey_comments", group_name=GROUP_INGEST, deps=["raw_survey_exports"], kinds={"sql"},
-                     description="Free-text comments per respondent and provider (ice_private.survey_comments)."),
+        dg.AssetSpec(
+            "survey_ratings",
+            group_name=GROUP_INGEST,
+            deps=["raw_survey_exports"],
+            kinds={"sql"},
+            description="One rating per respondent, provider and dimension (ice_private).",
+        ),
+        dg.AssetSpec(
+            "survey_comments",
+            group_name=GROUP_INGEST,
+            deps=["raw_survey_exports"],
+            kinds={"sql"},
+            description="Free-text comments per respondent and provider (ice_private).",
+        ),
     ],
     partitions_def=monthly_partitions,
 )
-def survey_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                  pipeline: PipelineSettingsResource) -> tuple[dg.MaterializeResult, dg.MaterializeResult]:
+def survey_tables(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    pipeline: PipelineSettingsResource,
+) -> tuple[dg.MaterializeResult, dg.MaterializeResult]:
     timer = Timer()
     period = context.partition_key
     with user_errors():
@@ -163,16 +220,25 @@ def survey_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     respondents = int(frame["respondent_id"].nunique()) if not frame.empty else 0
     preview = counts_by(frame, "provider_department", distinct="respondent_id", label="respondents")
     return (
-        dg.MaterializeResult(asset_key="survey_ratings", metadata={
-            "rows": written, "respondents": respondents, "files": ratings.files,
-            "duplicate_rows_replaced": ratings.duplicates_dropped,
-            "providers": int(frame["provider_department"].nunique()) if not frame.empty else 0,
-            "respondents_by_provider": markdown_table(preview, max_rows=20),
-            "duration_s": timer.seconds,
-        }),
-        dg.MaterializeResult(asset_key="survey_comments", metadata={
-            "rows": comments_written, "files": comments.files,
-        }),
+        dg.MaterializeResult(
+            asset_key="survey_ratings",
+            metadata={
+                "rows": written,
+                "respondents": respondents,
+                "files": ratings.files,
+                "duplicate_rows_replaced": ratings.duplicates_dropped,
+                "providers": int(frame["provider_department"].nunique()) if not frame.empty else 0,
+                "respondents_by_provider": markdown_table(preview, max_rows=20),
+                "duration_s": timer.seconds,
+            },
+        ),
+        dg.MaterializeResult(
+            asset_key="survey_comments",
+            metadata={
+                "rows": comments_written,
+                "files": comments.files,
+            },
+        ),
     )
 
 
@@ -183,21 +249,32 @@ def survey_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     kinds={"sql"},
     description="One ticket at its latest state, by the month it was opened (ice_private.tickets).",
 )
-def tickets(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-            pipeline: PipelineSettingsResource) -> dg.MaterializeResult:
+def tickets(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    pipeline: PipelineSettingsResource,
+) -> dg.MaterializeResult:
     timer = Timer()
     period = context.partition_key
     with user_errors():
-        rows = rows_for_period(_ingested(pipeline, "tickets"), "tickets", period, _columns("tickets"))
+        rows = rows_for_period(
+            _ingested(pipeline, "tickets"), "tickets", period, _columns("tickets")
+        )
         written = _write_period(warehouse, "tickets", rows.frame, period)
     frame = rows.frame
     unmapped = int(frame["consumer_department"].isna().sum()) if not frame.empty else 0
-    return dg.MaterializeResult(metadata={
-        "rows": written, "files": rows.files, "duplicate_rows_replaced": rows.duplicates_dropped,
-        "tickets_without_consumer_department": unmapped,
-        "tickets_by_provider": markdown_table(counts_by(frame, "provider_department", label="tickets"), max_rows=20),
-        "duration_s": timer.seconds,
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "rows": written,
+            "files": rows.files,
+            "duplicate_rows_replaced": rows.duplicates_dropped,
+            "tickets_without_consumer_department": unmapped,
+            "tickets_by_provider": markdown_table(
+                counts_by(frame, "provider_department", label="tickets"), max_rows=20
+            ),
+            "duration_s": timer.seconds,
+        }
+    )
 
 
 @dg.asset(
@@ -207,48 +284,78 @@ def tickets(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     kinds={"sql"},
     description="External NPS and CSAT per business unit and month (ice.external_metrics).",
 )
-def external_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                     pipeline: PipelineSettingsResource) -> dg.MaterializeResult:
+def external_metrics(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    pipeline: PipelineSettingsResource,
+) -> dg.MaterializeResult:
     timer = Timer()
     period = context.partition_key
     with user_errors():
-        rows = rows_for_period(_ingested(pipeline, "external"), "external_metrics", period,
-                               _columns("external_metrics"))
+        rows = rows_for_period(
+            _ingested(pipeline, "external"),
+            "external_metrics",
+            period,
+            _columns("external_metrics"),
+        )
         written = _write_period(warehouse, "external_metrics", rows.frame, period)
-    preview = rows.frame[["business_unit", "metric", "value", "n_responses"]] if not rows.frame.empty \
+    preview = (
+        rows.frame[["business_unit", "metric", "value", "n_responses"]]
+        if not rows.frame.empty
         else rows.frame
-    return dg.MaterializeResult(metadata={
-        "rows": written, "files": rows.files,
-        "metrics": markdown_table(preview.sort_values(["business_unit", "metric"]) if not preview.empty
-                                  else preview, max_rows=20),
-        "duration_s": timer.seconds,
-    })
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "rows": written,
+            "files": rows.files,
+            "metrics": markdown_table(
+                preview.sort_values(["business_unit", "metric"]) if not preview.empty else preview,
+                max_rows=20,
+            ),
+            "duration_s": timer.seconds,
+        }
+    )
 
 
 @dg.asset(
     group_name=GROUP_INGEST,
     deps=["raw_hr_exports"],
     kinds={"sql"},
-    description="The HR roster: every employee's row from the newest snapshot holding them (ice_private.employees).",
+    description="The HR roster: each employee's row from the newest snapshot holding them.",
 )
-def employees(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-              pipeline: PipelineSettingsResource) -> dg.MaterializeResult:
+def employees(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    pipeline: PipelineSettingsResource,
+) -> dg.MaterializeResult:
     timer = Timer()
     with user_errors():
         roster = latest_roster(_ingested(pipeline, "hr"), _columns("employees"))
         written = replace_partition(warehouse.engine(), schema.employees, roster, {})
     active = roster[roster["termination_date"].isna()] if not roster.empty else roster
-    return dg.MaterializeResult(metadata={
-        "rows": written,
-        "employees_active": len(active),
-        "leavers": int(roster["termination_date"].notna().sum()) if not roster.empty else 0,
-        "snapshots": ", ".join(sorted(roster["snapshot_period"].unique())[-3:]) if not roster.empty else "",
-        "active_by_department": markdown_table(counts_by(active, "department", label="employees"), max_rows=40),
-        "duration_s": timer.seconds,
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "rows": written,
+            "employees_active": len(active),
+            "leavers": int(roster["termination_date"].notna().sum()) if not roster.empty else 0,
+            "snapshots": ", ".join(sorted(roster["snapshot_period"].unique())[-3:])
+            if not roster.empty
+            else "",
+            "active_by_department": markdown_table(
+                counts_by(active, "department", label="employees"), max_rows=40
+            ),
+            "duration_s": timer.seconds,
+        }
+    )
 
 
 ingest_assets = [
-    raw_survey_exports, raw_hr_exports, raw_ticket_exports, raw_external_exports,
-    survey_tables, tickets, external_metrics, employees,
+    raw_survey_exports,
+    raw_hr_exports,
+    raw_ticket_exports,
+    raw_external_exports,
+    survey_tables,
+    tickets,
+    external_metrics,
+    employees,
 ]

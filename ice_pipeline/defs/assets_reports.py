@@ -26,31 +26,54 @@ from ice_pipeline.warehouse import schema
 from ice_pipeline.warehouse.writes import read_frame
 
 # Tables the reports read; history (for trends) is the same window the correlations use.
-REPORT_TABLES = ("ice_scores", "company_scores", "dimension_scores", "matrix_scores", "consumer_satisfaction",
-                 "service_kpis", "turnover", "correlations")
+REPORT_TABLES = (
+    "ice_scores",
+    "company_scores",
+    "dimension_scores",
+    "matrix_scores",
+    "consumer_satisfaction",
+    "service_kpis",
+    "turnover",
+    "correlations",
+)
 HISTORY_PERIODS = 24
 # Without an ``email:`` section, demo mode sends the executive summary to this fictional mailbox
 # (into the outbox directory: no network), so the demo shows a delivered report.
-DEMO_RECIPIENTS = {"recipients": {"executive_summary": ["executives@example.com"]},
-                   "allowed_domains": ["example.com"]}
+DEMO_RECIPIENTS = {
+    "recipients": {"executive_summary": ["executives@example.com"]},
+    "allowed_domains": ["example.com"],
+}
 
 
 def _table(name: str) -> Any:
     return next(t for t in schema.metadata.tables.values() if t.name == name)
 
 
-def quality_summary(warehouse: WarehouseResource, period: str, outcomes: list[Outcome]) -> dict[str, Any]:
+def quality_summary(
+    warehouse: WarehouseResource, period: str, outcomes: list[Outcome]
+) -> dict[str, Any]:
     """Rows read and quarantined by the files feeding ``period``, and the failed checks."""
     files = read_frame(warehouse.engine(), schema.source_files)
     if not files.empty:
         feeds_period = files["periods"].fillna("").str.split(",").map(lambda ps: period in ps)
         files = files[feeds_period]
     read = files.groupby("feed")["rows_read"].sum().astype(int).to_dict() if not files.empty else {}
-    quarantined = files.groupby("feed")["rows_quarantined"].sum().astype(int).to_dict() if not files.empty else {}
-    failed = [{"name": f"{o.table}: {o.check_name}", "description": o.description}
-              for o in outcomes if not o.passed]
-    return {"rows_read": read, "rows_quarantined": quarantined, "checks_failed": failed,
-            "checks_run": len(outcomes)}
+    quarantined = (
+        files.groupby("feed")["rows_quarantined"].sum().astype(int).to_dict()
+        if not files.empty
+        else {}
+    )
+    failed = [
+        {"name": f"{o.table}: {o.check_name}", "description": o.description}
+        for o in outcomes
+        if not o.passed
+    ]
+    return {
+        "rows_read": read,
+        "rows_quarantined": quarantined,
+        "checks_failed": failed,
+        "checks_run": len(outcomes),
+    }
 
 
 # Rendering draws every chart twice (SVG for the archive, PNG for email) and dominates a period's
@@ -67,8 +90,13 @@ class PeriodReports:
     fingerprints: dict[str, str]
 
 
-def rendered_for_run(run_id: str, warehouse: WarehouseResource, pipeline: PipelineSettingsResource,
-                     period: str, quality: Mapping[str, Any]) -> "PeriodReports":
+def rendered_for_run(
+    run_id: str,
+    warehouse: WarehouseResource,
+    pipeline: PipelineSettingsResource,
+    period: str,
+    quality: Mapping[str, Any],
+) -> "PeriodReports":
     """``render_period_reports`` memoised per (run, period); rendering is deterministic."""
     key = (run_id, period)
     with _RENDERED_LOCK:
@@ -82,8 +110,12 @@ def rendered_for_run(run_id: str, warehouse: WarehouseResource, pipeline: Pipeli
     return reports
 
 
-def render_period_reports(warehouse: WarehouseResource, pipeline: PipelineSettingsResource, period: str,
-                          quality: Mapping[str, Any]) -> PeriodReports:
+def render_period_reports(
+    warehouse: WarehouseResource,
+    pipeline: PipelineSettingsResource,
+    period: str,
+    quality: Mapping[str, Any],
+) -> PeriodReports:
     """Build the view-models of ``period`` from the warehouse and render them (deterministic)."""
     from ice_pipeline.reports.archive import input_fingerprints
     from ice_pipeline.reports.config import ReportConfig
@@ -93,54 +125,96 @@ def render_period_reports(warehouse: WarehouseResource, pipeline: PipelineSettin
     config = ReportConfig.from_section(pipeline.section("reports"))
     engine = warehouse.engine()
     window = periods_back(period, HISTORY_PERIODS)
-    tables = {name: read_frame(engine, _table(name), where={"period": window}, order_by=["period"])
-              for name in REPORT_TABLES}
+    tables = {
+        name: read_frame(engine, _table(name), where={"period": window}, order_by=["period"])
+        for name in REPORT_TABLES
+    }
     comments = read_frame(engine, schema.survey_comments, where={"period": period})
-    rendered = [render_report(build_executive_view(period, tables, quality, config),
-                              audience=config.executive_audience)]
+    rendered = [
+        render_report(
+            build_executive_view(period, tables, quality, config),
+            audience=config.executive_audience,
+        )
+    ]
     current = tables["ice_scores"][tables["ice_scores"]["period"] == period]
     for provider in sorted(current["provider_department"].astype(str)):
         view = build_provider_view(period, provider, tables, comments, config)
         rendered.append(render_report(view, audience=config.provider_audience))
-    fingerprints = input_fingerprints({**tables, "quality": pd.DataFrame([{"quality": repr(sorted(quality.items()))}])})
+    fingerprints = input_fingerprints(
+        {**tables, "quality": pd.DataFrame([{"quality": repr(sorted(quality.items()))}])}
+    )
     return PeriodReports(rendered, fingerprints)
 
 
 @dg.asset(
     partitions_def=monthly_partitions,
     group_name=GROUP_REPORTS,
-    deps=[*(dg.AssetDep(name, partition_mapping=CORRELATION_HISTORY) for name in
-            ("ice_scores", "company_scores", "dimension_scores", "matrix_scores", "consumer_satisfaction",
-             "service_kpis", "turnover")),
-          "correlations", "survey_comments"],
+    deps=[
+        *(
+            dg.AssetDep(name, partition_mapping=CORRELATION_HISTORY)
+            for name in (
+                "ice_scores",
+                "company_scores",
+                "dimension_scores",
+                "matrix_scores",
+                "consumer_satisfaction",
+                "service_kpis",
+                "turnover",
+            )
+        ),
+        "correlations",
+        "survey_comments",
+    ],
     kinds={"html"},
-    description="The executive summary and one page per provider, rendered and archived (ice_ops.report_archive).",
+    description="The executive summary and one page per provider, rendered and archived.",
 )
-def executive_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                     pipeline: PipelineSettingsResource) -> dg.MaterializeResult:
+def executive_report(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    pipeline: PipelineSettingsResource,
+) -> dg.MaterializeResult:
     from ice_pipeline.reports.archive import archive_report
 
     timer = Timer()
     period = context.partition_key
     with user_errors():
         outcomes = period_check_outcomes(context.run_id, warehouse, pipeline, period)
-        reports = rendered_for_run(context.run_id, warehouse, pipeline, period,
-                                   quality_summary(warehouse, period, outcomes))
-        archived = [archive_report(warehouse.engine(), period=period, kind=r.kind, audience=r.audience,
-                                   html=r.html, input_fingerprints=reports.fingerprints, run_id=context.run_id,
-                                   reports_dir=pipeline.reports_dir) for r in reports.rendered]
+        reports = rendered_for_run(
+            context.run_id,
+            warehouse,
+            pipeline,
+            period,
+            quality_summary(warehouse, period, outcomes),
+        )
+        archived = [
+            archive_report(
+                warehouse.engine(),
+                period=period,
+                kind=r.kind,
+                audience=r.audience,
+                html=r.html,
+                input_fingerprints=reports.fingerprints,
+                run_id=context.run_id,
+                reports_dir=pipeline.reports_dir,
+            )
+            for r in reports.rendered
+        ]
     summary = archived[0]
-    listing = pd.DataFrame([{"kind": a.kind, "version": a.version, "new": a.created} for a in archived])
-    return dg.MaterializeResult(metadata={
-        "reports": len(archived),
-        "new_versions": sum(a.created for a in archived),
-        "executive_summary_version": summary.version,
-        "executive_summary_path": dg.MetadataValue.path(summary.file_path or ""),
-        "checks_failed": sum(not o.passed for o in outcomes),
-        "blocking_checks_failed": len(blocking_failures(outcomes)),
-        "archived": markdown_table(listing, max_rows=40),
-        "duration_s": timer.seconds,
-    })
+    listing = pd.DataFrame(
+        [{"kind": a.kind, "version": a.version, "new": a.created} for a in archived]
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "reports": len(archived),
+            "new_versions": sum(a.created for a in archived),
+            "executive_summary_version": summary.version,
+            "executive_summary_path": dg.MetadataValue.path(summary.file_path or ""),
+            "checks_failed": sum(not o.passed for o in outcomes),
+            "blocking_checks_failed": len(blocking_failures(outcomes)),
+            "archived": markdown_table(listing, max_rows=40),
+            "duration_s": timer.seconds,
+        }
+    )
 
 
 class DeliveryConfig(dg.Config):
@@ -152,14 +226,28 @@ class DeliveryConfig(dg.Config):
 @dg.asset(
     partitions_def=monthly_partitions,
     group_name=GROUP_REPORTS,
-    deps=["executive_report", "survey_ratings", "survey_comments", "tickets", "external_metrics", "employees"],
+    deps=[
+        "executive_report",
+        "survey_ratings",
+        "survey_comments",
+        "tickets",
+        "external_metrics",
+        "employees",
+    ],
     kinds={"email"},
     retry_policy=dg.RetryPolicy(max_retries=3, delay=60, backoff=dg.Backoff.EXPONENTIAL),
-    description=("Emails the period's archived reports to the configured recipients, at most once each "
-                 "(ice_ops.delivery_ledger); refuses while a blocking data check of the period fails."),
+    description=(
+        "Emails the period's archived reports to the configured recipients, at most once each "
+        "(ice_ops.delivery_ledger); refuses while a blocking data check of the period fails."
+    ),
 )
-def report_delivery(context: dg.AssetExecutionContext, config: DeliveryConfig, warehouse: WarehouseResource,
-                    pipeline: PipelineSettingsResource, email: EmailResource) -> dg.MaterializeResult:
+def report_delivery(
+    context: dg.AssetExecutionContext,
+    config: DeliveryConfig,
+    warehouse: WarehouseResource,
+    pipeline: PipelineSettingsResource,
+    email: EmailResource,
+) -> dg.MaterializeResult:
     from ice_pipeline.reports.archive import load_report
     from ice_pipeline.reports.delivery import deliver, recipients_from_section
 
@@ -171,19 +259,28 @@ def report_delivery(context: dg.AssetExecutionContext, config: DeliveryConfig, w
         if blocking:
             names = ", ".join(f"{o.table}.{o.check_name}" for o in blocking)
             raise dg.Failure(
-                description=(f"report for {period} archived but NOT emailed: blocking data checks failed "
-                             f"({names}). Fix the data, then re-run {period}"),
+                description=(
+                    f"report for {period} archived but NOT emailed: blocking data checks failed "
+                    f"({names}). Fix the data, then re-run {period}"
+                ),
                 allow_retries=False,
                 metadata={"blocking_checks_failed": len(blocking), "checks": names},
             )
         if config.dry_run:
-            return dg.MaterializeResult(metadata={"dry_run": True, "sent": 0, "duration_s": timer.seconds})
+            return dg.MaterializeResult(
+                metadata={"dry_run": True, "sent": 0, "duration_s": timer.seconds}
+            )
         email_section = pipeline.section("email")
         if not email_section.get("recipients") and pipeline.demo_mode:
             email_section = {**email_section, **DEMO_RECIPIENTS}
         recipients = recipients_from_section(email_section)
-        reports = rendered_for_run(context.run_id, warehouse, pipeline, period,
-                                   quality_summary(warehouse, period, outcomes))
+        reports = rendered_for_run(
+            context.run_id,
+            warehouse,
+            pipeline,
+            period,
+            quality_summary(warehouse, period, outcomes),
+        )
         smtp_section = email_section.get("smtp") or None
         transport = email.transport(smtp_section)
         sender = email.sender_address(smtp_section)
@@ -192,25 +289,47 @@ def report_delivery(context: dg.AssetExecutionContext, config: DeliveryConfig, w
             group = "provider" if content.kind.startswith("provider:") else content.kind
             if group not in recipients or not recipients[group].recipients:
                 continue
-            archived = load_report(warehouse.engine(), period=period, kind=content.kind, audience=content.audience)
+            archived = load_report(
+                warehouse.engine(), period=period, kind=content.kind, audience=content.audience
+            )
             if archived is None or archived.html != content.html:
-                raise dg.Failure(description=(f"the archived {content.kind} report of {period} differs from a "
-                                              "fresh rendering; re-run executive_report for this period first"))
-            outcome = deliver(warehouse.engine(), archived, recipients[group].recipients, transport,
-                              content=content, from_address=sender)
+                raise dg.Failure(
+                    description=(
+                        f"the archived {content.kind} report of {period} differs from a "
+                        "fresh rendering; re-run executive_report for this period first"
+                    )
+                )
+            outcome = deliver(
+                warehouse.engine(),
+                archived,
+                recipients[group].recipients,
+                transport,
+                content=content,
+                from_address=sender,
+            )
             sent += len(outcome.sent)
             skipped += len(outcome.skipped)
             problems.extend(f"{address}: {error}" for address, error in outcome.errors.items())
             if outcome.retrying:  # temporary: let Dagster's retry policy try the step again later
-                raise dg.Failure(description=f"delivery of {content.kind} for {period} will be retried: "
-                                             f"{problems[-1]}", allow_retries=True)
+                raise dg.Failure(
+                    description=f"delivery of {content.kind} for {period} will be retried: "
+                    f"{problems[-1]}",
+                    allow_retries=True,
+                )
     if problems:
-        raise dg.Failure(description=f"{len(problems)} deliveries failed for {period}: {problems[0]}",
-                         allow_retries=False)
-    return dg.MaterializeResult(metadata={
-        "sent": sent, "already_sent": skipped, "transport": type(transport).__name__,
-        "checks_failed": sum(not o.passed for o in outcomes), "duration_s": timer.seconds,
-    })
+        raise dg.Failure(
+            description=f"{len(problems)} deliveries failed for {period}: {problems[0]}",
+            allow_retries=False,
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "sent": sent,
+            "already_sent": skipped,
+            "transport": type(transport).__name__,
+            "checks_failed": sum(not o.passed for o in outcomes),
+            "duration_s": timer.seconds,
+        }
+    )
 
 
 report_assets = [executive_report, report_delivery]

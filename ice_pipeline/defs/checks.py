@@ -28,11 +28,14 @@ from ice_pipeline.warehouse.writes import read_frame
 # Canonical table -> the asset that writes it.
 CHECKED_TABLES = ("survey_ratings", "survey_comments", "tickets", "external_metrics", "employees")
 CHECK_NAME = "expectation_suite"
+# Rebuilding the Data Docs renders every stored result, so its cost grows with history. A run
+# tagged with this (the CLI runner's runs, which build the docs once at the end) skips it.
+DEFER_DATA_DOCS_TAG = "ice/defer_data_docs"
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """One expectation's result for a table and period (mirrors ingest.expectations.CheckOutcome)."""
+    """One expectation's result for a table and period (ingest.expectations.CheckOutcome)."""
 
     table: str
     check_name: str
@@ -55,9 +58,10 @@ def _known_departments(warehouse: WarehouseResource) -> set[str]:
     return set(roster["department"].dropna().astype(str)) if not roster.empty else set()
 
 
-def evaluate_table(warehouse: WarehouseResource, pipeline: PipelineSettingsResource, table: str,
-                   period: str | None) -> list[Outcome]:
-    """Run ``table``'s expectation suite on its rows of ``period`` (the whole roster for ``employees``)."""
+def evaluate_table(
+    warehouse: WarehouseResource, pipeline: PipelineSettingsResource, table: str, period: str | None
+) -> list[Outcome]:
+    """Run ``table``'s expectation suite on its rows of ``period`` (for employees: the roster)."""
     from ice_pipeline.ingest.expectations import run_suite
 
     engine = warehouse.engine()
@@ -68,14 +72,34 @@ def evaluate_table(warehouse: WarehouseResource, pipeline: PipelineSettingsResou
     else:
         frame = read_frame(engine, _table(table), where={"period": period})
         previous = read_frame(engine, _table(table), where={"period": previous_period(period)})
-    outcomes = run_suite(table, frame, previous=previous, known_departments=_known_departments(warehouse),
-                         period=period, gx_dir=pipeline.gx_dir)
-    return [Outcome(table, o.check_name, bool(o.passed), bool(o.blocking), str(o.description),
-                    dict(o.metadata or {})) for o in outcomes]
+    outcomes = run_suite(
+        table,
+        frame,
+        previous=previous,
+        known_departments=_known_departments(warehouse),
+        period=period,
+        gx_dir=pipeline.gx_dir,
+    )
+    return [
+        Outcome(
+            table,
+            o.check_name,
+            bool(o.passed),
+            bool(o.blocking),
+            str(o.description),
+            dict(o.metadata or {}),
+        )
+        for o in outcomes
+    ]
 
 
-def table_outcomes(run_id: str, warehouse: WarehouseResource, pipeline: PipelineSettingsResource,
-                   table: str, period: str | None) -> list[Outcome]:
+def table_outcomes(
+    run_id: str,
+    warehouse: WarehouseResource,
+    pipeline: PipelineSettingsResource,
+    table: str,
+    period: str | None,
+) -> list[Outcome]:
     """``evaluate_table`` memoised per run: checks and delivery in one run share one evaluation."""
     key = (run_id, table, period or "")
     with _MEMO_LOCK:
@@ -84,19 +108,25 @@ def table_outcomes(run_id: str, warehouse: WarehouseResource, pipeline: Pipeline
         return cached
     outcomes = evaluate_table(warehouse, pipeline, table, period)
     with _MEMO_LOCK:
-        if len(_MEMO) > 2000:  # a long-lived process (dagster dev, the daemon) must not grow forever
+        if (
+            len(_MEMO) > 2000
+        ):  # a long-lived process (dagster dev, the daemon) must not grow forever
             _MEMO.clear()
         _MEMO[key] = outcomes
     return outcomes
 
 
-def period_check_outcomes(run_id: str, warehouse: WarehouseResource, pipeline: PipelineSettingsResource,
-                          period: str) -> list[Outcome]:
+def period_check_outcomes(
+    run_id: str, warehouse: WarehouseResource, pipeline: PipelineSettingsResource, period: str
+) -> list[Outcome]:
     """Every canonical table's outcomes for ``period`` (the roster as it stands)."""
     outcomes: list[Outcome] = []
     for table in CHECKED_TABLES:
-        outcomes.extend(table_outcomes(run_id, warehouse, pipeline, table,
-                                       None if table == "employees" else period))
+        outcomes.extend(
+            table_outcomes(
+                run_id, warehouse, pipeline, table, None if table == "employees" else period
+            )
+        )
     return outcomes
 
 
@@ -108,8 +138,17 @@ def check_result(outcomes: list[Outcome]) -> dg.AssetCheckResult:
     """Fold a table's outcomes into one Dagster check result (ERROR if a blocking one failed)."""
     failed = [o for o in outcomes if not o.passed]
     blocking = blocking_failures(outcomes)
-    rows = pd.DataFrame([{"expectation": o.check_name, "passed": o.passed, "blocking": o.blocking,
-                          "description": o.description} for o in outcomes])
+    rows = pd.DataFrame(
+        [
+            {
+                "expectation": o.check_name,
+                "passed": o.passed,
+                "blocking": o.blocking,
+                "description": o.description,
+            }
+            for o in outcomes
+        ]
+    )
     from ice_pipeline.defs.support import markdown_table
 
     metadata: dict[str, Any] = {
@@ -132,24 +171,38 @@ def _build_check(table: str) -> dg.AssetChecksDefinition:
         asset=table,
         name=CHECK_NAME,
         blocking=False,
-        description=(f"great-expectations suite of {table} for the run's period; ERROR severity when an "
-                     "expectation that would make the index wrong fails (report delivery then refuses)."),
+        description=(
+            f"great-expectations suite of {table} for the run's period; ERROR severity when an "
+            "expectation that would make the index wrong fails (report delivery then refuses)."
+        ),
     )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
-               pipeline: PipelineSettingsResource) -> dg.AssetCheckResult:
+    def _check(
+        context: dg.AssetCheckExecutionContext,
+        warehouse: WarehouseResource,
+        pipeline: PipelineSettingsResource,
+    ) -> dg.AssetCheckResult:
         period = None if table == "employees" else _partition_key(context)
-        outcomes = table_outcomes(context.op_execution_context.run_id, warehouse, pipeline, table, period)
+        outcomes = table_outcomes(
+            context.op_execution_context.run_id, warehouse, pipeline, table, period
+        )
         result = check_result(outcomes)
-        _build_docs(context, pipeline)
+        if context.op_execution_context.run.tags.get(DEFER_DATA_DOCS_TAG) != "1":
+            _build_docs(context, pipeline)
         return result
 
     return _check
 
 
 def _partition_key(context: dg.AssetCheckExecutionContext) -> str:
-    key = context.op_execution_context.partition_key if context.op_execution_context.has_partition_key else None
+    key = (
+        context.op_execution_context.partition_key
+        if context.op_execution_context.has_partition_key
+        else None
+    )
     if key is None:
-        raise dg.Failure(description="this check runs for one period: launch it with a partition (YYYY-MM)")
+        raise dg.Failure(
+            description="this check runs for one period: launch it with a partition (YYYY-MM)"
+        )
     return key
 
 

@@ -40,7 +40,7 @@ in_process_by_default_executor = dg.ExecutorDefinition(
     ),
     executor_creation_fn=dg.multi_or_in_process_executor.executor_creation_fn,
     requirements=_executor_requirements,
-    description="In-process unless run config selects multiprocess (see ice_pipeline/defs/jobs.py).",
+    description="In-process unless run config selects multiprocess (ice_pipeline/defs/jobs.py).",
 )
 
 ice_nightly_job = dg.define_asset_job(

@@ -49,7 +49,9 @@ class WarehouseResource(dg.ConfigurableResource):
     so a run never writes into an outdated schema.
     """
 
-    url: str = Field(description="SQLAlchemy URL (ICE_WAREHOUSE_URL): duckdb:///... or postgresql+psycopg://...")
+    url: str = Field(
+        description="SQLAlchemy URL (ICE_WAREHOUSE_URL): duckdb:///... or postgresql+psycopg://..."
+    )
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self.upgrade()
@@ -87,9 +89,15 @@ class WarehouseResource(dg.ConfigurableResource):
 class PipelineSettingsResource(dg.ConfigurableResource):
     """Where the pipeline's files live and its tunable constants (the YAML config)."""
 
-    data_dir: str = Field(description="ICE_DATA_DIR: landing/, cache/, reports/, outbox/, gx/ live here")
-    config_file: str | None = Field(default=None, description="ICE_CONFIG: the YAML config file, or defaults")
-    demo_mode: bool = Field(default=False, description="ICE_DEMO_MODE: allows the fixed demo pseudonym salt")
+    data_dir: str = Field(
+        description="ICE_DATA_DIR: landing/, cache/, reports/, outbox/, gx/ live here"
+    )
+    config_file: str | None = Field(
+        default=None, description="ICE_CONFIG: the YAML config file, or defaults"
+    )
+    demo_mode: bool = Field(
+        default=False, description="ICE_DEMO_MODE: allows the fixed demo pseudonym salt"
+    )
     pseudonym_salt: str | None = Field(
         default=None, description="ICE_PSEUDONYM_SALT (secret): required outside demo mode"
     )
@@ -151,22 +159,37 @@ class EmailResource(dg.ConfigurableResource):
     """
 
     outbox_dir: str = Field(description="Directory for .eml files when no SMTP host is set")
-    smtp_host: str | None = Field(default=None, description="ICE_SMTP_HOST; unset means email.smtp or the outbox")
+    smtp_host: str | None = Field(
+        default=None, description="ICE_SMTP_HOST; unset means email.smtp or the outbox"
+    )
     smtp_port: int = Field(default=587, description="ICE_SMTP_PORT")
-    smtp_security: str = Field(default="starttls", description="ICE_SMTP_SECURITY: starttls | ssl | none")
-    smtp_user: str | None = Field(default=None, description="ICE_SMTP_USER: the login, may differ from From")
+    smtp_security: str = Field(
+        default="starttls", description="ICE_SMTP_SECURITY: starttls | ssl | none"
+    )
+    smtp_user: str | None = Field(
+        default=None, description="ICE_SMTP_USER: the login, may differ from From"
+    )
     smtp_password: str | None = Field(default=None, description="ICE_SMTP_PASSWORD (secret)")
-    from_address: str = Field(default="ice-pipeline@localhost.localdomain", description="ICE_SMTP_FROM")
-    timeout_seconds: float = Field(default=30.0, description="ICE_SMTP_TIMEOUT_SECONDS per connection")
+    from_address: str = Field(
+        default="ice-pipeline@localhost.localdomain", description="ICE_SMTP_FROM"
+    )
+    timeout_seconds: float = Field(
+        default=30.0, description="ICE_SMTP_TIMEOUT_SECONDS per connection"
+    )
 
     def smtp_settings(self, smtp_section: Mapping[str, Any] | None = None) -> Any:
-        """The SMTP settings in force (``reports.delivery.SmtpSettings``), or None for the outbox."""
+        """The SMTP settings in force (``reports.delivery.SmtpSettings``); None: the outbox."""
         from ice_pipeline.reports.delivery import SmtpSettings
 
         if self.smtp_host:
-            return SmtpSettings(host=self.smtp_host, from_address=self.from_address, port=self.smtp_port,
-                                security=self.smtp_security, username=self.smtp_user,
-                                timeout_s=self.timeout_seconds)
+            return SmtpSettings(
+                host=self.smtp_host,
+                from_address=self.from_address,
+                port=self.smtp_port,
+                security=self.smtp_security,
+                username=self.smtp_user,
+                timeout_s=self.timeout_seconds,
+            )
         if smtp_section and smtp_section.get("host"):
             return SmtpSettings.from_section(smtp_section)
         return None
@@ -206,7 +229,9 @@ def _int_setting(environ: Mapping[str, str], name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError as err:
-        raise ConfigError(name, f"{value!r} is not a whole number", fix=f"set {name} to e.g. {default}") from err
+        raise ConfigError(
+            name, f"{value!r} is not a whole number", fix=f"set {name} to e.g. {default}"
+        ) from err
 
 
 def build_resources(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -219,12 +244,17 @@ def build_resources(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     config_file = env.get("ICE_CONFIG") or None
     security = (env.get("ICE_SMTP_SECURITY") or "starttls").strip().lower()
     if security not in {"starttls", "ssl", "none"}:
-        raise ConfigError("ICE_SMTP_SECURITY", f"{security!r} is not a known SMTP security mode",
-                          fix="use starttls (port 587), ssl (implicit TLS, port 465) or none (local relay)")
+        raise ConfigError(
+            "ICE_SMTP_SECURITY",
+            f"{security!r} is not a known SMTP security mode",
+            fix="use starttls (port 587), ssl (implicit TLS, port 465) or none (local relay)",
+        )
     try:
         timeout = float(env.get("ICE_SMTP_TIMEOUT_SECONDS") or 30)
     except ValueError as err:
-        raise ConfigError("ICE_SMTP_TIMEOUT_SECONDS", "is not a number of seconds", fix="set it to e.g. 30") from err
+        raise ConfigError(
+            "ICE_SMTP_TIMEOUT_SECONDS", "is not a number of seconds", fix="set it to e.g. 30"
+        ) from err
     return {
         "warehouse": WarehouseResource(url=settings.warehouse_url),
         "pipeline": PipelineSettingsResource(

@@ -49,13 +49,17 @@ def markdown_table(frame: pd.DataFrame, max_rows: int = 12, decimals: int = 1) -
             shown[column] = shown[column].round(decimals)
     header = "| " + " | ".join(str(c) for c in shown.columns) + " |"
     rule = "|" + "---|" * len(shown.columns)
-    body = ["| " + " | ".join("" if pd.isna(v) else str(v).replace("|", "\\|") for v in row) + " |"
-            for row in shown.itertuples(index=False)]
+    body = [
+        "| " + " | ".join("" if pd.isna(v) else str(v).replace("|", "\\|") for v in row) + " |"
+        for row in shown.itertuples(index=False)
+    ]
     more = [f"\n_{len(frame) - max_rows} more rows_"] if len(frame) > max_rows else []
     return dg.MetadataValue.md("\n".join([header, rule, *body, *more]))
 
 
-def counts_by(frame: pd.DataFrame, column: str, distinct: str | None = None, label: str = "rows") -> pd.DataFrame:
+def counts_by(
+    frame: pd.DataFrame, column: str, distinct: str | None = None, label: str = "rows"
+) -> pd.DataFrame:
     """Row (or distinct ``distinct``) counts per value of ``column``: a safe aggregate preview."""
     if frame.empty or column not in frame.columns:
         return pd.DataFrame({column: [], label: []})

@@ -134,10 +134,25 @@ def read_csv_rows(decoded: DecodedFile, delimiter: str | None = None) -> list[li
     csv.field_size_limit(64 * 1024 * 1024)
     sep = delimiter or sniff_delimiter(decoded.text)
     try:
-        return list(csv.reader(io.StringIO(decoded.text, newline=""), delimiter=sep))
+        rows = list(csv.reader(io.StringIO(decoded.text, newline=""), delimiter=sep))
     except csv.Error as err:
         raise FileProblem(str(decoded.path), f"the CSV structure is broken ({err})",
                           fix="re-export the file; a quote is probably unbalanced or the file was truncated") from err
+    # The lenient reader swallows everything after an unclosed quote into one last cell. Only when
+    # that cell holds a line break can this have happened; then a strict parse tells for certain.
+    if rows and rows[-1] and ("\n" in rows[-1][-1] or "\r" in rows[-1][-1]):
+        try:
+            for _ in csv.reader(io.StringIO(decoded.text, newline=""), delimiter=sep, strict=True):
+                pass
+        except csv.Error as err:
+            if "unexpected end of data" in str(err):
+                raise FileProblem(
+                    str(decoded.path),
+                    f"the file ends inside a quoted field that opens on record {len(rows)}, so it was "
+                    "probably truncated during export or transfer",
+                    fix="export or copy the file again completely; nothing from this file was written",
+                ) from err
+    return rows
 
 
 def frame_from_rows(header: list[str], rows: list[list[str]]) -> pd.DataFrame:

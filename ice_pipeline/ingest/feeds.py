@@ -205,14 +205,21 @@ def periods_in_export(
 ) -> list[str]:
     """The partition keys an export contributes rows to (the file sensor requests runs for these).
 
-    Parses the file (the salt only affects pseudonyms, which are discarded here). For HR
-    rosters that need the HR employees or files whose rows all fail, falls back to a
-    ``YYYY-MM`` in the file name, then to no periods.
+    Parses the file (the salt only affects pseudonyms, which are discarded here). A survey
+    without a mapping is read structurally (the months of its response-date column). Files
+    whose rows all fail fall back to a ``YYYY-MM`` in the file name, then to no periods.
     """
     result = read_export(
         path, feed=feed, file_format=file_format, mapping_path=mapping_path, salt=salt, now=now
     )
     if result.periods:
         return result.periods
+    if result.feed == "surveys" and not result.columns_mapped:
+        from ice_pipeline.ingest.surveys import structural_summary
+
+        decoded = decode_file(Path(path))
+        periods = structural_summary(decoded, file_format or result.file_format).get("periods")
+        if periods:
+            return list(periods)
     match = _PERIOD_IN_NAME.search(Path(path).name)
     return [f"{match.group(1)}-{match.group(2)}"] if match else []

@@ -26,6 +26,7 @@ FORMATS: dict[str, tuple[str, ...]] = {
         "limesurvey",
         "google_forms",
         "long",
+        "csv",
     ),
     "tickets": ("servicenow", "servicenow_audit", "jira", "zendesk", "generic"),
     "hr": ("roster", "snapshot"),
@@ -255,7 +256,7 @@ class SurveyMapping:
 _PERIOD_VALUE = re.compile(r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$")
 
 
-def _scale(mapping: Mapping, key: str, name: str, spec: Any) -> Scale:
+def parse_scale(mapping: Mapping, key: str, name: str, spec: Any) -> Scale:
     if isinstance(spec, str):
         match = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*-\s*(-?\d+(?:\.\d+)?)\s*", spec)
         if not match:
@@ -331,7 +332,7 @@ def survey_mapping(mapping: Mapping) -> SurveyMapping:
     if not isinstance(scale_block, dict):
         raise mapping.error("scales", "must map scale names to scales", "see docs/mappings.md")
     for name, spec in scale_block.items():
-        scales[str(name)] = _scale(mapping, f"scales.{name}", str(name), spec)
+        scales[str(name)] = parse_scale(mapping, f"scales.{name}", str(name), spec)
 
     def scale_for(key: str, spec: Any) -> Scale:
         if spec is None:
@@ -346,7 +347,7 @@ def survey_mapping(mapping: Mapping) -> SurveyMapping:
                 f"scale {spec!r} is not defined under 'scales:'",
                 f"define it under 'scales:' or use one of {', '.join(scales) or '(none defined)'}",
             )
-        return _scale(mapping, key, str(spec), spec)
+        return parse_scale(mapping, key, str(spec), spec)
 
     rules: list[RatingRule] = []
     rating_block = raw.get("ratings") or []

@@ -34,7 +34,14 @@ from ice_pipeline.ingest.common import (
     quarantine_frame,
     sniff_delimiter,
 )
-from ice_pipeline.ingest.mapping import FORMATS, Mapping, Scale, SurveyMapping, survey_mapping
+from ice_pipeline.ingest.mapping import (
+    FORMATS,
+    Mapping,
+    Scale,
+    SurveyMapping,
+    parse_scale,
+    survey_mapping,
+)
 from ice_pipeline.ingest.privacy import is_personal_column, pseudonymize
 
 FEED = "surveys"
@@ -134,6 +141,7 @@ FORMAT_DEFAULTS: dict[str, dict[str, Any]] = {
         "date_order": "MDY",
         "exclude": {},
     },
+    "csv": {"respondent_id": None, "responded_at": None, "date_order": "YMD", "exclude": {}},
     "long": {
         "respondent_id": "respondent_id",
         "responded_at": "responded_at",
@@ -263,6 +271,7 @@ def _check_forced(decoded: DecodedFile, records: list[list[str]], forced: str) -
         "qualtrics_legacy": len(row1) >= 2 and row1[:2] == ["V1", "V2"],
         "long": set(LONG_REQUIRED) <= {c.lower() for c in row1},
         "surveymonkey": seen in (None, "surveymonkey") and len(records) > 1,
+        "csv": True,  # any one-header-row CSV, the mapping names every column
     }.get(forced, seen in (None, forced))
     if not fits:
         raise _format_problem(decoded, records, forced, seen)
@@ -768,7 +777,8 @@ def read_survey(
     del hr_employees
     reference_now = now or datetime.now()
     sm = survey_mapping(mapping)
-    table = read_layout(decoded, file_format or mapping.file_format)
+    # Without rating rules the file is only described (structural), so any CSV may be read.
+    table = read_layout(decoded, file_format or mapping.file_format, allow_unknown=not sm.ratings)
     fmt = table.file_format
     columns = table.columns
     body = table.body
@@ -824,9 +834,7 @@ def read_survey(
             )
         long_scale = sm.scales.get(str(scale_spec)) if isinstance(scale_spec, str) else None
         if long_scale is None:
-            from ice_pipeline.ingest.mapping import _scale
-
-            long_scale = _scale(sm.mapping, "scale", str(scale_spec), scale_spec)
+            long_scale = parse_scale(sm.mapping, "scale", str(scale_spec), scale_spec)
         long_reversed = {str(d) for d in (mapping.get("reversed_dimensions") or [])}
     else:
         ratings = _resolve_ratings(decoded, sm, columns)
@@ -845,7 +853,9 @@ def read_survey(
         mapped += [lower[c] for c in LONG_REQUIRED] + [lower[c] for c in ("comment",) if c in lower]
     mapped += [r.column for r in ratings] + [c.column for c in comments]
     mapped = list(dict.fromkeys(mapped))
-    personal = [c for c in columns if is_personal_column(c) and c != id_column]
+    # A column the mapping uses is data by decision (a region as the department, an e-mail as
+    # the respondent id, which is hashed); every other personal column is dropped.
+    personal = [c for c in columns if is_personal_column(c) and c not in mapped]
     unmapped = [c for c in columns if c not in mapped and c not in personal]
     # Personal columns never travel further than this line.
     body = body.drop(columns=[c for c in personal if c in body.columns])

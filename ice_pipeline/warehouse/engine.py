@@ -47,9 +47,7 @@ def _check_driver(parsed: URL) -> None:
     if parsed.get_backend_name() in {"postgresql", "postgres"}:
         # A bare postgresql:// would silently use psycopg2 (pulled in by dagster-postgres),
         # whose COPY path and type handling the warehouse does not use.
-        host_part = parsed._replace(drivername="postgresql+psycopg").render_as_string(
-            hide_password=True
-        )
+        host_part = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=True)
         raise ConfigError(
             "ICE_WAREHOUSE_URL",
             f"the driver {driver!r} is not supported; the warehouse talks to PostgreSQL "

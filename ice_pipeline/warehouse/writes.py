@@ -141,7 +141,7 @@ def _frame_to_arrow(table: Table, frame: pd.DataFrame, fill: Mapping[str, object
                     f"{column.type}: {err}"
                 ) from err
         elif column.name in fill:
-            array = pa.array([fill[column.name]] * len(frame), type=_arrow_type(column))
+            array = pa.repeat(pa.scalar(fill[column.name], type=_arrow_type(column)), len(frame))
         elif column.nullable:
             array = pa.nulls(len(frame), type=_arrow_type(column))
         else:
@@ -183,16 +183,14 @@ def _check_unique_keys(
     if not keys or rows.num_rows < 2:
         return
     varying = [name for name in keys if name not in set(constant)]
-    if not varying:
-        duplicated = pd.Series([False] + [True] * (rows.num_rows - 1))
-        key_frame = rows.select(keys).slice(0, 1).to_pandas()
-    else:
+    if varying:
         key_frame = frame[varying].reset_index(drop=True)
         duplicated = key_frame.duplicated(keep=False)
+    else:  # the whole key is the partition: every row has the same key
+        key_frame = rows.select(keys).to_pandas()
+        duplicated = pd.Series(True, index=key_frame.index)
     if duplicated.any():
-        example = (
-            key_frame[duplicated].iloc[0].to_dict() if varying else key_frame.iloc[0].to_dict()
-        )
+        example = key_frame[duplicated].iloc[0].to_dict()
         raise ValueError(
             f"{table.fullname}: {int(duplicated.sum())} rows share a primary key {keys} "
             f"(for example {example}); each key may appear once"
