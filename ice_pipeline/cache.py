@@ -180,10 +180,13 @@ class ParseCache:
             "parsed_at": datetime.now().isoformat(timespec="seconds"),
         }
         (staging / _META).write_text(json.dumps(meta, indent=1, sort_keys=True), encoding="utf-8")
-        if target.exists():  # another process won the race with the same bytes: same content
-            shutil.rmtree(staging, ignore_errors=True)
-        else:
+        try:
             os.replace(staging, target)
+        except OSError:
+            if not (target / _META).is_file():
+                raise
+            # Another process parsed the same bytes first: its result is the same; keep it.
+            shutil.rmtree(staging, ignore_errors=True)
         return CachedParse(target, meta)
 
     # The manifest: which parses the last successful raw run of a feed used.

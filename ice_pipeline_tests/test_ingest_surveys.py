@@ -1020,3 +1020,15 @@ def test_unknown_layout_without_ratings_is_described_not_refused(tmp_path: Path)
         ["a", "b"],
     )
     assert ratings_of(result).empty
+
+
+def test_documented_survey_mapping_is_valid(tmp_path: Path) -> None:
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "mappings.md").read_text()
+    block = docs.split("### Keys", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    path = tmp_path / "documented.mapping.yaml"
+    path.write_text(block)
+    mapping = load_mapping(path)
+    typed = surveys.survey_mapping(mapping)
+    assert [r.key for r in typed.ratings] == ["ratings[0]", "ratings[1]"]
+    assert typed.scales["fav5"].labels[-1] == "Very favorably"
+    assert "Unfamiliar (N/A)" in typed.not_applicable

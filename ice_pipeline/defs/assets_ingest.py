@@ -16,6 +16,8 @@ Ticket parsing needs the HR roster (requester -> department), so tickets depend 
 
 import dagster as dg
 import pandas as pd
+import psycopg
+import sqlalchemy
 
 from ice_pipeline.cache import (
     CachedParse,
@@ -107,9 +109,16 @@ def _ingest_feed(
             hr_employees=_roster(pipeline) if feed == "tickets" else None,
         )
         engine = warehouse.engine()
-        files_recorded, quarantine_recorded = record_source_files(
-            engine, unrecorded(engine, feed, outcome.parses), context.run_id
-        )
+        try:
+            files_recorded, quarantine_recorded = record_source_files(
+                engine, unrecorded(engine, feed, outcome.parses), context.run_id
+            )
+        except (sqlalchemy.exc.IntegrityError, psycopg.errors.UniqueViolation):
+            # A concurrent run (another partition, on PostgreSQL) recorded the same new files
+            # between our read and our write; what is still missing is written again.
+            files_recorded, quarantine_recorded = record_source_files(
+                engine, unrecorded(engine, feed, outcome.parses), context.run_id
+            )
     if outcome.problems:
         first = str(outcome.problems[0])
         more = (
