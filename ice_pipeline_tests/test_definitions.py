@@ -199,3 +199,24 @@ def test_smtp_settings_from_environment(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         build_resources({"ICE_DATA_DIR": str(tmp_path), "ICE_SMTP_SECURITY": "tls1.3"})
     assert err.value.setting == "ICE_SMTP_SECURITY"
+
+
+@pytest.mark.postgres
+def test_partition_writers_are_serialised_on_postgres(postgres_url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from ice_pipeline.defs.support import advisory_key, exclusive_write
+
+    engine, other = create_engine(postgres_url), create_engine(postgres_url)
+    key = advisory_key("employees")
+    probe = text("SELECT pg_try_advisory_lock(:k)")
+    release = text("SELECT pg_advisory_unlock(:k)")
+    try:
+        with exclusive_write(engine, "employees"), other.connect() as conn:
+            assert conn.execute(probe, {"k": key}).scalar() is False  # a second writer would wait
+        with other.connect() as conn:
+            assert conn.execute(probe, {"k": key}).scalar() is True  # released after the write
+            conn.execute(release, {"k": key})
+    finally:
+        engine.dispose()
+        other.dispose()

@@ -191,3 +191,21 @@ def test_duckdb_has_no_roles(tmp_path: Path) -> None:
         grant_analyst(f"duckdb:///{path}", "ice_analyst")
     assert "duckdb -readonly" in str(caught.value)
     assert not path.parent.exists()
+
+
+def test_user_without_createrole_gets_a_clear_message(
+    migrated_postgres: str, role_name: str
+) -> None:
+    weak = f"ice_weak_{uuid.uuid4().hex[:10]}"
+    admin = _libpq(migrated_postgres)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(pg_sql.SQL("CREATE ROLE {} LOGIN").format(pg_sql.Identifier(weak)))
+    try:
+        weak_url = make_url(migrated_postgres).set(username=weak).render_as_string(False)
+        with pytest.raises(ConfigError) as caught:
+            grant_analyst(weak_url, role_name)
+        assert "may not manage role" in str(caught.value)
+        assert "CREATEROLE" in str(caught.value)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(pg_sql.SQL("DROP ROLE {}").format(pg_sql.Identifier(weak)))

@@ -22,7 +22,13 @@ from ice_pipeline.defs.partitions import (
     previous_period,
 )
 from ice_pipeline.defs.resources import PipelineSettingsResource, WarehouseResource
-from ice_pipeline.defs.support import GROUP_INDEX, Timer, markdown_table, user_errors
+from ice_pipeline.defs.support import (
+    GROUP_INDEX,
+    Timer,
+    exclusive_write,
+    markdown_table,
+    user_errors,
+)
 from ice_pipeline.warehouse import schema
 from ice_pipeline.warehouse.writes import read_frame, replace_partition
 
@@ -46,7 +52,9 @@ def _read_period(warehouse: WarehouseResource, name: str, periods: str | list[st
 
 
 def _write(warehouse: WarehouseResource, name: str, frame: pd.DataFrame, period: str) -> int:
-    return replace_partition(warehouse.engine(), _table(name), frame, {"period": period})
+    engine = warehouse.engine()
+    with exclusive_write(engine, name, period):
+        return replace_partition(engine, _table(name), frame, {"period": period})
 
 
 @dg.asset(

@@ -16,8 +16,6 @@ Ticket parsing needs the HR roster (requester -> department), so tickets depend 
 
 import dagster as dg
 import pandas as pd
-import psycopg
-import sqlalchemy
 
 from ice_pipeline.cache import (
     CachedParse,
@@ -30,7 +28,14 @@ from ice_pipeline.cache import (
 )
 from ice_pipeline.defs.partitions import monthly_partitions
 from ice_pipeline.defs.resources import PipelineSettingsResource, WarehouseResource
-from ice_pipeline.defs.support import GROUP_INGEST, Timer, counts_by, markdown_table, user_errors
+from ice_pipeline.defs.support import (
+    GROUP_INGEST,
+    Timer,
+    counts_by,
+    exclusive_write,
+    markdown_table,
+    user_errors,
+)
 from ice_pipeline.errors import IceError
 from ice_pipeline.warehouse import schema
 from ice_pipeline.warehouse.writes import replace_partition
@@ -109,13 +114,7 @@ def _ingest_feed(
             hr_employees=_roster(pipeline) if feed == "tickets" else None,
         )
         engine = warehouse.engine()
-        try:
-            files_recorded, quarantine_recorded = record_source_files(
-                engine, unrecorded(engine, feed, outcome.parses), context.run_id
-            )
-        except (sqlalchemy.exc.IntegrityError, psycopg.errors.UniqueViolation):
-            # A concurrent run (another partition, on PostgreSQL) recorded the same new files
-            # between our read and our write; what is still missing is written again.
+        with exclusive_write(engine, "source_files", feed):
             files_recorded, quarantine_recorded = record_source_files(
                 engine, unrecorded(engine, feed, outcome.parses), context.run_id
             )
@@ -188,9 +187,11 @@ raw_external_exports = _raw_asset(
 def _write_period(
     warehouse: WarehouseResource, table: str, frame: pd.DataFrame, period: str
 ) -> int:
-    return replace_partition(
-        warehouse.engine(), schema.metadata.tables[_qualified(table)], frame, {"period": period}
-    )
+    engine = warehouse.engine()
+    with exclusive_write(engine, table, period):
+        return replace_partition(
+            engine, schema.metadata.tables[_qualified(table)], frame, {"period": period}
+        )
 
 
 @dg.multi_asset(
@@ -340,7 +341,8 @@ def employees(
     timer = Timer()
     with user_errors():
         roster = latest_roster(_ingested(pipeline, "hr"), _columns("employees"))
-        written = replace_partition(warehouse.engine(), schema.employees, roster, {})
+        with exclusive_write(warehouse.engine(), "employees"):
+            written = replace_partition(warehouse.engine(), schema.employees, roster, {})
     active = roster[roster["termination_date"].isna()] if not roster.empty else roster
     return dg.MaterializeResult(
         metadata={

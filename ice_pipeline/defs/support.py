@@ -5,12 +5,14 @@ description is the one-line message, the step timer, and aggregate previews rend
 Markdown. Nothing here knows about a particular table.
 """
 
+import hashlib
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
 import pandas as pd
+import sqlalchemy
 
 from ice_pipeline.errors import IceError
 
@@ -66,3 +68,32 @@ def counts_by(
     grouped = frame.groupby(column, dropna=False, observed=True)
     counts = grouped[distinct].nunique() if distinct else grouped.size()
     return counts.rename(label).reset_index().sort_values(column, ignore_index=True)
+
+
+def advisory_key(*names: str) -> int:
+    """The PostgreSQL advisory-lock key (signed 64-bit) for a table partition's writers."""
+    digest = hashlib.sha256("\x1f".join(names).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@contextmanager
+def exclusive_write(engine: sqlalchemy.Engine, *names: str) -> Iterator[None]:
+    """Serialise writers of one table partition across processes (PostgreSQL only).
+
+    Two runs launched together (a sensor and the schedule, or a multi-run backfill) both execute
+    the unpartitioned ingest assets. A delete-then-insert in READ COMMITTED does not see rows the
+    other transaction inserted, so unserialised writers could leave both their rows behind. A
+    session-level advisory lock, held on its own connection around the write, makes the second
+    writer wait for the first to commit. DuckDB allows one writing process anyway.
+    """
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    key = advisory_key(*names)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("SELECT pg_advisory_lock(%(key)s)", {"key": key})
+        try:
+            yield
+        finally:
+            connection.exec_driver_sql("SELECT pg_advisory_unlock(%(key)s)", {"key": key})
+            connection.commit()

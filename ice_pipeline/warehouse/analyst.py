@@ -11,6 +11,7 @@ DuckDB has no roles: analysts open the file read-only (``duckdb -readonly wareho
 import os
 import re
 
+import psycopg
 import sqlalchemy
 from psycopg import sql as pg_sql
 from sqlalchemy.engine import make_url
@@ -49,7 +50,9 @@ def _password(password_env: str | None) -> str | None:
     return password
 
 
-def _grant_statements(role: str, password: str | None, database: str) -> list[pg_sql.Composable]:
+def _grant_statements(
+    role: str, password: str | None, database: str, as_superuser: bool
+) -> list[pg_sql.Composable]:
     ident = pg_sql.Identifier(role)
     aggregate = pg_sql.Identifier(AGGREGATE_SCHEMA)
     login = (
@@ -57,10 +60,10 @@ def _grant_statements(role: str, password: str | None, database: str) -> list[pg
         if password is not None
         else pg_sql.SQL("NOLOGIN")
     )
+    # Only a superuser may name the SUPERUSER attribute at all, even to switch it off.
+    attributes = pg_sql.SQL(" NOSUPERUSER NOCREATEDB NOCREATEROLE" if as_superuser else "")
     statements: list[pg_sql.Composable] = [
-        pg_sql.SQL("ALTER ROLE {} WITH {} NOSUPERUSER NOCREATEDB NOCREATEROLE").format(
-            ident, login
-        ),
+        pg_sql.SQL("ALTER ROLE {} WITH {}{}").format(ident, login, attributes),
         pg_sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(ident),
         pg_sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(pg_sql.Identifier(database), ident),
     ]
@@ -116,12 +119,23 @@ def grant_analyst(url: str, role: str, password_env: str | None = None) -> str:
             exists = connection.exec_driver_sql(
                 "SELECT 1 FROM pg_roles WHERE rolname = %(role)s", {"role": role}
             ).first()
-            database = connection.exec_driver_sql("SELECT current_database()").scalar_one()
-            with raw.cursor() as cursor:
-                if not exists:
-                    cursor.execute(pg_sql.SQL("CREATE ROLE {}").format(pg_sql.Identifier(role)))
-                for statement in _grant_statements(role, password, database):
-                    cursor.execute(statement)
+            database, as_superuser = connection.exec_driver_sql(
+                "SELECT current_database(), rolsuper FROM pg_roles WHERE rolname = current_user"
+            ).one()
+            try:
+                with raw.cursor() as cursor:
+                    if not exists:
+                        cursor.execute(pg_sql.SQL("CREATE ROLE {}").format(pg_sql.Identifier(role)))
+                    for statement in _grant_statements(role, password, database, as_superuser):
+                        cursor.execute(statement)
+            except psycopg.errors.InsufficientPrivilege as err:
+                raise ConfigError(
+                    "ICE_WAREHOUSE_URL",
+                    f"the database user of ICE_WAREHOUSE_URL may not manage role {role} "
+                    f"({str(err).strip().splitlines()[0]})",
+                    fix="run grant-analyst as the warehouse owner with the CREATEROLE privilege "
+                    "(or a superuser)",
+                ) from err
             views = [
                 name
                 for (name,) in connection.exec_driver_sql(
