@@ -357,3 +357,24 @@ def test_survey_comments_suite_pass_and_fail() -> None:
         )
     )
     assert [name for name, o in bad.items() if o.passed] == []
+
+
+def _suite_in_child(gx_dir: str, period: str) -> list[bool]:
+    outcomes = run_suite(
+        "tickets", _tickets(5), previous=None, known_departments=None, period=period, gx_dir=Path(gx_dir)
+    )
+    return [o.passed for o in outcomes]
+
+
+def test_concurrent_runs_share_a_fresh_gx_dir(tmp_path: Path) -> None:
+    # Two partitions validated at once (concurrent Dagster runs) used to corrupt the GX project
+    # config on a fresh data directory; the directory lock serialises them.
+    import multiprocessing
+
+    gx_dir = tmp_path / "gx"
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(3) as pool:
+        results = pool.starmap(_suite_in_child, [(str(gx_dir), p) for p in ("2026-01", "2026-02", "2026-03")])
+    assert len(results) == 3
+    assert all(all(r) for r in results)
+    assert build_data_docs(gx_dir) is not None

@@ -13,10 +13,12 @@ draws no progress bars and makes no network calls (1.24 has no analytics module;
 environment switch below is belt and braces).
 """
 
+import fcntl
 import math
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -268,6 +270,26 @@ def _json_value(value: Any) -> Any:
     return str(value)
 
 
+@contextmanager
+def _exclusive(gx_dir: Path | None) -> Iterator[None]:
+    """Hold an exclusive lock on the GX project directory for the duration of a suite run.
+
+    A file context rewrites its great_expectations.yml and stores on every run; two partitions
+    validated at the same time (concurrent runs) would otherwise corrupt each other's config.
+    A GX run takes well under a second, so serialising it costs little.
+    """
+    if gx_dir is None:
+        yield
+        return
+    gx_dir.mkdir(parents=True, exist_ok=True)
+    with open(gx_dir / ".ice-gx.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _context(gx_dir: Path | None) -> Any:
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -349,8 +371,8 @@ def run_suite(
     runnable = [p for p in plans if p.expectation is not None]
     if not runnable:
         return [outcomes[p.check_name] for p in plans]
-    context = _context(gx_dir)
-    with warnings.catch_warnings():
+    with _exclusive(gx_dir), warnings.catch_warnings():
+        context = _context(gx_dir)
         warnings.simplefilter("ignore")
         source = context.data_sources.add_or_update_pandas("ice_canonical")
         asset = next(
@@ -413,8 +435,8 @@ def build_data_docs(gx_dir: Path) -> Path | None:
     """Render GX Data Docs of all stored suites and results into ``gx_dir/data_docs``; its index."""
     if not (Path(gx_dir) / "gx").is_dir():
         return None
-    context = _context(Path(gx_dir))
-    with warnings.catch_warnings():
+    with _exclusive(Path(gx_dir)), warnings.catch_warnings():
+        context = _context(Path(gx_dir))
         warnings.simplefilter("ignore")
         context.build_data_docs(site_names=[DATA_DOCS_SITE])
     index = Path(gx_dir).resolve() / "data_docs" / "index.html"
