@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import sqlalchemy
 from psycopg import sql as pg_sql
-from sqlalchemy import Boolean, Date, DateTime, Float, Integer, String, Table, and_
+from sqlalchemy import Boolean, Date, DateTime, Float, Integer, String, Table
 
 from ice_pipeline.warehouse.engine import dialect_name
 
@@ -340,9 +340,10 @@ def replace_partition(
     rows = _frame_to_arrow(table, frame, partition)
     _check_rows_in_partition(table, rows, partition)
     _check_unique_keys(table, frame, rows, constant=partition)
-    condition = and_(*(table.c[name] == value for name, value in partition.items()))
+    delete = table.delete()
+    for name, value in partition.items():
+        delete = delete.where(table.c[name] == value)
     with engine.begin() as connection:
-        delete = table.delete().where(condition) if partition else table.delete()
         connection.execute(delete)
         _bulk_insert(connection, table, rows)
     return rows.num_rows
