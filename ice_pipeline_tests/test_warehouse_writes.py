@@ -319,7 +319,7 @@ _CHILD = textwrap.dedent(
         time.sleep(600)
 
     writes._bulk_insert = paused_insert
-    n = 100_000
+    n = 300_000  # more than two DuckDB row groups: written to the file before commit
     ids = np.arange(n)
     frame = pd.DataFrame({
         "ticket_id": [f"NEW{i}" for i in ids],

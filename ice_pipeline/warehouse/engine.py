@@ -70,11 +70,17 @@ def _duckdb_setting() -> str:
     return "ICE_WAREHOUSE_URL" if os.environ.get("ICE_WAREHOUSE_URL") else "ICE_DATA_DIR"
 
 
-def _prepare_duckdb_file(url: str, parsed: URL) -> None:
+def _prepare_duckdb_file(parsed: URL) -> None:
     """Create the DuckDB file's directory and prove it is writable, or raise ConfigError."""
     database = parsed.database or ":memory:"
-    if database == ":memory:" or database.startswith("md:"):
+    if database == ":memory:":
         return
+    if database.startswith("md:"):  # would download an extension and call a remote service
+        raise ConfigError(
+            "ICE_WAREHOUSE_URL",
+            "MotherDuck (md:) warehouses are not supported",
+            fix="use a local DuckDB file (duckdb:///path/warehouse.duckdb) or PostgreSQL",
+        )
     setting = _duckdb_setting()
     path = Path(database).expanduser()
     fix = (
@@ -139,7 +145,7 @@ def connect_warehouse(url: str) -> sqlalchemy.Engine:
     parsed = _parse(url)
     _check_driver(parsed)
     if parsed.drivername == "duckdb":
-        _prepare_duckdb_file(url, parsed)
+        _prepare_duckdb_file(parsed)
         engine = sqlalchemy.create_engine(parsed)
     else:
         engine = sqlalchemy.create_engine(

@@ -428,7 +428,7 @@ def read_frame(
         raw = _driver_connection(connection)
         if dialect_name(engine) == "duckdb":
             clause, params = _where_sql(connection, where, "?")
-            rows = raw.execute(select + clause + order, params).fetch_arrow_table()
+            rows = raw.execute(select + clause + order, params).to_arrow_table()
         else:
             rows = _postgres_copy_out(raw, table, select, where, order, connection)
     return _arrow_to_frame(table, rows)
