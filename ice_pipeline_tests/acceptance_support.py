@@ -352,7 +352,10 @@ def identifier_findings(
             ):
                 continue
             texts = values.astype(str)
-            for pattern, label in ((EMAIL_LIKE, "e-mail-like"), (PSEUDONYM_LIKE, "32-hex pseudonym")):
+            for pattern, label in (
+                (EMAIL_LIKE, "e-mail-like"),
+                (PSEUDONYM_LIKE, "32-hex pseudonym"),
+            ):
                 hits = texts[texts.str.contains(pattern)]
                 if not hits.empty:
                     findings.append(f"{name}.{column}: {label} value {hits.iloc[0][:60]!r}")
@@ -360,4 +363,152 @@ def identifier_findings(
                 hits = texts[texts.isin(known_ids)]
                 if not hits.empty:
                     findings.append(f"{name}.{column}: holds a respondent/employee id")
+    return findings
+
+
+# ------------------------------------------------------------------------------------------------
+# Independent disclosure rules on published tables (the issue's wording, not suppression.py's code)
+# ------------------------------------------------------------------------------------------------
+
+# Columns that may stay filled on a suppressed or small row: keys, flags, counts the schema keeps,
+# and figures that come from tickets or the HR roster rather than from survey respondents.
+NOT_FROM_RESPONDENTS = frozenset(
+    {
+        "period",
+        "scope",
+        "provider_department",
+        "consumer_department",
+        "dimension",
+        "department",
+        "suppressed",
+        "suppression_reason",
+        "satisfaction_suppressed",
+        "n_respondents",
+        "satisfaction_n_respondents",
+        "ice_k",
+        "no_tickets",
+        "tickets_n",
+        "sla_met_pct",
+        "reopen_pct",
+        "median_resolution_hours",
+        "first_assignee_pct",
+        "headcount_start",
+        "headcount_end",
+        "headcount_avg",
+        "leavers",
+        "voluntary_leavers",
+        "involuntary_leavers",
+        "turnover_pct",
+        "voluntary_turnover_pct",
+        "involuntary_turnover_pct",
+        "rolling_12m_turnover_pct",
+        "retention_pct",
+    }
+)
+COUNT_COLUMNS = ("n_respondents", "satisfaction_n_respondents")
+FLAG_COLUMNS = ("suppressed", "satisfaction_suppressed")
+
+
+def small_group_findings(frames: dict[str, pd.DataFrame], k: int) -> list[str]:
+    """Rows resting on fewer than k respondents, or flagged suppressed, that still show a
+    survey-derived value; suppressed matrix/consumer rows that still show their count;
+    ticket satisfaction from fewer than k answers."""
+    findings = []
+    for name, frame in frames.items():
+        if frame.empty:
+            continue
+        values = [c for c in frame.columns if c not in NOT_FROM_RESPONDENTS]
+        if name == "service_kpis":
+            few = pd.to_numeric(frame["satisfaction_n"], errors="coerce") < k
+            shown = frame[["satisfaction_mean", "satisfaction_score"]].notna().any(axis=1)
+            findings += [
+                f"{name}: ticket satisfaction from < {k} answers"
+                for _ in range(int((few & shown).sum()))
+            ]
+            continue
+        shown = frame[values].notna().any(axis=1) if values else pd.Series(False, index=frame.index)
+        for count in (c for c in COUNT_COLUMNS if c in frame.columns):
+            small = pd.to_numeric(frame[count], errors="coerce") < k
+            for _, row in frame[small & shown].iterrows():
+                keys = {c: row[c] for c in row.index if c in NOT_FROM_RESPONDENTS}
+                findings.append(f"{name}: {keys} shows values from {row[count]} respondents")
+        for flag in (c for c in FLAG_COLUMNS if c in frame.columns):
+            flagged = frame[flag].astype("boolean").fillna(False).astype(bool)
+            for _, row in frame[flagged & shown].iterrows():
+                findings.append(f"{name}: suppressed row shows values: {dict(row)}")
+            count = "n_respondents" if flag == "suppressed" else "satisfaction_n_respondents"
+            keeps_count = name in (
+                "matrix_scores",
+                "consumer_satisfaction",
+                "v_provider_consumer_matrix",
+                "v_turnover",
+                "v_index_by_provider",
+                "v_trend",
+            )
+            if keeps_count and count in frame.columns:
+                for _, row in frame[flagged & frame[count].notna()].iterrows():
+                    findings.append(f"{name}: suppressed row shows its count: {dict(row)}")
+    return findings
+
+
+def subtraction_findings(
+    ice_scores: pd.DataFrame,
+    matrix_scores: pd.DataFrame,
+    consumer_satisfaction: pd.DataFrame,
+    company_scores: pd.DataFrame,
+    k: int,
+) -> list[str]:
+    """Suppressed cells recoverable from a published total and the published other cells.
+
+    Lines (issue 4, "Anonymity"): a matrix row against its provider's published ICE-P and n
+    (additive: each respondent belongs to one consumer department); a matrix column against the
+    consumer department's published satisfaction; the consumer departments against the company
+    total (additive). A line with a published total must not have exactly one suppressed cell, and
+    in an additive line the suppressed cells together must hold at least k respondents.
+    """
+    findings = []
+
+    def hidden_of(frame: pd.DataFrame) -> pd.Series:
+        return frame["suppressed"].astype("boolean").fillna(False).astype(bool)
+
+    for period in sorted(set(matrix_scores["period"]) | set(consumer_satisfaction["period"])):
+        matrix = matrix_scores[matrix_scores["period"] == period]
+        ice = ice_scores[ice_scores["period"] == period].set_index("provider_department")
+        consumers = consumer_satisfaction[consumer_satisfaction["period"] == period]
+        company = company_scores[company_scores["period"] == period]
+
+        for provider, cells in matrix.groupby("provider_department"):
+            if provider not in ice.index or bool(ice.loc[provider, "suppressed"]):
+                continue
+            hidden = hidden_of(cells)
+            if hidden.sum() == 1:
+                findings.append(
+                    f"{period} row {provider}: one suppressed cell under a published total"
+                )
+            if hidden.any():
+                hidden_n = float(ice.loc[provider, "n_respondents"]) - float(
+                    pd.to_numeric(cells.loc[~hidden, "n_respondents"]).sum()
+                )
+                if hidden_n < k:
+                    findings.append(
+                        f"{period} row {provider}: suppressed cells hold {hidden_n:g} < {k}"
+                    )
+        published_consumers = set(consumers.loc[~hidden_of(consumers), "consumer_department"])
+        for consumer, cells in matrix.groupby("consumer_department"):
+            if consumer in published_consumers and hidden_of(cells).sum() == 1:
+                findings.append(
+                    f"{period} column {consumer}: one suppressed cell under a published total"
+                )
+        if not company.empty and company["ice_p"].notna().all() and not consumers.empty:
+            hidden = hidden_of(consumers)
+            if hidden.sum() == 1:
+                findings.append(f"{period} consumer margin: one suppressed department")
+            if hidden.any():
+                hidden_n = float(company["n_respondents"].iloc[0]) - float(
+                    pd.to_numeric(consumers.loc[~hidden, "n_respondents"]).sum()
+                )
+                if hidden_n < k:
+                    findings.append(
+                        f"{period} consumer margin: suppressed departments hold {hidden_n:g} < {k}"
+                    )
     return findings

@@ -66,7 +66,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     run = compute_index(tables, truth["periods"], IndexConfig())
     seconds["index"] = time.perf_counter() - mark
     # Shown with -s (pytest -rA prints it too): the timings the lead asked for.
-    print(f"\nplanted-effects acceptance timings (s): { {k: round(v, 1) for k, v in seconds.items()} }")
+    rounded = {step: round(value, 1) for step, value in seconds.items()}
+    print(f"\nplanted-effects acceptance timings (s): {rounded}")
     return Demo(truth, tables, run, seconds)
 
 
@@ -150,7 +151,9 @@ def test_improving_and_declining_providers_change_significantly_first_to_last_pe
     planted = _planted(demo)
     movers = {name: kind for name, kind in planted.items() if kind != "flat"}
     assert movers, "the ground truth plants no improving or declining provider"
-    planted_points = demo.effects["provider_trends"]["parameters"]["change_points_0_100_over_window"]
+    planted_points = demo.effects["provider_trends"]["parameters"][
+        "change_points_0_100_over_window"
+    ]
     for provider, kind in movers.items():
         row = change.loc[provider]
         sign = 1 if kind == "improving" else -1
@@ -169,7 +172,9 @@ def test_improving_and_declining_providers_change_significantly_first_to_last_pe
 def test_flat_providers_show_no_trend_over_the_window(demo: Demo) -> None:
     ice_p = _ice_p_by_period(demo)
     periods = demo.truth["periods"]
-    planted_points = demo.effects["provider_trends"]["parameters"]["change_points_0_100_over_window"]
+    planted_points = demo.effects["provider_trends"]["parameters"][
+        "change_points_0_100_over_window"
+    ]
     flat = [name for name, kind in _planted(demo).items() if kind == "flat"]
     assert len(flat) >= 3
     for provider in flat:

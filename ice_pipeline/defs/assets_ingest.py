@@ -115,8 +115,11 @@ def _ingest_feed(
         )
         engine = warehouse.engine()
         with exclusive_write(engine, "source_files", feed):
+            # Files never recorded, plus files parsed again because their mapping changed.
+            to_record = {p.directory: p for p in unrecorded(engine, feed, outcome.parses)}
+            to_record.update({p.directory: p for p in outcome.newly_parsed})
             files_recorded, quarantine_recorded = record_source_files(
-                engine, unrecorded(engine, feed, outcome.parses), context.run_id
+                engine, list(to_record.values()), context.run_id
             )
     if outcome.problems:
         first = str(outcome.problems[0])

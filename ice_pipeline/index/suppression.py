@@ -123,7 +123,7 @@ def _state(tables: dict[str, pd.DataFrame], period: object) -> _PeriodState:
             else list(zip(*(frame[k].tolist() for k in keys), strict=True))
         )
         counts = [_number(n) for n in frame["n_respondents"].tolist()]
-        flags = [bool(f) for f in frame["suppressed"].fillna(False).tolist()]
+        flags = [bool(f) for f in frame["suppressed"].astype("boolean").fillna(False).tolist()]
         return {key: [n, flag] for key, n, flag in zip(key_values, counts, flags, strict=True)}
 
     company = rows("company_scores")
@@ -311,7 +311,7 @@ def suppress(tables: dict[str, pd.DataFrame], k: int) -> dict[str, pd.DataFrame]
             frame = work[name]
             small = pd.to_numeric(frame["n_respondents"], errors="coerce").fillna(0) < k
             already = (
-                frame["suppressed"].fillna(False).astype(bool) if "suppressed" in frame else False
+                frame["suppressed"].astype("boolean").fillna(False).astype(bool) if "suppressed" in frame else False
             )
             frame["suppressed"] = small | already
             if name == "matrix_scores":

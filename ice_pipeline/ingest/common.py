@@ -266,5 +266,27 @@ def quarantine_frame(
     )
 
 
+# Below this many rows, categorical text columns save nothing worth their surprises.
+CATEGORICAL_MIN_ROWS = 100_000
+
+
+def compact_text_columns(frame: pd.DataFrame, min_rows: int = CATEGORICAL_MIN_ROWS) -> pd.DataFrame:
+    """Large frames: repeated text columns as categoricals (values unchanged).
+
+    A long survey table repeats each department, dimension, period and respondent on many rows;
+    as Python strings those columns dominate writing the parse cache (Parquet) and loading the
+    warehouse. Categoricals write dictionary-encoded and read back as categoricals.
+    """
+    if len(frame) < min_rows:
+        return frame
+    for column in frame.columns:
+        if frame[column].dtype != object:
+            continue
+        categorical = pd.Categorical(frame[column])
+        if len(categorical.categories) <= len(frame) // 2:
+            frame[column] = categorical
+    return frame
+
+
 def empty_quarantine() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="int64" if c == "source_row" else object) for c in QUARANTINE_COLUMNS})

@@ -7,7 +7,6 @@ IP addresses, locations and external references are dropped at ingest by the rea
 consult ``is_personal_column``.
 """
 
-import hashlib
 import hmac
 import re
 
@@ -50,7 +49,8 @@ def pseudonymize(ids: pd.Series, salt: str) -> pd.Series:
         text = str(value).strip()
         if not text:
             return None
-        return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()[:PSEUDONYM_LENGTH]
+        # hmac.digest is the one-shot (OpenSSL) form of hmac.new(...).digest(): same bytes, faster.
+        return hmac.digest(key, text.encode("utf-8"), "sha256").hex()[:PSEUDONYM_LENGTH]
 
     # Hash each distinct id once: exports repeat ids on every row of a long table.
     uniques = pd.Series(ids.dropna().unique())

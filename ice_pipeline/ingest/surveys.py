@@ -28,6 +28,7 @@ from ice_pipeline.index.scale import is_favourable, to_score
 from ice_pipeline.ingest.common import (
     DecodedFile,
     ParseResult,
+    compact_text_columns,
     empty_quarantine,
     parse_dates,
     period_of,
@@ -1298,7 +1299,10 @@ def read_survey(
         source_sha256=decoded.sha256,
         file_format=fmt,
         encoding=decoded.encoding,
-        tables={"survey_ratings": ratings_frame, "survey_comments": comments_frame},
+        tables={
+            "survey_ratings": compact_text_columns(ratings_frame),
+            "survey_comments": comments_frame,
+        },
         quarantine=quarantined,
         counts=counts,
         excluded_by_reason=excluded_by_reason,

@@ -2,6 +2,8 @@
 
 Each chart function takes plain Python values (never a DataFrame) and returns a :class:`Chart`
 carrying both encodings plus its text alternative: an ``alt`` sentence and the data as a table.
+The PNG is drawn only when first asked for (``Chart.png``): drawing it costs about as much as the
+SVG, and most pages of a period are archived but never emailed (see docs/performance.md).
 Output is byte-for-byte deterministic: figures are built without pyplot, SVG ids are salted with
 the chart id, dates and creator metadata are left out, and text is kept as SVG ``<text>``
 (escaped by matplotlib) rather than glyph paths, so labels stay searchable and accessible.
@@ -11,8 +13,8 @@ Suppressed cells are drawn hatched grey and never carry a number.
 import io
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import wraps
+from dataclasses import dataclass, field
+from functools import cached_property, wraps
 from typing import Any, ParamSpec
 
 import matplotlib
@@ -54,9 +56,14 @@ class Chart:
     title: str
     alt: str
     svg: str  # inline <svg> markup, no XML prolog
-    png: bytes
     table_headers: tuple[str, ...]
     table_rows: tuple[tuple[str, ...], ...]
+    draw_png: Callable[[], bytes] = field(repr=False, compare=False)
+
+    @cached_property
+    def png(self) -> bytes:
+        """The chart as PNG (150 dpi), drawn on first use and then kept."""
+        return self.draw_png()
 
     @property
     def content_id(self) -> str:
@@ -70,6 +77,22 @@ def _short(label: str) -> str:
 
 def _fmt(value: float | None) -> str:
     return "" if value is None else f"{value:.1f}"
+
+
+def _style(cid: str) -> dict[str, Any]:
+    return {**_RC, "svg.hashsalt": f"ice-{cid}"}
+
+
+def _png_drawer(fig: Figure, cid: str) -> Callable[[], bytes]:
+    """Draw ``fig`` as PNG later, under the same style it was built with (same bytes)."""
+
+    def draw() -> bytes:
+        png_buffer = io.BytesIO()
+        with matplotlib.rc_context(_style(cid)):
+            fig.savefig(png_buffer, format="png", dpi=150, metadata={"Software": None})
+        return png_buffer.getvalue()
+
+    return draw
 
 
 def _finish(
@@ -86,8 +109,6 @@ def _finish(
         format="svg",
         metadata={"Date": None, "Creator": None, "Format": None, "Type": None},
     )
-    png_buffer = io.BytesIO()
-    fig.savefig(png_buffer, format="png", dpi=150, metadata={"Software": None})
     svg = svg_buffer.getvalue()
     svg = svg[svg.index("<svg") :]  # drop the XML prolog and DOCTYPE for inline use
     # The markup has a fixed pixel size; let it scale with the page and say what it shows.
@@ -102,9 +123,9 @@ def _finish(
         title=title,
         alt=alt,
         svg=svg.strip(),
-        png=png_buffer.getvalue(),
         table_headers=tuple(headers),
         table_rows=tuple(tuple(row) for row in rows),
+        draw_png=_png_drawer(fig, cid),
     )
 
 
@@ -112,7 +133,7 @@ def _with_style(func: Callable[P, Chart]) -> Callable[P, Chart]:
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> Chart:
         cid = str(kwargs.get("cid", args[0] if args else "chart"))
-        with matplotlib.rc_context({**_RC, "svg.hashsalt": f"ice-{cid}"}):
+        with matplotlib.rc_context(_style(cid)):
             return func(*args, **kwargs)
 
     return wrapper
@@ -181,7 +202,26 @@ def ranked_bar_chart(
     fig = Figure(figsize=(8.5, 0.4 * len(ordered) + 1.0))
     ax = fig.add_subplot()
     positions = np.arange(len(ordered))[::-1]
-    for position, (_label, value, low, high) in zip(positions, ordered, strict=True):
+    # One barh and one errorbar call for all bars: an artist container per bar made these pages
+    # the slowest part of a period's run (docs/performance.md).
+    bars = [(pos, item) for pos, item in zip(positions, ordered, strict=True) if item[1] is not None]
+    if bars:
+        ax.barh([pos for pos, _ in bars], [item[1] for _, item in bars], color=BLUE, height=0.6)
+    whiskers = [(pos, item) for pos, item in bars if item[2] is not None and item[3] is not None]
+    if whiskers:
+        ax.errorbar(
+            [item[1] for _, item in whiskers],
+            [pos for pos, _ in whiskers],
+            xerr=[
+                [item[1] - item[2] for _, item in whiskers],
+                [item[3] - item[1] for _, item in whiskers],
+            ],
+            fmt="none",
+            ecolor=INK,
+            elinewidth=1.2,
+            capsize=3,
+        )
+    for position, (_label, value, _low, _high) in zip(positions, ordered, strict=True):
         if value is None:
             ax.text(
                 1,
@@ -193,17 +233,6 @@ def ranked_bar_chart(
                 style="italic",
             )
             continue
-        ax.barh(position, value, color=BLUE, height=0.6)
-        if low is not None and high is not None:
-            ax.errorbar(
-                value,
-                position,
-                xerr=[[value - low], [high - value]],
-                fmt="none",
-                ecolor=INK,
-                elinewidth=1.2,
-                capsize=3,
-            )
         ax.text(
             1.5,
             position,

@@ -10,14 +10,15 @@ printing nothing. The output holds no clock time, so the same view gives the sam
 
 import hashlib
 import re
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from typing import Any
 
 import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from ice_pipeline.paths import templates_dir
+from ice_pipeline.reports.charts import Chart
 from ice_pipeline.reports.viewmodel import ExecutiveView, ProviderView
 
 EXECUTIVE_KIND = "executive_summary"
@@ -84,7 +85,19 @@ class RenderedReport:
     html: str  # archived: charts as inline SVG
     email_html: str  # mail-safe: CSS inlined, charts as cid: images, no SVG, no script
     text: str  # text/plain alternative
-    images: dict[str, bytes]  # Content-ID -> PNG
+    charts: tuple[Chart, ...] = field(repr=False, compare=False)
+
+    @cached_property
+    def images(self) -> dict[str, bytes]:
+        """Content-ID -> PNG of the charts the email references (no orphan parts travel).
+
+        Drawn on first use: only reports that are actually emailed pay for their PNGs.
+        """
+        return {
+            chart.content_id: chart.png
+            for chart in self.charts
+            if f"cid:{chart.content_id}" in self.email_html
+        }
 
 
 def render_html(view: ExecutiveView | ProviderView, *, for_email: bool = False) -> str:
@@ -131,10 +144,5 @@ def render_report(view: ExecutiveView | ProviderView, *, audience: str) -> Rende
         html=render_html(view),
         email_html=email_html,
         text=render_text(view),
-        # Only the images the email references, so no orphan parts travel.
-        images={
-            chart.content_id: chart.png
-            for chart in view.charts.values()
-            if f"cid:{chart.content_id}" in email_html
-        },
+        charts=tuple(view.charts.values()),
     )
