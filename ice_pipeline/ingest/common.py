@@ -179,6 +179,9 @@ class ParsedDates:
     values: pd.Series  # datetime64[ns]; NaT where missing, invalid or ambiguous
     invalid: pd.Series  # bool: non-empty text that is not a date under the configured order
     ambiguous: pd.Series  # bool: a numeric date that reads validly under another order too
+    # DMY/MDY only: the ``values`` the other of the two orders gives (already parsed to find the
+    # ambiguous dates; callers reuse it instead of parsing the column once more).
+    other_order_values: pd.Series | None = None
 
 
 _ORDER_FORMATS = {
@@ -222,11 +225,19 @@ def parse_dates(raw: pd.Series, order: str) -> ParsedDates:
     iso_hit = iso.notna()
     values[iso_hit] = iso[iso_hit].dt.tz_convert(None)
     ambiguous = pd.Series(False, index=text.index)
+    other_values = None
     if order in ("DMY", "MDY"):
         other = _parse_with_formats(text, _ORDER_FORMATS["MDY" if order == "DMY" else "DMY"])
         ambiguous = (values.notna() & other.notna() & (values != other)).fillna(False)
+        other_values = other.copy()
+        other_values[iso_hit] = iso[iso_hit].dt.tz_convert(None)
     invalid = (text.notna() & values.isna()).fillna(False)
-    return ParsedDates(values=values, invalid=invalid.astype(bool), ambiguous=ambiguous.astype(bool))
+    return ParsedDates(
+        values=values,
+        invalid=invalid.astype(bool),
+        ambiguous=ambiguous.astype(bool),
+        other_order_values=other_values,
+    )
 
 
 def period_of(timestamps: pd.Series, cadence: str = "month") -> pd.Series:

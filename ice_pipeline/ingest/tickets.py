@@ -359,13 +359,13 @@ def parse_date_column(
             # A value readable only under the configured order (31-01-2016) confirms it for the
             # column; without any such value the ambiguous ones are reported (still read as
             # configured).
-            other = parse_dates(rest, "MDY" if order == "DMY" else "DMY")
-            confirmed = (parsed.values.notna() & other.values.isna()).any()
+            other = parsed.other_order_values  # the other order's reading, parsed already
+            confirmed = (parsed.values.notna() & other.isna()).any()
             ambiguous_count = 0 if confirmed else int(parsed.ambiguous.sum())
         return values, reasons, ambiguous_count
     ymd = parse_dates(rest, "YMD")
     dmy = parse_dates(rest, "DMY")
-    mdy = parse_dates(rest, "MDY")
+    mdy = ParsedDates(dmy.other_order_values, dmy.invalid, dmy.ambiguous)  # only .values is read
     chosen = ymd.values.copy()
     need = chosen.isna()
     only_dmy = need & dmy.values.notna() & mdy.values.isna()
