@@ -372,3 +372,15 @@ def test_provider_kind_fits_the_archive_column():
     long_a, long_b = "A" * 80 + "x", "A" * 80 + "y"
     assert len(provider_kind(long_a)) == limit
     assert provider_kind(long_a) != provider_kind(long_b)
+
+
+def test_report_settings_follow_the_index_configuration() -> None:
+    from ice_pipeline.errors import ConfigError
+    from ice_pipeline.index import IndexConfig
+    from ice_pipeline.reports.config import report_config_for
+
+    index = IndexConfig.from_section({"k_min_respondents": 7, "comment_min_group": 12})
+    config = report_config_for({"organisation": "Acme"}, index)
+    assert (config.k_anonymity, config.comment_min_group, config.organisation) == (7, 12, "Acme")
+    with pytest.raises(ConfigError, match=r"reports.k_anonymity.*index.k_min_respondents"):
+        report_config_for({"k_anonymity": 3}, index)

@@ -118,11 +118,11 @@ def render_period_reports(
 ) -> PeriodReports:
     """Build the view-models of ``period`` from the warehouse and render them (deterministic)."""
     from ice_pipeline.reports.archive import input_fingerprints
-    from ice_pipeline.reports.config import ReportConfig
+    from ice_pipeline.reports.config import report_config_for
     from ice_pipeline.reports.render import render_report
     from ice_pipeline.reports.viewmodel import build_executive_view, build_provider_view
 
-    config = ReportConfig.from_section(pipeline.section("reports"))
+    config = report_config_for(pipeline.section("reports"), pipeline.index_config())
     engine = warehouse.engine()
     window = periods_back(period, HISTORY_PERIODS)
     tables = {

@@ -365,15 +365,15 @@ def parse_date_column(
         return values, reasons, ambiguous_count
     ymd = parse_dates(rest, "YMD")
     dmy = parse_dates(rest, "DMY")
-    mdy = ParsedDates(dmy.other_order_values, dmy.invalid, dmy.ambiguous)  # only .values is read
+    mdy_values = dmy.other_order_values  # the month-first reading, parsed already
     chosen = ymd.values.copy()
     need = chosen.isna()
-    only_dmy = need & dmy.values.notna() & mdy.values.isna()
-    only_mdy = need & mdy.values.notna() & dmy.values.isna()
-    both_same = need & dmy.values.notna() & (dmy.values == mdy.values)
-    both_differ = need & dmy.values.notna() & mdy.values.notna() & (dmy.values != mdy.values)
+    only_dmy = need & dmy.values.notna() & mdy_values.isna()
+    only_mdy = need & mdy_values.notna() & dmy.values.isna()
+    both_same = need & dmy.values.notna() & (dmy.values == mdy_values)
+    both_differ = need & dmy.values.notna() & mdy_values.notna() & (dmy.values != mdy_values)
     chosen[only_dmy] = dmy.values[only_dmy]
-    chosen[only_mdy] = mdy.values[only_mdy]
+    chosen[only_mdy] = mdy_values[only_mdy]
     chosen[both_same] = dmy.values[both_same]
     evidence = (
         "DMY"
@@ -383,8 +383,8 @@ def parse_date_column(
         else None
     )
     if evidence is not None:
-        source = dmy if evidence == "DMY" else mdy
-        chosen[both_differ] = source.values[both_differ]
+        source_values = dmy.values if evidence == "DMY" else mdy_values
+        chosen[both_differ] = source_values[both_differ]
         ambiguous_count = int(both_differ.sum())
     elif both_differ.any():
         mixed = (
@@ -397,7 +397,7 @@ def parse_date_column(
             f"month-first reads {m:%Y-%m-%d}{mixed}; "
             "set date_order in the mapping"
             for v, d, m in zip(
-                rest[both_differ], dmy.values[both_differ], mdy.values[both_differ], strict=True
+                rest[both_differ], dmy.values[both_differ], mdy_values[both_differ], strict=True
             )
         ]
         ambiguous_count = int(both_differ.sum())

@@ -62,3 +62,31 @@ class ReportConfig:
             )
         if self.best_worst_count < 1:
             raise ConfigError("reports.best_worst_count", "must be at least 1", fix="set it to 3")
+
+
+# Settings the report only *describes*; the index owns them, so they are never set twice.
+_FROM_INDEX = {
+    "k_anonymity": "k_min_respondents",
+    "comment_min_group": "comment_min_group",
+    "weight_perception": "weight_ice_p",
+    "weight_kpi": "weight_ice_k",
+    "min_correlation_pairs": "min_pairs_for_correlation",
+}
+
+
+def report_config_for(section: dict[str, Any], index_config: Any) -> ReportConfig:
+    """The report settings of a run: the ``reports:`` section plus the index's own constants.
+
+    k, the comment threshold, the ICE weights and the minimum pairs come from ``index:`` so the
+    report can never describe (or suppress by) a different rule than the one that computed it.
+    """
+    for key, index_key in _FROM_INDEX.items():
+        if key in section:
+            raise ConfigError(
+                f"reports.{key}",
+                "is set by the index configuration, not by the report",
+                fix=f"remove it here and set index.{index_key} instead",
+            )
+    merged = dict(section)
+    merged.update({key: getattr(index_config, index_key) for key, index_key in _FROM_INDEX.items()})
+    return ReportConfig.from_section(merged)
