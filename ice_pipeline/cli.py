@@ -109,16 +109,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = sub.add_parser("demo", help="generate demo data and run the main job on it (embedded DuckDB)")
+    demo = sub.add_parser(
+        "demo", help="generate demo data and run the main job on it (embedded DuckDB)"
+    )
     demo.add_argument("--employees", type=int, default=2000, help="size of the demo organisation")
     demo.set_defaults(handler=_cmd_demo)
 
-    data = sub.add_parser("demo-data", help="write a fictional organisation's exports as real tools do")
-    data.add_argument("--employees", type=int, default=2000, help="employees (default 2000; scales past 100000)")
-    data.add_argument("--periods", type=int, default=24, help="monthly periods of history (default 24)")
-    data.add_argument("--end-period", default="2026-10", help="last period, YYYY-MM (default 2026-10)")
-    data.add_argument("--seed", type=int, default=42, help="random seed (default 42: the same data every time)")
-    data.add_argument("--out", help="landing directory to write into (default <ICE_DATA_DIR>/landing)")
+    data = sub.add_parser(
+        "demo-data", help="write a fictional organisation's exports as real tools do"
+    )
+    data.add_argument(
+        "--employees", type=int, default=2000, help="employees (default 2000; scales past 100000)"
+    )
+    data.add_argument(
+        "--periods", type=int, default=24, help="monthly periods of history (default 24)"
+    )
+    data.add_argument(
+        "--end-period", default="2026-10", help="last period, YYYY-MM (default 2026-10)"
+    )
+    data.add_argument(
+        "--seed", type=int, default=42, help="random seed (default 42: the same data every time)"
+    )
+    data.add_argument(
+        "--out", help="landing directory to write into (default <ICE_DATA_DIR>/landing)"
+    )
     data.add_argument(
         "--survey-format",
         default="qualtrics",
@@ -148,11 +162,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     grant.set_defaults(handler=_cmd_warehouse_grant)
 
-    insp = sub.add_parser("inspect", help="parse and validate one export, write nothing, print a JSON summary")
+    insp = sub.add_parser(
+        "inspect", help="parse and validate one export, write nothing, print a JSON summary"
+    )
     insp.add_argument("path", help="the export file")
     insp.add_argument("--format", help="force the format instead of detecting it")
     insp.add_argument("--mapping", help="mapping YAML (default: the one beside the file, if any)")
-    insp.add_argument("--feed", choices=["surveys", "tickets", "hr", "external"], help="force the feed")
+    insp.add_argument(
+        "--feed", choices=["surveys", "tickets", "hr", "external"], help="force the feed"
+    )
     insp.set_defaults(handler=_cmd_inspect)
 
     run = sub.add_parser("run", help="run the main job (ingest, index, reports, delivery)")
@@ -167,7 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     rl.set_defaults(handler=_cmd_report_list)
     rs = rep_sub.add_parser("show", help="print or save one archived report")
     rs.add_argument("period", help="period, YYYY-MM")
-    rs.add_argument("--kind", default="executive_summary", help="report kind (default executive_summary)")
+    rs.add_argument(
+        "--kind", default="executive_summary", help="report kind (default executive_summary)"
+    )
     rs.add_argument("--version", type=int, help="version (default the newest)")
     rs.add_argument("--out", help="write the HTML to this file instead of stdout")
     rs.set_defaults(handler=_cmd_report_show)
@@ -184,7 +204,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ice-pipeline: {err}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
-        print("ice-pipeline: interrupted; the warehouse keeps its previous contents", file=sys.stderr)
+        print(
+            "ice-pipeline: interrupted; the warehouse keeps its previous contents", file=sys.stderr
+        )
         return 130
 
 

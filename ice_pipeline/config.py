@@ -22,8 +22,11 @@ def config_path(settings: Settings, environ: dict[str, str] | None = None) -> Pa
     if explicit:
         path = Path(explicit).expanduser()
         if not path.is_file():
-            raise ConfigError("ICE_CONFIG", f"the config file {path} does not exist",
-                              fix="point ICE_CONFIG at an existing YAML file, or unset it for defaults")
+            raise ConfigError(
+                "ICE_CONFIG",
+                f"the config file {path} does not exist",
+                fix="point ICE_CONFIG at an existing YAML file, or unset it for defaults",
+            )
         return path
     return None
 
@@ -35,17 +38,26 @@ def load_config(path: Path | None) -> dict[str, Any]:
     try:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
-        raise ConfigError("ICE_CONFIG", f"{path} is not valid YAML ({err})",
-                          fix="correct the YAML syntax; ice.example.yaml shows every key") from err
+        raise ConfigError(
+            "ICE_CONFIG",
+            f"{path} is not valid YAML ({err})",
+            fix="correct the YAML syntax; ice.example.yaml shows every key",
+        ) from err
     if not isinstance(loaded, dict):
-        raise ConfigError("ICE_CONFIG", f"{path} must hold a mapping of sections",
-                          fix="start the file with section names such as 'index:'")
+        raise ConfigError(
+            "ICE_CONFIG",
+            f"{path} must hold a mapping of sections",
+            fix="start the file with section names such as 'index:'",
+        )
     return loaded
 
 
 def section(config: dict[str, Any], name: str) -> dict[str, Any]:
     value = config.get(name) or {}
     if not isinstance(value, dict):
-        raise ConfigError("ICE_CONFIG", f"section '{name}' must be a mapping",
-                          fix=f"write '{name}:' followed by indented keys")
+        raise ConfigError(
+            "ICE_CONFIG",
+            f"section '{name}' must be a mapping",
+            fix=f"write '{name}:' followed by indented keys",
+        )
     return value

@@ -22,7 +22,9 @@ def _postgres_admin_url() -> str | None:
     url = os.environ.get("ICE_TEST_POSTGRES_URL")
     if not url:
         if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("CI=true but ICE_TEST_POSTGRES_URL is not set: PostgreSQL tests must run in CI")
+            pytest.fail(
+                "CI=true but ICE_TEST_POSTGRES_URL is not set: PostgreSQL tests must run in CI"
+            )
         return None
     return url
 

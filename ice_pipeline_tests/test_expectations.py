@@ -361,7 +361,12 @@ def test_survey_comments_suite_pass_and_fail() -> None:
 
 def _suite_in_child(gx_dir: str, period: str) -> list[bool]:
     outcomes = run_suite(
-        "tickets", _tickets(5), previous=None, known_departments=None, period=period, gx_dir=Path(gx_dir)
+        "tickets",
+        _tickets(5),
+        previous=None,
+        known_departments=None,
+        period=period,
+        gx_dir=Path(gx_dir),
     )
     return [o.passed for o in outcomes]
 
@@ -374,7 +379,9 @@ def test_concurrent_runs_share_a_fresh_gx_dir(tmp_path: Path) -> None:
     gx_dir = tmp_path / "gx"
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(3) as pool:
-        results = pool.starmap(_suite_in_child, [(str(gx_dir), p) for p in ("2026-03", "2026-03", "2026-03")])
+        results = pool.starmap(
+            _suite_in_child, [(str(gx_dir), p) for p in ("2026-03", "2026-03", "2026-03")]
+        )
     assert len(results) == 3
     assert all(all(r) for r in results)
     assert build_data_docs(gx_dir) is not None

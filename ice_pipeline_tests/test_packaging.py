@@ -24,7 +24,7 @@ print(json.dumps({
     "views": sorted(x.name for x in (p.sql_dir() / "views").glob("*.sql")),
     "templates": sorted(x.name for x in p.templates_dir().glob("*.j2")),
     "head": head_revision(),
-    "mapping_examples": sorted(x.name for x in (pkg / "ingest" / "mapping_examples").glob("*.yaml")),
+    "mapping_examples": sorted(x.name for x in (pkg/"ingest"/"mapping_examples").glob("*.yaml")),
 }))
 """
 
@@ -33,14 +33,34 @@ print(json.dumps({
 def test_wheel_install_finds_shipped_files(tmp_path: Path) -> None:
     wheel_dir = tmp_path / "wheel"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheel_dir), str(REPO_ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "-w",
+            str(wheel_dir),
+            str(REPO_ROOT),
+        ],
         check=True,
         timeout=300,
     )
     wheel = next(wheel_dir.glob("ice_pipeline-*.whl"))
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
         check=True,
         timeout=300,
     )
@@ -57,6 +77,8 @@ def test_wheel_install_finds_shipped_files(tmp_path: Path) -> None:
     assert found["package"].startswith(str(target))
     assert found["sql"].startswith(str(target)), "sql/ was resolved outside the installed package"
     assert found["views"] == sorted(x.name for x in (REPO_ROOT / "sql" / "views").glob("*.sql"))
-    assert found["templates"] == sorted(x.name for x in (REPO_ROOT / "report_templates").glob("*.j2"))
+    assert found["templates"] == sorted(
+        x.name for x in (REPO_ROOT / "report_templates").glob("*.j2")
+    )
     assert found["head"]
     assert len(found["mapping_examples"]) >= 10

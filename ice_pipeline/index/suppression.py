@@ -311,7 +311,9 @@ def suppress(tables: dict[str, pd.DataFrame], k: int) -> dict[str, pd.DataFrame]
             frame = work[name]
             small = pd.to_numeric(frame["n_respondents"], errors="coerce").fillna(0) < k
             already = (
-                frame["suppressed"].astype("boolean").fillna(False).astype(bool) if "suppressed" in frame else False
+                frame["suppressed"].astype("boolean").fillna(False).astype(bool)
+                if "suppressed" in frame
+                else False
             )
             frame["suppressed"] = small | already
             if name == "matrix_scores":

@@ -21,7 +21,15 @@ FEEDS = ("surveys", "tickets", "hr", "external")
 
 # Quarantine rows use these columns (ice_private.quarantine without run_id/quarantined_at,
 # which the writer stamps).
-QUARANTINE_COLUMNS = ["feed", "source_file", "source_sha256", "source_row", "column_name", "value", "reason"]
+QUARANTINE_COLUMNS = [
+    "feed",
+    "source_file",
+    "source_sha256",
+    "source_row",
+    "column_name",
+    "value",
+    "reason",
+]
 QUARANTINE_VALUE_MAX = 200
 
 
@@ -87,21 +95,33 @@ def decode_file(path: Path, encoding: str = "auto") -> DecodedFile:
     except FileNotFoundError as err:
         raise FileProblem(str(path), "the file does not exist", fix="check the path") from err
     except OSError as err:
-        raise FileProblem(str(path), f"the file cannot be read ({err.strerror})",
-                          fix="check the file's permissions") from err
+        raise FileProblem(
+            str(path),
+            f"the file cannot be read ({err.strerror})",
+            fix="check the file's permissions",
+        ) from err
     digest = sha256_bytes(data)
     if not data.strip(b"\xef\xbb\xbf \r\n\t"):
-        raise FileProblem(str(path), "the file is empty",
-                          fix="re-export the data from the source tool; an empty export holds no rows")
+        raise FileProblem(
+            str(path),
+            "the file is empty",
+            fix="re-export the data from the source tool; an empty export holds no rows",
+        )
     if b"\x00" in data[:65536]:
-        raise FileProblem(str(path), "the file is binary, not a CSV text export (it contains NUL bytes)",
-                          fix="export the data as CSV (comma-separated text), not as Excel or PDF")
+        raise FileProblem(
+            str(path),
+            "the file is binary, not a CSV text export (it contains NUL bytes)",
+            fix="export the data as CSV (comma-separated text), not as Excel or PDF",
+        )
     if encoding != "auto":
         try:
             return DecodedFile(path, data.decode(encoding), encoding, digest, len(data))
         except (UnicodeDecodeError, LookupError) as err:
-            raise FileProblem(str(path), f"the file cannot be decoded as {encoding} ({err})",
-                              fix="set 'encoding: auto' in the mapping, or name the encoding the tool used") from err
+            raise FileProblem(
+                str(path),
+                f"the file cannot be decoded as {encoding} ({err})",
+                fix="set 'encoding: auto' in the mapping, or name the encoding the tool used",
+            ) from err
     if data.startswith(b"\xef\xbb\xbf"):
         try:
             return DecodedFile(path, data[3:].decode("utf-8"), "utf-8-sig", digest, len(data))
@@ -118,7 +138,7 @@ def decode_file(path: Path, encoding: str = "auto") -> DecodedFile:
 
 
 def sniff_delimiter(text: str) -> str:
-    """Comma unless the header line clearly uses semicolons or tabs (European spreadsheet exports)."""
+    """Comma unless the header clearly uses semicolons or tabs (European spreadsheet exports)."""
     first = text.split("\n", 1)[0]
     counts = {d: first.count(d) for d in (",", ";", "\t")}
     best = max(counts, key=lambda d: counts[d])
@@ -136,8 +156,11 @@ def read_csv_rows(decoded: DecodedFile, delimiter: str | None = None) -> list[li
     try:
         rows = list(csv.reader(io.StringIO(decoded.text, newline=""), delimiter=sep))
     except csv.Error as err:
-        raise FileProblem(str(decoded.path), f"the CSV structure is broken ({err})",
-                          fix="re-export the file; a quote is probably unbalanced or the file was truncated") from err
+        raise FileProblem(
+            str(decoded.path),
+            f"the CSV structure is broken ({err})",
+            fix="re-export the file; a quote is probably unbalanced or the file was truncated",
+        ) from err
     # The lenient reader swallows everything after an unclosed quote into one last cell. Only when
     # that cell holds a line break can this have happened; then a strict parse tells for certain.
     if rows and rows[-1] and ("\n" in rows[-1][-1] or "\r" in rows[-1][-1]):
@@ -148,15 +171,15 @@ def read_csv_rows(decoded: DecodedFile, delimiter: str | None = None) -> list[li
             if "unexpected end of data" in str(err):
                 raise FileProblem(
                     str(decoded.path),
-                    f"the file ends inside a quoted field that opens on record {len(rows)}, so it was "
-                    "probably truncated during export or transfer",
-                    fix="export or copy the file again completely; nothing from this file was written",
+                    f"the file ends inside a quoted field that opens on record {len(rows)}, "
+                    "so it was probably truncated during export or transfer",
+                    fix="export or copy the file again completely; nothing from it was written",
                 ) from err
     return rows
 
 
 def frame_from_rows(header: list[str], rows: list[list[str]]) -> pd.DataFrame:
-    """Strings-only frame; repeated header names get suffixes ``name``, ``name.1``, ... like pandas."""
+    """Strings-only frame; repeated header names become ``name``, ``name.1``, ... as in pandas."""
     seen: dict[str, int] = {}
     names: list[str] = []
     for raw in header:
@@ -185,11 +208,35 @@ class ParsedDates:
 
 
 _ORDER_FORMATS = {
-    "YMD": ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d"],
-    "DMY": ["%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y",
-            "%d.%m.%Y %H:%M", "%d.%m.%Y", "%d/%m/%y %H:%M", "%d/%m/%y"],
-    "MDY": ["%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y", "%m-%d-%Y %H:%M", "%m-%d-%Y", "%m/%d/%y %H:%M",
-            "%m/%d/%y"],
+    "YMD": [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%d",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y/%m/%d %H:%M:%S",
+        "%Y/%m/%d",
+    ],
+    "DMY": [
+        "%d-%m-%Y %H:%M:%S",
+        "%d-%m-%Y %H:%M",
+        "%d-%m-%Y",
+        "%d/%m/%Y %H:%M:%S",
+        "%d/%m/%Y %H:%M",
+        "%d/%m/%Y",
+        "%d.%m.%Y %H:%M",
+        "%d.%m.%Y",
+        "%d/%m/%y %H:%M",
+        "%d/%m/%y",
+    ],
+    "MDY": [
+        "%m/%d/%Y %H:%M:%S",
+        "%m/%d/%Y %H:%M",
+        "%m/%d/%Y",
+        "%m-%d-%Y %H:%M",
+        "%m-%d-%Y",
+        "%m/%d/%y %H:%M",
+        "%m/%d/%y",
+    ],
 }
 
 
@@ -220,7 +267,9 @@ def parse_dates(raw: pd.Series, order: str) -> ParsedDates:
         raise ValueError(f"unknown date order {order!r}; use YMD, DMY or MDY")
     text = raw.astype("string").str.strip()
     text = text.mask(text.isin(["", "?", "NA", "N/A", "null", "NULL", "None"]))
-    iso = pd.to_datetime(text.where(text.str.contains("T", na=False)), utc=True, errors="coerce", format="ISO8601")
+    iso = pd.to_datetime(
+        text.where(text.str.contains("T", na=False)), utc=True, errors="coerce", format="ISO8601"
+    )
     values = _parse_with_formats(text, _ORDER_FORMATS[order])
     iso_hit = iso.notna()
     values[iso_hit] = iso[iso_hit].dt.tz_convert(None)
@@ -244,7 +293,11 @@ def period_of(timestamps: pd.Series, cadence: str = "month") -> pd.Series:
     """Partition key of each timestamp: ``YYYY-MM`` (month) or ``YYYY-Qn`` (quarter)."""
     ts = pd.to_datetime(timestamps)
     if cadence == "quarter":
-        out = ts.dt.year.astype("Int64").astype("string") + "-Q" + ts.dt.quarter.astype("Int64").astype("string")
+        out = (
+            ts.dt.year.astype("Int64").astype("string")
+            + "-Q"
+            + ts.dt.quarter.astype("Int64").astype("string")
+        )
     else:
         out = ts.dt.strftime("%Y-%m").astype("string")
     return out.where(ts.notna())
@@ -261,15 +314,25 @@ def quarantine_frame(
     """Build quarantine records; values are kept as text, truncated, never interpreted."""
     rows = pd.Series(np.asarray(source_rows), dtype="int64")
     n = len(rows)
-    vals = pd.Series(list(values) if not isinstance(values, pd.Series) else values.to_list(), dtype=object)
-    text = vals.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)[:QUARANTINE_VALUE_MAX])
+    vals = pd.Series(
+        list(values) if not isinstance(values, pd.Series) else values.to_list(), dtype=object
+    )
+    text = vals.map(
+        lambda v: (
+            None
+            if v is None or (isinstance(v, float) and np.isnan(v))
+            else str(v)[:QUARANTINE_VALUE_MAX]
+        )
+    )
     return pd.DataFrame(
         {
             "feed": [feed] * n,
             "source_file": [str(decoded.path)] * n,
             "source_sha256": [decoded.sha256] * n,
             "source_row": rows.to_numpy(),
-            "column_name": column_name.to_numpy() if isinstance(column_name, pd.Series) else [column_name] * n,
+            "column_name": column_name.to_numpy()
+            if isinstance(column_name, pd.Series)
+            else [column_name] * n,
             "value": text.to_numpy(),
             "reason": reason.to_numpy() if isinstance(reason, pd.Series) else [reason] * n,
         },
@@ -300,4 +363,6 @@ def compact_text_columns(frame: pd.DataFrame, min_rows: int = CATEGORICAL_MIN_RO
 
 
 def empty_quarantine() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "source_row" else object) for c in QUARANTINE_COLUMNS})
+    return pd.DataFrame(
+        {c: pd.Series(dtype="int64" if c == "source_row" else object) for c in QUARANTINE_COLUMNS}
+    )

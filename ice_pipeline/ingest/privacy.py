@@ -17,14 +17,46 @@ PSEUDONYM_LENGTH = 32
 # Header names (normalised: lower case, no spaces/underscores/hyphens) of personal columns
 # written by Qualtrics, SurveyMonkey, LimeSurvey, Google Forms, ServiceNow, Jira, Zendesk, HRIS.
 _PERSONAL_NAMES = {
-    "ipaddress", "ip", "ipaddr", "recipientlastname", "recipientfirstname", "recipientemail",
-    "externalreference", "externaldatareference", "locationlatitude", "locationlongitude",
-    "locationaccuracy", "emailaddress", "email", "workemail", "personalemail", "name", "firstname",
-    "lastname", "fullname", "employeename", "phone", "phonenumber", "mobile", "address",
-    "homeaddress", "emailaddressoptional", "username", "requesteremail", "reporteremail",
-    "dateofbirth", "birthdate", "ssn", "nationalid", "refurl", "seed", "ipaddresses",
+    "ipaddress",
+    "ip",
+    "ipaddr",
+    "recipientlastname",
+    "recipientfirstname",
+    "recipientemail",
+    "externalreference",
+    "externaldatareference",
+    "locationlatitude",
+    "locationlongitude",
+    "locationaccuracy",
+    "emailaddress",
+    "email",
+    "workemail",
+    "personalemail",
+    "name",
+    "firstname",
+    "lastname",
+    "fullname",
+    "employeename",
+    "phone",
+    "phonenumber",
+    "mobile",
+    "address",
+    "homeaddress",
+    "emailaddressoptional",
+    "username",
+    "requesteremail",
+    "reporteremail",
+    "dateofbirth",
+    "birthdate",
+    "ssn",
+    "nationalid",
+    "refurl",
+    "seed",
+    "ipaddresses",
 }
-_PERSONAL_PATTERNS = [re.compile(p) for p in (r"e-?mail", r"\bip address\b", r"latitude", r"longitude")]
+_PERSONAL_PATTERNS = [
+    re.compile(p) for p in (r"e-?mail", r"\bip address\b", r"latitude", r"longitude")
+]
 
 
 def _normalise(name: str) -> str:

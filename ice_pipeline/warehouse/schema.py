@@ -304,7 +304,7 @@ correlations = Table(
     Column("bh_q", Float),
     Column("significant", Boolean),
     schema=AGGREGATE_SCHEMA,
-    comment="Associations between internal service, retention and external metrics (not causation).",
+    comment="Associations of internal service with retention and external metrics (not causation).",
 )
 
 # --------------------------------------------------------------------------------------------
