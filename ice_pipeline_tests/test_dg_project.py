@@ -31,7 +31,9 @@ def test_dg_lists_every_definition(tmp_path: Path) -> None:
         check=True,
     )
     listed = json.loads(out.stdout)
-    expected_assets = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
+    expected_assets = {
+        key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()
+    }
     assert {a["asset_key"] for a in listed["assets"]} == expected_assets
     assert {s["name"] for s in listed["schedules"]} == {"ice_nightly_schedule"}
     assert {s["name"] for s in listed["sensors"]} == {"ice_landing_sensor", "ice_run_failure_email"}
