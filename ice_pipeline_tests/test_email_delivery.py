@@ -519,3 +519,70 @@ def test_starttls_and_login_as_a_user_distinct_from_the_sender(duckdb_url, tmp_p
         engine.dispose()
     finally:
         controller.stop()
+
+
+def test_implicit_tls_and_login(duckdb_url, tmp_path, rendered):
+    """security='ssl': TLS from the first byte (SMTPS, usually port 465), then AUTH LOGIN."""
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    cert_path, key_path = _self_signed_cert(tmp_path)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert_path, key_path)
+    logins: list[str] = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        if isinstance(auth_data, LoginPassword):
+            logins.append(auth_data.login.decode())
+            return AuthResult(success=auth_data.password == b"s3cret", handled=False)
+        return AuthResult(success=False, handled=False)
+
+    handler = RecordingHandler()
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=_free_port(),
+        ssl_context=server_context,  # implicit TLS: the whole session is encrypted
+        authenticator=authenticator,
+        auth_required=True,
+        # aiosmtpd only treats STARTTLS sessions as TLS when deciding to offer AUTH; this session
+        # is TLS from the first byte (the untrusting client below proves it), so allow AUTH.
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        settings = SmtpSettings(
+            host="127.0.0.1",
+            port=controller.port,
+            security="ssl",
+            username="svc-ice",
+            password_env="ICE_SMTP_PASSWORD",
+            from_address=FROM,
+            timeout_s=5,
+        )
+        client_context = ssl.create_default_context(cafile=str(cert_path))
+        transport = SmtpTransport(
+            settings, environ={"ICE_SMTP_PASSWORD": "s3cret"}, ssl_context=client_context
+        )
+        engine, archived, report = _archive(duckdb_url, tmp_path, rendered)
+        outcome = deliver(
+            engine, archived, ["ceo@example.com"], transport, content=report, from_address=FROM
+        )
+        assert outcome.sent == ["ceo@example.com"], outcome.errors
+        assert logins == ["svc-ice"]
+        assert len(handler.messages) == 1
+        # A client that does not trust the server's certificate must not send.
+        untrusting = SmtpTransport(
+            settings,
+            environ={"ICE_SMTP_PASSWORD": "s3cret"},
+            ssl_context=ssl.create_default_context(),
+        )
+        refused = deliver(
+            engine, archived, ["cfo@example.com"], untrusting, content=report, from_address=FROM
+        )
+        assert "cfo@example.com" not in refused.sent
+        assert len(handler.messages) == 1
+        engine.dispose()
+    finally:
+        controller.stop()
