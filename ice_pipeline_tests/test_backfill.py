@@ -7,9 +7,10 @@
 
 The backfill comparison covers the issue's 24 months of a 300-employee demo; the 24 separate
 runs are separate Dagster runs started one after another from one process (24 interpreter
-start-ups would add minutes and test nothing more). The concurrency test uses 3 months. The report assets are left out of these runs: rendering and delivery
-cost most of a period's time and have their own idempotency tests (report archive, delivery
-ledger); their tables are still compared (empty on both sides).
+start-ups would add minutes and test nothing more). The concurrency test uses 3 months.
+The report assets are left out of these runs: rendering and delivery cost most of a period's
+time and have their own idempotency tests (report archive, delivery ledger); their tables are
+still compared (empty on both sides).
 """
 
 import os
