@@ -1,13 +1,17 @@
-"""The performance benchmark: the nightly job at enterprise scale, against the floor of reading the inputs.
+"""The performance benchmark: the nightly job at enterprise scale, against the input floor.
 
-Run it with ``make benchmark`` (or ``.venv/bin/python -m benchmarks.run --help``). Each scenario runs the
-real job through the same entry point users use (``ice-pipeline run``) in a child process, so start-up,
-imports and peak memory are measured as a user would see them. The floor is DuckDB counting the rows of
-the same input files: no pipeline can be faster than reading its inputs once.
+Run it with ``make benchmark`` (or ``.venv/bin/python -m benchmarks.run --help``). Each scenario
+runs the real job through the same entry point users use (``ice-pipeline run --all``) in a child
+process, so start-up, imports and peak memory are measured as a user would see them. The floor is
+DuckDB counting the rows of the same input files: no pipeline can be faster than reading its
+inputs once.
 
-Results are printed and written as JSON (``benchmarks/results/latest.json`` by default) and compared to
-the targets of issue 7; a target that is missed is reported, not hidden. Timed assertions do not belong in
-the test suite, so this is the only place the targets are checked.
+Results are printed and written as JSON (``benchmarks/results/latest.json`` by default) and
+compared to the targets of issue 7; a target that is missed is reported, not hidden. Timed
+assertions do not belong in the test suite, so this is the only place the targets are checked.
+Scenarios: ``enterprise`` (100,000 employees x 5 providers x 5 dimensions), ``idle`` (the same
+command again with nothing new), ``postgres`` (the enterprise month on PostgreSQL), ``backfill``
+(24 months of the default demo organisation) and ``x5`` (500,000 employees).
 """
 
 import argparse
@@ -92,7 +96,9 @@ class Scenario:
 def run_process(argv: list[str], env: dict[str, str]) -> ProcessRun:
     """Run a child to completion; peak RSS comes from wait4's rusage of that child alone."""
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+    proc = subprocess.Popen(
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO_ROOT
+    )
     assert proc.stdout is not None
     output = proc.stdout.read().decode("utf-8", "replace")
     _, status, usage = os.wait4(proc.pid, 0)
@@ -153,7 +159,9 @@ def step_durations(dagster_home: Path) -> dict[str, float]:
         for record in instance.get_run_records(limit=500):
             for stat in instance.get_run_step_stats(record.dagster_run.run_id):
                 if stat.start_time and stat.end_time:
-                    durations[stat.step_key] = durations.get(stat.step_key, 0.0) + stat.end_time - stat.start_time
+                    durations[stat.step_key] = (
+                        durations.get(stat.step_key, 0.0) + stat.end_time - stat.start_time
+                    )
         instance.dispose()
         return {k: round(v, 3) for k, v in sorted(durations.items(), key=lambda kv: -kv[1])}
     except Exception as err:  # noqa: BLE001 - stage timings are a diagnostic; the totals still stand
@@ -161,7 +169,7 @@ def step_durations(dagster_home: Path) -> dict[str, float]:
 
 
 def generate(landing: Path, employees: int, periods: int, enterprise: bool) -> float:
-    """Write the scenario's exports with the demo generator (the issue-7 enterprise month or the demo)."""
+    """Write the scenario's exports with the demo generator (enterprise month, or the demo)."""
     from ice_pipeline.demo.generator import generate_demo, generate_enterprise_month
 
     started = time.perf_counter()
@@ -172,10 +180,18 @@ def generate(landing: Path, employees: int, periods: int, enterprise: bool) -> f
     return time.perf_counter() - started
 
 
-def run_scenario(name: str, root: Path, employees: int, engine: str, pg_url: str | None,
-                 enterprise: bool, periods: int = 1, startup_repeats: int = 2,
-                 landing_from: Path | None = None) -> Scenario:
-    """Generate the inputs (or copy ``landing_from``), then time ``ice-pipeline run --all`` on them."""
+def run_scenario(
+    name: str,
+    root: Path,
+    employees: int,
+    engine: str,
+    pg_url: str | None,
+    enterprise: bool,
+    periods: int = 1,
+    startup_repeats: int = 2,
+    landing_from: Path | None = None,
+) -> Scenario:
+    """Generate the inputs (or copy ``landing_from``), then time ``ice-pipeline run --all``."""
     data_dir = root / name
     landing = data_dir / "landing"
     if landing_from is not None:
@@ -190,12 +206,22 @@ def run_scenario(name: str, root: Path, employees: int, engine: str, pg_url: str
     run = run_process([CLI, "run", "--all"], env)
     if run.returncode != 0:
         print(f"[{name}] exit {run.returncode}:\n{run.stdout_tail}", file=sys.stderr)
-    return Scenario(name=name, engine=engine, employees=employees, wall_s=round(run.wall_s, 3),
-                    peak_rss_mb=round(run.peak_rss_mb, 1), startup_s=round(startup, 3),
-                    cpu_s=round(run.cpu_s, 2), floor_s=round(floor_s, 4),
-                    input_rows=rows, input_bytes=size, generate_s=round(generate_s, 2),
-                    stages_s=step_durations(data_dir / "dagster_home"), returncode=run.returncode,
-                    output_tail=run.stdout_tail[-1500:])
+    return Scenario(
+        name=name,
+        engine=engine,
+        employees=employees,
+        wall_s=round(run.wall_s, 3),
+        peak_rss_mb=round(run.peak_rss_mb, 1),
+        startup_s=round(startup, 3),
+        cpu_s=round(run.cpu_s, 2),
+        floor_s=round(floor_s, 4),
+        input_rows=rows,
+        input_bytes=size,
+        generate_s=round(generate_s, 2),
+        stages_s=step_durations(data_dir / "dagster_home"),
+        returncode=run.returncode,
+        output_tail=run.stdout_tail[-1500:],
+    )
 
 
 def idle_tick(scenario_dir: Path, engine_url: str | None) -> ProcessRun:
@@ -235,14 +261,29 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
 
     def check(target: str, measured: float | None, valid: bool = True) -> None:
         if not valid:  # a failed run proves nothing about its target
-            verdicts.append({"target": target, "limit": TARGETS[target], "measured": None, "met": False,
-                             "note": "the run failed"})
+            verdicts.append(
+                {
+                    "target": target,
+                    "limit": TARGETS[target],
+                    "measured": None,
+                    "met": False,
+                    "note": "the run failed",
+                }
+            )
             return
         if measured is None:
-            verdicts.append({"target": target, "limit": TARGETS[target], "measured": None, "met": None})
+            verdicts.append(
+                {"target": target, "limit": TARGETS[target], "measured": None, "met": None}
+            )
             return
-        verdicts.append({"target": target, "limit": TARGETS[target], "measured": round(measured, 3),
-                         "met": measured <= TARGETS[target]})
+        verdicts.append(
+            {
+                "target": target,
+                "limit": TARGETS[target],
+                "measured": round(measured, 3),
+                "met": measured <= TARGETS[target],
+            }
+        )
 
     ent = s.get("enterprise_duckdb")
     if ent:
@@ -270,36 +311,69 @@ def machine() -> dict[str, Any]:
         mem_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3, 1)
     except (ValueError, OSError):
         pass
-    return {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
-            "memory_gb": mem_gb, "processor": platform.processor() or platform.machine()}
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "memory_gb": mem_gb,
+        "processor": platform.processor() or platform.machine(),
+    }
 
 
 SCENARIOS = ("enterprise", "idle", "x5", "postgres", "backfill")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--employees", type=int, default=100_000, help="enterprise size (default 100000)")
-    parser.add_argument("--x5", action=argparse.BooleanOptionalAction, default=True,
-                        help="also run the 5x variant (default on; needs about 8 GB of memory)")
-    parser.add_argument("--postgres-url", default=os.environ.get("ICE_TEST_POSTGRES_URL"),
-                        help="admin URL of a PostgreSQL server to create a benchmark database on "
-                             "(default $ICE_TEST_POSTGRES_URL; PostgreSQL is skipped without it)")
-    parser.add_argument("--backfill-employees", type=int, default=2000,
-                        help="size of the demo organisation for the 24-month backfill (default 2000)")
-    parser.add_argument("--only", default=",".join(SCENARIOS),
-                        help=f"comma-separated scenarios to run (default all: {','.join(SCENARIOS)}; "
-                             "idle needs enterprise)")
-    parser.add_argument("--smoke", action="store_true",
-                        help="tiny sizes, for the test suite: checks the harness works, not the targets")
-    parser.add_argument("--out", default=str(REPO_ROOT / "benchmarks" / "results" / "latest.json"),
-                        help="where to write the JSON results")
-    parser.add_argument("--keep", action="store_true", help="keep the generated data (printed path)")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--employees", type=int, default=100_000, help="enterprise size (default 100000)"
+    )
+    parser.add_argument(
+        "--x5",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run the 5x variant (default on; needs about 8 GB of memory)",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("ICE_TEST_POSTGRES_URL"),
+        help="admin URL of a PostgreSQL server to create a benchmark database on "
+        "(default $ICE_TEST_POSTGRES_URL; PostgreSQL is skipped without it)",
+    )
+    parser.add_argument(
+        "--backfill-employees",
+        type=int,
+        default=2000,
+        help="size of the demo organisation for the 24-month backfill (default 2000)",
+    )
+    parser.add_argument(
+        "--only",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated scenarios to run (default all: {','.join(SCENARIOS)}; "
+        "idle needs enterprise)",
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes, for the test suite: checks the harness works, not the targets",
+    )
+    parser.add_argument(
+        "--out",
+        default=str(REPO_ROOT / "benchmarks" / "results" / "latest.json"),
+        help="where to write the JSON results",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the generated data (printed path)"
+    )
     args = parser.parse_args(argv)
     wanted = {name.strip() for name in args.only.split(",") if name.strip()}
     unknown = wanted - set(SCENARIOS)
     if unknown:
-        parser.error(f"unknown scenario(s) {', '.join(sorted(unknown))}; choose from {', '.join(SCENARIOS)}")
+        parser.error(
+            f"unknown scenario(s) {', '.join(sorted(unknown))}; choose from {', '.join(SCENARIOS)}"
+        )
     if not args.x5:
         wanted.discard("x5")
     if "idle" in wanted:
@@ -310,8 +384,12 @@ def main(argv: list[str] | None = None) -> int:
     periods = 2 if args.smoke else 24
     repeats = 1 if args.smoke else 2
     root = Path(tempfile.mkdtemp(prefix="ice-bench-"))
-    results: dict[str, Any] = {"machine": machine(), "smoke": args.smoke, "scenarios": {},
-                               "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "smoke": args.smoke,
+        "scenarios": {},
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
 
     def record(scenario: Scenario) -> None:
         results["scenarios"][scenario.name] = scenario.summary()
@@ -320,15 +398,25 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if "enterprise" in wanted:
-            ent = run_scenario("enterprise_duckdb", root, employees, "duckdb", None, enterprise=True,
-                               startup_repeats=repeats)
+            ent = run_scenario(
+                "enterprise_duckdb",
+                root,
+                employees,
+                "duckdb",
+                None,
+                enterprise=True,
+                startup_repeats=repeats,
+            )
             record(ent)
             if "idle" in wanted:
                 tick = idle_tick(root / ent.name, None)
-                results["idle_tick"] = {"wall_s": round(tick.wall_s, 3), "cpu_s": round(tick.cpu_s, 2),
-                                        "peak_rss_mb": round(tick.peak_rss_mb, 1),
-                                        "returncode": tick.returncode,
-                                        "output_tail": tick.stdout_tail[-1500:]}
+                results["idle_tick"] = {
+                    "wall_s": round(tick.wall_s, 3),
+                    "cpu_s": round(tick.cpu_s, 2),
+                    "peak_rss_mb": round(tick.peak_rss_mb, 1),
+                    "returncode": tick.returncode,
+                    "output_tail": tick.stdout_tail[-1500:],
+                }
                 results["idle_tick_s"] = round(tick.wall_s, 3)
                 print(f"idle tick: {tick.wall_s:.1f} s wall, {tick.cpu_s:.1f} s CPU", flush=True)
         if "postgres" in wanted and args.postgres_url:
@@ -336,18 +424,46 @@ def main(argv: list[str] | None = None) -> int:
             pg_url = fresh_postgres_db(args.postgres_url, database)
             source = root / "enterprise_duckdb" / "landing"
             try:
-                record(run_scenario("enterprise_postgres", root, employees, "postgres", pg_url,
-                                    enterprise=True, startup_repeats=repeats,
-                                    landing_from=source if source.is_dir() else None))
+                record(
+                    run_scenario(
+                        "enterprise_postgres",
+                        root,
+                        employees,
+                        "postgres",
+                        pg_url,
+                        enterprise=True,
+                        startup_repeats=repeats,
+                        landing_from=source if source.is_dir() else None,
+                    )
+                )
             finally:
                 drop_postgres_db(args.postgres_url, database)
         if "backfill" in wanted:
-            record(run_scenario("backfill_24_months_duckdb", root, backfill_employees, "duckdb", None,
-                                enterprise=False, periods=periods, startup_repeats=repeats))
+            record(
+                run_scenario(
+                    "backfill_24_months_duckdb",
+                    root,
+                    backfill_employees,
+                    "duckdb",
+                    None,
+                    enterprise=False,
+                    periods=periods,
+                    startup_repeats=repeats,
+                )
+            )
         if "x5" in wanted and not args.smoke:
             shutil.rmtree(root / "enterprise_duckdb", ignore_errors=True)  # room for 5x the data
-            record(run_scenario("x5_duckdb", root, employees * 5, "duckdb", None, enterprise=True,
-                                startup_repeats=repeats))
+            record(
+                run_scenario(
+                    "x5_duckdb",
+                    root,
+                    employees * 5,
+                    "duckdb",
+                    None,
+                    enterprise=True,
+                    startup_repeats=repeats,
+                )
+            )
     finally:
         if args.keep:
             print(f"data kept in {root}")

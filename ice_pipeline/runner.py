@@ -10,10 +10,21 @@ correlations read the history before it, so periods go oldest first; the unparti
 assets (every landing file, each parsed once) run once, in a first run, instead of once per
 period; and a single process pays the import cost (pandas, Dagster, GX) once.
 
+Nothing new, nothing done: ``run`` without ``--partition`` (the nightly tick) and ``--all`` skip
+the work whose inputs are unchanged since its last successful run. The inputs are the landing
+files (by content), the config file, every ``ICE_*`` setting, the package version, the report
+templates and the asset selection (``inputs_fingerprint``); when they match the fingerprint
+recorded in ``<data_dir>/cache/runs/`` after the last successful ingest run, the ingest run is
+skipped, and a period is skipped when its own record matches too and the warehouse still holds
+its scores. Any change recomputes every chosen period (trends and correlations read earlier
+periods). An explicit ``--partition`` always recomputes that period.
+
 Problems a person can fix (settings, files) raise IceError and cli.main prints them; a failed
 Dagster step prints ``ice-pipeline: step <step> failed for <period>: <message>`` and returns 1.
 """
 
+import hashlib
+import json
 import os
 import sys
 import time
@@ -53,6 +64,7 @@ class RunSummary:
     """What the runner did, for the closing lines and for tests."""
 
     periods: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # unchanged since their last successful run
     run_ids: list[str] = field(default_factory=list)
     failed_step: str | None = None
     failure: str | None = None
@@ -105,6 +117,51 @@ def _first_failure(result: Any) -> tuple[str, str]:
         ):
             return event.step_key or "run", " ".join((event.message or "run failed").split())
     return "run", "the run failed without a step failure; see `dagster dev` for its event log"
+
+
+RUN_RECORDS_DIR = "runs"  # under <data_dir>/cache: the inputs of the last successful runs
+
+
+def inputs_fingerprint(
+    landing: Path,
+    config_file: Path | None,
+    environ: Mapping[str, str],
+    selection: Sequence[str],
+    dry_run: bool,
+) -> str:
+    """One hash of everything a run's results depend on besides the code of this version.
+
+    Landing files count by path and content (sha256), so a re-exported file with new rows is
+    new. ``ICE_*`` values are hashed, never stored.
+    """
+    from importlib.metadata import version
+
+    from ice_pipeline.cache import file_sha256
+    from ice_pipeline.paths import templates_dir
+
+    digest = hashlib.sha256()
+
+    def add(*parts: object) -> None:
+        digest.update(("\x1f".join(str(part) for part in parts) + "\x1e").encode("utf-8"))
+
+    add("version", version("ice-pipeline"), "dry_run", dry_run, *sorted(selection))
+    for key in sorted(k for k in environ if k.startswith("ICE_")):
+        add("env", key, environ[key])
+    if config_file is not None and config_file.is_file():
+        add("config", file_sha256(config_file))
+    for folder, label in ((landing, "landing"), (templates_dir(), "templates")):
+        if not folder.is_dir():
+            continue
+        # Each top-level folder is walked from its own path, as ingest's discovery does, so a
+        # feed folder that is a symbolic link is looked into.
+        tops = sorted(folder.iterdir())
+        files = [top for top in tops if top.is_file()]
+        for top in tops:
+            if top.is_dir():
+                files.extend(sorted(p for p in top.rglob("*") if p.is_file()))
+        for path in files:
+            add(label, path.relative_to(folder).as_posix(), file_sha256(path))
+    return digest.hexdigest()
 
 
 class Runner:
@@ -166,6 +223,38 @@ class Runner:
             return False
         return True
 
+    def _record_path(self, name: str) -> Path:
+        return self.settings.data_dir / "cache" / RUN_RECORDS_DIR / f"{name}.json"
+
+    def _recorded(self, name: str) -> str | None:
+        try:
+            return json.loads(self._record_path(name).read_text(encoding="utf-8"))["inputs"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _record(self, name: str, fingerprint: str | None, run_id: str | None) -> None:
+        """Note that ``name`` succeeded on these inputs (None: forget it, e.g. before a rerun)."""
+        path = self._record_path(name)
+        if fingerprint is None:
+            path.unlink(missing_ok=True)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = path.with_suffix(".tmp")
+        staging.write_text(json.dumps({"inputs": fingerprint, "run_id": run_id}), encoding="utf-8")
+        os.replace(staging, path)
+
+    def _period_in_warehouse(self, period: str) -> bool:
+        """The period's scores are still there (guards against a warehouse emptied by hand)."""
+        from ice_pipeline.defs.resources import WarehouseResource
+        from ice_pipeline.warehouse import schema
+        from ice_pipeline.warehouse.writes import read_frame
+
+        try:
+            engine = WarehouseResource(url=self.settings.warehouse_url).engine()
+            return not read_frame(engine, schema.company_scores, where={"period": period}).empty
+        except Exception:  # noqa: BLE001 - any doubt means: compute it again
+            return False
+
     def ingested_periods(self) -> list[str]:
         """Partitions that the ingested landing files hold rows for."""
         from ice_pipeline.cache import ParseCache
@@ -200,10 +289,18 @@ class Runner:
         started = time.perf_counter()
         summary = RunSummary()
         chosen = self.check_periods(periods) if periods else []
-        self.say(f"ingesting {self.settings.data_dir / 'landing'} ...")
-        if not self._execute(summary, list(self.unpartitioned), None, {}):
-            summary.seconds = time.perf_counter() - started
-            return summary
+        # Skipping unchanged work is for the implicit selections (the nightly tick, --all).
+        fingerprint = None if periods else self.fingerprint(dry_run)
+        landing = self.settings.data_dir / "landing"
+        if fingerprint is not None and self._recorded("ingest") == fingerprint:
+            self.say(f"ingesting {landing}: unchanged since the last successful run, skipped")
+        else:
+            self.say(f"ingesting {landing} ...")
+            self._record("ingest", None, None)
+            if not self._execute(summary, list(self.unpartitioned), None, {}):
+                summary.seconds = time.perf_counter() - started
+                return summary
+            self._record("ingest", fingerprint, summary.run_ids[-1])
         if all_periods:
             chosen = self.ingested_periods()
         elif not chosen:
@@ -213,12 +310,28 @@ class Runner:
                 "no period to compute: the landing files hold no rows within the job's periods"
             )
         delivery = {"ops": {"report_delivery": {"config": {"dry_run": dry_run}}}}
+        recomputed = False  # once a period is recomputed, the later ones read its new results
         for index, period in enumerate(chosen, start=1):
             began = time.perf_counter()
+            if (
+                fingerprint is not None
+                and not recomputed
+                and self._recorded(f"period-{period}") == fingerprint
+                and self._period_in_warehouse(period)
+            ):
+                summary.skipped.append(period)
+                self.say(
+                    f"[{index}/{len(chosen)}] {period}: unchanged since the last successful run, "
+                    "skipped (ice-pipeline run --partition " + period + " recomputes it)"
+                )
+                continue
+            recomputed = True
+            self._record(f"period-{period}", None, None)
             if not self._execute(summary, list(self.partitioned), period, delivery):
                 summary.periods.append(period)
                 break
             summary.periods.append(period)
+            self._record(f"period-{period}", fingerprint, summary.run_ids[-1])
             ratings = summary.metadata.get(f"survey_ratings[{period}]", {}).get("rows", 0)
             tickets = summary.metadata.get(f"tickets[{period}]", {}).get("rows", 0)
             company = summary.metadata.get(f"company_scores[{period}]", {}).get("company_ice_p")
@@ -227,9 +340,22 @@ class Runner:
                 f"[{index}/{len(chosen)}] {period}: {ratings} ratings, {tickets} tickets{ice_text} "
                 f"({time.perf_counter() - began:.1f} s)"
             )
-        self.build_data_docs()
+        if summary.run_ids:  # nothing ran: the docs already show every stored result
+            self.build_data_docs()
         summary.seconds = time.perf_counter() - started
         return summary
+
+    def fingerprint(self, dry_run: bool) -> str:
+        from ice_pipeline.config import config_path
+
+        selection = [k.to_user_string() for k in [*self.unpartitioned, *self.partitioned]]
+        return inputs_fingerprint(
+            self.settings.data_dir / "landing",
+            config_path(self.settings, self.environ),
+            self.environ,
+            selection,
+            dry_run,
+        )
 
     def build_data_docs(self) -> None:
         """Render the GX Data Docs once for all the runs (the checks of CLI runs defer it)."""
@@ -262,7 +388,9 @@ def run_pipeline(partitions: list[str] | None, all_partitions: bool, dry_run: bo
     if not summary.ok:
         return _report_failure(summary)
     runner.say(
-        f"done: {len(summary.periods)} period(s) in {summary.seconds:.1f} s; warehouse "
+        f"done: {len(summary.periods)} period(s)"
+        + (f", {len(summary.skipped)} unchanged" if summary.skipped else "")
+        + f" in {summary.seconds:.1f} s; warehouse "
         f"{runner.settings.warehouse_url}"
     )
     return 0
@@ -327,10 +455,13 @@ def run_demo(employees: int = 2000) -> int:
         dispose_engines()
     if not summary.ok:
         return _report_failure(summary)
-    last = summary.periods[-1] if summary.periods else DEMO_END_PERIOD
+    last = max(summary.periods + summary.skipped, default=DEMO_END_PERIOD)
     warehouse = settings.warehouse_url.removeprefix("duckdb:///")
     runner.say("")
-    runner.say(f"done: {len(summary.periods)} periods in {summary.seconds:.0f} s. The results:")
+    unchanged = f", {len(summary.skipped)} unchanged" if summary.skipped else ""
+    runner.say(
+        f"done: {len(summary.periods)} periods{unchanged} in {summary.seconds:.0f} s. The results:"
+    )
     runner.say(
         f"  warehouse   {warehouse}   (duckdb {warehouse}, then: SELECT * FROM ice.ice_scores;)"
     )

@@ -27,6 +27,7 @@ from ice_pipeline.defs.support import (
     Timer,
     exclusive_write,
     markdown_table,
+    shared_read,
     user_errors,
 )
 from ice_pipeline.warehouse import schema
@@ -169,8 +170,11 @@ def ice_tables(
     before = previous_period(period)
     with user_errors():
         config = pipeline.index_config()
-        ratings = _read_period(warehouse, "survey_ratings", period)
-        previous_ratings = _read_period(warehouse, "survey_ratings", before)
+        # Shared with the survey_ratings expectation suite of the same run (one read, not two).
+        ratings = shared_read(context.run_id, warehouse.engine(), schema.survey_ratings, period)
+        previous_ratings = shared_read(
+            context.run_id, warehouse.engine(), schema.survey_ratings, before
+        )
         kpis = _read_period(warehouse, "service_kpis", period)
         tables = compute_period_scores(ratings, kpis, config)
         # The previous period's published/suppressed state comes from the same computation on its

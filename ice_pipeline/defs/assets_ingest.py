@@ -33,6 +33,7 @@ from ice_pipeline.defs.support import (
     Timer,
     counts_by,
     exclusive_write,
+    forget_shared_reads,
     markdown_table,
     user_errors,
 )
@@ -191,6 +192,7 @@ def _write_period(
     warehouse: WarehouseResource, table: str, frame: pd.DataFrame, period: str
 ) -> int:
     engine = warehouse.engine()
+    forget_shared_reads(table, period)
     with exclusive_write(engine, table, period):
         return replace_partition(
             engine, schema.metadata.tables[_qualified(table)], frame, {"period": period}

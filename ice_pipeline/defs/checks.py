@@ -59,9 +59,14 @@ def _known_departments(warehouse: WarehouseResource) -> set[str]:
 
 
 def evaluate_table(
-    warehouse: WarehouseResource, pipeline: PipelineSettingsResource, table: str, period: str | None
+    warehouse: WarehouseResource,
+    pipeline: PipelineSettingsResource,
+    table: str,
+    period: str | None,
+    run_id: str = "",
 ) -> list[Outcome]:
     """Run ``table``'s expectation suite on its rows of ``period`` (for employees: the roster)."""
+    from ice_pipeline.defs.support import shared_read
     from ice_pipeline.ingest.expectations import run_suite
 
     engine = warehouse.engine()
@@ -69,6 +74,9 @@ def evaluate_table(
         frame, previous = read_frame(engine, schema.employees), None
         # The roster is one snapshot, not a period: its freshness is judged at its own snapshot.
         period = str(frame["snapshot_period"].max()) if not frame.empty else ""
+    elif run_id:
+        frame = shared_read(run_id, engine, _table(table), period)
+        previous = shared_read(run_id, engine, _table(table), previous_period(period))
     else:
         frame = read_frame(engine, _table(table), where={"period": period})
         previous = read_frame(engine, _table(table), where={"period": previous_period(period)})
@@ -106,7 +114,7 @@ def table_outcomes(
         cached = _MEMO.get(key)
     if cached is not None:
         return cached
-    outcomes = evaluate_table(warehouse, pipeline, table, period)
+    outcomes = evaluate_table(warehouse, pipeline, table, period, run_id)
     with _MEMO_LOCK:
         if (
             len(_MEMO) > 2000

@@ -290,7 +290,25 @@ def _exclusive(gx_dir: Path | None) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+# One file context per project directory per process: opening it reads and rewrites its config,
+# about a third of a small table's suite run; the backfill runs five suites for every period.
+_FILE_CONTEXTS: dict[str, Any] = {}
+
+
 def _context(gx_dir: Path | None) -> Any:
+    """The GX context of ``gx_dir`` (opened once per process), or an ephemeral one."""
+    if gx_dir is not None:
+        key = str(Path(gx_dir).resolve())
+        cached = _FILE_CONTEXTS.get(key)
+        if cached is not None and (Path(gx_dir) / "gx" / "great_expectations.yml").is_file():
+            return cached
+        context = _open_context(gx_dir)
+        _FILE_CONTEXTS[key] = context
+        return context
+    return _open_context(None)
+
+
+def _open_context(gx_dir: Path | None) -> Any:
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 

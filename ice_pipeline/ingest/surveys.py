@@ -1170,6 +1170,13 @@ def read_survey(
                 "duplicate rating",
             )
             ratings_frame = ratings_frame.loc[~dup].reset_index(drop=True)
+    ratings_not_applicable = (
+        int(((cell_state == 1) & live[cell_record]).sum()) if len(cell_state) else 0
+    )
+    # One element per (response, rating column): at 500,000 respondents each of these holds
+    # 12.5M entries; release them before validation builds its own copies (peak memory).
+    del cell_raw, cell_provider, cell_dimension, cell_column, cell_value, cell_state, cell_record
+    del cell_scale, cell_reversed, cell_answer, keep_cells, rec, raw_values, rev, low, high
 
     # --- comments ---------------------------------------------------------------------------
     comment_parts: list[pd.DataFrame] = []
@@ -1284,9 +1291,7 @@ def read_survey(
         "rows_excluded": rows_excluded,
         "rows_quarantined": 0 if structural else n - rows_kept - rows_excluded,
         "ratings": len(ratings_frame),
-        "ratings_not_applicable": int(((cell_state == 1) & live[cell_record]).sum())
-        if len(cell_state)
-        else 0,
+        "ratings_not_applicable": ratings_not_applicable,
         "ratings_quarantined": int(len(invalid_cells)),
         "comments": len(comments_frame),
         "respondents": int(ratings_frame["respondent_id"].nunique()),

@@ -148,8 +148,11 @@ def _text_width_in(texts: Sequence[str], size: float = 10.0) -> float:
 
 
 def _fixed_layout(fig: Figure, *, left_in: float, bottom_in: float) -> None:
-    """Margins computed from the labels: tight_layout drew the whole figure once more to measure
-    them, which cost about 40% of a chart (docs/performance.md)."""
+    """Margins computed from the labels, without drawing.
+
+    tight_layout drew the whole figure once more to measure them: about 40% of a chart's cost
+    (docs/performance.md).
+    """
     width, height = fig.get_size_inches()
     fig.subplots_adjust(
         left=left_in / width,
@@ -238,7 +241,9 @@ def ranked_bar_chart(
     positions = np.arange(len(ordered))[::-1]
     # One barh and one errorbar call for all bars: an artist container per bar made these pages
     # the slowest part of a period's run (docs/performance.md).
-    bars = [(pos, item) for pos, item in zip(positions, ordered, strict=True) if item[1] is not None]
+    bars = [
+        (pos, item) for pos, item in zip(positions, ordered, strict=True) if item[1] is not None
+    ]
     if bars:
         ax.barh([pos for pos, _ in bars], [item[1] for _, item in bars], color=BLUE, height=0.6)
     whiskers = [(pos, item) for pos, item in bars if item[2] is not None and item[3] is not None]
