@@ -161,21 +161,44 @@ def read_csv_rows(decoded: DecodedFile, delimiter: str | None = None) -> list[li
             f"the CSV structure is broken ({err})",
             fix="re-export the file; a quote is probably unbalanced or the file was truncated",
         ) from err
-    # The lenient reader swallows everything after an unclosed quote into one last cell. Only when
-    # that cell holds a line break can this have happened; then a strict parse tells for certain.
-    if rows and rows[-1] and ("\n" in rows[-1][-1] or "\r" in rows[-1][-1]):
-        try:
-            for _ in csv.reader(io.StringIO(decoded.text, newline=""), delimiter=sep, strict=True):
-                pass
-        except csv.Error as err:
-            if "unexpected end of data" in str(err):
-                raise FileProblem(
-                    str(decoded.path),
-                    f"the file ends inside a quoted field that opens on record {len(rows)}, "
-                    "so it was probably truncated during export or transfer",
-                    fix="export or copy the file again completely; nothing from it was written",
-                ) from err
+    ensure_not_truncated(decoded, sep)
+    if (
+        rows
+        and len(rows) > 1
+        and not decoded.text.endswith(("\n", "\r"))
+        and 0 < len(rows[-1]) < len(rows[0])
+    ):
+        raise FileProblem(
+            str(decoded.path),
+            f"the last record (record {len(rows)}) has {len(rows[-1])} of {len(rows[0])} fields "
+            "and the file does not end with a line break, so it was probably truncated",
+            fix="export or copy the file again completely; nothing from it was written",
+        )
     return rows
+
+
+def ensure_not_truncated(decoded: DecodedFile, delimiter: str) -> None:
+    """Fail if the text ends inside a quoted field: the export was cut off mid-record.
+
+    A lenient CSV reader silently takes such a file (the rest becomes one cell, or the last record
+    is short) and the cut record's data would be scored as if complete. Quotes come in pairs in a
+    well-formed file, so only an odd count needs the strict parse that tells for certain.
+    """
+    if decoded.text.count('"') % 2 == 0:
+        return
+    try:
+        for _ in csv.reader(
+            io.StringIO(decoded.text, newline=""), delimiter=delimiter, strict=True
+        ):
+            pass
+    except csv.Error as err:
+        if "unexpected end of data" in str(err):
+            raise FileProblem(
+                str(decoded.path),
+                "the file ends inside a quoted field, so it was probably truncated during export "
+                "or transfer",
+                fix="export or copy the file again completely; nothing from it was written",
+            ) from err
 
 
 def frame_from_rows(header: list[str], rows: list[list[str]]) -> pd.DataFrame:

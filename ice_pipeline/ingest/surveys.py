@@ -30,6 +30,7 @@ from ice_pipeline.ingest.common import (
     ParseResult,
     compact_text_columns,
     empty_quarantine,
+    ensure_not_truncated,
     parse_dates,
     period_of,
     quarantine_frame,
@@ -326,6 +327,7 @@ def read_layout(
 ) -> SurveyTable:
     """Read the header rows and body of a survey export (format detected unless forced)."""
     delimiter = sniff_delimiter(decoded.text[:65536])
+    ensure_not_truncated(decoded, delimiter)
     try:
         records, offsets = _head_records(decoded.text, delimiter)
     except csv.Error as err:
