@@ -463,7 +463,8 @@ def run_demo(employees: int = 2000) -> int:
         f"done: {len(summary.periods)} periods{unchanged} in {summary.seconds:.0f} s. The results:"
     )
     runner.say(
-        f"  warehouse   {warehouse}   (duckdb {warehouse}, then: SELECT * FROM ice.ice_scores;)"
+        f"  warehouse   {warehouse}   (read-only in Python: duckdb.connect(path, read_only=True)"
+        ".sql('SELECT * FROM ice.v_index_by_provider'))"
     )
     runner.say(
         f"  reports     {settings.reports_dir}   (ice-pipeline report show {last} --out r.html)"

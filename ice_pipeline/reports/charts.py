@@ -193,8 +193,12 @@ def trend_chart(
         positions, lows, highs, color=BLUE, alpha=0.15, linewidth=0, label="95% interval"
     )
     ax.plot(positions, values, color=BLUE, marker="o", linewidth=2, label="score")
+    # Two years of monthly periods do not fit as labels; show at most about eight, always
+    # including the latest, and annotate values only there (the data table lists every one).
+    step = max(1, int(np.ceil(len(points) / 8)))
+    labelled = set(range(len(points) - 1, -1, -step))
     for position, value in zip(positions, values, strict=True):
-        if not np.isnan(value):
+        if not np.isnan(value) and position in labelled:
             ax.annotate(
                 f"{value:.1f}",
                 (position, value),
@@ -204,7 +208,8 @@ def trend_chart(
                 fontsize=8,
                 color=INK,
             )
-    ax.set_xticks(positions, periods)
+    ticks = sorted(labelled)
+    ax.set_xticks([positions[i] for i in ticks], [periods[i] for i in ticks])
     ax.set_ylabel(ylabel)
     finite = np.concatenate(
         [values[~np.isnan(values)], lows[~np.isnan(lows)], highs[~np.isnan(highs)]]
