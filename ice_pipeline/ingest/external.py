@@ -31,6 +31,7 @@ from ice_pipeline.errors import FileProblem
 from ice_pipeline.ingest.common import DecodedFile, ParseResult, empty_quarantine, period_of
 from ice_pipeline.ingest.tickets import (
     RowProblems,
+    choose_format,
     clean_missing,
     finish_result,
     future_reasons,
@@ -134,20 +135,9 @@ def read_external(
     )  # part of the reader contract; external answers carry no person ids we keep
     raw_mapping = mapping_dict(mapping)
     frame, source_rows, blank_lines = read_table(decoded, raw_mapping, "external metrics")
-    chosen = file_format or raw_mapping.get("format") or detect_external_format(list(frame.columns))
-    if chosen is None:
-        shown = ", ".join(map(str, list(frame.columns)[:8]))
-        raise FileProblem(
-            str(decoded.path),
-            f"the external metrics format cannot be recognised from its header ({shown})",
-            fix=f"set 'format:' in the mapping (or --format) to one of {', '.join(FORMATS)}",
-        )
-    if chosen not in FORMATS:
-        raise FileProblem(
-            str(decoded.path),
-            f"unknown external metrics format {chosen!r}",
-            fix=f"use one of {', '.join(FORMATS)}",
-        )
+    requested = file_format or raw_mapping.get("format")
+    detected = None if requested else detect_external_format(list(frame.columns))
+    chosen = choose_format(decoded, frame.columns, requested, detected, FORMATS, "external metrics")
     fixed_period = raw_mapping.get("period_value")
     if fixed_period is not None and not _PERIOD.match(str(fixed_period)):
         raise FileProblem(

@@ -30,6 +30,7 @@ from ice_pipeline.ingest.common import DecodedFile, ParseResult, period_of
 from ice_pipeline.ingest.privacy import pseudonymize
 from ice_pipeline.ingest.tickets import (
     RowProblems,
+    choose_format,
     clean_missing,
     finish_result,
     mapping_dict,
@@ -138,13 +139,9 @@ def read_hr(
     del hr_employees, now  # part of the reader contract; a roster needs neither
     raw_mapping = mapping_dict(mapping)
     frame, source_rows, blank_lines = read_table(decoded, raw_mapping, "employees")
-    chosen = file_format or raw_mapping.get("format") or detect_hr_format(list(frame.columns))
-    if chosen not in FORMATS:
-        raise FileProblem(
-            str(decoded.path),
-            f"unknown HR format {chosen!r}",
-            fix=f"use one of {', '.join(FORMATS)}",
-        )
+    requested = file_format or raw_mapping.get("format")
+    detected = None if requested else detect_hr_format(list(frame.columns))
+    chosen = choose_format(decoded, frame.columns, requested, detected, FORMATS, "HR")
     columns = resolve_columns(
         decoded,
         frame,

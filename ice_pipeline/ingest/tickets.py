@@ -171,6 +171,33 @@ def mapping_name(mapping: Any) -> str:
     return str(path) if path else "the mapping"
 
 
+def choose_format(
+    decoded: DecodedFile,
+    columns: Any,
+    requested: str | None,
+    detected: str | None,
+    formats: Any,
+    what: str,
+    header_noun: str | None = None,
+) -> str:
+    """The format to read with: forced (--format or mapping), else detected, else refused."""
+    chosen = requested or detected
+    if chosen is None:
+        shown = ", ".join(map(str, list(columns)[:8]))
+        raise FileProblem(
+            str(decoded.path),
+            f"the {header_noun or what} format cannot be recognised from its header ({shown})",
+            fix=f"set 'format:' in the mapping (or --format) to one of {', '.join(formats)}",
+        )
+    if chosen not in formats:
+        raise FileProblem(
+            str(decoded.path),
+            f"unknown {what} format {chosen!r}",
+            fix=f"use one of {', '.join(formats)}",
+        )
+    return chosen
+
+
 def read_table(
     decoded: DecodedFile, raw_mapping: dict[str, Any], what: str
 ) -> tuple[pd.DataFrame, pd.Series, int]:
@@ -696,20 +723,11 @@ def read_tickets(
     raw_mapping = mapping_dict(mapping)
     label = mapping_name(mapping)
     frame, source_rows, blank_lines = read_table(decoded, raw_mapping, "tickets")
-    chosen = file_format or raw_mapping.get("format") or detect_ticket_format(frame.columns)
-    if chosen is None:
-        shown = ", ".join(map(str, list(frame.columns)[:8]))
-        raise FileProblem(
-            str(decoded.path),
-            f"the ticket export format cannot be recognised from its header ({shown})",
-            fix=f"set 'format:' in the mapping (or --format) to one of {', '.join(FORMATS)}",
-        )
-    if chosen not in FORMATS:
-        raise FileProblem(
-            str(decoded.path),
-            f"unknown ticket format {chosen!r}",
-            fix=f"use one of {', '.join(FORMATS)}",
-        )
+    requested = file_format or raw_mapping.get("format")
+    detected = None if requested else detect_ticket_format(frame.columns)
+    chosen = choose_format(
+        decoded, frame.columns, requested, detected, FORMATS, "ticket", "ticket export"
+    )
     fixed_provider = raw_mapping.get("provider_department")
     required = [*REQUIRED_ROLES, *([] if fixed_provider else ["assignment_group"])]
     columns = resolve_columns(
