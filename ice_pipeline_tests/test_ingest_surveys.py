@@ -880,6 +880,68 @@ def test_compressed_validation_matches_full(
     pd.testing.assert_frame_equal(ratings_of(full), ratings_of(sampled))
 
 
+def _large_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make a small file take the enterprise-size path: sampled validation, categorical text."""
+    from ice_pipeline.ingest import common
+
+    monkeypatch.setattr(surveys, "FULL_VALIDATION_MAX_ROWS", 0)
+    monkeypatch.setattr(common, "CATEGORICAL_MIN_ROWS", 0)
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    from ice_pipeline.ingest.common import text_columns
+
+    return text_columns(frame)
+
+
+@pytest.mark.parametrize("layout", ["qualtrics", "surveymonkey", "google_forms"])
+def test_large_path_gives_the_same_values_as_the_small_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: str
+) -> None:
+    from ice_pipeline.demo.generator import generate_demo
+
+    generate_demo(tmp_path, employees=120, periods=1, survey_format=layout)
+    export = next(e for e in discover_exports(tmp_path) if e.feed == "surveys")
+    small = read(export.path, export.mapping_path)
+    _large_path(monkeypatch)
+    large = read(export.path, export.mapping_path)
+    big = ratings_of(large)
+    text = ["period", "respondent_id", "provider_department", "dimension", "source_file"]
+    assert all(isinstance(big[c].dtype, pd.CategoricalDtype) for c in text)
+    assert all(ratings_of(small)[c].dtype == object for c in text)
+    assert len(big) > 500
+    pd.testing.assert_frame_equal(_as_text(big), ratings_of(small))
+    assert large.counts == small.counts
+
+
+def test_large_path_long_format_keeps_the_first_of_a_repeated_rating(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    header = ["respondent_id", "consumer_department", "provider", "dimension", "rating"]
+    data = [
+        ["e1", "Sales", "Finance", "quality", "7"],
+        ["e1", "Sales", "IT", "quality", "2"],
+        ["e1", "Sales", "Finance", "quality", "1"],  # repeats row 2's provider and dimension
+        ["e2", "Ops", "Finance", "red_tape", "3"],
+        ["e2", "", "IT", "quality", "4"],  # no department: e2's record is quarantined
+    ]
+    header.append("responded_at")
+    data = [[*row, "2026-10-02"] for row in data]
+    path = write_csv(tmp_path / "long.csv", [header, *data])
+    small = read(path, EXAMPLES / "surveys_long.yaml")
+    _large_path(monkeypatch)
+    large = read(path, EXAMPLES / "surveys_long.yaml")
+    assert isinstance(ratings_of(large)["provider_department"].dtype, pd.CategoricalDtype)
+    pd.testing.assert_frame_equal(_as_text(ratings_of(large)), ratings_of(small))
+    assert ratings_of(small)[["provider_department", "rating_raw"]].values.tolist() == [
+        ["Finance", 7.0],
+        ["IT", 2.0],
+        ["Finance", 3.0],
+    ]
+    pd.testing.assert_frame_equal(large.quarantine, small.quarantine)
+    assert "second rating of Finance on quality" in " ".join(small.quarantine["reason"])
+
+
 def test_compressed_validation_applies_a_failure_to_every_row_of_the_answer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -367,14 +367,28 @@ def quarantine_frame(
 CATEGORICAL_MIN_ROWS = 100_000
 
 
-def compact_text_columns(frame: pd.DataFrame, min_rows: int = CATEGORICAL_MIN_ROWS) -> pd.DataFrame:
-    """Large frames: repeated text columns as categoricals (values unchanged).
+def categorical_take(values: np.ndarray, index: np.ndarray) -> pd.Categorical:
+    """``values[index]`` as a categorical, without building one Python object per element.
+
+    ``values`` is small (one entry per record or per answer column), ``index`` long (one per
+    rating). Missing values (None/NaN) stay missing.
+    """
+    codes, categories = pd.factorize(values)
+    return pd.Categorical.from_codes(codes[index], categories=categories)
+
+
+def compact_text_columns(frame: pd.DataFrame, min_rows: int | None = None) -> pd.DataFrame:
+    """Large frames: repeated text columns as categoricals; small ones: plain text (values unchanged).
 
     A long survey table repeats each department, dimension, period and respondent on many rows;
     as Python strings those columns dominate writing the parse cache (Parquet) and loading the
-    warehouse. Categoricals write dictionary-encoded and read back as categoricals.
+    warehouse. Categoricals write dictionary-encoded and read back as categoricals. Below
+    ``min_rows`` categoricals save nothing worth their surprises, so they are decoded.
     """
-    if len(frame) < min_rows:
+    if len(frame) < (CATEGORICAL_MIN_ROWS if min_rows is None else min_rows):
+        for column in frame.columns:
+            if isinstance(frame[column].dtype, pd.CategoricalDtype):
+                frame[column] = to_text(frame[column])
         return frame
     for column in frame.columns:
         if frame[column].dtype != object:
@@ -382,6 +396,23 @@ def compact_text_columns(frame: pd.DataFrame, min_rows: int = CATEGORICAL_MIN_RO
         categorical = pd.Categorical(frame[column])
         if len(categorical.categories) <= len(frame) // 2:
             frame[column] = categorical
+    return frame
+
+
+def to_text(values: pd.Series) -> pd.Series:
+    """A categorical column as plain object text (missing values as None)."""
+    text = values.astype(object)
+    return text.where(text.notna(), None)
+
+
+def text_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every categorical column as plain text (for pandera, which checks dtypes)."""
+    categorical = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
+    if not categorical:
+        return frame
+    frame = frame.copy(deep=False)
+    for column in categorical:
+        frame[column] = to_text(frame[column])
     return frame
 
 
