@@ -378,7 +378,7 @@ def categorical_take(values: np.ndarray, index: np.ndarray) -> pd.Categorical:
 
 
 def compact_text_columns(frame: pd.DataFrame, min_rows: int | None = None) -> pd.DataFrame:
-    """Large frames: repeated text columns as categoricals; small ones: plain text (values unchanged).
+    """Large frames: repeated text as categoricals; small ones: plain text (values unchanged).
 
     A long survey table repeats each department, dimension, period and respondent on many rows;
     as Python strings those columns dominate writing the parse cache (Parquet) and loading the
