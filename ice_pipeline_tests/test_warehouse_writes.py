@@ -399,3 +399,40 @@ def test_upsert_refuses_repeated_keys(engine: sqlalchemy.Engine) -> None:
     with pytest.raises(ValueError, match="rows share a primary key"):
         upsert_rows(engine, schema.run_log, log)
     assert read_frame(engine, schema.run_log).empty
+
+
+def test_categorical_text_is_stored_as_its_values(engine: sqlalchemy.Engine) -> None:
+    # Large parses hand categoricals to the writer, which keeps them dictionary-encoded for
+    # DuckDB and decodes them for PostgreSQL's COPY; the stored rows must be the plain ones.
+    plain = _tickets("2025-03", 40)
+    plain.loc[3, "consumer_department"] = None
+    plain.loc[5, "consumer_department"] = NASTY_TEXT
+    categorical = plain.copy()
+    for column in ("period", "provider_department", "consumer_department", "source_file"):
+        categorical[column] = categorical[column].astype("category")
+    assert replace_partition(engine, schema.tickets, categorical, {"period": "2025-03"}) == 40
+    stored = read_frame(engine, schema.tickets, where={"period": "2025-03"})
+    replace_partition(engine, schema.tickets, plain, {"period": "2025-03"})
+    pd.testing.assert_frame_equal(
+        _sorted(stored, ["ticket_id"]),
+        _sorted(read_frame(engine, schema.tickets, where={"period": "2025-03"}), ["ticket_id"]),
+    )
+    assert stored["consumer_department"].isna().sum() == 1
+    assert (stored["consumer_department"] == NASTY_TEXT).sum() == 1
+    assert stored["provider_department"].dtype == object
+
+
+def test_categorical_text_is_checked_like_plain_text(engine: sqlalchemy.Engine) -> None:
+    numbers = _tickets("2025-04", 5)
+    numbers["consumer_department"] = pd.Categorical([1, 2, 3, 1, 2])
+    with pytest.raises(ValueError, match="consumer_department.*expected text"):
+        replace_partition(engine, schema.tickets, numbers, {"period": "2025-04"})
+    elsewhere = _tickets("2025-04", 5)
+    elsewhere["period"] = pd.Categorical(["2025-04"] * 4 + ["2025-05"])
+    with pytest.raises(ValueError, match="1 row"):
+        replace_partition(engine, schema.tickets, elsewhere, {"period": "2025-04"})
+    too_long = _tickets("2025-04", 5)
+    too_long["source_sha256"] = pd.Categorical(["a" * 65] * 5)
+    with pytest.raises(ValueError, match="65 characters exceeds the column's limit of 64"):
+        replace_partition(engine, schema.tickets, too_long, {"period": "2025-04"})
+    assert read_frame(engine, schema.tickets, where={"period": "2025-04"}).empty

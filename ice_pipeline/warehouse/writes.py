@@ -6,7 +6,8 @@ psycopg 3 ``COPY ... FROM STDIN`` in CSV). A writer killed mid-way leaves the pr
 and writing the same partition twice leaves exactly the same rows. Nothing here loads row by row.
 
 Frames are converted once to an Arrow table typed from ``schema.py`` (NaN/NaT/None become NULL,
-tz-aware timestamps become naive UTC); both engine paths load that same Arrow table, and reads
+tz-aware timestamps become naive UTC, categorical text stays dictionary-encoded until the
+PostgreSQL path writes it as CSV); both engine paths load that same Arrow table, and reads
 come back with the same pandas dtypes on both engines:
 
 =========  ==================  ===========================
@@ -106,13 +107,32 @@ def _column_to_arrow(column: sqlalchemy.Column, values: pd.Series) -> pa.Array:
         return pa.array(stamps.astype("datetime64[us]"), type=pa.timestamp("us"), from_pandas=True)
     # Text: accept object, pandas string and categorical columns, but never silently str() numbers.
     array = pa.array(values, from_pandas=True)
-    if pa.types.is_dictionary(array.type):
-        array = array.dictionary_decode()
     if array.null_count == len(array):  # empty, or all missing (read as float NaN by pandas)
         return pa.nulls(len(values), type=pa.string())
-    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+    if pa.types.is_dictionary(array.type):
+        # A categorical stays dictionary-encoded: decoding 2.5M rows of repeated strings costs
+        # seconds and DuckDB reads the dictionary directly (PostgreSQL's path decodes it).
+        if not _is_text(array.type.value_type):
+            raise TypeError(f"holds {array.type.value_type} categories, expected text")
+        return array.cast(pa.dictionary(pa.int32(), pa.string()))
+    if not _is_text(array.type):
         raise TypeError(f"holds {array.type} values, expected text")
     return array.cast(pa.string())
+
+
+def _is_text(arrow_type: pa.DataType) -> bool:
+    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+
+
+def _decoded(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """A dictionary-encoded text column as plain strings; anything else unchanged."""
+    if pa.types.is_dictionary(array.type):
+        return array.cast(array.type.value_type)
+    return array
+
+
+def _decode_dictionaries(rows: pa.Table) -> pa.Table:
+    return pa.Table.from_arrays([_decoded(c) for c in rows.columns], names=rows.column_names)
 
 
 def _frame_to_arrow(table: Table, frame: pd.DataFrame, fill: Mapping[str, object]) -> pa.Table:
@@ -161,7 +181,8 @@ def _frame_to_arrow(table: Table, frame: pd.DataFrame, fill: Mapping[str, object
                     "an INTEGER column (32 bits)"
                 )
         if isinstance(column.type, String) and column.type.length and len(array):
-            longest = pc.max(pc.utf8_length(array)).as_py() or 0
+            values = array.dictionary if pa.types.is_dictionary(array.type) else array
+            longest = (pc.max(pc.utf8_length(values)).as_py() or 0) if len(values) else 0
             if longest > column.type.length:
                 raise ValueError(
                     f"{table.fullname}.{column.name}: a value of {longest} characters exceeds "
@@ -187,7 +208,7 @@ def _check_unique_keys(
         key_frame = frame[varying].reset_index(drop=True)
         duplicated = key_frame.duplicated(keep=False)
     else:  # the whole key is the partition: every row has the same key
-        key_frame = rows.select(keys).to_pandas()
+        key_frame = _decode_dictionaries(rows.select(keys)).to_pandas()
         duplicated = pd.Series(True, index=key_frame.index)
     if duplicated.any():
         example = key_frame[duplicated].iloc[0].to_dict()
@@ -206,7 +227,7 @@ def _check_partition(table: Table, partition: Mapping[str, object]) -> None:
 def _check_rows_in_partition(table: Table, rows: pa.Table, partition: Mapping[str, object]) -> None:
     """Every row must belong to the partition, or a rewrite would not replace it."""
     for name, value in partition.items():
-        column = rows.column(name)
+        column = _decoded(rows.column(name))
         expected = pa.scalar(value, type=column.type)
         outside = pc.sum(pc.invert(pc.fill_null(pc.equal(column, expected), False))).as_py()
         if outside:
@@ -255,6 +276,7 @@ def _duckdb_insert(connection: sqlalchemy.Connection, table: Table, rows: pa.Tab
 def _csv_chunks(rows: pa.Table) -> Iterable[bytes]:
     """CSV text for COPY: NULL is an empty unquoted field, text is always quoted by Arrow."""
     options = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
+    rows = _decode_dictionaries(rows)
     for batch in rows.to_batches(max_chunksize=_COPY_CHUNK_ROWS):
         buffer = io.BytesIO()
         pa_csv.write_csv(pa.Table.from_batches([batch], schema=rows.schema), buffer, options)
