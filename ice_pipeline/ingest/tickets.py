@@ -44,12 +44,15 @@ from ice_pipeline.errors import FileProblem
 from ice_pipeline.ingest.common import (
     DecodedFile,
     ParseResult,
+    column_names,
     empty_quarantine,
     frame_from_rows,
     parse_dates,
     period_of,
     quarantine_frame,
+    read_csv_records_fast,
     read_csv_rows,
+    sniff_delimiter,
 )
 from ice_pipeline.ingest.privacy import is_personal_column, pseudonymize
 from ice_pipeline.ingest.validation import canonical_columns, validate_canonical
@@ -216,6 +219,11 @@ def read_table(
             "so it was probably cut off while being copied or exported",
             fix="re-export the file from the source tool and check that it was copied completely",
         )
+    fast = read_csv_records_fast(
+        decoded.text, str(delimiter) if delimiter else sniff_delimiter(decoded.text)
+    )
+    if fast is not None and len(fast[0]) > 1:
+        return _table_from_columns(decoded, fast, what)
     rows = read_csv_rows(decoded, delimiter=str(delimiter) if delimiter else None)
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise FileProblem(
@@ -243,6 +251,44 @@ def read_table(
             fix="set 'delimiter:' in the mapping to the character that separates the columns",
         )
     return frame, pd.Series(numbers[filled], index=frame.index, dtype="int64"), blank
+
+
+def _table_from_columns(
+    decoded: DecodedFile, columns: list[pd.Series], what: str
+) -> tuple[pd.DataFrame, pd.Series, int]:
+    """``read_table`` for a rectangular file read column-wise (``read_csv_records_fast``)."""
+    header = [str(c.iloc[0]) for c in columns]
+    if not any(cell.strip() for cell in header):
+        raise FileProblem(
+            str(decoded.path),
+            "the file has no header row",
+            fix=f"export the {what} with column headers in the first line",
+        )
+    body = [c.iloc[1:].reset_index(drop=True) for c in columns]
+    filled = np.zeros(len(body[0]), dtype=bool)
+    for column in body:
+        filled |= (column.str.strip() != "").to_numpy()
+    numbers = np.arange(2, len(filled) + 2)
+    if not filled.any():
+        raise FileProblem(
+            str(decoded.path),
+            f"the file has a header but no data rows (no {what})",
+            fix="re-export including the data rows, or remove the file if the period has none",
+        )
+    names = column_names(header)
+    frame = pd.DataFrame(
+        {name: column.to_numpy()[filled] for name, column in zip(names, body, strict=True)},
+        columns=names,
+        dtype=object,
+    )
+    if len(frame.columns) == 1 and len(header) == 1 and any(ch in header[0] for ch in ",;\t|"):
+        raise FileProblem(
+            str(decoded.path),
+            "the header is one single column, so the delimiter is wrong "
+            f"(header: {header[0][:80]!r})",
+            fix="set 'delimiter:' in the mapping to the character that separates the columns",
+        )
+    return frame, pd.Series(numbers[filled], dtype="int64"), int((~filled).sum())
 
 
 def resolve_columns(
