@@ -105,12 +105,24 @@ def exclusive_write(engine: sqlalchemy.Engine, *names: str) -> Iterator[None]:
 # expectation suite, ice_tables, and report delivery's checks); reading 2.5M ratings back from
 # the warehouse costs seconds each time. Reads are shared within one run only, never across runs.
 SHARED_READ_TABLES = ("survey_ratings",)
+# Their repeated text columns are read as categoricals (sorted categories): building 2.5M Python
+# strings per column and hashing them again in every groupby cost seconds per read.
+SHARED_READ_CATEGORICAL = (
+    "period",
+    "respondent_id",
+    "provider_department",
+    "dimension",
+    "consumer_department",
+    "source_file",
+    "source_sha256",
+)
 _SHARED: dict[tuple[str, str, str, str], pd.DataFrame] = {}
 _SHARED_LOCK = threading.Lock()
 
 
 def shared_read(run_id: str, engine: sqlalchemy.Engine, table: Any, period: str) -> pd.DataFrame:
-    """``read_frame(engine, table, where={"period": period})``, read once per run.
+    """``read_frame(engine, table, where={"period": period})``, read once per run (text of
+    ``SHARED_READ_TABLES`` as categoricals, see ``SHARED_READ_CATEGORICAL``).
 
     Each caller gets its own copy. Only the tables of ``SHARED_READ_TABLES`` are kept (their
     partitions are written by one step that runs before every reader in the run); anything else
@@ -124,7 +136,9 @@ def shared_read(run_id: str, engine: sqlalchemy.Engine, table: Any, period: str)
     with _SHARED_LOCK:
         frame = _SHARED.get(key)
     if frame is None:
-        frame = read_frame(engine, table, where={"period": period})
+        frame = read_frame(
+            engine, table, where={"period": period}, categorical=SHARED_READ_CATEGORICAL
+        )
         with _SHARED_LOCK:
             for stale in [k for k in _SHARED if k[0] != run_id]:  # memory: this run's reads only
                 del _SHARED[stale]

@@ -26,7 +26,7 @@ Schema changes belong in ``migrate.py``; connecting in ``engine.py``.
 
 import io
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 import pyarrow as pa
@@ -392,14 +392,24 @@ def _arrow_schema(table: Table) -> pa.Schema:
     return pa.schema([(column.name, _arrow_type(column)) for column in table.columns])
 
 
-def _arrow_to_frame(table: Table, rows: pa.Table) -> pd.DataFrame:
+def _arrow_to_frame(table: Table, rows: pa.Table, categorical: Sequence[str] = ()) -> pd.DataFrame:
     """Give every engine's result the same pandas dtypes (see the module docstring)."""
     rows = rows.cast(_arrow_schema(table))
+    for name in categorical:
+        index = rows.schema.get_field_index(name)
+        rows = rows.set_column(index, name, pc.dictionary_encode(rows.column(index)))
     dtype_of = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
     frame = rows.to_pandas(types_mapper=dtype_of.get, date_as_object=False)
     for column in table.columns:
         if isinstance(column.type, DateTime | Date):
             frame[column.name] = frame[column.name].astype("datetime64[ns]")
+    for name in categorical:
+        # Categories in sorted order, so pd.factorize(sort=True) and sorting give the same
+        # order as for plain text (otherwise categorical order is first appearance).
+        values = frame[name]
+        if not isinstance(values.dtype, pd.CategoricalDtype):  # an empty result
+            values = values.astype("category")
+        frame[name] = values.cat.reorder_categories(sorted(values.cat.categories))
     return frame
 
 
@@ -430,17 +440,23 @@ def read_frame(
     table: Table,
     where: dict[str, object] | None = None,
     order_by: list[str] | None = None,
+    categorical: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Read ``table`` (optionally filtered by column = value, or IN a list) as typed pandas.
 
     Uses the bulk paths (DuckDB: Arrow result; PostgreSQL: ``COPY (SELECT ...) TO STDOUT``), so
-    millions of rows read in seconds. Column dtypes are the same on both engines.
+    millions of rows read in seconds. Column dtypes are the same on both engines. Text columns
+    named in ``categorical`` come back as pandas categoricals with sorted categories: for
+    millions of rows that repeat a few values, cheaper to build and to group by than strings.
     """
     where = where or {}
     order_by = order_by or []
-    for name in [*where, *order_by]:
+    for name in [*where, *order_by, *categorical]:
         if name not in table.columns:
             raise ValueError(f"{table.fullname} has no column {name!r}")
+    for name in categorical:
+        if not isinstance(table.columns[name].type, String):
+            raise ValueError(f"{table.fullname}.{name} is not text; only text reads as categorical")
     with engine.connect() as connection:
         quote = connection.dialect.identifier_preparer.quote
         select = f"SELECT {_quoted_columns(connection, table.columns.keys())} FROM " + _qualified(
@@ -453,7 +469,7 @@ def read_frame(
             rows = raw.execute(select + clause + order, params).to_arrow_table()
         else:
             rows = _postgres_copy_out(raw, table, select, where, order, connection)
-    return _arrow_to_frame(table, rows)
+    return _arrow_to_frame(table, rows, categorical)
 
 
 def _postgres_copy_out(
