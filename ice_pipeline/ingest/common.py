@@ -318,7 +318,46 @@ def _parse_with_formats(text: pd.Series, formats: list[str]) -> pd.Series:
     return result
 
 
+# Columns at least this long with at most this share of distinct values are parsed per distinct
+# value (ticket timestamps repeat: minutes of one month over 100k tickets).
+_DISTINCT_MIN_ROWS = 2_000
+_DISTINCT_MAX_SHARE = 0.7
+
+
 def parse_dates(raw: pd.Series, order: str) -> ParsedDates:
+    """Parse date strings under the configured order (YMD, DMY or MDY); see ``_parse_dates``.
+
+    Long columns that repeat values are parsed once per distinct value (the same result: every
+    output is a function of the value alone).
+    """
+    if len(raw) >= _DISTINCT_MIN_ROWS:
+        codes, uniques = pd.factorize(raw)
+        if len(uniques) <= _DISTINCT_MAX_SHARE * len(raw):
+            distinct = _parse_dates(pd.Series(np.asarray(uniques, dtype=object)), order)
+            return _expand(distinct, codes, raw.index)
+    return _parse_dates(raw, order)
+
+
+def _expand(parsed: ParsedDates, codes: np.ndarray, index: pd.Index) -> ParsedDates:
+    """Per-distinct-value results back to one per row; code -1 (a missing value) -> NaT/False."""
+
+    def spread(values: pd.Series, missing: object) -> pd.Series:
+        with_missing = np.append(values.to_numpy(), np.array([missing], dtype=values.dtype))
+        return pd.Series(with_missing[codes], index=index, dtype=values.dtype)
+
+    return ParsedDates(
+        values=spread(parsed.values, np.datetime64("NaT")),
+        invalid=spread(parsed.invalid, False),
+        ambiguous=spread(parsed.ambiguous, False),
+        other_order_values=(
+            None
+            if parsed.other_order_values is None
+            else spread(parsed.other_order_values, np.datetime64("NaT"))
+        ),
+    )
+
+
+def _parse_dates(raw: pd.Series, order: str) -> ParsedDates:
     """Parse date strings under the configured order (YMD, DMY or MDY).
 
     ISO 8601 with a 'T' and zone (``2026-10-03T14:05:22Z``) is always accepted and converted to
