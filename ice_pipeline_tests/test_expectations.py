@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from ice_pipeline.ingest.expectations import CheckOutcome, build_data_docs, period_bounds, run_suite
 
@@ -385,3 +386,25 @@ def test_concurrent_runs_share_a_fresh_gx_dir(tmp_path: Path) -> None:
     assert len(results) == 3
     assert all(all(r) for r in results)
     assert build_data_docs(gx_dir) is not None
+
+
+def test_config_variables_keep_their_values_without_the_comment_template(tmp_path: Path) -> None:
+    from ice_pipeline.ingest.expectations import _compact_config_variables
+
+    path = tmp_path / "config_variables.yml"
+    path.write_text(
+        "\n# This config file supports variable substitution\n# (GX's template)\n"
+        "instance_id: 11c361e6-92c7-401a-93ac-66838e778895\nwarehouse_password: ${PGPASS}\n",
+        encoding="utf-8",
+    )
+    _compact_config_variables(path)
+    text = path.read_text(encoding="utf-8")
+    assert "#" not in text
+    assert yaml.safe_load(text) == {
+        "instance_id": "11c361e6-92c7-401a-93ac-66838e778895",
+        "warehouse_password": "${PGPASS}",
+    }
+    edited = "instance_id: abc\n# a comment a person added after the first line\n"
+    path.write_text(edited, encoding="utf-8")
+    _compact_config_variables(path)  # a file that does not start with GX's template is left alone
+    assert path.read_text(encoding="utf-8") == edited
