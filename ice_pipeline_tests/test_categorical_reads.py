@@ -114,3 +114,23 @@ def test_expectation_outcomes_are_the_same_from_a_categorical_read(
     plain, categorical = ([(o.check_name, o.passed, o.metadata) for o in run] for run in outcomes)
     assert plain == categorical
     assert any(not passed for _, passed, _ in plain) and any(passed for _, passed, _ in plain)
+
+
+def test_categorical_read_in_small_batches_holds_the_same_values(
+    loaded: tuple[sqlalchemy.Engine, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DuckDB results are encoded batch by batch and the batches' dictionaries unified.
+    from ice_pipeline.warehouse import writes
+
+    engine, periods = loaded
+    monkeypatch.setattr(writes, "_READ_BATCH_ROWS", 97)
+    plain, categorical = _reads(engine, periods[-1])
+    assert len(plain) > 10 * 97
+    pd.testing.assert_frame_equal(text_columns(categorical), plain)
+    empty = read_frame(
+        engine,
+        schema.survey_ratings,
+        where={"period": "1999-01"},
+        categorical=SHARED_READ_CATEGORICAL,
+    )
+    assert empty.empty and list(empty.columns) == list(plain.columns)

@@ -394,10 +394,15 @@ def _arrow_schema(table: Table) -> pa.Schema:
 
 def _arrow_to_frame(table: Table, rows: pa.Table, categorical: Sequence[str] = ()) -> pd.DataFrame:
     """Give every engine's result the same pandas dtypes (see the module docstring)."""
-    rows = rows.cast(_arrow_schema(table))
+    schema = _arrow_schema(table)
     for name in categorical:
         index = rows.schema.get_field_index(name)
-        rows = rows.set_column(index, name, pc.dictionary_encode(rows.column(index)))
+        column = rows.column(index)
+        if not pa.types.is_dictionary(column.type):
+            column = pc.dictionary_encode(column.cast(pa.string()))
+        rows = rows.set_column(index, name, column)
+        schema = schema.set(index, pa.field(name, column.type))
+    rows = rows.cast(schema)
     dtype_of = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
     frame = rows.to_pandas(types_mapper=dtype_of.get, date_as_object=False)
     for column in table.columns:
@@ -466,10 +471,34 @@ def read_frame(
         raw = _driver_connection(connection)
         if dialect_name(engine) == "duckdb":
             clause, params = _where_sql(connection, where, "?")
-            rows = raw.execute(select + clause + order, params).to_arrow_table()
+            result = raw.execute(select + clause + order, params)
+            rows = (
+                _encoded_batches(result, categorical) if categorical else result.to_arrow_table()
+            )
         else:
             rows = _postgres_copy_out(raw, table, select, where, order, connection)
     return _arrow_to_frame(table, rows, categorical)
+
+
+# Rows per Arrow batch when text is read as categorical: bounds the plain-text copy in memory.
+_READ_BATCH_ROWS = 1_000_000
+
+
+def _encoded_batches(result: object, categorical: Sequence[str]) -> pa.Table:
+    """A DuckDB result read batch by batch, the ``categorical`` columns dictionary-encoded as
+    each batch arrives: the whole result never exists as plain strings at once (memory: 12.5M
+    ratings repeat a few hundred thousand distinct values)."""
+    reader = result.fetch_record_batch(_READ_BATCH_ROWS)  # type: ignore[attr-defined]
+    batches = []
+    for batch in reader:
+        columns = [
+            pc.dictionary_encode(column) if name in categorical else column
+            for name, column in zip(batch.schema.names, batch.columns, strict=True)
+        ]
+        batches.append(pa.RecordBatch.from_arrays(columns, names=batch.schema.names))
+    if not batches:
+        return reader.schema.empty_table()
+    return pa.Table.from_batches(batches).unify_dictionaries()
 
 
 def _postgres_copy_out(
