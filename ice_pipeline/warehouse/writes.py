@@ -472,9 +472,7 @@ def read_frame(
         if dialect_name(engine) == "duckdb":
             clause, params = _where_sql(connection, where, "?")
             result = raw.execute(select + clause + order, params)
-            rows = (
-                _encoded_batches(result, categorical) if categorical else result.to_arrow_table()
-            )
+            rows = _encoded_batches(result, categorical) if categorical else result.to_arrow_table()
         else:
             rows = _postgres_copy_out(raw, table, select, where, order, connection)
     return _arrow_to_frame(table, rows, categorical)
@@ -487,7 +485,8 @@ _READ_BATCH_ROWS = 1_000_000
 def _encoded_batches(result: object, categorical: Sequence[str]) -> pa.Table:
     """A DuckDB result read batch by batch, the ``categorical`` columns dictionary-encoded as
     each batch arrives: the whole result never exists as plain strings at once (memory: 12.5M
-    ratings repeat a few hundred thousand distinct values)."""
+    ratings repeat a few hundred thousand distinct values).
+    """
     reader = result.fetch_record_batch(_READ_BATCH_ROWS)  # type: ignore[attr-defined]
     batches = []
     for batch in reader:
