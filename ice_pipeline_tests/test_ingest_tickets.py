@@ -3,6 +3,7 @@
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -303,3 +304,22 @@ def test_reader_accepts_a_mapping_object(tmp_path: Path) -> None:
     assert isinstance(result.quarantine, pd.DataFrame) and isinstance(
         decode_file(path), DecodedFile
     )
+
+
+def test_clean_missing_equals_stripping_every_cell() -> None:
+    from ice_pipeline.ingest.tickets import DEFAULT_MISSING, clean_missing
+
+    rng = np.random.default_rng(3)
+    pool = np.array([" IT ", "IT", "N/A", "", " ", "-", "Closed\t", "x", "None", "n/a "], object)
+    frame = pd.DataFrame({c: rng.choice(pool, 500) for c in ("state", "group", "note")})
+    frame.loc[[3, 7], "note"] = None
+    frame.loc[[5], "group"] = np.nan
+    mapping = {"missing_values": ["x"]}
+    codes = {"x", *DEFAULT_MISSING}
+    expected = pd.DataFrame(
+        {
+            c: frame[c].str.strip().where(~frame[c].str.strip().isin(codes), None)
+            for c in frame.columns
+        }
+    )
+    pd.testing.assert_frame_equal(clean_missing(frame, mapping), expected)

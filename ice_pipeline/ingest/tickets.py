@@ -360,9 +360,16 @@ def clean_missing(
     )
     cleaned = {}
     for column in frame.columns:
-        text = frame[column].str.strip()
-        cleaned[column] = text.where(~text.isin(codes), None)
-    return pd.DataFrame(cleaned, index=frame.index)
+        # Per distinct value: exports repeat a few states, groups and priorities 100k times.
+        values = frame[column].to_numpy(dtype=object)
+        value_codes, distinct = pd.factorize(values)
+        text = pd.Series(np.asarray(distinct, dtype=object)).str.strip()
+        text = text.where(~text.isin(codes), None).to_numpy(dtype=object)
+        out = text[value_codes] if len(text) else np.empty(len(values), dtype=object)
+        missing = value_codes == -1  # None/NaN cells stay as they were
+        out[missing] = values[missing]
+        cleaned[column] = out
+    return pd.DataFrame(cleaned, index=frame.index, columns=frame.columns, dtype=object)
 
 
 _NAMED_MONTH_FORMATS = (
