@@ -356,20 +356,40 @@ def heatmap_chart(
                     fontsize=8,
                     color="white" if value >= 60 else INK,
                 )
-    ax.set_xticks(
-        np.arange(len(column_labels)),
-        [_short(label) for label in column_labels],
-        rotation=30,
-        ha="right",
-    )
-    ax.set_yticks(np.arange(len(row_labels)), [_short(label) for label in row_labels])
+    short_columns = [_short(label) for label in column_labels]
+    short_rows = [_short(label) for label in row_labels]
+    ax.set_xticks(np.arange(len(column_labels)), short_columns, rotation=30, ha="right")
+    ax.set_yticks(np.arange(len(row_labels)), short_rows)
     ax.set_xlabel("rated by (consumer department)")
     ax.set_ylabel("provider department")
     ax.spines[:].set_visible(False)
+    # Margins from the label widths instead of tight_layout, which drew this chart (hundreds of
+    # cell labels) a second time: x labels are rotated 30 degrees; the colour bar, its ticks and
+    # label sit on the right; the note above takes one small line.
+    angle = np.radians(30)
+    column_width_in = _text_width_in(short_columns)
+    # The first rotated column label reaches left of the plot by about its width x cos(30).
+    cell_in = (width * 0.7) / max(len(column_labels), 1)
+    left_in = max(
+        _PAD_IN + _LINE_IN + _TICK_IN + _text_width_in(short_rows),
+        _PAD_IN + column_width_in * np.cos(angle) - cell_in / 2,
+    )
+    fig.subplots_adjust(
+        left=left_in / width,
+        bottom=(
+            _PAD_IN
+            + _LINE_IN
+            + _TICK_IN
+            + column_width_in * np.sin(angle)
+            + _LINE_IN * np.cos(angle)
+        )
+        / height,
+        right=1 - (_PAD_IN + _TICK_IN + _text_width_in(["100"]) + _LINE_IN) / width,
+        top=1 - (_PAD_IN + _LINE_IN) / height,
+    )
     colorbar = fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02)
     colorbar.set_label("score (0-100)")
     ax.set_title(f"hatched grey = {withheld_text}", fontsize=8, color="#52606d", loc="left")
-    fig.tight_layout()
     rows = []
     for row_label, row in zip(row_labels, values, strict=True):
         rows.append(
