@@ -168,3 +168,43 @@ def test_cli_report_commands_read_the_archive(duckdb_url, tmp_path, monkeypatch,
     assert "provider:IT" in capsys.readouterr().out
     assert main(["report", "show", "2026-01"]) == 2  # a one-line error, no traceback
     assert "report list" in capsys.readouterr().err
+
+
+def _fingerprint_cell_by_cell(frame: pd.DataFrame) -> str:
+    # The original definition: _canonical on every cell of every row.
+    import hashlib
+    import json
+
+    from ice_pipeline.reports.archive import _canonical
+
+    columns = sorted(str(column) for column in frame.columns)
+    ordered = frame.reindex(columns=columns)
+    rows = sorted(
+        tuple(_canonical(value) for value in row)
+        for row in ordered.itertuples(index=False, name=None)
+    )
+    payload = json.dumps([columns, rows], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def test_column_wise_fingerprint_equals_the_cell_by_cell_definition() -> None:
+    import numpy as np
+
+    frame = pd.DataFrame(
+        {
+            "text": ["IT", None, "Ops", "IT", "é ✓"],
+            "mixed": [True, 1, 1.0, -0.0, "x"],
+            "number": [1.5, np.nan, -0.0, 1e20, 1 / 3],
+            "integer": [1, 2, 3, 2**40, -7],
+            "nullable": pd.array([1, None, 3, 4, 5], dtype="Int64"),
+            "flag": [True, False, True, True, False],
+            "maybe": pd.array([True, None, False, True, None], dtype="boolean"),
+            "when": pd.to_datetime(
+                ["2026-10-01", None, "2026-10-03 10:00:01.5", "2026-01-01", None], format="mixed"
+            ),
+            "category": pd.Categorical(["a", "b", None, "a", "b"]),
+        }
+    )
+    assert fingerprint_frame(frame) == _fingerprint_cell_by_cell(frame)
+    assert fingerprint_frame(frame.iloc[:0]) == _fingerprint_cell_by_cell(frame.iloc[:0])
+    assert fingerprint_frame(frame[[]]) == _fingerprint_cell_by_cell(frame[[]])
