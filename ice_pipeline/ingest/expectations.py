@@ -441,9 +441,11 @@ def run_suite(
         context = _context(gx_dir)
         warnings.simplefilter("ignore")
         batch = _batch_definition(context, table_name, keep=gx_dir is not None)
-        suite = gx.ExpectationSuite(name=f"ice_{table_name}")
-        for plan in runnable:
-            suite.add_expectation(plan.expectation)
+        # Expectations given to the constructor: add_expectation looked the suite up in the
+        # store and compared it with every expectation already added, once per expectation.
+        suite = gx.ExpectationSuite(
+            name=f"ice_{table_name}", expectations=[plan.expectation for plan in runnable]
+        )
         suite = context.suites.add_or_update(suite)
         definition = context.validation_definitions.add_or_update(
             gx.ValidationDefinition(name=f"ice_{table_name}", data=batch, suite=suite)
