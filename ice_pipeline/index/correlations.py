@@ -22,6 +22,7 @@ pairs gives status 'insufficient data' and no numbers. These are associations in
 data: nothing here, nor in any wording built from it, claims that one thing causes another.
 """
 
+import functools
 import re
 
 import numpy as np
@@ -35,6 +36,7 @@ _QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
+@functools.lru_cache(maxsize=4096)  # called per row of 24 periods of history, for every period
 def to_period(period: str) -> pd.Period:
     """'YYYY-MM' -> monthly Period, 'YYYY-Qn' -> quarterly Period."""
     text = str(period)
