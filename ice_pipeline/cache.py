@@ -36,7 +36,7 @@ from typing import Any
 import pandas as pd
 
 from ice_pipeline.errors import IceError
-from ice_pipeline.ingest.common import ParseResult
+from ice_pipeline.ingest.common import ParseResult, distinct_text
 
 PERIOD_COLUMNS = ("period", "snapshot_period")
 _META = "meta.json"
@@ -151,21 +151,21 @@ class ParseCache:
             period_column = next((c for c in PERIOD_COLUMNS if c in frame.columns), None)
             if period_column == "period":
                 (staging / name).mkdir()
-                periods = sorted(frame["period"].dropna().astype(str).unique())
-                for period, rows in frame.groupby(frame["period"].astype(str), sort=True):
-                    rows.reset_index(drop=True).to_parquet(
-                        staging / name / f"{period}.parquet", index=False
-                    )
+                periods = distinct_text(frame["period"])
+                # Per distinct period; a file of one period (the usual monthly wave) is written
+                # as it is, without splitting 2.5M rows into a copy.
+                # (index=False: the frame index is never stored, so no reset_index copy either.)
+                codes, labels = pd.factorize(frame["period"])
+                whole = len(labels) == 1 and bool((codes == 0).all())
+                for code, label in enumerate(labels):
+                    rows = frame if whole else frame[codes == code]
+                    rows.to_parquet(staging / name / f"{label}.parquet", index=False)
                 tables[name] = {"split": True, "periods": periods, "rows": len(frame)}
             else:
-                frame.reset_index(drop=True).to_parquet(staging / f"{name}.parquet", index=False)
-                periods = (
-                    sorted(frame[period_column].dropna().astype(str).unique())
-                    if period_column
-                    else []
-                )
+                frame.to_parquet(staging / f"{name}.parquet", index=False)
+                periods = distinct_text(frame[period_column]) if period_column else []
                 tables[name] = {"split": False, "periods": periods, "rows": len(frame)}
-        result.quarantine.reset_index(drop=True).to_parquet(staging / _QUARANTINE, index=False)
+        result.quarantine.to_parquet(staging / _QUARANTINE, index=False)
         meta = {
             "feed": result.feed,
             "source_file": result.source_file,

@@ -157,3 +157,26 @@ def test_latest_roster_keeps_each_employees_newest_row(tmp_path: Path) -> None:
     assert list(
         zip(latest["employee_id"], latest["department"], latest["snapshot_period"], strict=True)
     ) == [("e1", "Finance", "2026-10"), ("e2", "HR", "2026-09")]
+
+
+def test_a_file_of_several_periods_is_split_by_period(tmp_path: Path) -> None:
+    cache = ParseCache(tmp_path / "cache")
+    columns = list(metric_rows("x", 0, "x").columns)
+    several = pd.concat(
+        [metric_rows("2026-10", 1.0, "a.csv"), metric_rows("2026-09", 5.0, "a.csv")],
+        ignore_index=True,
+    )
+    several["period"] = several["period"].astype("category")  # as large parses hold it
+    parse = cache.put("3" * 64, "ctx", fake_result(tmp_path / "a.csv", several))
+    assert parse.periods == ["2026-09", "2026-10"]
+    september = rows_for_period([parse], "external_metrics", "2026-09", columns).frame
+    assert list(september["value"]) == [5.0, 6.0]
+    assert list(september.index) == [0, 1]
+    assert list(september["period"].astype(str)) == ["2026-09", "2026-09"]
+    single = cache.put(
+        "4" * 64, "ctx", fake_result(tmp_path / "b.csv", metric_rows("2026-08", 2.0, "b.csv"))
+    )
+    august = rows_for_period([single], "external_metrics", "2026-08", columns).frame
+    pd.testing.assert_frame_equal(
+        august, metric_rows("2026-08", 2.0, "b.csv")[columns], check_dtype=False
+    )

@@ -78,8 +78,13 @@ class ParseResult:
         for frame in self.tables.values():
             for column in ("period", "snapshot_period"):
                 if column in frame.columns:
-                    found.update(frame[column].dropna().astype(str).unique())
+                    found.update(distinct_text(frame[column]))
         return sorted(found)
+
+
+def distinct_text(values: pd.Series) -> list[str]:
+    """The distinct non-missing values of a column as text (distinct first: columns are long)."""
+    return sorted({str(v) for v in values.dropna().unique()})
 
 
 def sha256_bytes(data: bytes) -> str:

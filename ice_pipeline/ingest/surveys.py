@@ -381,8 +381,9 @@ def read_layout(
         blank = (body.iloc[:, 0] == "").to_numpy()
         if blank.any():
             blank[blank] = (body.loc[blank] == "").all(axis=1).to_numpy()
-    body = body.loc[~blank].reset_index(drop=True)
-    source_rows = source_rows[~blank]
+    if blank.any():  # (a copy of the whole body otherwise)
+        body = body.loc[~blank].reset_index(drop=True)
+        source_rows = source_rows[~blank]
     # Unnamed columns that hold nothing (legacy Qualtrics' trailing comma) are not columns.
     empty_unnamed = [c for c in names if c.startswith("(column ") and (body[c] == "").all()]
     body = body.drop(columns=empty_unnamed)
