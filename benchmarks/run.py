@@ -76,6 +76,7 @@ class Scenario:
     input_bytes: int | None = None
     generate_s: float | None = None
     stages_s: dict[str, float] = field(default_factory=dict)
+    speed_probe_s: float | None = None
     returncode: int = 0
     output_tail: str = ""
 
@@ -128,6 +129,23 @@ def measure_startup(env: dict[str, str], repeats: int = 2) -> float:
     probe = [str(VENV_BIN / "python"), "-c", "import ice_pipeline.definitions"]
     best = min(run_process(probe, env).wall_s for _ in range(repeats))
     return best
+
+
+def speed_probe(repeats: int = 3) -> float:
+    """Seconds for a fixed pure-Python loop (best of ``repeats``), taken next to each scenario.
+
+    The reference machine is shared and its single-core speed was seen to vary by half within
+    minutes; this figure says how fast the machine was when a scenario ran, so runs taken at
+    different times can be compared (docs/performance.md).
+    """
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        total = 0
+        for number in range(2_000_000):
+            total += number
+        best = min(best, time.perf_counter() - started)
+    return round(best, 4)
 
 
 def measure_floor(landing: Path) -> tuple[float, int, int]:
@@ -203,6 +221,7 @@ def run_scenario(
     env = scenario_env(data_dir, pg_url if engine == "postgres" else None)
     startup = measure_startup(env, startup_repeats)
     floor_s, rows, size = measure_floor(landing)
+    probe = speed_probe()
     run = run_process([CLI, "run", "--all"], env)
     if run.returncode != 0:
         print(f"[{name}] exit {run.returncode}:\n{run.stdout_tail}", file=sys.stderr)
@@ -219,6 +238,7 @@ def run_scenario(
         input_bytes=size,
         generate_s=round(generate_s, 2),
         stages_s=step_durations(data_dir / "dagster_home"),
+        speed_probe_s=probe,
         returncode=run.returncode,
         output_tail=run.stdout_tail[-1500:],
     )

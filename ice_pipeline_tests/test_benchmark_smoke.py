@@ -45,6 +45,7 @@ def test_smoke_benchmark_measures_every_scenario(tmp_path: Path) -> None:
         assert scenario["input_rows"] > 100 and scenario["input_bytes"] > 1000, name
         assert scenario["floor_s"] > 0 and scenario["floor_ratio"] > 0, name
         assert scenario["rows_per_s"] > 0, name
+        assert 0 < scenario["speed_probe_s"] < 60, name  # the machine-speed yardstick
         # The per-step durations come from the Dagster instance the child run used.
         assert scenario["stages_s"].get("survey_tables", 0) > 0, (name, scenario["stages_s"])
         assert scenario["stages_s"].get("executive_report", 0) > 0, (name, scenario["stages_s"])
