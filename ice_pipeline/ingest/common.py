@@ -199,10 +199,22 @@ def read_csv_records_fast(text: str, delimiter: str) -> list[pd.Series] | None:
         return None
     if not first:
         return None
-    names = [f"f{i}" for i in range(len(first))]
+    table = read_rectangular_csv(text.encode("utf-8"), delimiter, len(first))
+    if table is None:
+        return None
+    return [pd.Series(c.to_numpy(zero_copy_only=False), dtype=object) for c in table.columns]
+
+
+def read_rectangular_csv(data: bytes, delimiter: str, width: int) -> pa.Table | None:
+    """Every record of ``data`` as ``width`` text columns (named "0", "1", ...), read by Arrow.
+
+    None when a record has another number of fields (blank lines, ragged or cut-off rows): the
+    callers then read the file with a reader that keeps such records.
+    """
+    names = [str(i) for i in range(width)]
     try:
-        table = pa_csv.read_csv(
-            io.BytesIO(text.encode("utf-8")),
+        return pa_csv.read_csv(
+            io.BytesIO(data),
             read_options=pa_csv.ReadOptions(column_names=names),
             parse_options=pa_csv.ParseOptions(
                 delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=False
@@ -215,7 +227,6 @@ def read_csv_records_fast(text: str, delimiter: str) -> list[pd.Series] | None:
         )
     except pa.ArrowInvalid:
         return None
-    return [pd.Series(c.to_numpy(zero_copy_only=False), dtype=object) for c in table.columns]
 
 
 def ensure_not_truncated(decoded: DecodedFile, delimiter: str) -> None:
@@ -472,10 +483,7 @@ def compact_text_columns(frame: pd.DataFrame, min_rows: int | None = None) -> pd
     ``min_rows`` categoricals save nothing worth their surprises, so they are decoded.
     """
     if len(frame) < (CATEGORICAL_MIN_ROWS if min_rows is None else min_rows):
-        for column in frame.columns:
-            if isinstance(frame[column].dtype, pd.CategoricalDtype):
-                frame[column] = to_text(frame[column])
-        return frame
+        return text_columns(frame)
     for column in frame.columns:
         if frame[column].dtype != object:
             continue

@@ -22,8 +22,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.csv as pa_csv
 
 from ice_pipeline.errors import FileProblem
 from ice_pipeline.index.scale import is_favourable, to_score
@@ -37,6 +35,7 @@ from ice_pipeline.ingest.common import (
     parse_dates,
     period_of,
     quarantine_frame,
+    read_rectangular_csv,
     sniff_delimiter,
     text_columns,
 )
@@ -400,28 +399,14 @@ def _read_body(decoded: DecodedFile, text: str, delimiter: str, width: int) -> p
     if not text.strip():
         return pd.DataFrame({i: pd.Series(dtype=object) for i in range(width)})
     data = text.encode("utf-8")
-    names = [str(i) for i in range(width)]
-    try:
-        table = pa_csv.read_csv(
-            io.BytesIO(data),
-            read_options=pa_csv.ReadOptions(column_names=names),
-            parse_options=pa_csv.ParseOptions(
-                delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=False
-            ),
-            convert_options=pa_csv.ConvertOptions(
-                column_types={name: pa.string() for name in names},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
+    table = read_rectangular_csv(data, delimiter, width)
+    if table is not None:
         # Converted column by column, each Arrow buffer released once converted (peak memory
         # of a 500,000-row export); repeated strings share one Python object.
         frame = table.to_pandas(split_blocks=True, self_destruct=True)
         del table
         frame.columns = list(range(width))
         return frame
-    except pa.ArrowInvalid:
-        pass
     try:
         frame = pd.read_csv(
             io.BytesIO(data),

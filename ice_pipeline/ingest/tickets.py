@@ -219,68 +219,20 @@ def read_table(
             "so it was probably cut off while being copied or exported",
             fix="re-export the file from the source tool and check that it was copied completely",
         )
-    fast = read_csv_records_fast(
-        decoded.text, str(delimiter) if delimiter else sniff_delimiter(decoded.text)
-    )
-    if fast is not None and len(fast[0]) > 1:
-        return _table_from_columns(decoded, fast, what)
-    rows = read_csv_rows(decoded, delimiter=str(delimiter) if delimiter else None)
-    if not rows or not any(cell.strip() for cell in rows[0]):
-        raise FileProblem(
-            str(decoded.path),
-            "the file has no header row",
-            fix=f"export the {what} with column headers in the first line",
-        )
-    header, body = rows[0], rows[1:]
-    numbers = np.arange(2, len(body) + 2)
-    filled = np.array([any(cell.strip() for cell in row) for row in body], dtype=bool)
-    blank = int((~filled).sum())
-    body = [row for row, keep in zip(body, filled, strict=True) if keep]
-    if not body:
-        raise FileProblem(
-            str(decoded.path),
-            f"the file has a header but no data rows (no {what})",
-            fix="re-export including the data rows, or remove the file if the period has none",
-        )
-    frame = frame_from_rows(header, body)
-    if len(frame.columns) == 1 and len(header) == 1 and any(ch in header[0] for ch in ",;\t|"):
-        raise FileProblem(
-            str(decoded.path),
-            "the header is one single column, so the delimiter is wrong "
-            f"(header: {header[0][:80]!r})",
-            fix="set 'delimiter:' in the mapping to the character that separates the columns",
-        )
-    return frame, pd.Series(numbers[filled], index=frame.index, dtype="int64"), blank
-
-
-def _table_from_columns(
-    decoded: DecodedFile, columns: list[pd.Series], what: str
-) -> tuple[pd.DataFrame, pd.Series, int]:
-    """``read_table`` for a rectangular file read column-wise (``read_csv_records_fast``)."""
-    header = [str(c.iloc[0]) for c in columns]
+    header, body, filled = _records(decoded, str(delimiter) if delimiter else None)
     if not any(cell.strip() for cell in header):
         raise FileProblem(
             str(decoded.path),
             "the file has no header row",
             fix=f"export the {what} with column headers in the first line",
         )
-    body = [c.iloc[1:].reset_index(drop=True) for c in columns]
-    filled = np.zeros(len(body[0]), dtype=bool)
-    for column in body:
-        filled |= (column.str.strip() != "").to_numpy()
-    numbers = np.arange(2, len(filled) + 2)
     if not filled.any():
         raise FileProblem(
             str(decoded.path),
             f"the file has a header but no data rows (no {what})",
             fix="re-export including the data rows, or remove the file if the period has none",
         )
-    names = column_names(header)
-    frame = pd.DataFrame(
-        {name: column.to_numpy()[filled] for name, column in zip(names, body, strict=True)},
-        columns=names,
-        dtype=object,
-    )
+    frame = body if filled.all() else body.loc[filled].reset_index(drop=True)
     if len(frame.columns) == 1 and len(header) == 1 and any(ch in header[0] for ch in ",;\t|"):
         raise FileProblem(
             str(decoded.path),
@@ -288,7 +240,39 @@ def _table_from_columns(
             f"(header: {header[0][:80]!r})",
             fix="set 'delimiter:' in the mapping to the character that separates the columns",
         )
-    return frame, pd.Series(numbers[filled], dtype="int64"), int((~filled).sum())
+    numbers = np.arange(2, len(filled) + 2)
+    return frame, pd.Series(numbers[filled], index=frame.index, dtype="int64"), int((~filled).sum())
+
+
+def _records(
+    decoded: DecodedFile, delimiter: str | None
+) -> tuple[list[str], pd.DataFrame, np.ndarray]:
+    """(header cells, every data record as a string frame, which records hold anything).
+
+    A rectangular file is read column-wise by Arrow (``read_csv_records_fast``); any other goes
+    through the csv module (``read_csv_rows``), which keeps ragged rows and reports a cut-off
+    last record.
+    """
+    fast = read_csv_records_fast(decoded.text, delimiter or sniff_delimiter(decoded.text))
+    if fast is not None and len(fast[0]) > 1:
+        header = [str(column.iloc[0]) for column in fast]
+        body = pd.DataFrame(
+            {
+                name: column.to_numpy()[1:]
+                for name, column in zip(column_names(header), fast, strict=True)
+            },
+            dtype=object,
+        )
+        filled = np.zeros(len(body), dtype=bool)
+        for name in body.columns:
+            filled |= (body[name].str.strip() != "").to_numpy()
+        return header, body, filled
+    rows = read_csv_rows(decoded, delimiter=delimiter)
+    if not rows:
+        return [], pd.DataFrame(), np.zeros(0, dtype=bool)
+    header, records = rows[0], rows[1:]
+    filled = np.array([any(cell.strip() for cell in row) for row in records], dtype=bool)
+    return header, frame_from_rows(header, records), filled
 
 
 def resolve_columns(
