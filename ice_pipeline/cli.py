@@ -73,6 +73,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return run_pipeline(partitions=args.partition, all_partitions=args.all, dry_run=args.dry_run)
 
 
+def _cmd_pull(args: argparse.Namespace) -> int:
+    from ice_pipeline.connectors.pull import pull_command
+
+    return pull_command(args.source, args.since, args.dry_run, out=sys.stdout, err=sys.stderr)
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from ice_pipeline.runner import run_demo
 
@@ -178,6 +184,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--all", action="store_true", help="every period found in the landing files")
     run.add_argument("--dry-run", action="store_true", help="render reports but send no email")
     run.set_defaults(handler=_cmd_run)
+
+    pull = sub.add_parser(
+        "pull", help="fetch what is new from the configured tools' APIs into the landing folders"
+    )
+    pull.add_argument("source", nargs="?", help="one source name or tool (default: every source)")
+    pull.add_argument("--since", help="pull changes since this date instead of the saved cursor")
+    pull.add_argument("--dry-run", action="store_true", help="fetch and count, land nothing")
+    pull.set_defaults(handler=_cmd_pull)
 
     rep = sub.add_parser("report", help="read reports back from the archive")
     rep_sub = rep.add_subparsers(dest="report_command", required=True, metavar="ACTION")

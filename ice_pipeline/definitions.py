@@ -12,24 +12,32 @@ from collections.abc import Mapping
 import dagster as dg
 
 from ice_pipeline.defs.assets_index import index_assets
-from ice_pipeline.defs.assets_ingest import ingest_assets
+from ice_pipeline.defs.assets_ingest import ingest_assets_after
+from ice_pipeline.defs.assets_pull import build_pull_assets, pulls_by_feed
 from ice_pipeline.defs.assets_reports import report_assets
 from ice_pipeline.defs.checks import asset_checks
 from ice_pipeline.defs.jobs import ice_nightly_job
 from ice_pipeline.defs.resources import build_resources
+from ice_pipeline.defs.resources_pull import build_pull_resources, configured_sources
 from ice_pipeline.defs.schedules import schedules
 from ice_pipeline.defs.sensors import sensors
 
 
 def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definitions:
     """Every asset, check, job, schedule and sensor; resources from ``environ``."""
+    sources = configured_sources(environ)  # ICE_CONFIG connectors: (none: no pull assets)
     return dg.Definitions(
-        assets=[*ingest_assets, *index_assets, *report_assets],
+        assets=[
+            *build_pull_assets(sources),
+            *ingest_assets_after(pulls_by_feed(sources)),
+            *index_assets,
+            *report_assets,
+        ],
         asset_checks=asset_checks,
         jobs=[ice_nightly_job],
         schedules=schedules,
         sensors=sensors,
-        resources=build_resources(environ),
+        resources={**build_resources(environ), **build_pull_resources(sources, environ)},
     )
 
 

@@ -192,6 +192,7 @@ class Runner:
         self.partition_keys = (
             self.job.partitions_def.get_partition_keys() if self.job.partitions_def else []
         )
+        self.has_pulls = any(graph.get(k).group_name == "pull" for k in self.unpartitioned)
 
     def say(self, line: str) -> None:
         print(line, file=self.out, flush=True)
@@ -291,6 +292,8 @@ class Runner:
         chosen = self.check_periods(periods) if periods else []
         # Skipping unchanged work is for the implicit selections (the nightly tick, --all).
         fingerprint = None if periods else self.fingerprint(dry_run)
+        if self.has_pulls:  # connectors fetch new data in the run itself: nothing is unchanged
+            fingerprint = None
         landing = self.settings.data_dir / "landing"
         if fingerprint is not None and self._recorded("ingest") == fingerprint:
             self.say(f"ingesting {landing}: unchanged since the last successful run, skipped")

@@ -94,6 +94,17 @@ class Scenario:
     def change(self) -> None:
         raise NotImplementedError
 
+    def config_entry(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """This source as written in ICE_CONFIG (connectors.sources.<name>) and its env."""
+        settings = self.settings()
+        entry: dict[str, Any] = {"tool": self.tool, "base_url": self.fake.url, "page_size": 2}
+        entry.update({"mapping": str(self.mapping), "secret_env": settings.secret_setting})
+        entry.update(self.tool_entry())
+        return entry, {settings.secret_setting: self.secrets()[0]}
+
+    def tool_entry(self) -> dict[str, Any]:
+        raise NotImplementedError
+
     def base(self) -> dict[str, Any]:
         return {
             "name": f"{self.tool}_src",
@@ -108,6 +119,9 @@ class Scenario:
 
 class QualtricsScenario(Scenario):
     tool, feed, fake_class = "qualtrics", "surveys", servers.FakeQualtrics
+
+    def tool_entry(self) -> dict[str, Any]:
+        return {"survey_id": "SV_1", "poll_seconds": 0.01}
 
     def write_mapping(self) -> None:
         shutil.copy(EXAMPLES / "surveys_qualtrics.yaml", self.mapping)
@@ -147,6 +161,9 @@ class QualtricsScenario(Scenario):
 class SurveyMonkeyScenario(Scenario):
     tool, feed, fake_class = "surveymonkey", "surveys", servers.FakeSurveyMonkey
 
+    def tool_entry(self) -> dict[str, Any]:
+        return {"survey_id": "42"}
+
     def write_mapping(self) -> None:
         shutil.copy(EXAMPLES / "surveys_surveymonkey.yaml", self.mapping)
 
@@ -178,6 +195,9 @@ class SurveyMonkeyScenario(Scenario):
 
 class ServiceNowScenario(Scenario):
     tool, feed, fake_class = "servicenow", "tickets", servers.FakeServiceNow
+
+    def tool_entry(self) -> dict[str, Any]:
+        return {"username": self.fake.user}
 
     def write_mapping(self) -> None:
         shutil.copy(EXAMPLES / "tickets_servicenow.yaml", self.mapping)
@@ -220,6 +240,9 @@ class ServiceNowScenario(Scenario):
 
 class JiraScenario(Scenario):
     tool, feed, fake_class = "jira", "tickets", servers.FakeJira
+
+    def tool_entry(self) -> dict[str, Any]:
+        return {"email": self.fake.email, "jql": "project = SD"}
 
     def write_mapping(self) -> None:
         self.mapping.write_text(JIRA_MAPPING, encoding="utf-8")
@@ -264,6 +287,9 @@ class JiraScenario(Scenario):
 class ZendeskScenario(Scenario):
     tool, feed, fake_class = "zendesk", "tickets", servers.FakeZendesk
 
+    def tool_entry(self) -> dict[str, Any]:
+        return {"email": self.fake.email}
+
     def write_mapping(self) -> None:
         shutil.copy(EXAMPLES / "tickets_zendesk.yaml", self.mapping)
 
@@ -303,6 +329,9 @@ class ZendeskScenario(Scenario):
 
 class BambooHRScenario(Scenario):
     tool, feed, fake_class = "bamboohr", "hr", servers.FakeBambooHR
+
+    def tool_entry(self) -> dict[str, Any]:
+        return {"company_domain": "acme"}
 
     def write_mapping(self) -> None:
         shutil.copy(EXAMPLES / "hr_roster.yaml", self.mapping)

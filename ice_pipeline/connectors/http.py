@@ -144,6 +144,7 @@ class ApiClient:
 
     def _classify(self, response: httpx.Response, method: str, path: str) -> httpx.Response:
         status = response.status_code
+        path = self.redact(path)
         if status < 300:
             return response
         detail = self.redact(response.text[:200].replace("\n", " ").strip())
@@ -180,6 +181,7 @@ class ApiClient:
         """Send one request with retries; ``parse`` runs inside the retry (a bad body is retried)."""
         started = time.monotonic()
         attempts = 0
+        shown = self.redact(path)
 
         def once() -> Any:
             nonlocal attempts
@@ -193,7 +195,7 @@ class ApiClient:
             if self.progress is not None:
                 wait = state.next_action.sleep if state.next_action else 0.0
                 self.progress(
-                    f"{self.tool}: {method} {path} failed ({self.redact(str(error))}); "
+                    f"{self.tool}: {method} {shown} failed ({self.redact(str(error))}); "
                     f"retry {state.attempt_number}/{self.retry.max_attempts - 1} in {wait:.1f} s"
                 )
 
@@ -212,7 +214,7 @@ class ApiClient:
             return retrying(once)
         except (httpx.TransportError, RetryableAnswer, _BadBody) as err:
             raise IceError(
-                f"{self.tool}: {method} {path} still failed after {attempts} attempts "
+                f"{method} {shown} still failed after {attempts} attempts "
                 f"over {time.monotonic() - started:.1f} s ({self.redact(str(err)) or type(err).__name__})",
                 fix=f"check that {self.base_url} is reachable and try again later; "
                 "connectors.http.max_attempts / max_total_seconds set how long to keep trying",

@@ -214,3 +214,58 @@ def failed_outcome(settings: SourceSettings, err: Exception) -> PullOutcome:
         error=text.splitlines()[0] if text else type(err).__name__,
         user_error=isinstance(err, IceError),
     )
+
+
+def parse_since(text: str | None) -> datetime | None:
+    """``--since`` as an instant: a date (midnight UTC) or an ISO date-time."""
+    if not text:
+        return None
+    try:
+        return utc(datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
+    except ValueError as err:
+        raise IceError(
+            f"{text!r} is not a date", fix="write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ", where="--since"
+        ) from err
+
+
+def pull_command(
+    source: str | None, since: str | None, dry_run: bool, *, out: Any, err: Any
+) -> int:
+    """``ice-pipeline pull``: progress on ``out``, one line per failed source on ``err``.
+
+    Exit status 0 when every source succeeded; 2 when a source failed for a reason a person can
+    fix (a refused credential, a setting, the vendor unreachable); 1 when one failed unexpectedly.
+    """
+    import os
+
+    from ice_pipeline.config import config_path, load_config
+    from ice_pipeline.connectors.config import load_sources
+    from ice_pipeline.settings import ensure_data_dir, load_settings
+
+    env = dict(os.environ)
+    settings = load_settings(env)
+    sources = load_sources(load_config(config_path(settings, env)), env)
+    if not sources:
+        print("no connectors are configured (ICE_CONFIG connectors.sources): nothing to pull", file=out)
+        return 0
+    landing = ensure_data_dir(settings) / "landing"
+    outcomes = pull_sources(
+        sources,
+        landing,
+        only=source,
+        since=parse_since(since),
+        dry_run=dry_run,
+        say=lambda line: print(line, file=out, flush=True),
+    )
+    failed = [o for o in outcomes if not o.ok]
+    landed = sum(o.records for o in outcomes if o.status == "landed")
+    print(
+        f"pulled {len(outcomes) - len(failed)} of {len(outcomes)} sources, "
+        f"{landed} records landed{' (dry run: nothing landed)' if dry_run else ''}",
+        file=out,
+    )
+    for outcome in failed:
+        print(f"ice-pipeline: pull {outcome.source} failed: {outcome.error}", file=err)
+    if not failed:
+        return 0
+    return 2 if all(o.user_error for o in failed) else 1

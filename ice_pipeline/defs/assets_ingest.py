@@ -375,3 +375,24 @@ ingest_assets = [
     external_metrics,
     employees,
 ]
+
+
+def ingest_assets_after(pulls: dict[str, list[str]]) -> list[dg.AssetsDefinition]:
+    """``ingest_assets`` with each feed's raw asset downstream of the pull assets landing there.
+
+    Dependencies must exist when an asset is built (they become inputs of its op), so the raw
+    assets of feeds with pulls are built again with the extra deps (issue 17, defs/assets_pull.py).
+    """
+    if not any(pulls.values()):
+        return ingest_assets
+    rebuilt = []
+    for asset in ingest_assets:
+        names = {key.path[-1] for key in asset.keys}
+        feed = next((f for f, key in RAW_ASSET_OF_FEED.items() if key in names), None)
+        if feed is None or not pulls.get(feed):
+            rebuilt.append(asset)
+            continue
+        spec = next(iter(asset.specs))
+        deps = [dep.asset_key.to_user_string() for dep in spec.deps]
+        rebuilt.append(_raw_asset(feed, spec.description or "", deps=[*deps, *pulls[feed]]))
+    return rebuilt
