@@ -31,8 +31,14 @@ T1 = datetime(2026, 11, 5, tzinfo=UTC)
 T2 = datetime(2026, 11, 15, tzinfo=UTC)
 T3 = datetime(2026, 11, 16, tzinfo=UTC)
 EXAMPLES = Path(__file__).resolve().parents[1] / "ice_pipeline" / "ingest" / "mapping_examples"
-FAST_RETRY = RetryPolicy(max_attempts=4, max_total_seconds=5, initial_seconds=0.001, max_seconds=0.01)
-TABLES = {"surveys": ["survey_ratings", "survey_comments"], "tickets": ["tickets"], "hr": ["employees"]}
+FAST_RETRY = RetryPolicy(
+    max_attempts=4, max_total_seconds=5, initial_seconds=0.001, max_seconds=0.01
+)
+TABLES = {
+    "surveys": ["survey_ratings", "survey_comments"],
+    "tickets": ["tickets"],
+    "hr": ["employees"],
+}
 PROVENANCE = ["source_file", "source_sha256", "source_row"]
 
 JIRA_MAPPING = """feed: tickets
@@ -127,7 +133,9 @@ class QualtricsScenario(Scenario):
         shutil.copy(EXAMPLES / "surveys_qualtrics.yaml", self.mapping)
 
     def settings(self, **changes: Any) -> SourceSettings:
-        s = QualtricsSettings(**self.base(), survey_id="SV_1", api_token=self.fake.token, poll_seconds=0.0)
+        s = QualtricsSettings(
+            **self.base(), survey_id="SV_1", api_token=self.fake.token, poll_seconds=0.0
+        )
         return replace(s, **changes)
 
     def bad_settings(self) -> SourceSettings:
@@ -188,7 +196,13 @@ class SurveyMonkeyScenario(Scenario):
     def change(self) -> None:
         r = self.fake.response
         self.fake.responses[1] = r(
-            "102", "2026-10-03T09:00:00+00:00", "d2", 3, 4, "better now", "2026-11-07T09:00:00+00:00"
+            "102",
+            "2026-10-03T09:00:00+00:00",
+            "d2",
+            3,
+            4,
+            "better now",
+            "2026-11-07T09:00:00+00:00",
         )
         self.fake.responses += [r("104", "2026-11-08T09:00:00+00:00", "d2", 1, 1)]
 
@@ -213,7 +227,9 @@ class ServiceNowScenario(Scenario):
         return [self.fake.password]
 
     @staticmethod
-    def inc(n: int, opened: str, updated: str, group: str, resolved: str = "", prio: str = "3") -> dict[str, str]:
+    def inc(
+        n: int, opened: str, updated: str, group: str, resolved: str = "", prio: str = "3"
+    ) -> dict[str, str]:
         return {
             "sys_id": f"sys{n:03d}", "number": f"INC{n:07d}", "opened_at": opened,
             "resolved_at": resolved, "assignment_group": group, "caller_id": f"E{n:03d}",
@@ -225,16 +241,30 @@ class ServiceNowScenario(Scenario):
     def seed(self) -> None:
         i = self.inc
         self.fake.incidents += [
-            i(1, "2026-10-01 08:00:00", "2026-10-01 09:00:00", "service desk", "2026-10-01 09:00:00"),
+            i(
+                1,
+                "2026-10-01 08:00:00",
+                "2026-10-01 09:00:00",
+                "service desk",
+                "2026-10-01 09:00:00",
+            ),
             i(2, "2026-10-02 08:00:00", "2026-10-02 08:00:00", "network"),
             i(3, "2026-10-02 08:30:00", "2026-10-02 08:00:00", "payroll", prio="1"),  # same instant
             i(4, "2026-10-03 08:00:00", "2026-10-02 08:00:00", "network"),  # as #2, #3
-            i(5, "2026-10-04 08:00:00", "2026-10-05 08:00:00", "hr helpdesk", "2026-10-05 08:00:00"),
+            i(
+                5,
+                "2026-10-04 08:00:00",
+                "2026-10-05 08:00:00",
+                "hr helpdesk",
+                "2026-10-05 08:00:00",
+            ),
         ]
 
     def change(self) -> None:
         i = self.inc
-        self.fake.incidents[1] = i(2, "2026-10-02 08:00:00", "2026-11-06 10:00:00", "network", "2026-11-06 10:00:00")
+        self.fake.incidents[1] = i(
+            2, "2026-10-02 08:00:00", "2026-11-06 10:00:00", "network", "2026-11-06 10:00:00"
+        )
         self.fake.incidents += [i(6, "2026-11-07 08:00:00", "2026-11-07 08:00:00", "service desk")]
 
 
@@ -248,7 +278,9 @@ class JiraScenario(Scenario):
         self.mapping.write_text(JIRA_MAPPING, encoding="utf-8")
 
     def settings(self, **changes: Any) -> SourceSettings:
-        s = JiraSettings(**self.base(), email=self.fake.email, api_token=self.fake.token, jql="project = SD")
+        s = JiraSettings(
+            **self.base(), email=self.fake.email, api_token=self.fake.token, jql="project = SD"
+        )
         return replace(s, **changes)
 
     def bad_settings(self) -> SourceSettings:
@@ -258,7 +290,9 @@ class JiraScenario(Scenario):
         return [self.fake.token]
 
     @staticmethod
-    def issue(n: int, created: str, updated: str, team: str, resolved: str | None = None) -> dict[str, Any]:
+    def issue(
+        n: int, created: str, updated: str, team: str, resolved: str | None = None
+    ) -> dict[str, Any]:
         return {
             "id": str(10000 + n),
             "key": f"SD-{n}",
@@ -273,15 +307,29 @@ class JiraScenario(Scenario):
     def seed(self) -> None:
         i = self.issue
         self.fake.issues += [
-            i(1, "2026-10-01T08:00:00.000+0000", "2026-10-01T09:00:00.000+0000", "Platform", "2026-10-01T09:00:00.000+0000"),
+            i(
+                1,
+                "2026-10-01T08:00:00.000+0000",
+                "2026-10-01T09:00:00.000+0000",
+                "Platform",
+                "2026-10-01T09:00:00.000+0000",
+            ),
             i(2, "2026-10-02T08:00:00.000+0000", "2026-10-02T08:00:00.000+0000", "People"),
             i(3, "2026-10-03T08:00:00.000+0000", "2026-10-03T08:00:00.000+0000", "Platform"),
         ]
 
     def change(self) -> None:
         i = self.issue
-        self.fake.issues[1] = i(2, "2026-10-02T08:00:00.000+0000", "2026-11-06T08:00:00.000+0000", "People", "2026-11-06T08:00:00.000+0000")
-        self.fake.issues += [i(4, "2026-11-08T08:00:00.000+0000", "2026-11-08T08:00:00.000+0000", "Platform")]
+        self.fake.issues[1] = i(
+            2,
+            "2026-10-02T08:00:00.000+0000",
+            "2026-11-06T08:00:00.000+0000",
+            "People",
+            "2026-11-06T08:00:00.000+0000",
+        )
+        self.fake.issues += [
+            i(4, "2026-11-08T08:00:00.000+0000", "2026-11-08T08:00:00.000+0000", "Platform")
+        ]
 
 
 class ZendeskScenario(Scenario):
@@ -304,7 +352,14 @@ class ZendeskScenario(Scenario):
         return [self.fake.token]
 
     @staticmethod
-    def ticket(n: int, created: str, updated: str, group: int, solved: str | None = None, status: str = "open") -> dict[str, Any]:
+    def ticket(
+        n: int,
+        created: str,
+        updated: str,
+        group: int,
+        solved: str | None = None,
+        status: str = "open",
+    ) -> dict[str, Any]:
         return {
             "id": n, "created_at": created, "updated_at": updated, "status": status,
             "group_id": group, "requester_id": 500 + n, "assignee_id": 900, "priority": "normal",
@@ -314,17 +369,30 @@ class ZendeskScenario(Scenario):
     def seed(self) -> None:
         t = self.ticket
         self.fake.tickets += [
-            t(1, "2026-10-01T08:00:00Z", "2026-10-01T10:00:00Z", 11, "2026-10-01T10:00:00Z", "solved"),
+            t(
+                1,
+                "2026-10-01T08:00:00Z",
+                "2026-10-01T10:00:00Z",
+                11,
+                "2026-10-01T10:00:00Z",
+                "solved",
+            ),
             t(2, "2026-10-02T08:00:00Z", "2026-10-02T08:00:00Z", 12),
             t(3, "2026-10-03T08:00:00Z", "2026-10-03T08:00:00Z", 11),
         ]
-        self.fake.ratings += [{"ticket_id": 1, "score": "good", "updated_at": "2026-10-01T11:00:00Z"}]
+        self.fake.ratings += [
+            {"ticket_id": 1, "score": "good", "updated_at": "2026-10-01T11:00:00Z"}
+        ]
 
     def change(self) -> None:
         t = self.ticket
-        self.fake.tickets[1] = t(2, "2026-10-02T08:00:00Z", "2026-11-06T08:00:00Z", 12, "2026-11-06T08:00:00Z", "solved")
+        self.fake.tickets[1] = t(
+            2, "2026-10-02T08:00:00Z", "2026-11-06T08:00:00Z", 12, "2026-11-06T08:00:00Z", "solved"
+        )
         self.fake.tickets += [t(4, "2026-11-07T08:00:00Z", "2026-11-07T08:00:00Z", 11)]
-        self.fake.ratings += [{"ticket_id": 2, "score": "bad", "updated_at": "2026-11-06T09:00:00Z"}]
+        self.fake.ratings += [
+            {"ticket_id": 2, "score": "bad", "updated_at": "2026-11-06T09:00:00Z"}
+        ]
 
 
 class BambooHRScenario(Scenario):
@@ -347,7 +415,9 @@ class BambooHRScenario(Scenario):
         return [self.fake.key]
 
     @staticmethod
-    def emp(n: int, dept: str, hired: str, left: str = "0000-00-00", kind: str | None = None) -> dict[str, str]:
+    def emp(
+        n: int, dept: str, hired: str, left: str = "0000-00-00", kind: str | None = None
+    ) -> dict[str, str]:
         return {
             "id": str(n), "employeeNumber": f"E{n:03d}", "department": dept, "hireDate": hired,
             "terminationDate": left, "terminationTypeId": kind,
@@ -355,7 +425,11 @@ class BambooHRScenario(Scenario):
 
     def seed(self) -> None:
         e = self.emp
-        self.fake.employees += [e(1, "Finance", "2020-01-06"), e(2, "R&D", "2021-03-01"), e(3, "Sales", "2019-05-01")]
+        self.fake.employees += [
+            e(1, "Finance", "2020-01-06"),
+            e(2, "R&D", "2021-03-01"),
+            e(3, "Sales", "2019-05-01"),
+        ]
 
     def change(self) -> None:
         e = self.emp

@@ -191,7 +191,9 @@ class FakeQualtrics(FakeApi):
             job = f"ES_{len(self.jobs) + 1}"
             self.jobs[job] = {"rows": rows, "polls": 0, "failed": self.fail_next}
             self.fail_next = False
-            return Reply.of({"result": {"progressId": job, "percentComplete": 0, "status": "inProgress"}})
+            return Reply.of(
+                {"result": {"progressId": job, "percentComplete": 0, "status": "inProgress"}}
+            )
         if m.group(3):
             job = self.jobs[m.group(2).removeprefix("file-")]
             buffer = io.BytesIO()
@@ -201,10 +203,28 @@ class FakeQualtrics(FakeApi):
         job = self.jobs[m.group(2)]
         job["polls"] += 1
         if job["failed"]:
-            return Reply.of({"result": {"status": "failed", "percentComplete": 0, "error": {"errorMessage": "export broke"}}})
+            return Reply.of(
+                {
+                    "result": {
+                        "status": "failed",
+                        "percentComplete": 0,
+                        "error": {"errorMessage": "export broke"},
+                    }
+                }
+            )
         if job["polls"] <= self.polls_in_progress:
-            return Reply.of({"result": {"status": "inProgress", "percentComplete": 50.0, "fileId": None}})
-        return Reply.of({"result": {"status": "complete", "percentComplete": 100.0, "fileId": f"file-{m.group(2)}"}})
+            return Reply.of(
+                {"result": {"status": "inProgress", "percentComplete": 50.0, "fileId": None}}
+            )
+        return Reply.of(
+            {
+                "result": {
+                    "status": "complete",
+                    "percentComplete": 100.0,
+                    "fileId": f"file-{m.group(2)}",
+                }
+            }
+        )
 
 
 # --- SurveyMonkey ----------------------------------------------------------------------------
@@ -223,18 +243,32 @@ class FakeSurveyMonkey(FakeApi):
                         "id": "q1",
                         "family": "single_choice",
                         "headings": [{"heading": "Which department do you work in?"}],
-                        "answers": {"choices": [{"id": "d1", "text": "Finance"}, {"id": "d2", "text": "Sales"}]},
+                        "answers": {
+                            "choices": [
+                                {"id": "d1", "text": "Finance"},
+                                {"id": "d2", "text": "Sales"},
+                            ]
+                        },
                     },
                     {
                         "id": "q2",
                         "family": "matrix",
                         "headings": [{"heading": "How would you rate Information Technology?"}],
                         "answers": {
-                            "rows": [{"id": "r1", "text": "Responsiveness"}, {"id": "r2", "text": "Quality"}],
+                            "rows": [
+                                {"id": "r1", "text": "Responsiveness"},
+                                {"id": "r2", "text": "Quality"},
+                            ],
                             "choices": [
                                 {"id": f"c{i}", "text": t}
                                 for i, t in enumerate(
-                                    ["Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree", "Strongly agree"],
+                                    [
+                                        "Strongly disagree",
+                                        "Disagree",
+                                        "Neither agree nor disagree",
+                                        "Agree",
+                                        "Strongly agree",
+                                    ],
                                     start=1,
                                 )
                             ],
@@ -263,7 +297,13 @@ class FakeSurveyMonkey(FakeApi):
     ) -> dict[str, Any]:
         questions = [
             {"id": "q1", "answers": [{"choice_id": dept}]},
-            {"id": "q2", "answers": [{"row_id": "r1", "choice_id": f"c{r1}"}, {"row_id": "r2", "choice_id": f"c{r2}"}]},
+            {
+                "id": "q2",
+                "answers": [
+                    {"row_id": "r1", "choice_id": f"c{r1}"},
+                    {"row_id": "r2", "choice_id": f"c{r2}"},
+                ],
+            },
         ]
         if text:
             questions.append({"id": "q3", "answers": [{"text": text}]})
@@ -288,7 +328,8 @@ class FakeSurveyMonkey(FakeApi):
             (
                 r
                 for r in self.responses
-                if (start is None or ts(r["date_modified"]) >= start) and ts(r["date_modified"]) < end
+                if (start is None or ts(r["date_modified"]) >= start)
+                and ts(r["date_modified"]) < end
             ),
             key=lambda r: (r["date_modified"], r["id"]),
         )
@@ -297,8 +338,12 @@ class FakeSurveyMonkey(FakeApi):
         links = {"self": "..."}
         if page * per_page < len(rows):
             following = dict(q, page=str(page + 1))
-            links["next"] = f"{self.url}{req.path}?" + "&".join(f"{k}={v}" for k, v in following.items())
-        return Reply.of({"data": chunk, "page": page, "per_page": per_page, "total": len(rows), "links": links})
+            links["next"] = f"{self.url}{req.path}?" + "&".join(
+                f"{k}={v}" for k, v in following.items()
+            )
+        return Reply.of(
+            {"data": chunk, "page": page, "per_page": per_page, "total": len(rows), "links": links}
+        )
 
 
 # --- ServiceNow ------------------------------------------------------------------------------
@@ -328,7 +373,10 @@ class FakeServiceNow(FakeApi):
         labels = {"priority": {"1": "1 - Critical", "3": "3 - Moderate"}}
         result = [
             {
-                f: {"value": r.get(f, ""), "display_value": labels.get(f, {}).get(r.get(f, ""), r.get(f, "").title())}
+                f: {
+                    "value": r.get(f, ""),
+                    "display_value": labels.get(f, {}).get(r.get(f, ""), r.get(f, "").title()),
+                }
                 for f in fields
             }
             for r in rows[offset : offset + limit]
@@ -363,7 +411,8 @@ class FakeJira(FakeApi):
         rows = [
             i
             for i in self.issues
-            if (low is None or ts(i["fields"]["updated"]) >= low) and ts(i["fields"]["updated"]) < high
+            if (low is None or ts(i["fields"]["updated"]) >= low)
+            and ts(i["fields"]["updated"]) < high
         ]
         rows.sort(key=lambda i: (i["fields"]["updated"], i["key"]))
         start = int(req.query.get("nextPageToken", "0").removeprefix("tok"))
@@ -397,7 +446,9 @@ class FakeZendesk(FakeApi):
             lo = int(req.query.get("start_time", 0))
             hi = int(req.query["end_time"])
             chosen = [r for r in self.ratings if lo <= ts(r["updated_at"]).timestamp() < hi]
-            return Reply.of({"satisfaction_ratings": chosen, "meta": {"has_more": False}, "links": {}})
+            return Reply.of(
+                {"satisfaction_ratings": chosen, "meta": {"has_more": False}, "links": {}}
+            )
         if req.path != "/api/v2/incremental/tickets/cursor.json":
             return Reply.of({"error": "not found"}, 404)
         order = sorted(self.tickets, key=lambda t: (t["updated_at"], t["id"]))
@@ -410,9 +461,14 @@ class FakeZendesk(FakeApi):
         size = int(req.query["per_page"])
         chunk = rows[:size]
         last = (chunk[-1]["updated_at"], chunk[-1]["id"]) if chunk else None
-        cursor = base64.b64encode(json.dumps(last).encode()).decode() if last else req.query.get("cursor")
+        cursor = (
+            base64.b64encode(json.dumps(last).encode()).decode()
+            if last
+            else req.query.get("cursor")
+        )
         metrics = [
-            {"ticket_id": t["id"], "solved_at": t.get("solved_at"), "reopens": t.get("reopens", 0)} for t in chunk
+            {"ticket_id": t["id"], "solved_at": t.get("solved_at"), "reopens": t.get("reopens", 0)}
+            for t in chunk
         ]
         return Reply.of(
             {

@@ -32,14 +32,43 @@ def _load(entry: dict[str, Any], defaults: dict[str, Any] | None = None) -> list
 @pytest.mark.parametrize(
     ("entry", "defaults", "key"),
     [
-        ({"tool": "zendesk", "base_url": "https://x", "emial": "a"}, {}, "connectors.sources.src.emial"),
-        ({"tool": "zendesk", "base_url": "https://x", "email": "a", "api_token": "s"}, {}, "connectors.sources.src.api_token"),
+        (
+            {"tool": "zendesk", "base_url": "https://x", "emial": "a"},
+            {},
+            "connectors.sources.src.emial",
+        ),
+        (
+            {"tool": "zendesk", "base_url": "https://x", "email": "a", "api_token": "s"},
+            {},
+            "connectors.sources.src.api_token",
+        ),
         ({"tool": "zendesk", "base_url": "https://x"}, {}, "connectors.sources.src.email"),
         ({"tool": "freshdesk"}, {}, "connectors.sources.src.tool"),
-        ({"tool": "jira", "base_url": "https://x", "email": "a", "page_size": 0}, {}, "connectors.sources.src.page_size"),
-        ({"tool": "jira", "base_url": "https://x", "email": "a"}, {"jql": "x"}, "connectors.defaults.jql"),
-        ({"tool": "jira", "base_url": "https://x", "email": "a", "secret_env": "JIRA"}, {}, "connectors.sources.src.secret_env"),
-        ({"tool": "qualtrics", "base_url": "https://x", "survey_id": "S", "mapping": "/no/such.yaml"}, {}, "connectors.sources.src.mapping"),
+        (
+            {"tool": "jira", "base_url": "https://x", "email": "a", "page_size": 0},
+            {},
+            "connectors.sources.src.page_size",
+        ),
+        (
+            {"tool": "jira", "base_url": "https://x", "email": "a"},
+            {"jql": "x"},
+            "connectors.defaults.jql",
+        ),
+        (
+            {"tool": "jira", "base_url": "https://x", "email": "a", "secret_env": "JIRA"},
+            {},
+            "connectors.sources.src.secret_env",
+        ),
+        (
+            {
+                "tool": "qualtrics",
+                "base_url": "https://x",
+                "survey_id": "S",
+                "mapping": "/no/such.yaml",
+            },
+            {},
+            "connectors.sources.src.mapping",
+        ),
     ],
 )
 def test_mistakes_name_their_key(entry: dict[str, Any], defaults: dict[str, Any], key: str) -> None:
@@ -51,7 +80,13 @@ def test_mistakes_name_their_key(entry: dict[str, Any], defaults: dict[str, Any]
 def test_defaults_apply_and_sources_override(tmp_path: Path) -> None:
     (sources,) = [
         _load(
-            {"tool": "servicenow", "base_url": "https://x", "username": "u", "timeout_seconds": 5, "fields": ["number"]},
+            {
+                "tool": "servicenow",
+                "base_url": "https://x",
+                "username": "u",
+                "timeout_seconds": 5,
+                "fields": ["number"],
+            },
             {"timeout_seconds": 9, "max_attempts": 2, "backoff_max_seconds": 0.5},
         )
     ]

@@ -110,14 +110,23 @@ def test_pull_assets_sit_upstream_of_ingest(tmp_path: Path, scenarios: list[Scen
 
     env = write_config(tmp_path, scenarios)
     graph = build_definitions(env).resolve_asset_graph()
-    pulls = {k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).group_name == "pull"}
+    pulls = {
+        k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).group_name == "pull"
+    }
     assert pulls == {f"pull_{s.tool}_src" for s in scenarios}
     parents = {
-        feed: {p.to_user_string() for p in graph.get(dg.AssetKey(f"raw_{feed}_exports")).parent_keys}
+        feed: {
+            p.to_user_string() for p in graph.get(dg.AssetKey(f"raw_{feed}_exports")).parent_keys
+        }
         for feed in ("survey", "ticket", "hr")
     }
     assert parents["survey"] == {"pull_qualtrics_src", "pull_surveymonkey_src"}
-    assert parents["ticket"] == {"raw_hr_exports", "pull_servicenow_src", "pull_jira_src", "pull_zendesk_src"}
+    assert parents["ticket"] == {
+        "raw_hr_exports",
+        "pull_servicenow_src",
+        "pull_jira_src",
+        "pull_zendesk_src",
+    }
     assert parents["hr"] == {"pull_bamboohr_src"}
 
 
@@ -134,7 +143,9 @@ def test_credentials_stay_env_var_references(tmp_path: Path, scenarios: list[Sce
 
 
 @pytest.mark.slow
-def test_definitions_validate_lists_the_pull_assets(tmp_path: Path, scenarios: list[Scenario]) -> None:
+def test_definitions_validate_lists_the_pull_assets(
+    tmp_path: Path, scenarios: list[Scenario]
+) -> None:
     env = {**os.environ, **write_config(tmp_path, scenarios), "PYTHONPATH": str(Path.cwd())}
     bin_dir = Path(sys.executable).parent
     validate = subprocess.run(
@@ -168,7 +179,11 @@ def test_nightly_job_pulls_then_ingests_and_one_failing_source_stops_nothing(
     job = defs.resolve_job_def(NIGHTLY_JOB_NAME)
     graph = defs.resolve_asset_graph()
     unpartitioned = [k for k in graph.get_all_asset_keys() if not graph.get(k).is_partitioned]
-    partitioned = [k for k in graph.get_all_asset_keys() if graph.get(k).group_name == "ingest" and graph.get(k).is_partitioned]
+    partitioned = [
+        k
+        for k in graph.get_all_asset_keys()
+        if graph.get(k).group_name == "ingest" and graph.get(k).is_partitioned
+    ]
     instance = dg.DagsterInstance.get()
     result = job.execute_in_process(
         instance=instance, partition_key="2026-10", asset_selection=unpartitioned + partitioned,
@@ -194,7 +209,9 @@ def test_nightly_job_pulls_then_ingests_and_one_failing_source_stops_nothing(
         and e.event_specific_data.check_name == "pull_succeeded"
     }
     assert not checks["pull_zendesk_old"].passed
-    assert checks["pull_zendesk_old"].description.startswith("ICE_ZENDESK_OLD_TOKEN: zendesk answered HTTP 401")
+    assert checks["pull_zendesk_old"].description.startswith(
+        "ICE_ZENDESK_OLD_TOKEN: zendesk answered HTTP 401"
+    )
     assert all(checks[f"pull_{s.tool}_src"].passed for s in scenarios)
 
     engine = connect_warehouse(env["ICE_WAREHOUSE_URL"])
@@ -238,7 +255,9 @@ def test_cli_pull_counts_and_expired_token_exits_2(
     assert main(["pull", "jira_src"]) == 2
     out, err = capsys.readouterr()
     assert err.count("\n") == 1
-    assert err.startswith("ice-pipeline: pull jira_src failed: ICE_JIRA_SECRET: jira answered HTTP 401")
+    assert err.startswith(
+        "ice-pipeline: pull jira_src failed: ICE_JIRA_SECRET: jira answered HTTP 401"
+    )
     for secret in [*all_secrets(scenarios), "expired-jira-token-xyz"]:
         assert secret not in out + err
     assert main(["pull", "no_such_source"]) == 2

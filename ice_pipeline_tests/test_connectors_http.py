@@ -53,7 +53,9 @@ def test_connection_dropped_mid_page_is_retried(snow: ServiceNowScenario, tmp_pa
     assert outcome.requests == 4
 
 
-def test_gives_up_after_max_attempts_with_one_line(snow: ServiceNowScenario, tmp_path: Path) -> None:
+def test_gives_up_after_max_attempts_with_one_line(
+    snow: ServiceNowScenario, tmp_path: Path
+) -> None:
     snow.fake.broken = ("table/incident", 0)
     with pytest.raises(IceError) as caught:
         pull_source(snow.settings(), tmp_path / "l", now=T1, sleep=Sleeps())

@@ -34,7 +34,14 @@ MIDWAY = {
     "bamboohr": ("reports/custom", 0),
 }
 # Records the incremental pull fetches: only what changed (BambooHR: the whole roster).
-CHANGED = {"qualtrics": 2, "surveymonkey": 2, "servicenow": 2, "jira": 2, "zendesk": 2, "bamboohr": 4}
+CHANGED = {
+    "qualtrics": 2,
+    "surveymonkey": 2,
+    "servicenow": 2,
+    "jira": 2,
+    "zendesk": 2,
+    "bamboohr": 4,
+}
 
 
 class Crash(BaseException):

@@ -1,8 +1,8 @@
 """BambooHR: a custom employee report with hire date, termination date and termination type.
 
-Belongs here: ``POST /api/gateway.php/{companyDomain}/v1/reports/custom?format=JSON&onlyCurrent=false``
-with the field list (``onlyCurrent=false`` keeps terminated employees and future-dated rows,
-which turnover needs), and writing the employees as the roster CSV the HR parser reads
+Belongs here: ``POST /api/gateway.php/{companyDomain}/v1/reports/custom`` with
+``format=JSON&onlyCurrent=false`` and the field list (``onlyCurrent=false`` keeps terminated
+employees and future-dated rows, which turnover needs), and writing the employees as the roster CSV the HR parser reads
 (mapping_examples/hr_roster.yaml: ``Employee ID``, ``Department``, ``Hire Date``,
 ``Termination Date``, ``Termination Type``). BambooHR writes ``0000-00-00`` for "no date".
 
@@ -21,7 +21,7 @@ from ice_pipeline.connectors.source import Extract, SourceSettings, Window, iso_
 
 TOOL = "bamboohr"
 FEED = "hr"
-SECRET_ENV = "ICE_BAMBOOHR_API_KEY"
+CREDENTIAL_ENV = "ICE_BAMBOOHR_API_KEY"
 # Roster column (what the HR parser reads) -> BambooHR field alias, in this order.
 DEFAULT_FIELDS: dict[str, str] = {
     "Employee ID": "employeeNumber",
@@ -75,7 +75,10 @@ def fetch(
     **_: object,
 ) -> Extract:
     path = f"/api/gateway.php/{s.company_domain}/v1/reports/custom"
-    body = {"title": "ice_pipeline roster", "fields": list(dict.fromkeys(["id", *s.fields.values()]))}
+    body = {
+        "title": "ice_pipeline roster",
+        "fields": list(dict.fromkeys(["id", *s.fields.values()])),
+    }
     answer = client.post_json(path, body, params={"format": "JSON", "onlyCurrent": "false"})
     employees = require(answer, "employees", tool=TOOL, what="the custom report")
     say(f"{s.name}: {len(employees)} employees")

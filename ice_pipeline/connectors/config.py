@@ -91,7 +91,9 @@ def _coerce(key: str, value: Any, kind: Any) -> Any:
             return {str(k): str(v) for k, v in value.items()}
     except (TypeError, ValueError) as err:
         raise _problem(
-            key, f"{value!r} is not a valid {getattr(kind, '__name__', kind)}", "see ice.example.yaml"
+            key,
+            f"{value!r} is not a valid {getattr(kind, '__name__', kind)}",
+            "see ice.example.yaml",
         ) from err
     return value
 
@@ -102,26 +104,32 @@ def _settings(
     where = f"connectors.sources.{name}"
     tool = entry.get("tool")
     if tool not in TOOLS:
-        raise _problem(f"{where}.tool", f"{tool!r} is not a known tool", f"use one of {', '.join(TOOLS)}")
-    class_name, secret_field = SETTINGS_CLASS[tool]
+        raise _problem(
+            f"{where}.tool", f"{tool!r} is not a known tool", f"use one of {', '.join(TOOLS)}"
+        )
+    class_name, credential_field = SETTINGS_CLASS[tool]
     cls = getattr(tool_module(tool), class_name)
     hints = typing.get_type_hints(cls)
-    allowed = {f.name for f in fields(cls)} - NOT_SETTINGS - {secret_field}
+    allowed = {f.name for f in fields(cls)} - NOT_SETTINGS - {credential_field}
     merged = {**defaults, **{k: v for k, v in entry.items() if k != "tool"}}
-    secret_env = str(merged.pop("secret_env", tool_module(tool).SECRET_ENV))
+    secret_env = str(merged.pop("secret_env", tool_module(tool).CREDENTIAL_ENV))
     if not secret_env.startswith("ICE_"):
-        raise _problem(f"{where}.secret_env", f"{secret_env!r} lacks the ICE_ prefix", "name an ICE_* variable")
+        raise _problem(
+            f"{where}.secret_env", f"{secret_env!r} lacks the ICE_ prefix", "name an ICE_* variable"
+        )
     retry: dict[str, Any] = {}
     values: dict[str, Any] = {}
     for key, value in merged.items():
-        if key == secret_field:
+        if key == credential_field:
             raise _problem(
                 f"{where}.{key}",
                 "credentials are never read from the config file",
                 f"remove it and export {secret_env} instead",
             )
         if key in RETRY_KEYS:
-            retry[RETRY_KEYS[key]] = _coerce(f"{where}.{key}", value, float if "seconds" in key else int)
+            retry[RETRY_KEYS[key]] = _coerce(
+                f"{where}.{key}", value, float if "seconds" in key else int
+            )
         elif key in allowed:
             values[key] = _coerce(f"{where}.{key}", value, hints[key])
         else:
@@ -147,7 +155,7 @@ def _settings(
         secret_setting=secret_env,
         retry=RetryPolicy(**retry),
         **values,
-        **{secret_field: environ.get(secret_env) or None},
+        **{credential_field: environ.get(secret_env) or None},
     )
 
 
@@ -158,7 +166,9 @@ def load_sources(config: Mapping[str, Any], environ: Mapping[str, str]) -> list[
         raise _problem(SECTION, "must be a mapping", "write 'connectors:' with 'sources:' below it")
     unknown = sorted(set(section) - {"defaults", "sources"})
     if unknown:
-        raise _problem(f"{SECTION}.{unknown[0]}", "is not a known key", "use 'defaults' and 'sources'")
+        raise _problem(
+            f"{SECTION}.{unknown[0]}", "is not a known key", "use 'defaults' and 'sources'"
+        )
     defaults = section.get("defaults") or {}
     bad_defaults = sorted(set(defaults) - COMMON_KEYS)
     if bad_defaults:
@@ -169,16 +179,20 @@ def load_sources(config: Mapping[str, Any], environ: Mapping[str, str]) -> list[
         )
     sources = section.get("sources") or {}
     if not isinstance(sources, dict):
-        raise _problem(f"{SECTION}.sources", "must map source names to settings", "see ice.example.yaml")
+        raise _problem(
+            f"{SECTION}.sources", "must map source names to settings", "see ice.example.yaml"
+        )
     found = []
     for name, entry in sources.items():
         if not NAME_PATTERN.match(str(name)):
             raise _problem(
                 f"{SECTION}.sources.{name}",
                 "is not a usable source name",
-                "use lower-case letters, digits and _ (it names the asset pull_<name> and a folder)",
+                "use lower-case letters, digits and _ (it names asset pull_<name> and a folder)",
             )
         if not isinstance(entry, dict):
-            raise _problem(f"{SECTION}.sources.{name}", "must be a mapping", "give it 'tool:' and settings")
+            raise _problem(
+                f"{SECTION}.sources.{name}", "must be a mapping", "give it 'tool:' and settings"
+            )
         found.append(_settings(str(name), entry, defaults, environ))
     return found

@@ -178,7 +178,7 @@ class ApiClient:
         json_body: Any = None,
         parse: Callable[[httpx.Response], Any] = lambda r: r,
     ) -> Any:
-        """Send one request with retries; ``parse`` runs inside the retry (a bad body is retried)."""
+        """One request with retries; ``parse`` runs inside the retry (a bad body is retried)."""
         started = time.monotonic()
         attempts = 0
         shown = self.redact(path)
@@ -215,7 +215,8 @@ class ApiClient:
         except (httpx.TransportError, RetryableAnswer, _BadBody) as err:
             raise IceError(
                 f"{method} {shown} still failed after {attempts} attempts "
-                f"over {time.monotonic() - started:.1f} s ({self.redact(str(err)) or type(err).__name__})",
+                f"over {time.monotonic() - started:.1f} s "
+                f"({self.redact(str(err)) or type(err).__name__})",
                 fix=f"check that {self.base_url} is reachable and try again later; "
                 "connectors.http.max_attempts / max_total_seconds set how long to keep trying",
                 where=self.tool,

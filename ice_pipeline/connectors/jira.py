@@ -23,7 +23,7 @@ from ice_pipeline.connectors.source import Extract, SourceSettings, Window, iso_
 
 TOOL = "jira"
 FEED = "tickets"
-SECRET_ENV = "ICE_JIRA_API_TOKEN"
+CREDENTIAL_ENV = "ICE_JIRA_API_TOKEN"
 COLUMNS = [
     "Issue key",
     "Issue id",

@@ -135,5 +135,3 @@ def remove_stale_parts(folder: Path) -> int:
             part.unlink(missing_ok=True)
             removed += 1
     return removed
-
-

@@ -224,7 +224,9 @@ def parse_since(text: str | None) -> datetime | None:
         return utc(datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
     except ValueError as err:
         raise IceError(
-            f"{text!r} is not a date", fix="write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ", where="--since"
+            f"{text!r} is not a date",
+            fix="write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ",
+            where="--since",
         ) from err
 
 
@@ -246,7 +248,10 @@ def pull_command(
     settings = load_settings(env)
     sources = load_sources(load_config(config_path(settings, env)), env)
     if not sources:
-        print("no connectors are configured (ICE_CONFIG connectors.sources): nothing to pull", file=out)
+        print(
+            "no connectors are configured (ICE_CONFIG connectors.sources): nothing to pull",
+            file=out,
+        )
         return 0
     landing = ensure_data_dir(settings) / "landing"
     outcomes = pull_sources(

@@ -22,7 +22,7 @@ from ice_pipeline.errors import IceError
 
 TOOL = "qualtrics"
 FEED = "surveys"
-SECRET_ENV = "ICE_QUALTRICS_API_TOKEN"
+CREDENTIAL_ENV = "ICE_QUALTRICS_API_TOKEN"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -27,7 +27,7 @@ from ice_pipeline.connectors.source import Extract, SourceSettings, Window, iso_
 
 TOOL = "servicenow"
 FEED = "tickets"
-SECRET_ENV = "ICE_SERVICENOW_PASSWORD"
+CREDENTIAL_ENV = "ICE_SERVICENOW_PASSWORD"
 DEFAULT_FIELDS = (
     "number",
     "opened_at",

@@ -28,7 +28,7 @@ from ice_pipeline.connectors.source import (
 
 TOOL = "surveymonkey"
 FEED = "surveys"
-SECRET_ENV = "ICE_SURVEYMONKEY_ACCESS_TOKEN"
+CREDENTIAL_ENV = "ICE_SURVEYMONKEY_ACCESS_TOKEN"
 META_COLUMNS = ["Respondent ID", "Collector ID", "Start Date", "End Date"]
 DATE_FORMAT = "%m/%d/%Y %I:%M:%S %p"  # as the CSV export writes (date_order MDY)
 
@@ -93,7 +93,9 @@ def question_columns(details: Mapping[str, Any]) -> tuple[list[Column], dict[str
                     for c in answers.get("choices", [])
                 ]
             elif rows:
-                columns += [Column(qid, heading, str(r.get("text", "")), row_id=str(r["id"])) for r in rows]
+                columns += [
+                    Column(qid, heading, str(r.get("text", "")), row_id=str(r["id"])) for r in rows
+                ]
             elif family == "open_ended":
                 columns.append(Column(qid, heading, "Open-Ended Response"))
             else:

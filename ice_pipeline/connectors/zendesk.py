@@ -23,7 +23,7 @@ from ice_pipeline.connectors.source import Extract, SourceSettings, Window, iso_
 
 TOOL = "zendesk"
 FEED = "tickets"
-SECRET_ENV = "ICE_ZENDESK_API_TOKEN"
+CREDENTIAL_ENV = "ICE_ZENDESK_API_TOKEN"
 COLUMNS = [
     "Id",
     "Created at",
@@ -86,7 +86,10 @@ def group_names(client: ApiClient, page_size: int) -> dict[str, str]:
 
 def ratings(client: ApiClient, window: Window, page_size: int) -> dict[str, str]:
     """Ticket id -> the newest score given in the window (good / bad / offered)."""
-    params: dict[str, Any] = {"page[size]": min(page_size, 100), "end_time": int(utc(window.until).timestamp())}
+    params: dict[str, Any] = {
+        "page[size]": min(page_size, 100),
+        "end_time": int(utc(window.until).timestamp()),
+    }
     if window.since is not None:
         params["start_time"] = int(utc(window.since).timestamp())
     scores: dict[str, tuple[str, str]] = {}

@@ -77,7 +77,7 @@ def build_pull_assets(sources: list[SourceSettings]) -> list[dg.AssetsDefinition
 
 
 def pulls_by_feed(sources: list[SourceSettings]) -> dict[str, list[str]]:
-    """feed -> the pull asset keys landing into it (the raw ingest asset depends on them)."""
+    """Feed -> the pull asset keys landing into it (the raw ingest asset depends on them)."""
     found: dict[str, list[str]] = {}
     for settings in sources:
         feed = tool_module(tool_of(settings)).FEED

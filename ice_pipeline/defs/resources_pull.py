@@ -38,7 +38,7 @@ class PullSourceResource(dg.ConfigurableResource):
     mapping: str | None = Field(default=None, description="mapping YAML copied beside the files")
 
     settings_class: ClassVar[type[SourceSettings]]
-    secret_field: ClassVar[str]
+    credential_field: ClassVar[str]
 
     def settings(self) -> SourceSettings:
         """The plain settings object the connector code takes."""
@@ -72,7 +72,7 @@ class PullSourceResource(dg.ConfigurableResource):
                     backoff_initial_seconds=value.initial_seconds,
                     backoff_max_seconds=value.max_seconds,
                 )
-            elif f.name == cls.secret_field:
+            elif f.name == cls.credential_field:
                 values[f.name] = secret
             elif isinstance(value, datetime):
                 values[f.name] = value.isoformat()
@@ -97,7 +97,7 @@ class QualtricsResource(PullSourceResource):
     """Qualtrics response exports of one survey (X-API-TOKEN)."""
 
     settings_class = _import("qualtrics", "QualtricsSettings")
-    secret_field = "api_token"
+    credential_field = "api_token"
     survey_id: str = Field(description="SV_... of the survey")
     api_token: str | None = Field(default=None, description="ICE_QUALTRICS_API_TOKEN (secret)")
     use_labels: bool = Field(default=False, description="choice text instead of numeric codes")
@@ -109,7 +109,7 @@ class SurveyMonkeyResource(PullSourceResource):
     """SurveyMonkey responses of one survey (OAuth bearer token)."""
 
     settings_class = _import("surveymonkey", "SurveyMonkeySettings")
-    secret_field = "access_token"
+    credential_field = "access_token"
     survey_id: str = Field(description="the survey's numeric id")
     access_token: str | None = Field(
         default=None, description="ICE_SURVEYMONKEY_ACCESS_TOKEN (secret)"
@@ -121,7 +121,7 @@ class ServiceNowResource(PullSourceResource):
     """A ServiceNow table through the Table API (HTTP Basic, an integration user)."""
 
     settings_class = _import("servicenow", "ServiceNowSettings")
-    secret_field = "password"
+    credential_field = "password"
     username: str = Field(description="the integration user")
     password: str | None = Field(default=None, description="ICE_SERVICENOW_PASSWORD (secret)")
     table: str = Field(default="incident", description="the table to read")
@@ -134,7 +134,7 @@ class JiraResource(PullSourceResource):
     """Jira Cloud issues through the enhanced JQL search (e-mail + API token)."""
 
     settings_class = _import("jira", "JiraSettings")
-    secret_field = "api_token"
+    credential_field = "api_token"
     email: str = Field(description="the API user's e-mail")
     api_token: str | None = Field(default=None, description="ICE_JIRA_API_TOKEN (secret)")
     jql: str = Field(default="", description="filter ANDed to the updated-window")
@@ -146,7 +146,7 @@ class ZendeskResource(PullSourceResource):
     """Zendesk tickets (incremental cursor export) and satisfaction ratings (e-mail/token)."""
 
     settings_class = _import("zendesk", "ZendeskSettings")
-    secret_field = "api_token"
+    credential_field = "api_token"
     email: str = Field(description="the API user's e-mail")
     api_token: str | None = Field(default=None, description="ICE_ZENDESK_API_TOKEN (secret)")
     include_ratings: bool = Field(default=True, description="also read satisfaction ratings")
@@ -156,7 +156,7 @@ class BambooHRResource(PullSourceResource):
     """BambooHR roster through a custom report (API key)."""
 
     settings_class = _import("bamboohr", "BambooHRSettings")
-    secret_field = "api_key"
+    credential_field = "api_key"
     company_domain: str = Field(description="the company's BambooHR subdomain")
     api_key: str | None = Field(default=None, description="ICE_BAMBOOHR_API_KEY (secret)")
     fields: dict[str, str] = Field(description="roster column -> BambooHR field alias")
@@ -192,8 +192,9 @@ def build_pull_resources(
     for settings in sources:
         cls = RESOURCE_CLASS[tool_of(settings)]
         if environ is not None:  # a mapping passed in (tests, the runner): its value is used
-            secret: Any = getattr(settings, cls.secret_field)
+            secret: Any = getattr(settings, cls.credential_field)
         else:  # only name a variable that is set: an unset EnvVar fails every run
-            secret = dg.EnvVar(settings.secret_setting) if getattr(settings, cls.secret_field) else None
+            is_set = bool(getattr(settings, cls.credential_field))
+            secret = dg.EnvVar(settings.secret_setting) if is_set else None
         resources[f"pull_{settings.name}"] = cls.from_settings(settings, secret)
     return resources
