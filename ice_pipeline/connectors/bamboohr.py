@@ -2,9 +2,10 @@
 
 Belongs here: ``POST /api/gateway.php/{companyDomain}/v1/reports/custom`` with
 ``format=JSON&onlyCurrent=false`` and the field list (``onlyCurrent=false`` keeps terminated
-employees and future-dated rows, which turnover needs), and writing the employees as the roster CSV the HR parser reads
-(mapping_examples/hr_roster.yaml: ``Employee ID``, ``Department``, ``Hire Date``,
-``Termination Date``, ``Termination Type``). BambooHR writes ``0000-00-00`` for "no date".
+employees and future-dated rows, which turnover needs), and writing the employees as the
+roster CSV the HR parser reads (mapping_examples/hr_roster.yaml: ``Employee ID``,
+``Department``, ``Hire Date``, ``Termination Date``, ``Termination Type``). BambooHR writes
+``0000-00-00`` for "no date".
 
 The report is a full snapshot (there is no paging), so every pull lands the whole roster as the
 snapshot of the month it was pulled in; ingest keeps each employee's row from the newest
