@@ -101,3 +101,25 @@ def test_a_missing_credential_is_named_before_any_request(tmp_path: Path) -> Non
     (s,) = _load({"tool": "bamboohr", "company_domain": "acme"})
     with pytest.raises(ConfigError, match="^ICE_BAMBOOHR_API_KEY: is not set"):
         pull_source(s, tmp_path)
+
+
+def test_every_setting_is_documented() -> None:
+    """README names every credential variable; operations.md and ice.example.yaml every key."""
+    from dataclasses import fields
+
+    from ice_pipeline.connectors import TOOLS, tool_module
+    from ice_pipeline.connectors.config import NOT_SETTINGS, RETRY_KEYS, SETTINGS_CLASS
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    operations = (REPO_ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    example = (REPO_ROOT / "ice.example.yaml").read_text(encoding="utf-8")
+    for tool in TOOLS:
+        module = tool_module(tool)
+        class_name, credential = SETTINGS_CLASS[tool]
+        keys = {f.name for f in fields(getattr(module, class_name))} - NOT_SETTINGS - {credential}
+        keys |= set(RETRY_KEYS) | {"secret_env", "tool"}
+        assert module.CREDENTIAL_ENV in readme and module.CREDENTIAL_ENV in operations
+        assert f"tool: {tool}" in example
+        for key in sorted(keys):
+            assert f"`{key}`" in operations, f"{key} is missing from docs/operations.md"
+            assert f"{key}:" in example, f"{key} is missing from ice.example.yaml"

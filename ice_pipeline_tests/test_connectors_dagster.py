@@ -272,3 +272,13 @@ def test_cli_pull_with_nothing_configured(
     monkeypatch.delenv("ICE_CONFIG", raising=False)
     assert main(["pull"]) == 0
     assert "nothing to pull" in capsys.readouterr().out
+
+
+def test_cli_run_never_skips_a_run_that_pulls(tmp_path: Path, scenarios: list[Scenario]) -> None:
+    """`ice-pipeline run` skips unchanged inputs, but pulls bring their new inputs in the run."""
+    from ice_pipeline.runner import Runner
+
+    env = write_config(tmp_path, scenarios)
+    with open(os.devnull, "w") as quiet:
+        assert Runner(env, out=quiet).has_pulls
+        assert not Runner({k: v for k, v in env.items() if k != "ICE_CONFIG"}, out=quiet).has_pulls
