@@ -15,7 +15,7 @@ Secrets travel only in request headers; every text this module raises is passed 
 import email.utils
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -257,7 +257,3 @@ def require(record: Mapping[str, Any], path: str, *, tool: str, what: str) -> An
             )
         value = value[part]
     return value
-
-
-def first_present(values: Iterable[Any]) -> Any:
-    return next((v for v in values if v not in (None, "")), None)

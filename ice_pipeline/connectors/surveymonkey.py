@@ -160,18 +160,18 @@ def header_rows(columns: list[Column]) -> list[list[str]]:
 def _pages(
     client: ApiClient, s: SurveyMonkeySettings, window: Window, say: Callable[[str], None]
 ) -> Iterator[list[Mapping[str, Any]]]:
-    params: dict[str, Any] | None = {
+    first: dict[str, Any] = {
         "per_page": min(s.page_size, 100),
         "page": 1,
         "sort_by": "date_modified",
         "sort_order": "ASC",
-        "end_modified_at": iso_z(window.until)[:-1],
+        "end_modified_at": iso_z(window.until)[:-1],  # SurveyMonkey takes UTC without the Z
     }
-    assert params is not None
     if window.since is not None:
-        params["start_modified_at"] = iso_z(window.since)[:-1]
+        first["start_modified_at"] = iso_z(window.since)[:-1]
     if s.completed_only:
-        params["status"] = "completed"
+        first["status"] = "completed"
+    params: dict[str, Any] | None = first  # next pages: links.next already carries them
     path = f"/v3/surveys/{s.survey_id}/responses/bulk"
     page = 0
     while path:
