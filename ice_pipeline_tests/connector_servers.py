@@ -59,6 +59,8 @@ class FakeApi:
         self.requests: list[Req] = []
         self.faults: list[tuple[str, str, float | None]] = []
         self.broken: tuple[str, int] | None = None  # (path fragment, requests that still work)
+        # (path fragment, requests that pass, reached, release): later requests wait for release
+        self.stall: tuple[str, int, threading.Event, threading.Event] | None = None
         self.lock = threading.Lock()
         fake = self
 
@@ -78,6 +80,10 @@ class FakeApi:
                     {k.lower(): v for k, v in self.headers.items()},
                     self.rfile.read(length) if length else b"",
                 )
+                stall = fake.stall
+                if stall and stall[0] in req.path and fake.hits(stall[0]) >= stall[1]:
+                    stall[2].set()  # the client is waiting on this answer now
+                    stall[3].wait(timeout=60)
                 with fake.lock:
                     fake.requests.append(req)
                     fault = fake._take_fault(req.path)
