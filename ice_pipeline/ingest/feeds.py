@@ -33,7 +33,13 @@ import pandas as pd
 
 from ice_pipeline.errors import FileProblem
 from ice_pipeline.ingest.common import FEEDS, DecodedFile, ParseResult, decode_file, read_csv_rows
-from ice_pipeline.ingest.mapping import Mapping, find_mapping, is_mapping_file, load_mapping
+from ice_pipeline.ingest.mapping import (
+    Mapping,
+    check_for_feed,
+    find_mapping,
+    is_mapping_file,
+    load_mapping,
+)
 
 Reader = Callable[..., ParseResult]
 
@@ -146,6 +152,7 @@ def resolve_feed(
             f"unknown feed {chosen!r}",
             fix=f"use one of {', '.join(FEEDS)} (mapping key 'feed:' or --feed)",
         )
+    check_for_feed(mapping, chosen)
     return chosen
 
 
