@@ -36,7 +36,7 @@ from typing import Any
 import pandas as pd
 
 from ice_pipeline.errors import IceError
-from ice_pipeline.ingest.common import ParseResult, distinct_text
+from ice_pipeline.ingest.common import RULES_VERSION, ParseResult, distinct_text
 
 PERIOD_COLUMNS = ("period", "snapshot_period")
 _META = "meta.json"
@@ -113,6 +113,41 @@ class CachedParse:
     def quarantine(self) -> pd.DataFrame:
         return pd.read_parquet(self.directory / _QUARANTINE)
 
+    def kept_by_period(self) -> dict[str, int]:
+        """Kept records per period (for the partition window); computed once for old parses."""
+        stored = self.meta.get("kept_by_period")
+        if stored is None:
+            tables = {name: self.table(name) for name in self.meta["tables"]}
+            stored = kept_by_period({k: v for k, v in tables.items() if v is not None})
+            self.meta["kept_by_period"] = stored
+            meta_path = self.directory / _META
+            staging = meta_path.with_suffix(".tmp")
+            staging.write_text(json.dumps(self.meta, indent=1, sort_keys=True), encoding="utf-8")
+            os.replace(staging, meta_path)
+        return {str(k): int(v) for k, v in stored.items()}
+
+
+def kept_by_period(tables: dict[str, pd.DataFrame]) -> dict[str, int]:
+    """Records kept per period: distinct source rows (or responses of aggregated rows).
+
+    The largest count over the tables of a file: comments come from the same records as
+    ratings, and an aggregated table (external metrics) counts its responses in n_responses.
+    """
+    found: dict[str, int] = {}
+    for frame in tables.values():
+        if "period" not in frame.columns or frame.empty:
+            continue
+        periods = frame["period"].astype(object)
+        if "n_responses" in frame.columns:
+            counts = pd.to_numeric(frame["n_responses"]).fillna(0).groupby(periods).sum()
+        elif "source_row" in frame.columns:
+            counts = frame["source_row"].groupby(periods).nunique()
+        else:
+            counts = periods.value_counts()
+        for period, count in counts.items():
+            found[str(period)] = max(found.get(str(period), 0), int(count))
+    return found
+
 
 class ParseCache:
     """Parses of export files keyed by their bytes and parse context, under ``root``."""
@@ -128,7 +163,9 @@ class ParseCache:
             else "none"
         )
         salt_sha = hashlib.sha256(salt.encode("utf-8")).hexdigest()
-        material = "\n".join([_package_version("ice-pipeline"), mapping_sha, salt_sha, extra])
+        material = "\n".join(
+            [_package_version("ice-pipeline"), RULES_VERSION, mapping_sha, salt_sha, extra]
+        )
         return hashlib.sha256(material.encode("utf-8")).hexdigest()[:20]
 
     def directory(self, sha: str, context: str) -> Path:
@@ -176,6 +213,8 @@ class ParseCache:
             "excluded_by_reason": {k: int(v) for k, v in result.excluded_by_reason.items()},
             "quarantined_by_reason": {k: int(v) for k, v in result.quarantined_by_reason.items()},
             "periods": result.periods,
+            "kept_by_period": kept_by_period(result.tables),
+            "name_variants": result.name_variants,
             "tables": tables,
             "parsed_at": datetime.now().isoformat(timespec="seconds"),
         }
@@ -226,6 +265,12 @@ class FeedParse:
     parses: list[CachedParse] = field(default_factory=list)
     newly_parsed: list[CachedParse] = field(default_factory=list)
     problems: list[IceError] = field(default_factory=list)
+    failed_files: list[str] = field(default_factory=list)  # the file of each problem, in order
+
+    @property
+    def failures(self) -> list[tuple[str, str]]:
+        """(file, one-line reason) of every file that could not be used."""
+        return [(f, str(p)) for f, p in zip(self.failed_files, self.problems, strict=True)]
 
     def totals(self) -> dict[str, int]:
         keys = ("rows_read", "rows_kept", "rows_quarantined", "rows_excluded")
@@ -247,10 +292,11 @@ def parse_feed(
 ) -> FeedParse:
     """Parse every export of ``feed`` in the landing directory, each file at most once.
 
-    A file with a file-level problem (``FileProblem`` or a mapping ``ConfigError``) is recorded
-    in ``problems`` and contributes nothing; the other files go on.
+    A file with a file-level problem (``FileProblem``, a mapping ``ConfigError``, or a file the
+    operating system cannot read) is recorded in ``problems`` and contributes nothing; the other
+    files go on. A survey file must have a mapping with rating rules (``landing_survey_problem``).
     """
-    from ice_pipeline.ingest.feeds import discover_exports
+    from ice_pipeline.ingest.feeds import discover_exports, landing_survey_problem
 
     reader = read_export
     if reader is None:
@@ -260,8 +306,13 @@ def parse_feed(
     for export in discover_exports(Path(landing_dir)):
         if export.feed != feed:
             continue
-        sha = file_sha256(export.path)
-        context = ParseCache.context_key(export.mapping_path, salt, extra)
+        try:
+            sha = file_sha256(export.path)
+            context = ParseCache.context_key(export.mapping_path, salt, extra)
+        except OSError as err:
+            outcome.problems.append(unreadable(export.path, err))
+            outcome.failed_files.append(str(export.path))
+            continue
         cached = cache.get(sha, context)
         if cached is None:
             try:
@@ -273,13 +324,31 @@ def parse_feed(
                     hr_employees=hr_employees,
                     now=now,
                 )
+                if feed == "surveys":  # after reading: a file-level problem says more
+                    landing_survey_problem(export)
             except IceError as err:  # FileProblem, or ConfigError from the mapping file
                 outcome.problems.append(err)
+                outcome.failed_files.append(str(export.path))
+                continue
+            except OSError as err:  # unreadable after all (permissions, I/O error)
+                outcome.problems.append(unreadable(export.path, err))
+                outcome.failed_files.append(str(export.path))
                 continue
             cached = cache.put(sha, context, result)
             outcome.newly_parsed.append(cached)
         outcome.parses.append(cached)
     return outcome
+
+
+def unreadable(path: Path, err: OSError) -> IceError:
+    """The one-line problem of a landing file (or its mapping) the system cannot read."""
+    from ice_pipeline.errors import FileProblem
+
+    return FileProblem(
+        str(path),
+        f"the file cannot be read ({err.strerror or err})",
+        fix="check the file's permissions and the disk; the other files were ingested",
+    )
 
 
 def primary_key(table: str) -> list[str]:
@@ -376,7 +445,10 @@ def record_source_files(
                 "rows_read": p.counts.get("rows_read", 0),
                 "rows_kept": p.counts.get("rows_kept", 0),
                 "rows_quarantined": p.counts.get("rows_quarantined", 0),
+                "rows_excluded": p.counts.get("rows_excluded", 0),
                 "ingested_at": stamp,
+                "status": "ok",
+                "problem": None,
             }
             for p in parses
         ]

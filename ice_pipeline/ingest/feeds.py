@@ -198,6 +198,32 @@ def discover_exports(landing_dir: Path) -> list[ExportFile]:
     return sorted(found, key=lambda export: (export.feed, str(export.path)))
 
 
+def landing_survey_problem(export: ExportFile) -> None:
+    """Refuse a survey file in the landing folder whose mapping scores nothing.
+
+    Without rating rules a survey is only described (``inspect`` shows its layout); in the
+    landing folder that would read every response and keep none, with exit status 0. A long
+    file's mapping scores it through its top-level ``scale:``.
+    """
+    mapping = load_mapping(export.mapping_path) if export.mapping_path else Mapping.empty()
+    if mapping.get("ratings") or mapping.get("scale") is not None:
+        return
+    name = export.path.name
+    if mapping.path is None:
+        problem = "the survey file has no mapping, so none of its answers would be scored"
+    else:
+        problem = (
+            f"its mapping {mapping.path} has no 'ratings:' rules, so none of its answers "
+            "would be scored"
+        )
+    raise FileProblem(
+        str(export.path),
+        problem,
+        fix=f"write the rating rules in {export.path.stem}.mapping.yaml or mapping.yaml beside "
+        f"it (docs/mappings.md; 'ice-pipeline inspect {name}' lists its columns)",
+    )
+
+
 _PERIOD_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(\d{2}|Q[1-4])(?![\d])")
 
 
