@@ -40,6 +40,7 @@ from ice_pipeline.ingest.mapping import (
     is_mapping_file,
     load_mapping,
 )
+from ice_pipeline.ingest.names import normalise_names
 
 Reader = Callable[..., ParseResult]
 
@@ -174,7 +175,7 @@ def read_export(
     chosen_feed = resolve_feed(path, mapping, decoded, feed)
     reference_now = now or datetime.now(UTC).replace(tzinfo=None)
     reader = _reader(chosen_feed)
-    return reader(
+    result = reader(
         decoded,
         mapping,
         file_format=file_format,
@@ -182,6 +183,7 @@ def read_export(
         hr_employees=hr_employees,
         now=reference_now,
     )
+    return normalise_names(result)
 
 
 def discover_exports(landing_dir: Path) -> list[ExportFile]:

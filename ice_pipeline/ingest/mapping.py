@@ -223,6 +223,7 @@ class Scale:
     scale_min: float
     scale_max: float
     labels: tuple[str, ...] = ()
+    decimals: bool = False  # fractions between the points are answers (``decimals: true``)
 
     @property
     def describe(self) -> str:
@@ -334,7 +335,10 @@ def parse_scale(mapping: Mapping, key: str, name: str, spec: Any) -> Scale:
         raise mapping.error(
             key, f"scale max ({high:g}) must be above min ({low:g})", "swap or fix min and max"
         )
-    return Scale(name=name, scale_min=low, scale_max=high)
+    decimals = spec.get("decimals", False)
+    if not isinstance(decimals, bool):
+        raise mapping.error(f"{key}.decimals", "must be true or false", "write 'decimals: true'")
+    return Scale(name=name, scale_min=low, scale_max=high, decimals=decimals)
 
 
 def _regex(mapping: Mapping, key: str, pattern: Any) -> re.Pattern[str]:

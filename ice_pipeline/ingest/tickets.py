@@ -56,6 +56,7 @@ from ice_pipeline.ingest.common import (
 )
 from ice_pipeline.ingest.privacy import is_personal_column, pseudonymize
 from ice_pipeline.ingest.validation import canonical_columns, validate_canonical
+from ice_pipeline.ingest.values import plain_counts
 
 FEED = "tickets"
 FORMATS = ("servicenow", "servicenow_audit", "jira", "zendesk", "generic")
@@ -887,14 +888,9 @@ def read_tickets(
         sla_met = pd.Series(pd.NA, index=frame.index, dtype="boolean")
 
     if "reopen_count" in columns:
-        reopen_count = pd.to_numeric(column("reopen_count"), errors="coerce")
-        bad = column("reopen_count").notna() & reopen_count.isna()
-        problems.add_mask(
-            bad,
-            columns["reopen_count"],
-            column("reopen_count"),
-            "reopen count '" + column("reopen_count").fillna("") + "' is not a number",
-        )
+        # Plain non-negative whole numbers only (values.py): -1, 1e0 or 2.5 reopens are not counts.
+        reopen_count, reopen_reasons = plain_counts(column("reopen_count"), "reopen count")
+        problems.add(reopen_reasons, columns["reopen_count"], column("reopen_count"))
         reopened = pd.Series(pd.NA, index=frame.index, dtype="boolean")
         reopened[reopen_count.notna()] = (reopen_count[reopen_count.notna()] > 0).to_numpy()
     elif "reopened" in columns:
