@@ -137,15 +137,23 @@ def kept_by_period(tables: dict[str, pd.DataFrame]) -> dict[str, int]:
     for frame in tables.values():
         if "period" not in frame.columns or frame.empty:
             continue
-        periods = frame["period"].astype(object)
-        if "n_responses" in frame.columns:
-            counts = pd.to_numeric(frame["n_responses"]).fillna(0).groupby(periods).sum()
-        elif "source_row" in frame.columns:
-            counts = frame["source_row"].groupby(periods).nunique()
-        else:
-            counts = periods.value_counts()
-        for period, count in counts.items():
-            found[str(period)] = max(found.get(str(period), 0), int(count))
+        # Per distinct period (a wave is one period of 2.5M rating rows: no per-row Python).
+        codes, labels = pd.factorize(frame["period"])
+        rows = frame["source_row"].to_numpy() if "source_row" in frame.columns else None
+        responses = (
+            pd.to_numeric(frame["n_responses"]).fillna(0).to_numpy()
+            if "n_responses" in frame.columns
+            else None
+        )
+        for code, period in enumerate(labels):
+            pick = slice(None) if len(labels) == 1 and (codes == 0).all() else codes == code
+            if responses is not None:
+                count = int(responses[pick].sum())
+            elif rows is not None:
+                count = len(pd.unique(rows[pick]))
+            else:
+                count = int((codes == code).sum())
+            found[str(period)] = max(found.get(str(period), 0), count)
     return found
 
 
