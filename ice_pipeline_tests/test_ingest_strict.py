@@ -267,6 +267,28 @@ def test_department_names_differing_in_form_are_one_department(tmp_path: Path) -
     assert variants["dimensions"] == {"quality": ["Quality"]}
 
 
+def test_ticket_groups_match_the_provider_map_after_folding(tmp_path: Path) -> None:
+    header = "number,opened_at,resolved_at,assignment_group,caller_id,priority,made_sla"
+    lines = [header] + [
+        f"INC{i},2026-03-02 09:00,,{group},C{i},3,true"
+        for i, group in enumerate(["Service Desk", "service  desk", "\uff33ervice Desk", "Nope"])
+    ]
+    path = tmp_path / "tickets.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    mapping = {
+        "feed": "tickets",
+        "format": "servicenow",
+        "date_order": "YMD",
+        "provider_departments": {"Service Desk": "IT"},
+    }
+    (tmp_path / "tickets.mapping.yaml").write_text(yaml.safe_dump(mapping), encoding="utf-8")
+    result = read(path)
+    assert result.tables["tickets"]["provider_department"].tolist() == ["IT", "IT", "IT"]
+    assert result.quarantine["reason"].tolist() == [
+        "assignment group 'Nope' is not mapped to a provider department"
+    ]
+
+
 def test_two_spellings_of_one_provider_cannot_make_two_answers(tmp_path: Path) -> None:
     path = tmp_path / "wave.csv"
     path.write_text(

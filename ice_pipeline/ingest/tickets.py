@@ -56,6 +56,7 @@ from ice_pipeline.ingest.common import (
 )
 from ice_pipeline.ingest.privacy import is_personal_column, pseudonymize
 from ice_pipeline.ingest.validation import canonical_columns, validate_canonical
+from ice_pipeline.ingest.names import fold
 from ice_pipeline.ingest.values import plain_counts
 
 FEED = "tickets"
@@ -823,7 +824,13 @@ def read_tickets(
         groups = column("assignment_group")
         group_map = text_map(raw_mapping, "provider_departments")
         if "provider_departments" in raw_mapping:
-            provider = groups.map(lambda g: None if g is None else group_map.get(g)).astype(object)
+            # Group names match the map after NFKC, case folding and spaces (names.py).
+            folded_map = {fold(str(k)): v for k, v in group_map.items()}
+            lookup = {
+                g: group_map.get(g, folded_map.get(fold(str(g))))
+                for g in groups.dropna().unique()
+            }
+            provider = groups.map(lambda g: None if g is None else lookup.get(g)).astype(object)
             unmapped = groups.notna() & provider.isna()
             problems.add_mask(
                 unmapped,
