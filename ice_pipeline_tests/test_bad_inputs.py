@@ -513,9 +513,7 @@ def test_inspect_balances_every_readable_corpus_file(tmp_path: Path) -> None:
         ), path.name
 
 
-def test_the_ledger_balances_every_readable_corpus_file(
-    tmp_path: Path, warehouse_url: str
-) -> None:
+def test_the_ledger_balances_every_readable_corpus_file(tmp_path: Path, warehouse_url: str) -> None:
     from ice_pipeline.cache import ParseCache, parse_feed
     from ice_pipeline.ingest.ledger import PartitionWindow, record_ledger
     from ice_pipeline.warehouse import schema

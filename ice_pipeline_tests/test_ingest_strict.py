@@ -26,8 +26,8 @@ from ice_pipeline.ingest.inspect import inspect_file
 from ice_pipeline.ingest.ledger import PERIOD_COLUMN, PartitionWindow, record_ledger
 from ice_pipeline.ingest.mapping import load_mapping
 from ice_pipeline.warehouse import schema
-from ice_pipeline.warehouse.migrate import upgrade
 from ice_pipeline.warehouse.engine import connect_warehouse
+from ice_pipeline.warehouse.migrate import upgrade
 from ice_pipeline.warehouse.writes import read_frame
 
 NOW = datetime(2026, 11, 15)
@@ -214,7 +214,9 @@ def test_decimals_are_answers_only_where_the_scale_says_so(tmp_path: Path) -> No
 
 
 def test_negative_or_exotic_reopen_counts_are_quarantined(tmp_path: Path) -> None:
-    header = "number,opened_at,resolved_at,assignment_group,caller_id,priority,made_sla,reopen_count"
+    header = (
+        "number,opened_at,resolved_at,assignment_group,caller_id,priority,made_sla,reopen_count"
+    )
     lines = [header]
     for i, count in enumerate(["0", "2", "-1", "1e0", "2.5", "\uff11"], start=1):
         lines.append(f"INC{i},2026-03-02 09:00,,Desk,C{i},3,true,{count}")
@@ -428,9 +430,9 @@ def test_a_corrected_re_export_replaces_whole_responses(tmp_path: Path) -> None:
         for d in ("quality", "speed")
     ]
     # The correction: R1-R3 again, in another department, with fewer answers; R9 is new.
-    corrected = [
-        f"R{i},Operations,IT,quality,5,2026-03-03" for i in (1, 2, 3)
-    ] + ["R9,Operations,HR,speed,4,2026-03-03"]
+    corrected = [f"R{i},Operations,IT,quality,5,2026-03-03" for i in (1, 2, 3)] + [
+        "R9,Operations,HR,speed,4,2026-03-03"
+    ]
     long_file(folder, "wave_2026-03-01.csv", original)
     long_file(folder, "wave_2026-03-20.csv", corrected)
     outcome = parse_feed(landing, "surveys", ParseCache(tmp_path / "cache"), salt=SALT, now=NOW)

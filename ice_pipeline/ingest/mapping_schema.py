@@ -12,9 +12,8 @@ messages say more. pydantic is used because Dagster already depends on it.
 """
 
 import difflib
-import types
 import typing
-from typing import Any, Union
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, ValidationError
 
@@ -145,36 +144,22 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
     return found
 
 
-def _is_container(annotation: Any, kind: type) -> bool:
-    origin = typing.get_origin(annotation)
-    if origin is kind:
-        return True
-    if origin in (Union, types.UnionType):
-        return any(_is_container(a, kind) for a in typing.get_args(annotation))
-    return False
-
-
 def _valid_names(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """The key names valid where ``loc`` points (its last element being the offending key)."""
+    """The key names valid where ``loc`` points (its last element being the offending key).
+
+    Path parts that name no field (list indexes, dict keys such as a scale's name, the union
+    member pydantic tried) keep the models reached so far.
+    """
     current: list[type[BaseModel]] = [model]
     for part in loc[:-1]:
-        if isinstance(part, int):
-            continue  # a list index: same models
-        following: list[type[BaseModel]] = []
-        for candidate in current:
-            field = candidate.model_fields.get(str(part))
-            if field is not None:
-                following.extend(_models_in(field.annotation))
-            elif str(part) in ("int", "str", "float", "bool"):
-                following.append(candidate)  # pydantic names the union member tried
-            elif any(_is_container(f.annotation, dict) for f in candidate.model_fields.values()):
-                following.append(candidate)
-        # dict values: the path holds a dict key (a scale name) before the model's fields
+        following = [
+            found
+            for candidate in current
+            if str(part) in candidate.model_fields
+            for found in _models_in(candidate.model_fields[str(part)].annotation)
+        ]
         current = following or current
-    names: list[str] = []
-    for candidate in current:
-        names.extend(candidate.model_fields)
-    return sorted(set(names))
+    return sorted({name for candidate in current for name in candidate.model_fields})
 
 
 def _path(loc: tuple[Any, ...], model: type[BaseModel]) -> str:

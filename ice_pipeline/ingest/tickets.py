@@ -54,9 +54,9 @@ from ice_pipeline.ingest.common import (
     read_csv_rows,
     sniff_delimiter,
 )
+from ice_pipeline.ingest.names import fold
 from ice_pipeline.ingest.privacy import is_personal_column, pseudonymize
 from ice_pipeline.ingest.validation import canonical_columns, validate_canonical
-from ice_pipeline.ingest.names import fold
 from ice_pipeline.ingest.values import plain_counts
 
 FEED = "tickets"
@@ -827,8 +827,7 @@ def read_tickets(
             # Group names match the map after NFKC, case folding and spaces (names.py).
             folded_map = {fold(str(k)): v for k, v in group_map.items()}
             lookup = {
-                g: group_map.get(g, folded_map.get(fold(str(g))))
-                for g in groups.dropna().unique()
+                g: group_map.get(g, folded_map.get(fold(str(g)))) for g in groups.dropna().unique()
             }
             provider = groups.map(lambda g: None if g is None else lookup.get(g)).astype(object)
             unmapped = groups.notna() & provider.isna()
