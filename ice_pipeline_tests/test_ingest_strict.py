@@ -161,6 +161,12 @@ def test_a_landing_survey_mapping_without_ratings_is_refused(tmp_path: Path) -> 
     # inspect still describes it (the onboarding loop), without claiming any row was kept.
     summary = inspect_file(bare)
     assert summary["mode"] == "mapped" and summary["rows_read"] == 2
+    assert (summary["rows_kept"], summary["rows_quarantined"], summary["rows_excluded"]) == (
+        0,
+        0,
+        2,
+    )
+    assert summary["rows_excluded_by_reason"] == {"not scored: the mapping has no rating rules": 2}
 
 
 # ---- item 6: strict values, normalised names ---------------------------------------------------

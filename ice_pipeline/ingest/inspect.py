@@ -145,10 +145,15 @@ def _structural(decoded: DecodedFile, feed: str, file_format: str | None) -> dic
         "mapping": None,
         "header_rows": table.header_rows,
         "rows_read": len(table.body),
-        "rows_kept": None,
-        "rows_excluded": None,
-        "rows_excluded_by_reason": {},
-        "rows_quarantined": None,
+        # Described, not read as data: every row is accounted for as excluded.
+        "rows_kept": 0,
+        "rows_excluded": len(table.body),
+        "rows_excluded_by_reason": (
+            {"not scored: no mapping (structural description)": len(table.body)}
+            if len(table.body)
+            else {}
+        ),
+        "rows_quarantined": 0,
         "rows_quarantined_by_reason": {},
         "respondents": None,
         "periods": periods,

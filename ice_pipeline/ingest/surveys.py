@@ -90,6 +90,7 @@ COMMENT_COLUMNS = [
     "source_row",
 ]
 LONG_REQUIRED = ("respondent_id", "consumer_department", "provider", "dimension", "rating")
+STRUCTURAL_REASON = "not scored: the mapping has no rating rules"
 
 # Qualtrics writes Status as text in label exports and as a code in numeric exports.
 QUALTRICS_STATUS_NAMES = {
@@ -1280,7 +1281,11 @@ def read_survey(
         "respondents": int(ratings_frame["respondent_id"].nunique()),
     }
     if structural:
+        # Described, not scored: every record is counted as excluded so read = kept +
+        # quarantined + excluded holds (the landing folder refuses such a file, feeds.py).
         counts["rows_kept"] = 0
+        counts["rows_excluded"] = n
+        excluded_by_reason = {STRUCTURAL_REASON: n} if n else {}
     return ParseResult(
         feed=FEED,
         source_file=str(decoded.path),
