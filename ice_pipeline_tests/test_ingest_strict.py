@@ -219,6 +219,22 @@ def test_decimals_are_answers_only_where_the_scale_says_so(tmp_path: Path) -> No
     assert result.quarantine.empty
 
 
+def test_label_scales_match_after_folding(tmp_path: Path) -> None:
+    rows = [
+        "R1,Sales,IT,quality,Agree,2026-03-02",
+        "R2,Sales,IT,quality,strongly  AGREE,2026-03-02",
+        "R3,Sales,IT,quality,\uff21gree,2026-03-02",  # full-width A
+        "R4,Sales,IT,quality,Agreed,2026-03-02",
+    ]
+    mapping = {
+        "scale": "agree",
+        "scales": {"agree": {"labels": ["Disagree", "Neutral", "Agree", "Strongly agree"]}},
+    }
+    result = read(long_file(tmp_path, "wave.csv", rows, mapping))
+    assert result.tables["survey_ratings"]["rating_raw"].tolist() == [3.0, 4.0, 3.0]
+    assert result.quarantine["reason"].tolist() == ["unknown rating label 'Agreed'"]
+
+
 def test_negative_or_exotic_reopen_counts_are_quarantined(tmp_path: Path) -> None:
     header = (
         "number,opened_at,resolved_at,assignment_group,caller_id,priority,made_sla,reopen_count"
@@ -466,3 +482,56 @@ def test_period_rows_without_corrections_are_unchanged(tmp_path: Path) -> None:
     )
     assert responses.responses_replaced == 0 and len(responses.ratings.frame) == 2
     assert isinstance(responses.ratings.frame, pd.DataFrame) and responses.ratings.files == 2
+
+
+def test_the_survey_asset_writes_only_the_corrected_responses(
+    tmp_path: Path, warehouse_url: str
+) -> None:
+    """Through the real assets: raw_survey_exports, then survey_tables for the period."""
+    import dagster as dg
+
+    from ice_pipeline.defs.assets_ingest import raw_survey_exports, survey_tables
+    from ice_pipeline.defs.resources import (
+        PipelineSettingsResource,
+        WarehouseResource,
+        dispose_engines,
+    )
+
+    folder = tmp_path / "data" / "landing" / "surveys"
+    long_file(
+        folder,
+        "wave_2026-03-01.csv",
+        [f"R{i},Sales,{p},quality,3,2026-03-02" for i in (1, 2) for p in ("IT", "HR")],
+    )
+    long_file(folder, "wave_2026-03-20.csv", ["R1,Finance,IT,quality,5,2026-03-03"])
+    upgrade(warehouse_url)
+    resources = {
+        "warehouse": WarehouseResource(url=warehouse_url),
+        "pipeline": PipelineSettingsResource(data_dir=str(tmp_path / "data"), pseudonym_salt=SALT),
+    }
+    try:
+        raw = dg.materialize([raw_survey_exports], resources=resources, raise_on_error=True)
+        assert raw.success
+        period = dg.materialize(
+            [survey_tables], resources=resources, partition_key="2026-03", raise_on_error=True
+        )
+        meta = {
+            m.asset_key.to_user_string(): m.metadata
+            for m in period.asset_materializations_for_node("survey_tables")
+        }["survey_ratings"]
+        assert meta["responses_replaced"].value == 1 and meta["ratings_replaced"].value == 2
+        engine = connect_warehouse(warehouse_url)
+        try:
+            ratings = read_frame(engine, schema.survey_ratings, where={"period": "2026-03"})
+        finally:
+            engine.dispose()
+        # R1: only the corrected answer, in Finance; R2: both original answers, in Sales.
+        pairs = zip(ratings["consumer_department"], ratings["rating_raw"], strict=True)
+        assert sorted(pairs) == [
+            ("Finance", 5.0),
+            ("Sales", 3.0),
+            ("Sales", 3.0),
+        ]
+        assert (ratings.groupby("respondent_id")["consumer_department"].nunique() == 1).all()
+    finally:
+        dispose_engines()
