@@ -313,6 +313,19 @@ def test_ticket_groups_match_the_provider_map_after_folding(tmp_path: Path) -> N
     ]
 
 
+def test_reversed_dimensions_follow_the_display_name(tmp_path: Path) -> None:
+    rows = [
+        "R1,Sales,IT,Red tape,1,2026-03-02",
+        "R2,Sales,IT,Red tape,1,2026-03-02",
+        "R3,Sales,IT,red tape,1,2026-03-02",
+    ]
+    result = read(long_file(tmp_path, "wave.csv", rows, {"reversed_dimensions": ["red tape"]}))
+    ratings = result.tables["survey_ratings"]
+    assert set(ratings["dimension"]) == {"Red tape"}
+    assert ratings["reversed"].tolist() == [True, True, True]
+    assert ratings["score"].tolist() == [100.0, 100.0, 100.0]
+
+
 def test_two_spellings_of_one_provider_cannot_make_two_answers(tmp_path: Path) -> None:
     path = tmp_path / "wave.csv"
     path.write_text(

@@ -47,7 +47,7 @@ from ice_pipeline.ingest.mapping import (
     parse_scale,
     survey_mapping,
 )
-from ice_pipeline.ingest.names import harmonise_array
+from ice_pipeline.ingest.names import fold, harmonise_array
 from ice_pipeline.ingest.privacy import is_personal_column, pseudonymize
 from ice_pipeline.ingest.values import REJECTED_KINDS, classify_answers
 
@@ -858,7 +858,12 @@ def read_survey(
         )
         item_column = np.full(n, lower["rating"], dtype=object)
         cell_scale = np.zeros(n, dtype="int64")
-        cell_reversed = np.isin(item_dimension, list(long_reversed))
+        # Reversed dimensions match whatever spelling the file uses (compared folded).
+        folded_reversed = {fold(d) for d in long_reversed}
+        reversed_names = [
+            d for d in pd.unique(item_dimension) if d is not None and fold(d) in folded_reversed
+        ]
+        cell_reversed = np.isin(item_dimension, reversed_names)
         scales = [long_scale]
     else:
         k = len(ratings)
