@@ -37,6 +37,7 @@ import pandas as pd
 
 from ice_pipeline.errors import IceError
 from ice_pipeline.ingest.common import RULES_VERSION, ParseResult, distinct_text
+from ice_pipeline.ingest.names import spelling_counts
 
 PERIOD_COLUMNS = ("period", "snapshot_period")
 _META = "meta.json"
@@ -112,6 +113,14 @@ class CachedParse:
 
     def quarantine(self) -> pd.DataFrame:
         return pd.read_parquet(self.directory / _QUARANTINE)
+
+    def name_spellings(self) -> dict[str, dict[str, int]]:
+        """How often each department and dimension spelling occurs in this file (names.py)."""
+        stored = self.meta.get("name_spellings")
+        if stored is None:  # a parse cached before the counts were stored
+            tables = {name: self.table(name) for name in self.meta["tables"]}
+            stored = spelling_counts({k: v for k, v in tables.items() if v is not None})
+        return stored
 
     def kept_by_period(self) -> dict[str, int]:
         """Kept records per period (for the partition window); computed once for old parses."""
@@ -222,6 +231,7 @@ class ParseCache:
             "quarantined_by_reason": {k: int(v) for k, v in result.quarantined_by_reason.items()},
             "periods": result.periods,
             "kept_by_period": kept_by_period(result.tables),
+            "name_spellings": spelling_counts(result.tables),
             "name_variants": result.name_variants,
             "tables": tables,
             "parsed_at": datetime.now().isoformat(timespec="seconds"),

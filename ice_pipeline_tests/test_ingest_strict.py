@@ -517,6 +517,10 @@ def test_the_survey_asset_writes_only_the_corrected_responses(
         [f"R{i},Sales,{p},quality,3,2026-03-02" for i in (1, 2) for p in ("IT", "HR")],
     )
     long_file(folder, "wave_2026-03-20.csv", ["R1,Finance,IT,quality,5,2026-03-03"])
+    # Another file spells Sales in full-width letters: across files it is the same department.
+    long_file(
+        folder, "wave_2026-03-25.csv", ["R7,\uff33\uff21\uff2c\uff25\uff33,IT,quality,4,2026-03-04"]
+    )
     upgrade(warehouse_url)
     resources = {
         "warehouse": WarehouseResource(url=warehouse_url),
@@ -538,12 +542,14 @@ def test_the_survey_asset_writes_only_the_corrected_responses(
             ratings = read_frame(engine, schema.survey_ratings, where={"period": "2026-03"})
         finally:
             engine.dispose()
-        # R1: only the corrected answer, in Finance; R2: both original answers, in Sales.
+        # R1: only the corrected answer, in Finance; R2: both original answers, in Sales;
+        # R7's full-width SALES is the Sales of the other files.
         pairs = zip(ratings["consumer_department"], ratings["rating_raw"], strict=True)
         assert sorted(pairs) == [
             ("Finance", 5.0),
             ("Sales", 3.0),
             ("Sales", 3.0),
+            ("Sales", 4.0),
         ]
         assert (ratings.groupby("respondent_id")["consumer_department"].nunique() == 1).all()
     finally:

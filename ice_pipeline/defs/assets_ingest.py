@@ -38,8 +38,10 @@ from ice_pipeline.defs.support import (
     user_errors,
 )
 from ice_pipeline.errors import IceError
+from ice_pipeline.ingest.common import FEEDS
 from ice_pipeline.ingest.corrections import survey_responses_for_period
 from ice_pipeline.ingest.ledger import PartitionWindow, feed_totals, record_ledger
+from ice_pipeline.ingest.names import apply_names, names_across_files
 from ice_pipeline.warehouse import schema
 from ice_pipeline.warehouse.writes import replace_partition
 
@@ -71,6 +73,14 @@ def _ingested(pipeline: PipelineSettingsResource, feed: str) -> list[CachedParse
             fix=f"materialise {RAW_ASSET_OF_FEED[feed]} first (the whole ice_nightly_job does)",
         )
     return parses
+
+
+def _names(pipeline: PipelineSettingsResource) -> dict[str, dict[str, str]]:
+    """One display name per department and dimension over every ingested file of every feed."""
+    cache = ParseCache(pipeline.cache_dir)
+    return names_across_files(
+        p.name_spellings() for feed in FEEDS for p in (cache.read_manifest(feed) or [])
+    )
 
 
 def _roster(pipeline: PipelineSettingsResource) -> pd.DataFrame | None:
@@ -254,6 +264,9 @@ def survey_tables(
             parses, period, _columns("survey_ratings"), _columns("survey_comments")
         )
         ratings, comments = responses.ratings, responses.comments
+        names = _names(pipeline)
+        ratings.frame = apply_names(ratings.frame, names)
+        comments.frame = apply_names(comments.frame, names)
         written = _write_period(warehouse, "survey_ratings", ratings.frame, period)
         comments_written = _write_period(warehouse, "survey_comments", comments.frame, period)
     frame = ratings.frame
@@ -303,6 +316,7 @@ def tickets(
         rows = rows_for_period(
             _ingested(pipeline, "tickets"), "tickets", period, _columns("tickets")
         )
+        rows.frame = apply_names(rows.frame, _names(pipeline))
         written = _write_period(warehouse, "tickets", rows.frame, period)
     frame = rows.frame
     unmapped = int(frame["consumer_department"].isna().sum()) if not frame.empty else 0
@@ -341,6 +355,7 @@ def external_metrics(
             period,
             _columns("external_metrics"),
         )
+        rows.frame = apply_names(rows.frame, _names(pipeline))
         written = _write_period(warehouse, "external_metrics", rows.frame, period)
     preview = (
         rows.frame[["business_unit", "metric", "value", "n_responses"]]
@@ -373,7 +388,9 @@ def employees(
 ) -> dg.MaterializeResult:
     timer = Timer()
     with user_errors():
-        roster = latest_roster(_ingested(pipeline, "hr"), _columns("employees"))
+        roster = apply_names(
+            latest_roster(_ingested(pipeline, "hr"), _columns("employees")), _names(pipeline)
+        )
         with exclusive_write(warehouse.engine(), "employees"):
             written = replace_partition(warehouse.engine(), schema.employees, roster, {})
     active = roster[roster["termination_date"].isna()] if not roster.empty else roster

@@ -109,3 +109,54 @@ def normalise_names(result: ParseResult) -> ParseResult:
             known = result.name_variants.setdefault(group, {}).setdefault(best, [])
             known.extend(o for o in others if o not in known)
     return result
+
+
+def spelling_counts(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, int]]:
+    """Per name group, how often each spelling occurs in a file's tables (stored with its parse)."""
+    found: dict[str, dict[str, int]] = {}
+    for group, columns in NAME_GROUPS.items():
+        tally = found.setdefault(group, {})
+        for frame in tables.values():
+            for column in columns:
+                if column in frame.columns and len(frame):
+                    for spelling, count in _spelling_counts(frame[column]):
+                        tally[spelling] = tally.get(spelling, 0) + count
+    return found
+
+
+def names_across_files(
+    per_file: Iterable[dict[str, dict[str, int]]],
+) -> dict[str, dict[str, str]]:
+    """Per name group, spelling -> display name over every file of every feed.
+
+    Each file already shows one spelling per name; files can still disagree (the HR roster
+    writes ``IT``, a survey ``ＩＴ``), and a department must be one group across feeds and files
+    (turnover joins HR departments to survey departments). The most frequent spelling wins.
+    """
+    totals: dict[str, dict[str, int]] = {}
+    for counts in per_file:
+        for group, tally in counts.items():
+            into = totals.setdefault(group, {})
+            for spelling, count in tally.items():
+                into[spelling] = into.get(spelling, 0) + int(count)
+    chosen: dict[str, dict[str, str]] = {}
+    for group, tally in totals.items():
+        names, _variants = choose_names(sorted(tally.items()))
+        chosen[group] = {s: n for s, n in names.items() if s != n}
+    return chosen
+
+
+def apply_names(frame: pd.DataFrame, names: dict[str, dict[str, str]]) -> pd.DataFrame:
+    """``frame`` with its department and dimension columns renamed by ``names`` (a copy if so)."""
+    renamed = frame
+    for group, columns in NAME_GROUPS.items():
+        chosen = names.get(group) or {}
+        for column in columns:
+            if not chosen or column not in frame.columns or frame.empty:
+                continue
+            if not any(s in chosen for s, _ in _spelling_counts(frame[column])):
+                continue
+            if renamed is frame:
+                renamed = frame.copy(deep=False)
+            renamed[column] = _rename(frame[column], chosen)
+    return renamed
