@@ -36,7 +36,8 @@ from typing import Any
 import pandas as pd
 
 from ice_pipeline.errors import IceError
-from ice_pipeline.ingest.common import ParseResult, distinct_text
+from ice_pipeline.ingest.common import RULES_VERSION, ParseResult, distinct_text
+from ice_pipeline.ingest.names import spelling_counts
 
 PERIOD_COLUMNS = ("period", "snapshot_period")
 _META = "meta.json"
@@ -113,6 +114,57 @@ class CachedParse:
     def quarantine(self) -> pd.DataFrame:
         return pd.read_parquet(self.directory / _QUARANTINE)
 
+    def name_spellings(self) -> dict[str, dict[str, int]]:
+        """How often each department and dimension spelling occurs in this file (names.py)."""
+        stored = self.meta.get("name_spellings")
+        if stored is None:  # a parse cached before the counts were stored
+            tables = {name: self.table(name) for name in self.meta["tables"]}
+            stored = spelling_counts({k: v for k, v in tables.items() if v is not None})
+        return stored
+
+    def kept_by_period(self) -> dict[str, int]:
+        """Kept records per period (for the partition window); computed once for old parses."""
+        stored = self.meta.get("kept_by_period")
+        if stored is None:
+            tables = {name: self.table(name) for name in self.meta["tables"]}
+            stored = kept_by_period({k: v for k, v in tables.items() if v is not None})
+            self.meta["kept_by_period"] = stored
+            meta_path = self.directory / _META
+            staging = meta_path.with_suffix(".tmp")
+            staging.write_text(json.dumps(self.meta, indent=1, sort_keys=True), encoding="utf-8")
+            os.replace(staging, meta_path)
+        return {str(k): int(v) for k, v in stored.items()}
+
+
+def kept_by_period(tables: dict[str, pd.DataFrame]) -> dict[str, int]:
+    """Records kept per period: distinct source rows (or responses of aggregated rows).
+
+    The largest count over the tables of a file: comments come from the same records as
+    ratings, and an aggregated table (external metrics) counts its responses in n_responses.
+    """
+    found: dict[str, int] = {}
+    for frame in tables.values():
+        if "period" not in frame.columns or frame.empty:
+            continue
+        # Per distinct period (a wave is one period of 2.5M rating rows: no per-row Python).
+        codes, labels = pd.factorize(frame["period"])
+        rows = frame["source_row"].to_numpy() if "source_row" in frame.columns else None
+        responses = (
+            pd.to_numeric(frame["n_responses"]).fillna(0).to_numpy()
+            if "n_responses" in frame.columns
+            else None
+        )
+        for code, period in enumerate(labels):
+            pick = slice(None) if len(labels) == 1 and (codes == 0).all() else codes == code
+            if responses is not None:
+                count = int(responses[pick].sum())
+            elif rows is not None:
+                count = len(pd.unique(rows[pick]))
+            else:
+                count = int((codes == code).sum())
+            found[str(period)] = max(found.get(str(period), 0), count)
+    return found
+
 
 class ParseCache:
     """Parses of export files keyed by their bytes and parse context, under ``root``."""
@@ -128,7 +180,9 @@ class ParseCache:
             else "none"
         )
         salt_sha = hashlib.sha256(salt.encode("utf-8")).hexdigest()
-        material = "\n".join([_package_version("ice-pipeline"), mapping_sha, salt_sha, extra])
+        material = "\n".join(
+            [_package_version("ice-pipeline"), RULES_VERSION, mapping_sha, salt_sha, extra]
+        )
         return hashlib.sha256(material.encode("utf-8")).hexdigest()[:20]
 
     def directory(self, sha: str, context: str) -> Path:
@@ -176,6 +230,9 @@ class ParseCache:
             "excluded_by_reason": {k: int(v) for k, v in result.excluded_by_reason.items()},
             "quarantined_by_reason": {k: int(v) for k, v in result.quarantined_by_reason.items()},
             "periods": result.periods,
+            "kept_by_period": kept_by_period(result.tables),
+            "name_spellings": spelling_counts(result.tables),
+            "name_variants": result.name_variants,
             "tables": tables,
             "parsed_at": datetime.now().isoformat(timespec="seconds"),
         }
@@ -226,6 +283,12 @@ class FeedParse:
     parses: list[CachedParse] = field(default_factory=list)
     newly_parsed: list[CachedParse] = field(default_factory=list)
     problems: list[IceError] = field(default_factory=list)
+    failed_files: list[str] = field(default_factory=list)  # the file of each problem, in order
+
+    @property
+    def failures(self) -> list[tuple[str, str]]:
+        """(file, one-line reason) of every file that could not be used."""
+        return [(f, str(p)) for f, p in zip(self.failed_files, self.problems, strict=True)]
 
     def totals(self) -> dict[str, int]:
         keys = ("rows_read", "rows_kept", "rows_quarantined", "rows_excluded")
@@ -247,10 +310,11 @@ def parse_feed(
 ) -> FeedParse:
     """Parse every export of ``feed`` in the landing directory, each file at most once.
 
-    A file with a file-level problem (``FileProblem`` or a mapping ``ConfigError``) is recorded
-    in ``problems`` and contributes nothing; the other files go on.
+    A file with a file-level problem (``FileProblem``, a mapping ``ConfigError``, or a file the
+    operating system cannot read) is recorded in ``problems`` and contributes nothing; the other
+    files go on. A survey file must have a mapping with rating rules (``landing_survey_problem``).
     """
-    from ice_pipeline.ingest.feeds import discover_exports
+    from ice_pipeline.ingest.feeds import discover_exports, landing_survey_problem
 
     reader = read_export
     if reader is None:
@@ -260,8 +324,13 @@ def parse_feed(
     for export in discover_exports(Path(landing_dir)):
         if export.feed != feed:
             continue
-        sha = file_sha256(export.path)
-        context = ParseCache.context_key(export.mapping_path, salt, extra)
+        try:
+            sha = file_sha256(export.path)
+            context = ParseCache.context_key(export.mapping_path, salt, extra)
+        except OSError as err:
+            outcome.problems.append(unreadable(export.path, err))
+            outcome.failed_files.append(str(export.path))
+            continue
         cached = cache.get(sha, context)
         if cached is None:
             try:
@@ -273,13 +342,31 @@ def parse_feed(
                     hr_employees=hr_employees,
                     now=now,
                 )
+                if feed == "surveys":  # after reading: a file-level problem says more
+                    landing_survey_problem(export)
             except IceError as err:  # FileProblem, or ConfigError from the mapping file
                 outcome.problems.append(err)
+                outcome.failed_files.append(str(export.path))
+                continue
+            except OSError as err:  # unreadable after all (permissions, I/O error)
+                outcome.problems.append(unreadable(export.path, err))
+                outcome.failed_files.append(str(export.path))
                 continue
             cached = cache.put(sha, context, result)
             outcome.newly_parsed.append(cached)
         outcome.parses.append(cached)
     return outcome
+
+
+def unreadable(path: Path, err: OSError) -> IceError:
+    """The one-line problem of a landing file (or its mapping) the system cannot read."""
+    from ice_pipeline.errors import FileProblem
+
+    return FileProblem(
+        str(path),
+        f"the file cannot be read ({err.strerror or err})",
+        fix="check the file's permissions and the disk; the other files were ingested",
+    )
 
 
 def primary_key(table: str) -> list[str]:
@@ -339,57 +426,3 @@ def latest_roster(parses: Iterable[CachedParse], columns: list[str]) -> pd.DataF
     return ordered.drop_duplicates("employee_id", keep="last").sort_values(
         ["department", "employee_id"], ignore_index=True
     )
-
-
-def unrecorded(engine: Any, feed: str, parses: Iterable[CachedParse]) -> list[CachedParse]:
-    """The parses whose file is not yet in ``ice_ops.source_files`` (the ledger is written once)."""
-    from ice_pipeline.warehouse import schema
-    from ice_pipeline.warehouse.writes import read_frame
-
-    known = set(read_frame(engine, schema.source_files, where={"feed": feed})["source_sha256"])
-    return [p for p in parses if p.source_sha256 not in known]
-
-
-def record_source_files(
-    engine: Any, parses: list[CachedParse], run_id: str | None, now: datetime | None = None
-) -> tuple[int, int]:
-    """Write the raw layer's ledger: one ``source_files`` row per file and its quarantine rows.
-
-    Upserts by key, so recording the same file again changes nothing.
-    Returns (files, quarantine rows).
-    """
-    from ice_pipeline.warehouse import schema
-    from ice_pipeline.warehouse.writes import upsert_rows
-
-    if not parses:
-        return 0, 0
-    stamp = (now or datetime.now()).replace(microsecond=0)
-    files = pd.DataFrame(
-        [
-            {
-                "feed": p.feed,
-                "source_sha256": p.source_sha256,
-                "source_file": p.source_file,
-                "file_format": p.meta["file_format"],
-                "encoding": p.meta["encoding"],
-                "periods": ",".join(p.periods),
-                "rows_read": p.counts.get("rows_read", 0),
-                "rows_kept": p.counts.get("rows_kept", 0),
-                "rows_quarantined": p.counts.get("rows_quarantined", 0),
-                "ingested_at": stamp,
-            }
-            for p in parses
-        ]
-    ).drop_duplicates(["feed", "source_sha256"], keep="last")
-    quarantine = [p.quarantine() for p in parses]
-    quarantine = [q for q in quarantine if not q.empty]
-    quarantined = 0
-    if quarantine:
-        rows = pd.concat(quarantine, ignore_index=True).assign(run_id=run_id, quarantined_at=stamp)
-        # One (row, column) can fail in two canonical tables of the same export; keep one record.
-        rows = rows.drop_duplicates(
-            ["feed", "source_sha256", "source_row", "column_name"], keep="first"
-        )
-        quarantined = upsert_rows(engine, schema.quarantine, rows)
-    upsert_rows(engine, schema.source_files, files)
-    return len(files), quarantined

@@ -70,10 +70,12 @@ class RunSummary:
     failure: str | None = None
     seconds: float = 0.0
     metadata: dict[str, dict[str, Any]] = field(default_factory=dict)  # "asset[period]" -> metadata
+    # Landing files that could not be used (one line each); the others and every period went on.
+    failed_files: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.failure is None
+        return self.failure is None and not self.failed_files
 
 
 def _preflight(environ: Mapping[str, str]) -> Any:
@@ -303,7 +305,9 @@ class Runner:
             if not self._execute(summary, list(self.unpartitioned), None, {}):
                 summary.seconds = time.perf_counter() - started
                 return summary
-            self._record("ingest", fingerprint, summary.run_ids[-1])
+            self.say_ingest_accounting(summary)
+            if not summary.failed_files:  # a failed file must fail the next run too
+                self._record("ingest", fingerprint, summary.run_ids[-1])
         if all_periods:
             chosen = self.ingested_periods()
         elif not chosen:
@@ -339,6 +343,11 @@ class Runner:
             tickets = summary.metadata.get(f"tickets[{period}]", {}).get("rows", 0)
             company = summary.metadata.get(f"company_scores[{period}]", {}).get("company_ice_p")
             ice_text = f", company ICE-P {company:.1f}" if isinstance(company, float) else ""
+            replaced = summary.metadata.get(f"survey_ratings[{period}]", {}).get(
+                "responses_replaced", 0
+            )
+            if replaced:
+                ice_text += f", {replaced} responses replaced by a later file"
             self.say(
                 f"[{index}/{len(chosen)}] {period}: {ratings} ratings, {tickets} tickets{ice_text} "
                 f"({time.perf_counter() - began:.1f} s)"
@@ -347,6 +356,25 @@ class Runner:
             self.build_data_docs()
         summary.seconds = time.perf_counter() - started
         return summary
+
+    def say_ingest_accounting(self, summary: RunSummary) -> None:
+        """Per feed: read = kept + quarantined + excluded; collect the files that failed."""
+        from ice_pipeline.defs.assets_ingest import RAW_ASSET_OF_FEED
+
+        for feed, asset in RAW_ASSET_OF_FEED.items():
+            meta = summary.metadata.get(f"{asset}[]")
+            if not meta:
+                continue
+            outside = meta.get("rows_outside_partitions", 0)
+            failed = [line for line in str(meta.get("failed_files") or "").splitlines() if line]
+            self.say(
+                f"  {feed}: {meta.get('files', 0)} files, read {meta.get('rows_read', 0)} = "
+                f"kept {meta.get('rows_kept', 0)} + quarantined {meta.get('rows_quarantined', 0)}"
+                f" + excluded {meta.get('rows_excluded', 0)}"
+                + (f" ({outside} quarantined outside the partitions)" if outside else "")
+                + (f"; {len(failed)} file(s) failed" if failed else "")
+            )
+            summary.failed_files.extend(failed)
 
     def fingerprint(self, dry_run: bool) -> str:
         from ice_pipeline.config import config_path
@@ -379,6 +407,13 @@ def _report_failure(summary: RunSummary) -> int:
     return 1
 
 
+def _report_failed_files(summary: RunSummary) -> int:
+    """Name every landing file that could not be used; 1 if there is one (the rest went on)."""
+    for line in summary.failed_files:
+        print(f"ice-pipeline: file not ingested: {line}", file=sys.stderr)
+    return 1 if summary.failed_files else 0
+
+
 def run_pipeline(partitions: list[str] | None, all_partitions: bool, dry_run: bool) -> int:
     """``ice-pipeline run``: the latest complete period by default, or the given/all periods."""
     from ice_pipeline.defs.resources import dispose_engines
@@ -388,7 +423,7 @@ def run_pipeline(partitions: list[str] | None, all_partitions: bool, dry_run: bo
         summary = runner.run(partitions, all_periods=all_partitions, dry_run=dry_run)
     finally:
         dispose_engines()
-    if not summary.ok:
+    if summary.failure is not None:
         return _report_failure(summary)
     runner.say(
         f"done: {len(summary.periods)} period(s)"
@@ -396,7 +431,7 @@ def run_pipeline(partitions: list[str] | None, all_partitions: bool, dry_run: bo
         + f" in {summary.seconds:.1f} s; warehouse "
         f"{runner.settings.warehouse_url}"
     )
-    return 0
+    return _report_failed_files(summary)
 
 
 def _demo_wanted(employees: int) -> dict[str, Any]:
@@ -456,7 +491,7 @@ def run_demo(employees: int = 2000) -> int:
         summary = runner.run(None, all_periods=True)
     finally:
         dispose_engines()
-    if not summary.ok:
+    if summary.failure is not None:
         return _report_failure(summary)
     last = max(summary.periods + summary.skipped, default=DEMO_END_PERIOD)
     warehouse = settings.warehouse_url.removeprefix("duckdb:///")
@@ -477,4 +512,4 @@ def run_demo(employees: int = 2000) -> int:
     runner.say(
         f"  Dagster UI  DAGSTER_HOME={os.environ['DAGSTER_HOME']} dagster dev -w workspace.yaml"
     )
-    return 0
+    return _report_failed_files(summary)

@@ -419,6 +419,33 @@ SURVEY_CASES: dict[str, tuple[bytes, str]] = {
         _text(SURVEY_HEADER, 'R1,Sales,IT,quality,4,2026-03-02,"' + "x" * 10_485_760 + '"'),
         "comment of 10,485,760 characters is over the 10,000-character",
     ),
+    # Issue 12: numbers a 1-5 scale cannot hold, in notations Python's float() would accept.
+    "survey_fraction_on_a_likert_scale": (
+        _text(
+            SURVEY_HEADER,
+            "R1,Sales,IT,quality,4,2026-03-02,",
+            "R2,Sales,IT,quality,4.999,2026-03-02,",
+        ),
+        "rating 4.999 is not a whole number on scale 1-5",
+    ),
+    "survey_exponent_and_sign": (
+        _text(
+            SURVEY_HEADER,
+            "R1,Sales,IT,quality,4,2026-03-02,",
+            "R2,Sales,IT,quality,1e0,2026-03-02,",
+            "R3,Sales,IT,quality,+4,2026-03-02,",
+        ),
+        "rating '1e0' on scale 1-5 is not written in plain digits 0-9",
+    ),
+    "survey_full_width_and_arabic_indic_digits": (
+        _text(
+            SURVEY_HEADER,
+            "R1,Sales,IT,quality,4,2026-03-02,",
+            "R2,Sales,IT,quality,\uff14,2026-03-02,",
+            "R3,Sales,IT,quality,\u0664,2026-03-02,",
+        ),
+        "rating '\u0664' on scale 1-5 is not written in plain digits 0-9",
+    ),
 }
 
 
@@ -441,6 +468,77 @@ def test_bad_survey_input(name: str, tmp_path: Path) -> None:
     # The survey's first respondent is good in every case and is kept.
     assert "R1" not in set(result.tables["survey_ratings"]["respondent_id"])  # pseudonymised
     assert result.counts["rows_kept"] >= 1
+    counts = result.counts
+    assert (
+        counts["rows_kept"] + counts["rows_quarantined"] + counts["rows_excluded"]
+        == counts["rows_read"]
+    )
+
+
+# ---- issue 12: the accounting identity for every readable file, in inspect and in the ledger -----
+
+
+def _readable_corpus(folder: Path) -> list[Path]:
+    """Every readable corpus file in a landing folder of its feed, with its own mapping."""
+    written = []
+    for name, case in sorted(CASES.items()):
+        if case.problem is not None:
+            continue
+        path = folder / case.feed / f"{name}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(case.data)
+        mapping = {k: v for k, v in case.mapping.items() if v is not None}
+        path.with_name(f"{name}.mapping.yaml").write_text(yaml.safe_dump(mapping), "utf-8")
+        written.append(path)
+    for name, (data, _reason) in sorted(SURVEY_CASES.items()):
+        path = folder / "surveys" / f"{name}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        path.with_name(f"{name}.mapping.yaml").write_text(
+            yaml.safe_dump({"feed": "surveys", "format": "long", "scale": "1-5"}), "utf-8"
+        )
+        written.append(path)
+    return written
+
+
+def test_inspect_balances_every_readable_corpus_file(tmp_path: Path) -> None:
+    from ice_pipeline.ingest.inspect import inspect_file
+
+    files = _readable_corpus(tmp_path / "landing")
+    assert len(files) == sum(c.problem is None for c in CASES.values()) + len(SURVEY_CASES)
+    for path in files:
+        summary = inspect_file(path, now=NOW)
+        assert summary["rows_read"] == (
+            summary["rows_kept"] + summary["rows_quarantined"] + summary["rows_excluded"]
+        ), path.name
+
+
+def test_the_ledger_balances_every_readable_corpus_file(tmp_path: Path, warehouse_url: str) -> None:
+    from ice_pipeline.cache import ParseCache, parse_feed
+    from ice_pipeline.ingest.ledger import PartitionWindow, record_ledger
+    from ice_pipeline.warehouse import schema
+    from ice_pipeline.warehouse.engine import connect_warehouse
+    from ice_pipeline.warehouse.migrate import upgrade
+    from ice_pipeline.warehouse.writes import read_frame
+
+    landing = tmp_path / "landing"
+    files = _readable_corpus(landing)
+    upgrade(warehouse_url)
+    engine = connect_warehouse(warehouse_url)
+    cache = ParseCache(tmp_path / "cache")
+    # A window that leaves some corpus rows outside (2026-03 only): they are quarantined, counted.
+    window = PartitionWindow("2026-03", "2026-03")
+    try:
+        for feed in ("hr", "tickets", "external", "surveys"):
+            outcome = parse_feed(landing, feed, cache, salt=SALT, now=NOW)
+            assert outcome.problems == [], outcome.problems
+            record_ledger(engine, feed, outcome.parses, [], window, "corpus")
+        ledger = read_frame(engine, schema.source_files)
+    finally:
+        engine.dispose()
+    assert sorted(ledger["source_file"]) == sorted(str(p) for p in files)
+    balance = ledger["rows_kept"] + ledger["rows_quarantined"] + ledger["rows_excluded"]
+    assert (balance == ledger["rows_read"]).all(), ledger[balance != ledger["rows_read"]]
 
 
 def test_formulas_and_html_stay_inert_text(tmp_path: Path) -> None:

@@ -83,6 +83,15 @@ def test_every_asset_and_one_check_per_canonical_table(definitions: dg.Definitio
             "external_metrics",
             "employees",
         )
+    } | {
+        # Issue 12: a landing file that cannot be read fails its raw asset's check, not the run.
+        (raw, "every_file_read")
+        for raw in (
+            "raw_survey_exports",
+            "raw_ticket_exports",
+            "raw_hr_exports",
+            "raw_external_exports",
+        )
     }
     groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
     assert groups["raw_survey_exports"] == "ingest"

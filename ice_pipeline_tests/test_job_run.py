@@ -184,27 +184,48 @@ def test_running_a_period_again_leaves_identical_rows(
         pd.testing.assert_frame_equal(before[name], after[name], check_dtype=False, obj=name)
 
 
-def test_a_bad_file_fails_only_its_feed_with_one_line(
+def test_a_bad_file_is_named_and_every_good_period_is_computed(
     duckdb_url: str, data_dir: Path, dagster_home: Path
 ) -> None:
+    """Issue 12 item 4: one unreadable survey file among good ones, in a fresh warehouse."""
     bad = data_dir / "landing" / "surveys" / "zz_broken_export.csv"
     bad.write_bytes(b"PK\x03\x04\x00\x00binary spreadsheet")
     summary = run_job(data_dir, duckdb_url, dagster_home)
-    assert not summary.ok
-    assert summary.failed_step == "raw_survey_exports"
-    assert summary.failure.startswith(str(bad))
-    assert "binary" in summary.failure and "Fix:" in summary.failure and "\n" not in summary.failure
+    assert not summary.ok and summary.failure is None  # no step failed; one file did
+    assert len(summary.failed_files) == 1
+    line = summary.failed_files[0]
+    assert line.startswith(str(bad)) and "binary" in line and "Fix:" in line
+    # The good periods were computed from the good files.
+    assert summary.periods == PERIODS
     contents = table_contents(duckdb_url)
+    assert sorted(contents["ice.company_scores"]["period"]) == PERIODS
     files = contents["ice_ops.source_files"]
     good_surveys = [p for p in (data_dir / "landing" / "surveys").glob("*.csv") if p != bad]
-    # The good survey files are recorded; nothing of the bad one is; the other feeds went on.
-    assert sorted(files[files["feed"] == "surveys"]["source_file"]) == sorted(
+    ok = files[files["status"] == "ok"]
+    assert sorted(ok[ok["feed"] == "surveys"]["source_file"]) == sorted(
         str(p) for p in good_surveys
     )
-    assert str(bad) not in set(files["source_file"])
+    failed = files[files["status"] == "failed"]
+    assert failed["source_file"].tolist() == [str(bad)]
+    assert "binary" in failed["problem"].iloc[0]
     assert set(files["feed"]) == {"surveys", "tickets", "hr", "external"}
     assert len(contents["ice_private.employees"]) > 0
-    assert summary.metadata["raw_ticket_exports[]"]["files"] > 0
+    meta = summary.metadata["raw_survey_exports[]"]
+    assert meta["files_failed"] == 1 and str(bad) in meta["failed_files"]
+    # Every recorded file balances: read = kept + quarantined + excluded.
+    assert (ok["rows_kept"] + ok["rows_quarantined"] + ok["rows_excluded"] == ok["rows_read"]).all()
+    # The data-quality panel of the period names the file.
+    from ice_pipeline.defs.assets_reports import quality_summary
+    from ice_pipeline.defs.resources import WarehouseResource
+
+    quality = quality_summary(WarehouseResource(url=duckdb_url), PERIODS[-1], [])
+    assert {"name": "surveys: file not ingested", "description": line} in quality["checks_failed"]
+    # Removing the file clears it from the ledger on the next run.
+    bad.unlink()
+    again = run_job(data_dir, duckdb_url, dagster_home)
+    assert again.ok
+    files = table_contents(duckdb_url)["ice_ops.source_files"]
+    assert (files["status"] == "ok").all()
 
 
 def test_a_failed_blocking_check_archives_the_report_but_sends_nothing(

@@ -78,9 +78,16 @@ def test_a_failed_step_is_one_line_and_exit_1(
     bad.parent.mkdir(parents=True)
     bad.write_text("")
     assert main(["run", "--all"]) == 1
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    err = captured.err
+    # The closing lines balance every feed and count the failed file.
+    assert (
+        "  surveys: 0 files, read 0 = kept 0 + quarantined 0 + excluded 0; 1 file(s) failed"
+        in captured.out
+    )
+    # Issue 12: the bad file is named and the run exits 1; it no longer stops the other files.
     assert err == (
-        f"ice-pipeline: step raw_survey_exports failed: {bad}: the file is empty. Fix: re-export "
+        f"ice-pipeline: file not ingested: {bad}: the file is empty. Fix: re-export "
         "the data from the source tool; an empty export holds no rows\n"
     )
 

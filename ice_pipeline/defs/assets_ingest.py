@@ -8,10 +8,12 @@ with ``warehouse.writes.replace_partition``. Parsing rules, validation and expec
 
 Raw assets look at every file in ``landing/<feed>/`` and run in every run of the job (they are
 unpartitioned); a file already parsed is not parsed again. A file-level problem (unknown format,
-missing column, empty file, broken mapping) fails that feed's raw asset with the one-line
-message: the other files' ledger rows are still written, nothing of the bad file is, and the
-canonical tables of that feed keep their previous contents until the file is fixed or removed.
-Ticket parsing needs the HR roster (requester -> department), so tickets depend on HR.
+missing column, empty or unreadable file, broken mapping) is isolated to that file: it is
+recorded in ``ice_ops.source_files`` as failed with its one-line reason, its check
+``every_file_read`` fails, the run's closing lines name it (exit status 1), and every other file
+and period goes on. Rows whose period no partition reads are counted as quarantined
+(ingest/ledger.py). Ticket parsing needs the HR roster (requester -> department), so tickets
+depend on HR.
 """
 
 import dagster as dg
@@ -22,9 +24,7 @@ from ice_pipeline.cache import (
     ParseCache,
     latest_roster,
     parse_feed,
-    record_source_files,
     rows_for_period,
-    unrecorded,
 )
 from ice_pipeline.defs.partitions import monthly_partitions
 from ice_pipeline.defs.resources import PipelineSettingsResource, WarehouseResource
@@ -38,6 +38,10 @@ from ice_pipeline.defs.support import (
     user_errors,
 )
 from ice_pipeline.errors import IceError
+from ice_pipeline.ingest.common import FEEDS
+from ice_pipeline.ingest.corrections import survey_responses_for_period
+from ice_pipeline.ingest.ledger import PartitionWindow, feed_totals, record_ledger
+from ice_pipeline.ingest.names import apply_names, names_across_files
 from ice_pipeline.warehouse import schema
 from ice_pipeline.warehouse.writes import replace_partition
 
@@ -71,10 +75,27 @@ def _ingested(pipeline: PipelineSettingsResource, feed: str) -> list[CachedParse
     return parses
 
 
+def _names(pipeline: PipelineSettingsResource) -> dict[str, dict[str, str]]:
+    """One display name per department and dimension over every ingested file of every feed."""
+    cache = ParseCache(pipeline.cache_dir)
+    return names_across_files(
+        p.name_spellings() for feed in FEEDS for p in (cache.read_manifest(feed) or [])
+    )
+
+
 def _roster(pipeline: PipelineSettingsResource) -> pd.DataFrame | None:
     parses = ParseCache(pipeline.cache_dir).read_manifest("hr") or []
     roster = latest_roster(parses, _columns("employees"))
     return None if roster.empty else roster
+
+
+EVERY_FILE_READ = "every_file_read"
+
+
+def partition_window() -> PartitionWindow | None:
+    """The monthly partitions' first and last key (None before the first month completes)."""
+    keys = monthly_partitions.get_partition_keys()
+    return PartitionWindow(keys[0], keys[-1]) if keys else None
 
 
 def _file_table(parses: list[CachedParse]) -> pd.DataFrame:
@@ -105,6 +126,7 @@ def _ingest_feed(
     pipeline: PipelineSettingsResource,
 ) -> dg.MaterializeResult:
     timer = Timer()
+    window = partition_window()
     with user_errors():
         cache = ParseCache(pipeline.cache_dir)
         outcome = parse_feed(
@@ -116,35 +138,30 @@ def _ingest_feed(
         )
         engine = warehouse.engine()
         with exclusive_write(engine, "source_files", feed):
-            # Files never recorded, plus files parsed again because their mapping changed.
-            to_record = {p.directory: p for p in unrecorded(engine, feed, outcome.parses)}
-            to_record.update({p.directory: p for p in outcome.newly_parsed})
-            files_recorded, quarantine_recorded = record_source_files(
-                engine, list(to_record.values()), context.run_id
+            written = record_ledger(
+                engine,
+                feed,
+                outcome.parses,
+                outcome.failures,
+                window,
+                context.run_id,
+                reparsed={p.source_sha256 for p in outcome.newly_parsed},
             )
-    if outcome.problems:
-        first = str(outcome.problems[0])
-        more = (
-            f" ({len(outcome.problems) - 1} more files refused; see the run log)"
-            if len(outcome.problems) > 1
-            else ""
-        )
-        for problem in outcome.problems:
-            context.log.error(str(problem))
-        raise dg.Failure(
-            description=first + more,
-            allow_retries=False,
-            metadata={"files_refused": len(outcome.problems), "files_ok": len(outcome.parses)},
-        )
+    for _path, problem in outcome.failures:
+        context.log.error(problem)
+    # The good files are the feed's data; a failed file is named, never a reason to stop the rest.
     cache.write_manifest(feed, outcome.parses)
-    totals = outcome.totals()
+    totals = feed_totals(outcome.parses, window)
     periods = sorted({period for p in outcome.parses for period in p.periods})
+    failed_text = "\n".join(problem for _path, problem in outcome.failures)
     return dg.MaterializeResult(
         metadata={
             "files": len(outcome.parses),
             "files_parsed_now": len(outcome.newly_parsed),
-            "files_recorded_now": files_recorded,
-            "quarantine_rows_recorded_now": quarantine_recorded,
+            "files_recorded_now": written.files_recorded,
+            "quarantine_rows_recorded_now": written.quarantine_rows,
+            "files_failed": len(outcome.failures),
+            "failed_files": failed_text,
             **totals,
             "periods": ", ".join(periods)
             if len(periods) <= 3
@@ -152,7 +169,16 @@ def _ingest_feed(
             "landing_dir": dg.MetadataValue.path(str(pipeline.landing_dir / feed)),
             "file_summary": markdown_table(_file_table(outcome.parses), max_rows=30),
             "duration_s": timer.seconds,
-        }
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=EVERY_FILE_READ,
+                passed=not outcome.failures,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=failed_text or "every landing file was read",
+                metadata={"files_failed": len(outcome.failures)},
+            )
+        ],
     )
 
 
@@ -163,6 +189,13 @@ def _raw_asset(feed: str, description: str, deps: list[str] | None = None) -> dg
         deps=deps or [],
         description=description,
         kinds={"csv"},
+        check_specs=[
+            dg.AssetCheckSpec(
+                EVERY_FILE_READ,
+                asset=RAW_ASSET_OF_FEED[feed],
+                description="Every landing file of the feed could be read (failed files named).",
+            )
+        ],
     )
     def _raw(
         context: dg.AssetExecutionContext,
@@ -227,8 +260,13 @@ def survey_tables(
     period = context.partition_key
     with user_errors():
         parses = _ingested(pipeline, "surveys")
-        ratings = rows_for_period(parses, "survey_ratings", period, _columns("survey_ratings"))
-        comments = rows_for_period(parses, "survey_comments", period, _columns("survey_comments"))
+        responses = survey_responses_for_period(
+            parses, period, _columns("survey_ratings"), _columns("survey_comments")
+        )
+        ratings, comments = responses.ratings, responses.comments
+        names = _names(pipeline)
+        ratings.frame = apply_names(ratings.frame, names)
+        comments.frame = apply_names(comments.frame, names)
         written = _write_period(warehouse, "survey_ratings", ratings.frame, period)
         comments_written = _write_period(warehouse, "survey_comments", comments.frame, period)
     frame = ratings.frame
@@ -242,6 +280,9 @@ def survey_tables(
                 "respondents": respondents,
                 "files": ratings.files,
                 "duplicate_rows_replaced": ratings.duplicates_dropped,
+                # A corrected re-export replaces whole responses (ingest/corrections.py).
+                "responses_replaced": responses.responses_replaced,
+                "ratings_replaced": responses.ratings_replaced,
                 "providers": int(frame["provider_department"].nunique()) if not frame.empty else 0,
                 "respondents_by_provider": markdown_table(preview, max_rows=20),
                 "duration_s": timer.seconds,
@@ -275,6 +316,7 @@ def tickets(
         rows = rows_for_period(
             _ingested(pipeline, "tickets"), "tickets", period, _columns("tickets")
         )
+        rows.frame = apply_names(rows.frame, _names(pipeline))
         written = _write_period(warehouse, "tickets", rows.frame, period)
     frame = rows.frame
     unmapped = int(frame["consumer_department"].isna().sum()) if not frame.empty else 0
@@ -313,6 +355,7 @@ def external_metrics(
             period,
             _columns("external_metrics"),
         )
+        rows.frame = apply_names(rows.frame, _names(pipeline))
         written = _write_period(warehouse, "external_metrics", rows.frame, period)
     preview = (
         rows.frame[["business_unit", "metric", "value", "n_responses"]]
@@ -345,7 +388,9 @@ def employees(
 ) -> dg.MaterializeResult:
     timer = Timer()
     with user_errors():
-        roster = latest_roster(_ingested(pipeline, "hr"), _columns("employees"))
+        roster = apply_names(
+            latest_roster(_ingested(pipeline, "hr"), _columns("employees")), _names(pipeline)
+        )
         with exclusive_write(warehouse.engine(), "employees"):
             written = replace_partition(warehouse.engine(), schema.employees, roster, {})
     active = roster[roster["termination_date"].isna()] if not roster.empty else roster

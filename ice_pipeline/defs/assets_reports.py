@@ -54,6 +54,12 @@ def quality_summary(
 ) -> dict[str, Any]:
     """Rows read and quarantined by the files feeding ``period``, and the failed checks."""
     files = read_frame(warehouse.engine(), schema.source_files)
+    # A landing file that could not be used may have held rows of any period: always listed.
+    not_ingested = [
+        {"name": f"{row.feed}: file not ingested", "description": str(row.problem)}
+        for row in files[files["status"] == "failed"].itertuples()
+    ]
+    files = files[files["status"] != "failed"]
     if not files.empty:
         feeds_period = files["periods"].fillna("").str.split(",").map(lambda ps: period in ps)
         files = files[feeds_period]
@@ -63,7 +69,7 @@ def quality_summary(
         if not files.empty
         else {}
     )
-    failed = [
+    failed = not_ingested + [
         {"name": f"{o.table}: {o.check_name}", "description": o.description}
         for o in outcomes
         if not o.passed

@@ -20,6 +20,9 @@ import pyarrow.csv as pa_csv
 from ice_pipeline.errors import FileProblem
 
 FEEDS = ("surveys", "tickets", "hr", "external")
+# Part of every parse-cache key: raise it when a rule changes what a reader makes of the same
+# bytes and mapping (issue 12: strict values, normalised names), so no stale parse is reused.
+RULES_VERSION = "rules-2"
 
 # Quarantine rows use these columns (ice_private.quarantine without run_id/quarantined_at,
 # which the writer stamps).
@@ -71,6 +74,9 @@ class ParseResult:
     columns_mapped: list[str] = field(default_factory=list)
     columns_unmapped: list[str] = field(default_factory=list)
     ambiguous_dates: int = 0
+    # Names that differ only by Unicode form, case or spaces, read as one (names.py):
+    # {"consumer_department": {"IT": ["It ", "ＩＴ"]}} -- canonical name -> other spellings seen.
+    name_variants: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     @property
     def periods(self) -> list[str]:

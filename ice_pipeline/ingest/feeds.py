@@ -33,7 +33,14 @@ import pandas as pd
 
 from ice_pipeline.errors import FileProblem
 from ice_pipeline.ingest.common import FEEDS, DecodedFile, ParseResult, decode_file, read_csv_rows
-from ice_pipeline.ingest.mapping import Mapping, find_mapping, is_mapping_file, load_mapping
+from ice_pipeline.ingest.mapping import (
+    Mapping,
+    check_for_feed,
+    find_mapping,
+    is_mapping_file,
+    load_mapping,
+)
+from ice_pipeline.ingest.names import normalise_names
 
 Reader = Callable[..., ParseResult]
 
@@ -146,6 +153,7 @@ def resolve_feed(
             f"unknown feed {chosen!r}",
             fix=f"use one of {', '.join(FEEDS)} (mapping key 'feed:' or --feed)",
         )
+    check_for_feed(mapping, chosen)
     return chosen
 
 
@@ -167,7 +175,7 @@ def read_export(
     chosen_feed = resolve_feed(path, mapping, decoded, feed)
     reference_now = now or datetime.now(UTC).replace(tzinfo=None)
     reader = _reader(chosen_feed)
-    return reader(
+    result = reader(
         decoded,
         mapping,
         file_format=file_format,
@@ -175,6 +183,7 @@ def read_export(
         hr_employees=hr_employees,
         now=reference_now,
     )
+    return normalise_names(result)
 
 
 def discover_exports(landing_dir: Path) -> list[ExportFile]:
@@ -189,6 +198,32 @@ def discover_exports(landing_dir: Path) -> list[ExportFile]:
                 continue
             found.append(ExportFile(path=path, feed=feed, mapping_path=find_mapping(path)))
     return sorted(found, key=lambda export: (export.feed, str(export.path)))
+
+
+def landing_survey_problem(export: ExportFile) -> None:
+    """Refuse a survey file in the landing folder whose mapping scores nothing.
+
+    Without rating rules a survey is only described (``inspect`` shows its layout); in the
+    landing folder that would read every response and keep none, with exit status 0. A long
+    file's mapping scores it through its top-level ``scale:``.
+    """
+    mapping = load_mapping(export.mapping_path) if export.mapping_path else Mapping.empty()
+    if mapping.get("ratings") or mapping.get("scale") is not None:
+        return
+    name = export.path.name
+    if mapping.path is None:
+        problem = "the survey file has no mapping, so none of its answers would be scored"
+    else:
+        problem = (
+            f"its mapping {mapping.path} has no 'ratings:' rules, so none of its answers "
+            "would be scored"
+        )
+    raise FileProblem(
+        str(export.path),
+        problem,
+        fix=f"write the rating rules in {export.path.stem}.mapping.yaml or mapping.yaml beside "
+        f"it (docs/mappings.md; 'ice-pipeline inspect {name}' lists its columns)",
+    )
 
 
 _PERIOD_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(\d{2}|Q[1-4])(?![\d])")

@@ -14,6 +14,7 @@ from typing import Any
 from ice_pipeline.ingest.common import DecodedFile, ParseResult, decode_file, period_of
 from ice_pipeline.ingest.feeds import _reader, resolve_feed
 from ice_pipeline.ingest.mapping import Mapping, find_mapping, load_mapping
+from ice_pipeline.ingest.names import normalise_names
 from ice_pipeline.ingest.privacy import is_personal_column
 from ice_pipeline.ingest.surveys import SURVEY_FORMATS, parse_response_dates, read_layout
 
@@ -63,7 +64,7 @@ def inspect_file(
         hr_employees=None,
         now=reference_now,
     )
-    return _summary(decoded, result, chosen_mapping)
+    return _summary(decoded, normalise_names(result), chosen_mapping)
 
 
 def _summary(
@@ -97,6 +98,8 @@ def _summary(
         "columns_unmapped": [c for c in result.columns_unmapped if c not in personal],
         "columns_dropped_personal": personal,
         "ambiguous_dates": result.ambiguous_dates,
+        # Spellings read as one name (NFKC, case, spaces): display name -> other spellings.
+        "name_variants": result.name_variants,
         "counts": counts,
     }
 
@@ -142,10 +145,15 @@ def _structural(decoded: DecodedFile, feed: str, file_format: str | None) -> dic
         "mapping": None,
         "header_rows": table.header_rows,
         "rows_read": len(table.body),
-        "rows_kept": None,
-        "rows_excluded": None,
-        "rows_excluded_by_reason": {},
-        "rows_quarantined": None,
+        # Described, not read as data: every row is accounted for as excluded.
+        "rows_kept": 0,
+        "rows_excluded": len(table.body),
+        "rows_excluded_by_reason": (
+            {"not scored: no mapping (structural description)": len(table.body)}
+            if len(table.body)
+            else {}
+        ),
+        "rows_quarantined": 0,
         "rows_quarantined_by_reason": {},
         "respondents": None,
         "periods": periods,

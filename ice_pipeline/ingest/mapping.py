@@ -17,6 +17,7 @@ import yaml
 
 from ice_pipeline.errors import ConfigError
 from ice_pipeline.ingest.common import FEEDS
+from ice_pipeline.ingest.mapping_schema import check_mapping_schema
 
 FORMATS: dict[str, tuple[str, ...]] = {
     "surveys": (
@@ -154,6 +155,7 @@ def load_mapping(path: Path) -> Mapping:
     feed = raw.get("feed")
     if feed is not None and feed not in FEEDS:
         raise mapping.error("feed", f"unknown feed {feed!r}", f"use one of {', '.join(FEEDS)}")
+    check_mapping_schema(raw, where, feed)
     file_format = raw.get("format")
     if file_format is not None:
         allowed = FORMATS.get(str(feed), tuple(f for fs in FORMATS.values() for f in fs))
@@ -173,9 +175,39 @@ def load_mapping(path: Path) -> Mapping:
         raise mapping.error(
             "period", f"unknown period cadence {raw.get('period')!r}", "use month or quarter"
         )
+    refuse_quarters(mapping)
     if feed == "surveys" or (feed is None and any(k in raw for k in ("ratings", "scales"))):
         survey_mapping(mapping)  # validate eagerly so a bad mapping fails before any file is read
     return mapping
+
+
+def refuse_quarters(mapping: Mapping) -> None:
+    """``period: quarter`` and a quarter ``period_value`` are refused (docs/mappings.md, Periods).
+
+    Every period-scoped table is partitioned by month, so rows keyed ``2026-Q3`` would be read by
+    no partition and lost in silence; a quarterly wave lands in the months it was answered in.
+    """
+    if mapping.cadence == "quarter":
+        raise mapping.error(
+            "period",
+            "quarterly results are not supported: every partition is a month, so rows keyed "
+            "YYYY-Qn would never be computed",
+            "remove 'period: quarter' (or write 'period: month'); a quarterly wave is computed "
+            "in the month(s) it was answered in",
+        )
+    value = mapping.raw.get("period_value")
+    if value is not None and re.fullmatch(r"\s*\d{4}-Q[1-4]\s*", str(value)):
+        raise mapping.error(
+            "period_value",
+            f"{value!r} is a quarter, but every partition is a month",
+            "write the month the answers belong to, e.g. 'period_value: 2026-09'",
+        )
+
+
+def check_for_feed(mapping: Mapping, feed: str) -> None:
+    """Check a mapping that names no ``feed:`` against the keys of the feed it is read as."""
+    if mapping.path is not None and mapping.feed is None:
+        check_mapping_schema(mapping.raw, str(mapping.path), feed)
 
 
 # ------------------------------------------------------------------------------------------
@@ -191,6 +223,7 @@ class Scale:
     scale_min: float
     scale_max: float
     labels: tuple[str, ...] = ()
+    decimals: bool = False  # fractions between the points are answers (``decimals: true``)
 
     @property
     def describe(self) -> str:
@@ -302,7 +335,10 @@ def parse_scale(mapping: Mapping, key: str, name: str, spec: Any) -> Scale:
         raise mapping.error(
             key, f"scale max ({high:g}) must be above min ({low:g})", "swap or fix min and max"
         )
-    return Scale(name=name, scale_min=low, scale_max=high)
+    decimals = spec.get("decimals", False)
+    if not isinstance(decimals, bool):
+        raise mapping.error(f"{key}.decimals", "must be true or false", "write 'decimals: true'")
+    return Scale(name=name, scale_min=low, scale_max=high, decimals=decimals)
 
 
 def _regex(mapping: Mapping, key: str, pattern: Any) -> re.Pattern[str]:

@@ -47,7 +47,9 @@ from ice_pipeline.ingest.mapping import (
     parse_scale,
     survey_mapping,
 )
+from ice_pipeline.ingest.names import fold, harmonise_array
 from ice_pipeline.ingest.privacy import is_personal_column, pseudonymize
+from ice_pipeline.ingest.values import REJECTED_KINDS, classify_answers
 
 FEED = "surveys"
 SURVEY_FORMATS = FORMATS["surveys"]
@@ -88,6 +90,7 @@ COMMENT_COLUMNS = [
     "source_row",
 ]
 LONG_REQUIRED = ("respondent_id", "consumer_department", "provider", "dimension", "rating")
+STRUCTURAL_REASON = "not scored: the mapping has no rating rules"
 
 # Qualtrics writes Status as text in label exports and as a code in numeric exports.
 QUALTRICS_STATUS_NAMES = {
@@ -676,68 +679,6 @@ def _exclusion_policy(sm: SurveyMapping, file_format: str) -> dict[str, Any]:
     return policy
 
 
-def _classify_values(
-    uniques: np.ndarray, scales: list[Scale], not_applicable: tuple[str, ...]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For each scale x distinct answer: numeric value, state, and the reason text when invalid.
-
-    States: 0 empty, 1 not applicable, 2 valid, 3 not on the scale (unknown label / not a number),
-    4 outside the numeric range.
-    """
-    na_text = {v.strip() for v in not_applicable}
-    na_folded = {v.casefold() for v in na_text}
-    na_numbers = set()
-    for code in na_text:
-        try:
-            na_numbers.add(float(code))
-        except ValueError:
-            pass
-    n = len(uniques)
-    values = np.full((len(scales), n), np.nan)
-    states = np.zeros((len(scales), n), dtype="int8")
-    reasons = np.empty((len(scales), n), dtype=object)
-    texts = [str(u).strip() if u is not None else "" for u in uniques]
-    numbers: list[float | None] = []
-    for text in texts:
-        try:
-            number = float(text)
-            numbers.append(number if np.isfinite(number) else None)
-        except ValueError:
-            numbers.append(None)
-    for s, scale in enumerate(scales):
-        label_index = {label: i + 1 for i, label in enumerate(scale.labels)}
-        folded_index = {label.casefold(): i + 1 for i, label in enumerate(scale.labels)}
-        for u, text in enumerate(texts):
-            number = numbers[u]
-            shown = text if len(text) <= 60 else text[:57] + "..."
-            if text == "":
-                states[s, u] = 0
-            elif (
-                text in na_text
-                or text.casefold() in na_folded
-                or (number is not None and number in na_numbers)
-            ):
-                states[s, u] = 1
-            elif scale.labels:
-                position = label_index.get(text) or folded_index.get(text.casefold())
-                if position is None:
-                    states[s, u] = 3
-                    reasons[s, u] = f"unknown rating label '{shown}'"
-                else:
-                    states[s, u] = 2
-                    values[s, u] = position
-            elif number is None:
-                states[s, u] = 3
-                reasons[s, u] = f"rating '{shown}' is not a number on scale {scale.describe}"
-            elif not scale.scale_min <= number <= scale.scale_max:
-                states[s, u] = 4
-                reasons[s, u] = f"rating {number:g} outside scale {scale.describe}"
-            else:
-                states[s, u] = 2
-                values[s, u] = number
-    return values, states, reasons
-
-
 def _text_column(body: pd.DataFrame, column: str | None) -> pd.Series:
     if column is None:
         return pd.Series([""] * len(body), dtype=object)
@@ -908,11 +849,21 @@ def read_survey(
         cell_raw = body[lower["rating"]].to_numpy(dtype=object)
         # Per-answer properties, indexed by cell_item: here one entry per record.
         cell_item = np.arange(n, dtype="int64")
-        item_provider = body[lower["provider"]].str.strip().to_numpy(dtype=object)
-        item_dimension = body[lower["dimension"]].str.strip().to_numpy(dtype=object)
+        # One display name per spelling (names.py) before answers are compared for repeats.
+        item_provider, provider_variants = harmonise_array(
+            body[lower["provider"]].str.strip().to_numpy(dtype=object)
+        )
+        item_dimension, dimension_variants = harmonise_array(
+            body[lower["dimension"]].str.strip().to_numpy(dtype=object)
+        )
         item_column = np.full(n, lower["rating"], dtype=object)
         cell_scale = np.zeros(n, dtype="int64")
-        cell_reversed = np.isin(item_dimension, list(long_reversed))
+        # Reversed dimensions match whatever spelling the file uses (compared folded).
+        folded_reversed = {fold(d) for d in long_reversed}
+        reversed_names = [
+            d for d in pd.unique(item_dimension) if d is not None and fold(d) in folded_reversed
+        ]
+        cell_reversed = np.isin(item_dimension, reversed_names)
         scales = [long_scale]
     else:
         k = len(ratings)
@@ -927,8 +878,17 @@ def read_survey(
         # Per-answer properties, indexed by cell_item: one entry per rating column. Cells refer
         # to them by number instead of repeating k strings per record (memory at 12.5M cells).
         cell_item = np.tile(np.arange(k, dtype="int64"), n)
-        item_provider = np.array([r.provider for r in ratings], dtype=object)
-        item_dimension = np.array([r.dimension for r in ratings], dtype=object)
+        # Rating and comment columns share provider names; one display name per spelling.
+        named, provider_variants = harmonise_array(
+            np.array([r.provider for r in ratings] + [c.provider for c in comments], dtype=object)
+        )
+        item_provider = named[:k]
+        comments = [
+            CommentColumn(c.column, str(p)) for c, p in zip(comments, named[k:], strict=True)
+        ]
+        item_dimension, dimension_variants = harmonise_array(
+            np.array([r.dimension for r in ratings], dtype=object)
+        )
         item_column = np.array([r.column for r in ratings], dtype=object)
         cell_scale = np.tile(np.array([scale_pos[id(r.scale)] for r in ratings], dtype="int64"), n)
         cell_reversed = np.tile(np.array([r.reversed for r in ratings], dtype=bool), n)
@@ -943,7 +903,7 @@ def read_survey(
             ) * (len(uniques) + 1) + codes
         else:
             cell_answer = np.tile(np.arange(k, dtype="int64"), n) * (len(uniques) + 1) + codes
-        value_table, state_table, reason_table = _classify_values(
+        value_table, state_table, reason_table = classify_answers(
             np.asarray(uniques, dtype=object), scales, sm.not_applicable
         )
         cell_value = value_table[cell_scale, codes]
@@ -1107,11 +1067,10 @@ def read_survey(
     invalid_cells = np.flatnonzero(cell_live & (cell_state >= 3))
     if len(invalid_cells):
         label_scale = np.array([bool(s.labels) for s in scales])[cell_scale[invalid_cells]]
-        kinds = np.where(
-            cell_state[invalid_cells] == 4,
-            "rating outside scale",
-            np.where(label_scale, "unknown rating label", "rating not a number"),
-        )
+        states = cell_state[invalid_cells]
+        kinds = np.where(label_scale, "unknown rating label", "rating not a number").astype(object)
+        for state, kind in REJECTED_KINDS.items():
+            kinds[states == state] = kind
         for kind in np.unique(kinds):
             pick = invalid_cells[kinds == kind]
             quarantine.add(
@@ -1172,7 +1131,7 @@ def read_survey(
 
     # The same provider and dimension twice for one respondent and period (two columns mapped to
     # it, or a repeated row in a long file): the first is kept, the others quarantined.
-    pairs = [(r.provider, r.dimension) for r in ratings]
+    pairs = list(zip(item_provider, item_dimension, strict=True)) if not long_format else []
     if len(ratings_frame) and (long_format or len(set(pairs)) < len(pairs)):
         key = ["period", "respondent_id", "provider_department", "dimension"]
         dup = ratings_frame.duplicated(key, keep="first").to_numpy()
@@ -1212,7 +1171,7 @@ def read_survey(
     comment_parts: list[pd.DataFrame] = []
     comment_sources: list[tuple[str, pd.Series]] = []
     if long_format and "comment" in lower:
-        comment_sources.append((lower["comment"], body[lower["provider"]].str.strip()))
+        comment_sources.append((lower["comment"], pd.Series(item_provider, dtype=object)))
     for spec in comments:
         comment_sources.append((spec.column, pd.Series([spec.provider] * n, dtype=object)))
     for column, providers in comment_sources:
@@ -1327,7 +1286,11 @@ def read_survey(
         "respondents": int(ratings_frame["respondent_id"].nunique()),
     }
     if structural:
+        # Described, not scored: every record is counted as excluded so read = kept +
+        # quarantined + excluded holds (the landing folder refuses such a file, feeds.py).
         counts["rows_kept"] = 0
+        counts["rows_excluded"] = n
+        excluded_by_reason = {STRUCTURAL_REASON: n} if n else {}
     return ParseResult(
         feed=FEED,
         source_file=str(decoded.path),
@@ -1342,6 +1305,14 @@ def read_survey(
         counts=counts,
         excluded_by_reason=excluded_by_reason,
         quarantined_by_reason={str(k): int(v) for k, v in by_kind.items()},
+        name_variants={
+            group: found
+            for group, found in (
+                ("departments", provider_variants),
+                ("dimensions", dimension_variants),
+            )
+            if found
+        },
         columns_mapped=[] if structural else mapped,
         columns_unmapped=columns if structural else unmapped,
         ambiguous_dates=ambiguous_count,

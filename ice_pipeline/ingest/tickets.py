@@ -54,8 +54,10 @@ from ice_pipeline.ingest.common import (
     read_csv_rows,
     sniff_delimiter,
 )
+from ice_pipeline.ingest.names import fold
 from ice_pipeline.ingest.privacy import is_personal_column, pseudonymize
 from ice_pipeline.ingest.validation import canonical_columns, validate_canonical
+from ice_pipeline.ingest.values import plain_counts
 
 FEED = "tickets"
 FORMATS = ("servicenow", "servicenow_audit", "jira", "zendesk", "generic")
@@ -822,7 +824,12 @@ def read_tickets(
         groups = column("assignment_group")
         group_map = text_map(raw_mapping, "provider_departments")
         if "provider_departments" in raw_mapping:
-            provider = groups.map(lambda g: None if g is None else group_map.get(g)).astype(object)
+            # Group names match the map after NFKC, case folding and spaces (names.py).
+            folded_map = {fold(str(k)): v for k, v in group_map.items()}
+            lookup = {
+                g: group_map.get(g, folded_map.get(fold(str(g)))) for g in groups.dropna().unique()
+            }
+            provider = groups.map(lambda g: None if g is None else lookup.get(g)).astype(object)
             unmapped = groups.notna() & provider.isna()
             problems.add_mask(
                 unmapped,
@@ -887,14 +894,9 @@ def read_tickets(
         sla_met = pd.Series(pd.NA, index=frame.index, dtype="boolean")
 
     if "reopen_count" in columns:
-        reopen_count = pd.to_numeric(column("reopen_count"), errors="coerce")
-        bad = column("reopen_count").notna() & reopen_count.isna()
-        problems.add_mask(
-            bad,
-            columns["reopen_count"],
-            column("reopen_count"),
-            "reopen count '" + column("reopen_count").fillna("") + "' is not a number",
-        )
+        # Plain non-negative whole numbers only (values.py): -1, 1e0 or 2.5 reopens are not counts.
+        reopen_count, reopen_reasons = plain_counts(column("reopen_count"), "reopen count")
+        problems.add(reopen_reasons, columns["reopen_count"], column("reopen_count"))
         reopened = pd.Series(pd.NA, index=frame.index, dtype="boolean")
         reopened[reopen_count.notna()] = (reopen_count[reopen_count.notna()] > 0).to_numpy()
     elif "reopened" in columns:

@@ -324,6 +324,10 @@ source_files = Table(
     Column("rows_kept", Integer, nullable=False),
     Column("rows_quarantined", Integer, nullable=False),
     Column("ingested_at", DateTime, nullable=False),
+    # rows_read = rows_kept + rows_quarantined + rows_excluded (migration 0002_ingeststrict).
+    Column("rows_excluded", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # 'ok' | 'failed' (the file could not be used)
+    Column("problem", Text),  # a failed file's one-line reason
     schema=OPS_SCHEMA,
     comment="The raw layer: every export file read, by content hash, with its row accounting.",
 )
