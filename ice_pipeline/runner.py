@@ -26,6 +26,7 @@ Dagster step prints ``ice-pipeline: step <step> failed for <period>: <message>``
 import hashlib
 import json
 import os
+import re
 import sys
 import time
 import warnings
@@ -94,6 +95,26 @@ def _metadata_values(metadata: Mapping[str, Any]) -> dict[str, Any]:
     return {key: getattr(value, "value", value) for key, value in metadata.items()}
 
 
+def _ice_error_names() -> set[str]:
+    """Class names of IceError and its subclasses (messages a person can act on)."""
+    names, pending = set(), [IceError]
+    while pending:
+        cls = pending.pop()
+        names.add(cls.__name__)
+        pending.extend(cls.__subclasses__())
+    return names
+
+
+def _resource_failure(result: Any) -> str | None:
+    """The user's message behind "Initialization of resources ... failed" (e.g. a busy DuckDB)."""
+    for event in result.all_events:
+        error = getattr(event.event_specific_data, "error", None)
+        if event.event_type_value == "RESOURCE_INIT_FAILURE" and error is not None:
+            # "package.module.ClassName: message": the class is for developers, not operators.
+            return re.sub(r"^[\w.]+: ", "", error.message.strip().splitlines()[0])
+    return None
+
+
 def _first_failure(result: Any) -> tuple[str, str]:
     """(step, one-line message) of the first failure of a run result."""
     for event in result.all_events:
@@ -105,12 +126,23 @@ def _first_failure(result: Any) -> tuple[str, str]:
                 message = data.error.message if data.error else "unknown error"
                 # Dagster prefixes the exception class; the cause chain holds the user's error.
                 cause = data.error.cause if data.error else None
-                while cause is not None and cause.cause is not None:
+                # ...down to the first IceError (its message says what to do), else the root.
+                user_errors = _ice_error_names()
+                while (
+                    cause is not None
+                    and cause.cause is not None
+                    and cause.cls_name not in user_errors
+                ):
                     cause = cause.cause
                 if cause is not None:
                     message = cause.message
+                    if cause.cls_name in user_errors:
+                        message = re.sub(r"^[\w.]+: ", "", message.strip())
             return event.step_key or "?", " ".join(message.strip().split())
+    cause = _resource_failure(result)
     for event in result.all_events:
+        if event.event_type_value == "RESOURCE_INIT_FAILURE" and cause is not None:
+            return event.step_key or "run", cause
         if event.is_failure or event.event_type_value in (
             "RESOURCE_INIT_FAILURE",
             "PIPELINE_FAILURE",
