@@ -252,6 +252,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except IceError as err:
         print(f"ice-pipeline: {err}", file=sys.stderr)
         return err.exit_code
+    except OSError as err:  # a full disk anywhere is one line too, never a traceback
+        from ice_pipeline.disk import disk_error
+
+        full = disk_error(err, Path(err.filename or ".").parent, needed_bytes=None)
+        if full is None:
+            raise
+        print(f"ice-pipeline: {full}", file=sys.stderr)
+        return full.exit_code
     except KeyboardInterrupt:
         print(
             "ice-pipeline: interrupted; the warehouse keeps its previous contents", file=sys.stderr

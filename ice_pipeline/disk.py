@@ -36,8 +36,8 @@ class DiskFull(IceError):
         )
         super().__init__(
             f"no space left on the device of {directory} ({free}, {needed})",
-            fix="free space there or point ICE_DATA_DIR at a larger disk, then run the same "
-            "command again (nothing half-written was kept)",
+            fix="free space there (or point ICE_DATA_DIR at a larger disk), then run the same "
+            "command again",
             where="disk full",
         )
 

@@ -395,7 +395,7 @@ class Runner:
 
         try:
             build_data_docs(self.settings.gx_dir)
-        except OSError as err:  # the docs are a convenience; the results are in the warehouse
+        except (OSError, IceError) as err:  # a convenience; the results are in the warehouse
             self.say(f"warning: GX Data Docs not rebuilt in {self.settings.gx_dir}: {err}")
 
 

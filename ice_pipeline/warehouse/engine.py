@@ -138,7 +138,8 @@ def duckdb_lock_holder(error: BaseException | str) -> tuple[str, int] | None:
 
 
 def _name_the_lock_holder(engine: sqlalchemy.Engine, database: str) -> None:
-    """Turn DuckDB's lock conflict into :class:`WarehouseBusy` wherever a connection is opened.
+    """Turn DuckDB's lock conflict into :class:`WarehouseBusy` wherever a connection is opened
+    (and a full disk into ``DiskFull``).
 
     The file lock is taken when a connection opens, which may be at the first write of a step
     long after the resources were set up (the pool opens connections lazily): the same message
@@ -147,9 +148,15 @@ def _name_the_lock_holder(engine: sqlalchemy.Engine, database: str) -> None:
 
     @sqlalchemy.event.listens_for(engine, "handle_error")
     def _busy(context: sqlalchemy.engine.ExceptionContext) -> None:
+        from ice_pipeline.disk import disk_error
+
         holder = duckdb_lock_holder(context.original_exception)
         if holder is not None:
             raise WarehouseBusy(database, *holder) from context.original_exception
+        # DuckDB reports a full disk as its own IOException: one line naming the directory.
+        full = disk_error(context.original_exception, Path(database).parent, needed_bytes=None)
+        if full is not None:
+            raise full from context.original_exception
 
 
 def _probe(engine: sqlalchemy.Engine, url: URL) -> None:
