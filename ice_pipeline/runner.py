@@ -252,8 +252,18 @@ class Runner:
             summary.metadata[f"{key}[{period or ''}]"] = _metadata_values(materialization.metadata)
         if not result.success:
             summary.failed_step, summary.failure = _first_failure(result)
+            summary.failure = self._disk_full_line(summary.failure)
             return False
         return True
+
+    def _disk_full_line(self, failure: str) -> str:
+        """A full disk met by any library (a raw ENOSPC) as the one DiskFull line."""
+        from ice_pipeline.disk import DiskFull, free_bytes, is_disk_full
+
+        if failure.startswith("disk full") or not is_disk_full(Exception(failure)):
+            return failure
+        data_dir = self.settings.data_dir
+        return str(DiskFull(data_dir, needed_bytes=None, free_bytes=free_bytes(data_dir)))
 
     def _record_path(self, name: str) -> Path:
         return self.settings.data_dir / "cache" / RUN_RECORDS_DIR / f"{name}.json"

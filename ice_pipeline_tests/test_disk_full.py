@@ -199,3 +199,75 @@ def test_gx_on_a_full_disk_is_one_failure_without_tracebacks(
     after = [(o.check_name, o.passed) for o in run_suite("survey_ratings", ratings, **suite)]
     assert after == before
     assert build_data_docs(gx_dir) is not None
+
+
+EMAIL_CONFIG = """\
+email:
+  allowed_domains: [example.com]
+  recipients:
+    executive_summary: [ceo@example.com, cfo@example.com]
+    provider: [service-heads@example.com]
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("leave_bytes", [300_000, 3_000_000])
+def test_pipeline_run_on_a_full_data_directory_then_a_rerun(
+    small_disk: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture,
+    leave_bytes: int,
+) -> None:
+    """`ice-pipeline run` as an operator meets it: the whole job, the data directory on 20 MB."""
+    from ice_pipeline.defs.resources import dispose_engines
+    from ice_pipeline.demo.generator import generate_demo
+    from ice_pipeline.runner import Runner
+
+    data = small_disk / "data"
+    generate_demo(data / "landing", employees=300, periods=1, end_period=PERIOD)
+    config = tmp_path / "ice.yaml"
+    config.write_text(EMAIL_CONFIG)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    environ = {
+        "ICE_DATA_DIR": str(data),
+        "ICE_WAREHOUSE_URL": url,
+        "ICE_DEMO_MODE": "1",
+        "ICE_CONFIG": str(config),
+        "DAGSTER_HOME": str(home),
+    }
+    # The reports exist (a dry run), then the disk fills up before the emails are written.
+    with open(os.devnull, "w") as quiet:
+        assert Runner(environ, out=quiet).run([PERIOD], dry_run=True).ok
+    ballast = fill(small_disk, leave_bytes=leave_bytes)
+    capfd.readouterr()
+    with open(os.devnull, "w") as quiet:
+        failed = Runner(environ, out=quiet).run([PERIOD])
+    dispose_engines()
+    printed = capfd.readouterr()
+    assert not failed.ok
+    assert "\n" not in failed.failure and "Traceback" not in printed.out + printed.err
+    assert "no space left on the device of " + str(data) in failed.failure, failed.failure
+    assert half_written(data) == []
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        statuses = Counter(conn.execute(select(schema.delivery_ledger.c.status)).scalars())
+    assert "pending" not in statuses
+
+    ballast.unlink()
+    with open(os.devnull, "w") as quiet:
+        again = Runner(environ, out=quiet).run([PERIOD])
+    dispose_engines()
+    assert again.ok, again.failure
+    with engine.connect() as conn:
+        rows = conn.execute(select(schema.delivery_ledger)).mappings().all()
+        reports = conn.execute(select(schema.report_archive.c.kind)).scalars().all()
+    engine.dispose()
+    expected = 2 + (len(reports) - 1)  # two executives, one provider mailbox per provider page
+    files = sorted((data / "outbox").rglob("*.eml"))
+    assert len(rows) == expected == len(files) == len({f.name for f in files})
+    assert Counter(row["status"] for row in rows) == Counter({"outbox": expected})
