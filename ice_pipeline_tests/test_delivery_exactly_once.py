@@ -552,3 +552,62 @@ def test_report_delivery_asset_retry_policy_matches_the_verdict():
     assert report_delivery.op.retry_policy == DELIVERY_RETRY
     assert [_retry_delay(n) for n in range(3)] == [60.0, 180.0, 420.0]
     assert re.search(r"exactly once", report_delivery.op.description or "")
+
+
+def test_report_delivery_attempts_every_report_whatever_fails(
+    warehouse_url, tmp_path, smtp_server, rendered
+):
+    """The asset's loop: a refused and an uncertain recipient leave the provider pages going."""
+    from dataclasses import replace
+
+    from ice_pipeline.defs.assets_reports import deliver_period
+    from ice_pipeline.defs.resources import WarehouseResource
+    from ice_pipeline.reports.delivery import recipients_from_section, retry_from_section
+    from ice_pipeline.warehouse.migrate import upgrade
+
+    upgrade(warehouse_url)
+    handler = CountingHandler(refuse="gone@example.com")
+    port = smtp_server(handler)
+    report, prints = rendered
+    contents = [replace(report, kind=kind) for kind in KINDS]
+    engine = create_engine(warehouse_url)
+    for content in contents:
+        archive_report(
+            engine,
+            period=PERIOD,
+            kind=content.kind,
+            audience=content.audience,
+            html=content.html,
+            input_fingerprints=prints,
+            run_id="r1",
+            reports_dir=tmp_path / "reports",
+        )
+    section = {
+        "allowed_domains": ["example.com"],
+        "recipients": {
+            "executive_summary": ["gone@example.com", "ceo@example.com"],
+            "provider": ["gone@example.com", "heads@example.com"],
+        },
+        "retry": {"attempts": 2, "backoff_s": 0.01},
+    }
+    outcomes = deliver_period(
+        WarehouseResource(url=warehouse_url),
+        PERIOD,
+        contents,
+        recipients_from_section(section),
+        SmtpTransport(_settings(port)),
+        FROM,
+        retry_from_section(section),
+    )
+    assert list(outcomes) == list(KINDS)
+    assert all(o.failed_permanent == ["gone@example.com"] for o in outcomes.values())
+    assert [o.sent for o in outcomes.values()] == [
+        ["ceo@example.com"],
+        ["heads@example.com"],
+        ["heads@example.com"],
+    ]
+    verdict = delivery_verdict(PERIOD, outcomes, retries_left=3, retry_delay_s=60.0)
+    assert not verdict.ok and not verdict.retry
+    assert verdict.counts["sent"] == 3 and verdict.counts["failed_permanent"] == 3
+    assert "3 need a decision" in verdict.message and "\n" not in verdict.message
+    engine.dispose()

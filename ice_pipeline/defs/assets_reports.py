@@ -253,7 +253,7 @@ def report_delivery(
     pipeline: PipelineSettingsResource,
     email: EmailResource,
 ) -> dg.MaterializeResult:
-    from ice_pipeline.reports.delivery import recipients_from_section
+    from ice_pipeline.reports.delivery import recipients_from_section, retry_from_section
     from ice_pipeline.reports.delivery_ops import delivery_verdict
 
     timer = Timer()
@@ -290,7 +290,13 @@ def report_delivery(
         transport = email.transport(smtp_section)
         sender = email.sender_address(smtp_section)
         outcomes = deliver_period(
-            warehouse, period, reports.rendered, recipients, transport, sender
+            warehouse,
+            period,
+            reports.rendered,
+            recipients,
+            transport,
+            sender,
+            retry_from_section(email_section),
         )
         verdict = delivery_verdict(
             period,
@@ -327,8 +333,13 @@ def deliver_period(
     recipients: Mapping[str, Any],
     transport: Any,
     sender: str,
+    retry: Any = None,
 ) -> dict[str, Any]:
-    """Deliver every rendered report of ``period`` to its recipients; kind -> outcome."""
+    """Deliver every rendered report of ``period`` to its recipients; kind -> outcome.
+
+    Every report is attempted whatever happened to the one before (a refused or uncertain
+    recipient is in its outcome); only a setting to fix or a full disk (IceError) stops here.
+    """
     from ice_pipeline.reports.archive import load_report
     from ice_pipeline.reports.delivery import deliver
 
@@ -355,6 +366,7 @@ def deliver_period(
             transport,
             content=content,
             from_address=sender,
+            retry=retry,
         )
     return outcomes
 

@@ -62,6 +62,7 @@ __all__ = [
     "message_id_for",
     "parse_address",
     "recipients_from_section",
+    "retry_from_section",
 ]
 _ADDRESS = re.compile(r"^[^@\s<>\"']+@([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)$")
 
@@ -197,6 +198,22 @@ class RetryPolicy:
     attempts: int = 3
     backoff_s: float = 2.0
     factor: float = 2.0
+
+
+def retry_from_section(section: Mapping[str, Any]) -> RetryPolicy:
+    """``email.retry`` ({attempts, backoff_s, factor}) of the YAML config, defaults if absent."""
+    values = dict(section.get("retry") or {})
+    unknown = sorted(set(values) - set(RetryPolicy.__dataclass_fields__))
+    if unknown:
+        raise ConfigError(
+            f"email.retry.{unknown[0]}",
+            "is not a known retry setting",
+            fix="use attempts, backoff_s and factor",
+        )
+    policy_ = RetryPolicy(**values)
+    if int(policy_.attempts) < 1:
+        raise ConfigError("email.retry.attempts", "must be at least 1", fix="set it to 3")
+    return policy_
 
 
 # ---------------------------------------------------------------------------------------------
