@@ -27,10 +27,11 @@ States (``status``) and what a later delivery does with each:
 ``abandoned``       an operator decided it must not be sent. Never sent, not reported.
 ==================  =====================================================================
 
-``claimed_by`` is ``host:pid:token`` of the delivery that claimed the row; a delivery is alive
-while its token is active in its process (same host: the process must exist too; another host:
-the claim is younger than :data:`FOREIGN_CLAIM_LEASE`). ``target`` is where the message went
-(the outbox path or ``smtp://host:port``), kept here instead of internal headers.
+``claimed_by`` is ``host:pid:token`` of the delivery that claimed the row. It counts as alive
+while its token is active in this process; for another process of this host, while that PID
+exists and the claim is younger than :data:`CLAIM_LEASE`; for another host, for the lease.
+``target`` is where the message went (the outbox path or ``smtp://host:port``), kept here
+instead of internal headers.
 """
 
 import getpass
@@ -55,7 +56,6 @@ from ice_pipeline.warehouse import schema
 DONE_STATUSES = ("sent", "outbox")
 CLAIMABLE_STATUSES = ("retrying",)
 NEEDS_OPERATOR = ("failed_permanent", "uncertain")
-ALL_STATUSES = (
     "pending",
     "sent",
     "outbox",
@@ -64,8 +64,10 @@ ALL_STATUSES = (
     "uncertain",
     "abandoned",
 )
-# A claim from another machine is presumed alive this long (its process cannot be looked up).
-FOREIGN_CLAIM_LEASE = timedelta(hours=1)
+# A claim is presumed dead after this long, even if a process with its PID exists (PIDs are
+# reused); a claim from another machine, whose process cannot be looked up, is presumed alive
+# until then. A delivery holds a claim for its attempts and back-off: minutes, not an hour.
+CLAIM_LEASE = timedelta(hours=1)
 RESOLUTIONS = {"sent": "sent", "retry": "retrying", "abandon": "abandoned"}
 _CLAIM_TRIES = 5
 
@@ -132,13 +134,15 @@ def claim_alive(claimed_by: str | None, claimed_at: datetime | None) -> bool:
     host, _, rest = claimed_by.partition(":")
     pid_text = rest.partition(":")[0]
     if host != socket.gethostname():
-        return claimed_at is not None and now() - claimed_at < FOREIGN_CLAIM_LEASE
+        return claimed_at is not None and now() - claimed_at < CLAIM_LEASE
     if not pid_text.isdigit():
         return False
     if int(pid_text) == os.getpid():
         with _ACTIVE_LOCK:
             return claimed_by in _ACTIVE_TOKENS
-    return _process_exists(int(pid_text))
+    # The lease too: after a reboot the PID may belong to an unrelated process by now.
+    fresh = claimed_at is not None and now() - claimed_at < CLAIM_LEASE
+    return fresh and _process_exists(int(pid_text))
 
 
 def _is_outbox_target(target: str | None) -> bool:
