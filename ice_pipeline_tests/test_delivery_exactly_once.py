@@ -34,9 +34,10 @@ from ice_pipeline.reports.delivery import (
 from ice_pipeline.reports.delivery_ops import delivery_verdict
 from ice_pipeline.reports.ledger import now
 from ice_pipeline.reports.render import render_report
-from ice_pipeline.reports.sample import create_report_tables, sample_quality, sample_tables
+from ice_pipeline.reports.sample import sample_quality, sample_tables
 from ice_pipeline.reports.viewmodel import build_executive_view
 from ice_pipeline.warehouse import schema
+from ice_pipeline.warehouse.migrate import upgrade
 
 PERIOD = "2026-10"
 FROM = "ice-reports@example.com"
@@ -132,8 +133,8 @@ def _settings(port: int, timeout_s: float = 5, username: str | None = None) -> S
 def _archive_all(url: str, tmp_path: Path, rendered_pair, kinds=KINDS):
     """The same rendering archived under several kinds: one report version each."""
     report, prints = rendered_pair
+    upgrade(url)  # the migrated ledger, as `ice-pipeline delivery` expects
     engine = create_engine(url)
-    create_report_tables(engine)
     archived = [
         archive_report(
             engine,
@@ -563,8 +564,6 @@ def test_report_delivery_attempts_every_report_whatever_fails(
     from ice_pipeline.defs.assets_reports import deliver_period
     from ice_pipeline.defs.resources import WarehouseResource
     from ice_pipeline.reports.delivery import recipients_from_section, retry_from_section
-    from ice_pipeline.warehouse.migrate import upgrade
-
     upgrade(warehouse_url)
     handler = CountingHandler(refuse="gone@example.com")
     port = smtp_server(handler)
@@ -611,3 +610,21 @@ def test_report_delivery_attempts_every_report_whatever_fails(
     assert verdict.counts["sent"] == 3 and verdict.counts["failed_permanent"] == 3
     assert "3 need a decision" in verdict.message and "\n" not in verdict.message
     engine.dispose()
+
+
+def test_delivery_commands_name_what_to_do(duckdb_url, monkeypatch, capsys):
+    """An outdated warehouse and an unknown period are one line each, never a traceback."""
+    from ice_pipeline.reports.sample import create_report_tables
+
+    engine = create_engine(duckdb_url)
+    create_report_tables(engine)  # tables of record, but never migrated
+    engine.dispose()
+    monkeypatch.setenv("ICE_WAREHOUSE_URL", duckdb_url)
+    assert main(["delivery", "status", PERIOD]) == 2
+    assert "ice-pipeline warehouse upgrade" in capsys.readouterr().err
+    upgrade(duckdb_url)
+    assert main(["delivery", "status", PERIOD]) == 0
+    assert f"no deliveries recorded for {PERIOD}" in capsys.readouterr().out
+    assert main(["delivery", "resolve", PERIOD, "--as", "retry"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"ice-pipeline delivery status {PERIOD}" in err

@@ -85,9 +85,20 @@ def delivery_verdict(
 
 
 def _open(url: str) -> sqlalchemy.Engine:
+    """The warehouse, refusing one whose ledger predates the claim columns (not upgraded)."""
+    from ice_pipeline.errors import IceError
     from ice_pipeline.reports.archive import _open as open_archive
+    from ice_pipeline.warehouse.migrate import current_revision, head_revision
 
-    return open_archive(url)
+    engine = open_archive(url)
+    if current_revision(url) != head_revision():
+        engine.dispose()
+        raise IceError(
+            "the warehouse is not at the newest revision, so its delivery ledger is outdated",
+            fix="run `ice-pipeline warehouse upgrade` (or any `ice-pipeline run`), then retry",
+            where="ICE_WAREHOUSE_URL",
+        )
+    return engine
 
 
 def _line(row: Mapping[str, Any]) -> tuple[str, ...]:
