@@ -564,6 +564,7 @@ def test_report_delivery_attempts_every_report_whatever_fails(
     from ice_pipeline.defs.assets_reports import deliver_period
     from ice_pipeline.defs.resources import WarehouseResource
     from ice_pipeline.reports.delivery import recipients_from_section, retry_from_section
+
     upgrade(warehouse_url)
     handler = CountingHandler(refuse="gone@example.com")
     port = smtp_server(handler)

@@ -56,6 +56,7 @@ from ice_pipeline.warehouse import schema
 DONE_STATUSES = ("sent", "outbox")
 CLAIMABLE_STATUSES = ("retrying",)
 NEEDS_OPERATOR = ("failed_permanent", "uncertain")
+# A claim is presumed dead after this long, even if a process with its PID exists (PIDs are
 # reused); a claim from another machine, whose process cannot be looked up, is presumed alive
 # until then. A delivery holds a claim for its attempts and back-off: minutes, not an hour.
 CLAIM_LEASE = timedelta(hours=1)
