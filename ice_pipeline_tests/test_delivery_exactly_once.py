@@ -614,16 +614,22 @@ def test_report_delivery_attempts_every_report_whatever_fails(
 
 
 def test_delivery_commands_name_what_to_do(duckdb_url, monkeypatch, capsys):
-    """An outdated warehouse and an unknown period are one line each, never a traceback."""
-    from ice_pipeline.reports.sample import create_report_tables
+    """A warehouse before 0002_delivery, an empty month: one line each, never a traceback."""
+    from alembic import command
+
+    from ice_pipeline.warehouse.migrate import _alembic_config
+    from ice_pipeline.warehouse.schema import ALL_SCHEMAS
 
     engine = create_engine(duckdb_url)
-    create_report_tables(engine)  # tables of record, but never migrated
+    with engine.begin() as conn:  # the warehouse as the previous release left it
+        for name in ALL_SCHEMAS:
+            conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {name}")
+        command.upgrade(_alembic_config(conn), "0001")
     engine.dispose()
     monkeypatch.setenv("ICE_WAREHOUSE_URL", duckdb_url)
     assert main(["delivery", "status", PERIOD]) == 2
     assert "ice-pipeline warehouse upgrade" in capsys.readouterr().err
-    upgrade(duckdb_url)
+    upgrade(duckdb_url)  # 0001 -> 0002_delivery on an existing ledger
     assert main(["delivery", "status", PERIOD]) == 0
     assert f"no deliveries recorded for {PERIOD}" in capsys.readouterr().out
     assert main(["delivery", "resolve", PERIOD, "--as", "retry"]) == 2
