@@ -30,12 +30,12 @@ class DiskFull(IceError):
         self.free_bytes = free_bytes
         free = f"{free_bytes / MIB:.1f} MB free" if free_bytes is not None else "free space unknown"
         needed = (
-            f"about {max(needed_bytes, 1) / MIB:.1f} MB more needed"
+            f"about {max(needed_bytes, 1) / MIB:.1f} MB needed to write it"
             if needed_bytes is not None
             else "more space needed"
         )
         super().__init__(
-            f"no space left on the device of {directory} ({free}, {needed})",
+            f"no space left on the device of {directory} ({needed}, {free})",
             fix="free space there (or point ICE_DATA_DIR at a larger disk), then run the same "
             "command again",
             where="disk full",
