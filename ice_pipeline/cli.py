@@ -105,6 +105,54 @@ def _cmd_report_show(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_delivery_status(args: argparse.Namespace) -> int:
+    from ice_pipeline.reports.delivery_ops import print_delivery_status
+    from ice_pipeline.settings import load_settings
+
+    return print_delivery_status(load_settings().warehouse_url, args.period)
+
+
+def _cmd_delivery_resolve(args: argparse.Namespace) -> int:
+    from ice_pipeline.reports.delivery_ops import resolve_deliveries
+    from ice_pipeline.settings import load_settings
+
+    return resolve_deliveries(
+        load_settings().warehouse_url,
+        args.period,
+        outcome=args.outcome,
+        recipient=args.recipient,
+        kind=args.kind,
+        version=args.version,
+        note=args.note,
+    )
+
+
+def _add_delivery_commands(sub: argparse._SubParsersAction) -> None:
+    """``ice-pipeline delivery status|resolve PERIOD``: read and settle the delivery ledger."""
+    dlv = sub.add_parser("delivery", help="see and settle e-mail deliveries (the delivery ledger)")
+    dlv_sub = dlv.add_subparsers(dest="delivery_command", required=True, metavar="ACTION")
+    st = dlv_sub.add_parser(
+        "status", help="every delivery of a period; exit 1 if some need a decision"
+    )
+    st.add_argument("period", help="period, YYYY-MM")
+    st.set_defaults(handler=_cmd_delivery_status)
+    rs = dlv_sub.add_parser("resolve", help="settle uncertain or refused deliveries of a period")
+    rs.add_argument("period", help="period, YYYY-MM")
+    rs.add_argument(
+        "--as",
+        dest="outcome",
+        required=True,
+        choices=["sent", "retry", "abandon"],
+        help="sent: it arrived (checked in the server log); retry: the next run sends it again; "
+        "abandon: never send it",
+    )
+    rs.add_argument("--recipient", help="only this address")
+    rs.add_argument("--kind", help="only this report kind (e.g. executive_summary)")
+    rs.add_argument("--version", type=int, help="only this report version")
+    rs.add_argument("--note", help="why (kept in the ledger's resolution column)")
+    rs.set_defaults(handler=_cmd_delivery_resolve)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ice-pipeline",
@@ -205,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--version", type=int, help="version (default the newest)")
     rs.add_argument("--out", help="write the HTML to this file instead of stdout")
     rs.set_defaults(handler=_cmd_report_show)
+    _add_delivery_commands(sub)
     return parser
 
 
@@ -217,6 +266,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except IceError as err:
         print(f"ice-pipeline: {err}", file=sys.stderr)
         return err.exit_code
+    except OSError as err:  # a full disk anywhere is one line too, never a traceback
+        from ice_pipeline.disk import disk_error
+
+        full = disk_error(err, Path(err.filename or ".").parent, needed_bytes=None)
+        if full is None:
+            raise
+        print(f"ice-pipeline: {full}", file=sys.stderr)
+        return full.exit_code
     except KeyboardInterrupt:
         print(
             "ice-pipeline: interrupted; the warehouse keeps its previous contents", file=sys.stderr

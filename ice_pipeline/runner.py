@@ -26,6 +26,7 @@ Dagster step prints ``ice-pipeline: step <step> failed for <period>: <message>``
 import hashlib
 import json
 import os
+import re
 import sys
 import time
 import warnings
@@ -96,6 +97,26 @@ def _metadata_values(metadata: Mapping[str, Any]) -> dict[str, Any]:
     return {key: getattr(value, "value", value) for key, value in metadata.items()}
 
 
+def _ice_error_names() -> set[str]:
+    """Class names of IceError and its subclasses (messages a person can act on)."""
+    names, pending = set(), [IceError]
+    while pending:
+        cls = pending.pop()
+        names.add(cls.__name__)
+        pending.extend(cls.__subclasses__())
+    return names
+
+
+def _resource_failure(result: Any) -> str | None:
+    """The user's message behind "Initialization of resources ... failed" (e.g. a busy DuckDB)."""
+    for event in result.all_events:
+        error = getattr(event.event_specific_data, "error", None)
+        if event.event_type_value == "RESOURCE_INIT_FAILURE" and error is not None:
+            # "package.module.ClassName: message": the class is for developers, not operators.
+            return re.sub(r"^[\w.]+: ", "", error.message.strip().splitlines()[0])
+    return None
+
+
 def _first_failure(result: Any) -> tuple[str, str]:
     """(step, one-line message) of the first failure of a run result."""
     for event in result.all_events:
@@ -107,12 +128,23 @@ def _first_failure(result: Any) -> tuple[str, str]:
                 message = data.error.message if data.error else "unknown error"
                 # Dagster prefixes the exception class; the cause chain holds the user's error.
                 cause = data.error.cause if data.error else None
-                while cause is not None and cause.cause is not None:
+                # ...down to the first IceError (its message says what to do), else the root.
+                user_errors = _ice_error_names()
+                while (
+                    cause is not None
+                    and cause.cause is not None
+                    and cause.cls_name not in user_errors
+                ):
                     cause = cause.cause
                 if cause is not None:
                     message = cause.message
+                    if cause.cls_name in user_errors:
+                        message = re.sub(r"^[\w.]+: ", "", message.strip())
             return event.step_key or "?", " ".join(message.strip().split())
+    cause = _resource_failure(result)
     for event in result.all_events:
+        if event.event_type_value == "RESOURCE_INIT_FAILURE" and cause is not None:
+            return event.step_key or "run", cause
         if event.is_failure or event.event_type_value in (
             "RESOURCE_INIT_FAILURE",
             "PIPELINE_FAILURE",
@@ -223,8 +255,18 @@ class Runner:
             summary.metadata[f"{key}[{period or ''}]"] = _metadata_values(materialization.metadata)
         if not result.success:
             summary.failed_step, summary.failure = _first_failure(result)
+            summary.failure = self._disk_full_line(summary.failure)
             return False
         return True
+
+    def _disk_full_line(self, failure: str) -> str:
+        """A full disk met by any library (a raw ENOSPC) as the one DiskFull line."""
+        from ice_pipeline.disk import DiskFull, free_bytes, is_disk_full
+
+        if failure.startswith("disk full") or not is_disk_full(Exception(failure)):
+            return failure
+        data_dir = self.settings.data_dir
+        return str(DiskFull(data_dir, needed_bytes=None, free_bytes=free_bytes(data_dir)))
 
     def _record_path(self, name: str) -> Path:
         return self.settings.data_dir / "cache" / RUN_RECORDS_DIR / f"{name}.json"
@@ -394,7 +436,7 @@ class Runner:
 
         try:
             build_data_docs(self.settings.gx_dir)
-        except OSError as err:  # the docs are a convenience; the results are in the warehouse
+        except (OSError, IceError) as err:  # a convenience; the results are in the warehouse
             self.say(f"warning: GX Data Docs not rebuilt in {self.settings.gx_dir}: {err}")
 
 

@@ -40,6 +40,8 @@ VOLATILE_COLUMNS = {
     "updated_at",
     "started_at",
     "finished_at",
+    "claimed_by",  # the delivery ledger's claim: host, pid and token of the run
+    "claimed_at",
 }
 # One row per Dagster run and step: separate runs have more runs by construction.
 RUN_BOOKKEEPING_TABLES = {"run_log"}
@@ -163,6 +165,10 @@ def snapshot(url: str) -> dict[str, pd.DataFrame]:
                     # Provenance records the path the file was read from; compare from landing/ on.
                     frame["source_file"] = frame["source_file"].str.replace(
                         r"^.*/landing/", "landing/", regex=True
+                    )
+                if "target" in frame.columns:  # the delivery's outbox path, per data dir
+                    frame["target"] = frame["target"].str.replace(
+                        r"^.*/outbox/", "outbox/", regex=True
                     )
                 frame = frame.astype(object).where(frame.notna(), None)
                 frame = frame.sort_values(

@@ -17,6 +17,7 @@ from ice_pipeline.errors import ConfigError
 from ice_pipeline.reports.archive import archive_report, input_fingerprints
 from ice_pipeline.reports.config import ReportConfig
 from ice_pipeline.reports.delivery import (
+    MailSettingsError,
     OutboxTransport,
     RecipientConfig,
     RetryPolicy,
@@ -511,11 +512,12 @@ def test_starttls_and_login_as_a_user_distinct_from_the_sender(duckdb_url, tmp_p
         wrong = SmtpTransport(
             settings, environ={"ICE_SMTP_PASSWORD": "wrong"}, ssl_context=client_context
         )
-        refused = deliver(
-            engine, archived, ["cfo@example.com"], wrong, content=report, from_address=FROM
-        )
-        assert refused.failed_permanent == ["cfo@example.com"], refused.errors
-        assert "svc-ice" in refused.errors["cfo@example.com"]
+        # A refused login is a setting to fix: it fails at once (no retries) naming the setting,
+        # and the claim is released so that the run after the fix sends it.
+        with pytest.raises(MailSettingsError) as refused:
+            deliver(engine, archived, ["cfo@example.com"], wrong, content=report, from_address=FROM)
+        assert "svc-ice" in str(refused.value) and "ICE_SMTP_PASSWORD" in str(refused.value)
+        assert ledger_rows(engine, archived)["cfo@example.com"]["status"] == "retrying"
         engine.dispose()
     finally:
         controller.stop()
@@ -578,10 +580,11 @@ def test_implicit_tls_and_login(duckdb_url, tmp_path, rendered):
             environ={"ICE_SMTP_PASSWORD": "s3cret"},
             ssl_context=ssl.create_default_context(),
         )
-        refused = deliver(
-            engine, archived, ["cfo@example.com"], untrusting, content=report, from_address=FROM
-        )
-        assert "cfo@example.com" not in refused.sent
+        with pytest.raises(MailSettingsError) as refused:
+            deliver(
+                engine, archived, ["cfo@example.com"], untrusting, content=report, from_address=FROM
+            )
+        assert "certificate" in str(refused.value)
         assert len(handler.messages) == 1
         engine.dispose()
     finally:

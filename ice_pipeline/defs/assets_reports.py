@@ -223,6 +223,11 @@ def executive_report(
     )
 
 
+# Temporary mail failures (4xx, a server down) are retried by Dagster; the ledger's claims make a
+# retried step send nothing twice, and uncertain or refused deliveries are not retried at all.
+DELIVERY_RETRY = dg.RetryPolicy(max_retries=3, delay=60, backoff=dg.Backoff.EXPONENTIAL)
+
+
 class DeliveryConfig(dg.Config):
     """Run config of report_delivery."""
 
@@ -241,10 +246,10 @@ class DeliveryConfig(dg.Config):
         "employees",
     ],
     kinds={"email"},
-    retry_policy=dg.RetryPolicy(max_retries=3, delay=60, backoff=dg.Backoff.EXPONENTIAL),
+    retry_policy=DELIVERY_RETRY,
     description=(
-        "Emails the period's archived reports to the configured recipients, at most once each "
-        "(ice_ops.delivery_ledger); refuses while a blocking data check of the period fails."
+        "Emails the period's archived reports to the configured recipients, exactly once each "
+        "(claimed in ice_ops.delivery_ledger); refuses while a blocking data check fails."
     ),
 )
 def report_delivery(
@@ -254,14 +259,14 @@ def report_delivery(
     pipeline: PipelineSettingsResource,
     email: EmailResource,
 ) -> dg.MaterializeResult:
-    from ice_pipeline.reports.archive import load_report
-    from ice_pipeline.reports.delivery import deliver, recipients_from_section
+    from ice_pipeline.reports.delivery import recipients_from_section, retry_from_section
+    from ice_pipeline.reports.delivery_ops import delivery_verdict
 
     timer = Timer()
     period = context.partition_key
     with user_errors():
-        outcomes = period_check_outcomes(context.run_id, warehouse, pipeline, period)
-        blocking = blocking_failures(outcomes)
+        outcomes_checks = period_check_outcomes(context.run_id, warehouse, pipeline, period)
+        blocking = blocking_failures(outcomes_checks)
         if blocking:
             names = ", ".join(f"{o.table}.{o.check_name}" for o in blocking)
             raise dg.Failure(
@@ -285,57 +290,91 @@ def report_delivery(
             warehouse,
             pipeline,
             period,
-            quality_summary(warehouse, period, outcomes),
+            quality_summary(warehouse, period, outcomes_checks),
         )
         smtp_section = email_section.get("smtp") or None
         transport = email.transport(smtp_section)
         sender = email.sender_address(smtp_section)
-        sent, skipped, problems = 0, 0, []
-        for content in reports.rendered:
-            group = "provider" if content.kind.startswith("provider:") else content.kind
-            if group not in recipients or not recipients[group].recipients:
-                continue
-            archived = load_report(
-                warehouse.engine(), period=period, kind=content.kind, audience=content.audience
-            )
-            if archived is None or archived.html != content.html:
-                raise dg.Failure(
-                    description=(
-                        f"the archived {content.kind} report of {period} differs from a "
-                        "fresh rendering; re-run executive_report for this period first"
-                    )
-                )
-            outcome = deliver(
-                warehouse.engine(),
-                archived,
-                recipients[group].recipients,
-                transport,
-                content=content,
-                from_address=sender,
-            )
-            sent += len(outcome.sent)
-            skipped += len(outcome.skipped)
-            problems.extend(f"{address}: {error}" for address, error in outcome.errors.items())
-            if outcome.retrying:  # temporary: let Dagster's retry policy try the step again later
-                raise dg.Failure(
-                    description=f"delivery of {content.kind} for {period} will be retried: "
-                    f"{problems[-1]}",
-                    allow_retries=True,
-                )
-    if problems:
+        outcomes = deliver_period(
+            warehouse,
+            period,
+            reports.rendered,
+            recipients,
+            transport,
+            sender,
+            retry_from_section(email_section),
+        )
+        verdict = delivery_verdict(
+            period,
+            outcomes,
+            retries_left=DELIVERY_RETRY.max_retries - context.retry_number,
+            retry_delay_s=_retry_delay(context.retry_number),
+        )
+    if not verdict.ok:
+        # Everything was attempted first: one recipient or report never stops the others.
         raise dg.Failure(
-            description=f"{len(problems)} deliveries failed for {period}: {problems[0]}",
-            allow_retries=False,
+            description=verdict.message, allow_retries=verdict.retry, metadata=verdict.counts
         )
     return dg.MaterializeResult(
         metadata={
-            "sent": sent,
-            "already_sent": skipped,
+            "sent": verdict.counts["sent"],
+            "already_sent": verdict.counts["skipped"],
+            "in_progress_elsewhere": verdict.counts["in_progress"],
             "transport": type(transport).__name__,
-            "checks_failed": sum(not o.passed for o in outcomes),
+            "checks_failed": sum(not o.passed for o in outcomes_checks),
             "duration_s": timer.seconds,
         }
     )
+
+
+def _retry_delay(retry_number: int) -> float:
+    """Seconds until Dagster's next retry of report_delivery (its policy's exponential backoff)."""
+    return float(DELIVERY_RETRY.calculate_delay(retry_number + 1))
+
+
+def deliver_period(
+    warehouse: WarehouseResource,
+    period: str,
+    rendered: list[Any],
+    recipients: Mapping[str, Any],
+    transport: Any,
+    sender: str,
+    retry: Any = None,
+) -> dict[str, Any]:
+    """Deliver every rendered report of ``period`` to its recipients; kind -> outcome.
+
+    Every report is attempted whatever happened to the one before (a refused or uncertain
+    recipient is in its outcome); only a setting to fix or a full disk (IceError) stops here.
+    """
+    from ice_pipeline.reports.archive import load_report
+    from ice_pipeline.reports.delivery import deliver
+
+    outcomes = {}
+    for content in rendered:
+        group = "provider" if content.kind.startswith("provider:") else content.kind
+        if group not in recipients or not recipients[group].recipients:
+            continue
+        archived = load_report(
+            warehouse.engine(), period=period, kind=content.kind, audience=content.audience
+        )
+        if archived is None or archived.html != content.html:
+            raise dg.Failure(
+                description=(
+                    f"the archived {content.kind} report of {period} differs from a "
+                    "fresh rendering; re-run executive_report for this period first"
+                ),
+                allow_retries=False,
+            )
+        outcomes[content.kind] = deliver(
+            warehouse.engine(),
+            archived,
+            recipients[group].recipients,
+            transport,
+            content=content,
+            from_address=sender,
+            retry=retry,
+        )
+    return outcomes
 
 
 report_assets = [executive_report, report_delivery]

@@ -215,11 +215,13 @@ def _partition_key(context: dg.AssetCheckExecutionContext) -> str:
 
 
 def _build_docs(context: dg.AssetCheckExecutionContext, pipeline: PipelineSettingsResource) -> None:
+    from ice_pipeline.errors import IceError
     from ice_pipeline.ingest.expectations import build_data_docs
 
     try:
         build_data_docs(pipeline.gx_dir)
-    except OSError as err:  # the docs are a convenience; the check result stands without them
+    except (OSError, IceError) as err:  # the docs are a convenience; the result stands without
+        # them (a full disk arrives as one DiskFull line, not GX's tracebacks)
         context.log.warning(f"GX Data Docs were not rebuilt in {pipeline.gx_dir}: {err}")
 
 

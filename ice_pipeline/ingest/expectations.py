@@ -14,6 +14,7 @@ environment switch below is belt and braces).
 """
 
 import fcntl
+import logging
 import math
 import os
 import warnings
@@ -290,6 +291,52 @@ def _exclusive(gx_dir: Path | None) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+class _HeldRecords(logging.Handler):
+    """Keeps GX's log records instead of printing them (see :func:`_gx_disk_guard`)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextmanager
+def _gx_disk_guard(gx_dir: Path | None) -> Iterator[None]:
+    """A full disk under ``gx_dir`` becomes one :class:`~ice_pipeline.disk.DiskFull`.
+
+    GX catches write errors while rendering Data Docs and logs each with its traceback (twenty
+    of them for one full disk), then fails later with an unrelated error. Its records are held
+    while GX runs: if one of them, or the exception, is a full disk, that is the one failure;
+    otherwise they are passed on to GX's logger as usual.
+    """
+    from ice_pipeline.disk import disk_error, is_disk_full
+
+    gx_logger = logging.getLogger("great_expectations")
+    held = _HeldRecords()
+    propagate = gx_logger.propagate
+    gx_logger.addHandler(held)
+    gx_logger.propagate = False
+    failure: BaseException | None = None
+    try:
+        yield
+    except Exception as err:
+        failure = err
+    finally:
+        gx_logger.removeHandler(held)
+        gx_logger.propagate = propagate
+    full = any(is_disk_full(Exception(r.getMessage())) for r in held.records)
+    if gx_dir is not None and (full or (failure is not None and is_disk_full(failure))):
+        raise disk_error(OSError(28, "No space left on device"), gx_dir, needed_bytes=None) from (
+            failure
+        )
+    for record in held.records:
+        gx_logger.handle(record)
+    if failure is not None:
+        raise failure
+
+
 # One file context per project directory per process: opening it reads and rewrites its config,
 # about a third of a small table's suite run; the backfill runs five suites for every period.
 _FILE_CONTEXTS: dict[str, Any] = {}
@@ -437,7 +484,7 @@ def run_suite(
     runnable = [p for p in plans if p.expectation is not None]
     if not runnable:
         return [outcomes[p.check_name] for p in plans]
-    with _exclusive(gx_dir), warnings.catch_warnings():
+    with _gx_disk_guard(gx_dir), _exclusive(gx_dir), warnings.catch_warnings():
         context = _context(gx_dir)
         warnings.simplefilter("ignore")
         batch = _batch_definition(context, table_name, keep=gx_dir is not None)
@@ -497,7 +544,7 @@ def build_data_docs(gx_dir: Path) -> Path | None:
     """Render GX Data Docs of all stored suites and results into ``gx_dir/data_docs``; its index."""
     if not (Path(gx_dir) / "gx").is_dir():
         return None
-    with _exclusive(Path(gx_dir)), warnings.catch_warnings():
+    with _gx_disk_guard(Path(gx_dir)), _exclusive(Path(gx_dir)), warnings.catch_warnings():
         context = _context(Path(gx_dir))
         warnings.simplefilter("ignore")
         context.build_data_docs(site_names=[DATA_DOCS_SITE])

@@ -26,6 +26,7 @@ import pandas as pd
 import sqlalchemy
 from sqlalchemy import insert, select
 
+from ice_pipeline.disk import disk_full_is_a_failure
 from ice_pipeline.errors import IceError
 from ice_pipeline.warehouse import schema
 
@@ -201,8 +202,10 @@ def archive_report(
             "file_path": str(path),
         }
         conn.execute(insert(table).values(**values))
-        # Written inside the transaction: if the file cannot be written, the row is rolled back.
-        _write_atomically(path, html)
+        # Written inside the transaction: if the file cannot be written, the row is rolled back
+        # (and a full disk is one line naming the reports directory, no traceback).
+        with disk_full_is_a_failure(path.parent, needed_bytes=len(html.encode("utf-8"))):
+            _write_atomically(path, html)
     return _from_row(values, created=True)
 
 

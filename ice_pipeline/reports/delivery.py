@@ -2,21 +2,13 @@
 
 What belongs here: the SMTP settings and recipient configuration (``email:`` YAML section), building
 a mail-safe ``multipart/alternative`` message (text + ``multipart/related`` HTML with CID PNGs),
-the two transports (:class:`SmtpTransport` over smtplib, :class:`OutboxTransport` writing ``.eml``
-files, the demo default) and :func:`deliver`, which uses ``ice_ops.delivery_ledger`` keyed by
-(period, kind, audience, version, recipient) so that a report version reaches each recipient at
-most once, however often the run is repeated.
+and :func:`deliver`, which claims each (period, kind, audience, version, recipient) in
+``ice_ops.delivery_ledger`` before handing the message to a transport, so that a report version
+reaches each recipient exactly once, however often and however concurrently the run is repeated.
 
-Ledger states and what :func:`deliver` does with each on a later call:
-
-* ``sent`` / ``outbox``   delivered; never sent again.
-* ``failed_permanent``   the server refused for good (5xx); not retried (fix the address, which
-                         makes a new ledger key, or delete the row to force a retry).
-* ``retrying``           temporary failures (connection refused, timeout, 4xx) used up this call's
-                         attempts; the next call tries again, ``attempts`` keeps counting.
-* ``pending``            written just before a hand-over to the server. Finding it on a later call
-                         means the earlier process died mid-send and the mail may have gone, so it
-                         is NOT resent (at most once) and is reported as ``uncertain``.
+The ledger's states, the atomic claim and the operator commands are described in ``ledger.py``;
+the transports and how their failures are classified in ``transports.py`` (both re-exported
+here, where callers have always imported them from).
 
 A dry run renders and archives only: the caller simply does not call :func:`deliver`.
 """
@@ -24,27 +16,54 @@ A dry run renders and archives only: the caller simply does not call :func:`deli
 import hashlib
 import os
 import re
-import smtplib
-import ssl
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy
-from sqlalchemy import insert, select, update
 
-from ice_pipeline.errors import ConfigError
-from ice_pipeline.reports.archive import ArchivedReport, _file_stem, _write_atomically
+from ice_pipeline.errors import ConfigError, IceError
+from ice_pipeline.reports import ledger
+from ice_pipeline.reports.archive import ArchivedReport, _file_stem
+from ice_pipeline.reports.ledger import DONE_STATUSES, ledger_rows
 from ice_pipeline.reports.render import RenderedReport
-from ice_pipeline.warehouse import schema
+from ice_pipeline.reports.transports import (
+    MailSettingsError,
+    NotHandedOverError,
+    OutboxTransport,
+    PermanentDeliveryError,
+    SmtpTransport,
+    TemporaryDeliveryError,
+    Transport,
+    UncertainDeliveryError,
+)
 
-DONE_STATUSES = ("sent", "outbox")
+__all__ = [
+    "DONE_STATUSES",
+    "DeliveryOutcome",
+    "MailSettingsError",
+    "NotHandedOverError",
+    "OutboxTransport",
+    "PermanentDeliveryError",
+    "RecipientConfig",
+    "RetryPolicy",
+    "SmtpSettings",
+    "SmtpTransport",
+    "TemporaryDeliveryError",
+    "Transport",
+    "UncertainDeliveryError",
+    "build_message",
+    "deliver",
+    "ledger_rows",
+    "message_id_for",
+    "parse_address",
+    "recipients_from_section",
+    "retry_from_section",
+]
 _ADDRESS = re.compile(r"^[^@\s<>\"']+@([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)$")
 
 
@@ -181,6 +200,22 @@ class RetryPolicy:
     factor: float = 2.0
 
 
+def retry_from_section(section: Mapping[str, Any]) -> RetryPolicy:
+    """``email.retry`` ({attempts, backoff_s, factor}) of the YAML config, defaults if absent."""
+    values = dict(section.get("retry") or {})
+    unknown = sorted(set(values) - set(RetryPolicy.__dataclass_fields__))
+    if unknown:
+        raise ConfigError(
+            f"email.retry.{unknown[0]}",
+            "is not a known retry setting",
+            fix="use attempts, backoff_s and factor",
+        )
+    policy_ = RetryPolicy(**values)
+    if int(policy_.attempts) < 1:
+        raise ConfigError("email.retry.attempts", "must be at least 1", fix="set it to 3")
+    return policy_
+
+
 # ---------------------------------------------------------------------------------------------
 # Messages
 # ---------------------------------------------------------------------------------------------
@@ -237,112 +272,20 @@ def build_message(
 
 
 # ---------------------------------------------------------------------------------------------
-# Transports
-# ---------------------------------------------------------------------------------------------
-
-
-class TemporaryDeliveryError(Exception):
-    """Worth retrying later: connection refused, timeout, 4xx."""
-
-
-class PermanentDeliveryError(Exception):
-    """Will not succeed by retrying: 5xx, refused login."""
-
-
-class Transport(Protocol):
-    success_status: str
-
-    def send(self, message: EmailMessage, recipient: str) -> None:
-        """Hand the message over, or raise Temporary/PermanentDeliveryError."""
-
-
-def _classify_smtp(err: smtplib.SMTPException) -> Exception:
-    code = getattr(err, "smtp_code", None)
-    detail = getattr(err, "smtp_error", b"")
-    if isinstance(err, smtplib.SMTPRecipientsRefused) and err.recipients:
-        code, detail = next(iter(err.recipients.values()))
-    if isinstance(detail, bytes):
-        detail = detail.decode("utf-8", "replace")
-    text = f"{code} {detail}".strip() if code else f"{type(err).__name__}: {err}"
-    if isinstance(code, int) and 500 <= code < 600:
-        return PermanentDeliveryError(text)
-    return TemporaryDeliveryError(text)  # 4xx, or a dropped connection
-
-
-class SmtpTransport:
-    """Send through an SMTP server with STARTTLS, implicit TLS or (tests only) plain text."""
-
-    success_status = "sent"
-
-    def __init__(
-        self,
-        settings: SmtpSettings,
-        *,
-        environ: Mapping[str, str] | None = None,
-        ssl_context: ssl.SSLContext | None = None,
-    ) -> None:
-        self.settings = settings
-        self._environ = environ
-        self._ssl_context = ssl_context
-
-    def send(self, message: EmailMessage, recipient: str) -> None:
-        settings = self.settings
-        context = self._ssl_context or ssl.create_default_context()
-        try:
-            if settings.security == "ssl":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(
-                    settings.host, settings.port, timeout=settings.timeout_s, context=context
-                )
-            else:
-                client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_s)
-            with client:
-                if settings.security == "starttls":
-                    client.starttls(context=context)
-                password = settings.password(self._environ)
-                if settings.username is not None and password is not None:
-                    client.login(settings.username, password)
-                client.send_message(message, from_addr=settings.from_address, to_addrs=[recipient])
-        except smtplib.SMTPAuthenticationError as err:
-            raise PermanentDeliveryError(
-                f"login refused for email.smtp.username {settings.username!r}: {err.smtp_code}"
-            ) from err
-        except smtplib.SMTPException as err:
-            raise _classify_smtp(err) from err
-        except (ConnectionError, TimeoutError, OSError) as err:
-            raise TemporaryDeliveryError(
-                f"{type(err).__name__}: {err} ({settings.host}:{settings.port})"
-            ) from err
-
-
-class OutboxTransport:
-    """Write each message as ``<directory>/<period>/<kind>-v<version>-<recipient>.eml``."""
-
-    success_status = "outbox"
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-
-    def send(self, message: EmailMessage, recipient: str) -> None:
-        subdir = message.get("X-ICE-Period", "undated")
-        stem = message.get("X-ICE-File-Stem", "report")
-        path = self.directory / _file_stem(subdir) / f"{stem}-{_file_stem(recipient)}.eml"
-        _write_atomically(path, message.as_bytes(policy=policy.SMTP).decode("utf-8", "replace"))
-
-
-# ---------------------------------------------------------------------------------------------
 # Delivery with the ledger
 # ---------------------------------------------------------------------------------------------
 
 
 @dataclass
 class DeliveryOutcome:
-    """What one deliver() call did, per recipient."""
+    """What one deliver() call did, per recipient (ledger.py explains the states)."""
 
     sent: list[str] = field(default_factory=list)  # delivered now (status sent or outbox)
-    skipped: list[str] = field(default_factory=list)  # already delivered earlier
+    skipped: list[str] = field(default_factory=list)  # delivered earlier, or abandoned
     retrying: list[str] = field(default_factory=list)  # temporary failures; the next run retries
-    failed_permanent: list[str] = field(default_factory=list)
-    uncertain: list[str] = field(default_factory=list)  # 'pending' from a process that died
+    failed_permanent: list[str] = field(default_factory=list)  # 5xx: an operator decides
+    uncertain: list[str] = field(default_factory=list)  # may have arrived: an operator decides
+    in_progress: list[str] = field(default_factory=list)  # claimed by another running delivery
     errors: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -350,44 +293,71 @@ class DeliveryOutcome:
         return not (self.retrying or self.failed_permanent or self.uncertain)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+def _note_existing(outcome: DeliveryOutcome, recipient: str, row: Mapping[str, Any]) -> None:
+    """Record a key this delivery did not claim, by the state another delivery left it in."""
+    status = row["status"]
+    if status in DONE_STATUSES or status == "abandoned":
+        outcome.skipped.append(recipient)
+    elif status == "failed_permanent":
+        outcome.failed_permanent.append(recipient)
+        outcome.errors[recipient] = row["last_error"] or "refused by the server"
+    elif status == "uncertain":
+        outcome.uncertain.append(recipient)
+        outcome.errors[recipient] = (
+            f"{row['last_error'] or 'the hand-over was interrupted'}; it may have arrived, so it "
+            "is not sent again automatically"
+        )
+    else:  # pending (or retrying) under a live claim of another delivery
+        outcome.in_progress.append(recipient)
 
 
-def _ledger_key(report: ArchivedReport, recipient: str) -> dict[str, Any]:
-    return {
-        "period": report.period,
-        "kind": report.kind,
-        "audience": report.audience,
-        "version": report.version,
-        "recipient": recipient,
-    }
-
-
-def _ledger_write(engine: sqlalchemy.Engine, key: Mapping[str, Any], **values: Any) -> None:
-    table = schema.delivery_ledger
-    where = [table.c[name] == value for name, value in key.items()]
-    with engine.begin() as conn:
-        exists = conn.execute(select(table.c.status).where(*where)).first()
-        if exists is None:
-            conn.execute(insert(table).values(**key, **values, updated_at=_now()))
+def _send_claimed(
+    engine: sqlalchemy.Engine,
+    key: ledger.LedgerKey,
+    token: str,
+    attempts: int,
+    hand_over: Callable[[], None],
+    success_status: str,
+    policy_: RetryPolicy,
+    sleep: Callable[[float], None],
+    outcome: DeliveryOutcome,
+) -> None:
+    """Hand a claimed message over with retries for temporary failures; record the outcome."""
+    recipient = key.recipient
+    for attempt in range(1, policy_.attempts + 1):
+        attempts += 1
+        ledger.record(engine, key, token, attempts=attempts)
+        try:
+            hand_over()
+        except TemporaryDeliveryError as err:
+            if attempt < policy_.attempts:
+                sleep(policy_.backoff_s * policy_.factor ** (attempt - 1))
+                continue
+            ledger.record(engine, key, token, status="retrying", last_error=str(err)[:2000])
+            outcome.retrying.append(recipient)
+            outcome.errors[recipient] = str(err)
+        except PermanentDeliveryError as err:
+            ledger.record(engine, key, token, status="failed_permanent", last_error=str(err)[:2000])
+            outcome.failed_permanent.append(recipient)
+            outcome.errors[recipient] = str(err)
+        except UncertainDeliveryError as err:
+            ledger.record(engine, key, token, status="uncertain", last_error=str(err)[:2000])
+            outcome.uncertain.append(recipient)
+            outcome.errors[recipient] = f"{err}; it may have arrived, so it is not sent again"
+        except NotHandedOverError as err:
+            # Nothing reached the transport (e.g. the disk is full): release the claim so that
+            # the next run sends it, and stop: every other message would meet the same problem.
+            ledger.record(engine, key, token, status="retrying", last_error=str(err)[:2000])
+            if err.cause is not None:
+                raise err.cause from err
+            raise
+        except IceError as err:  # a mail setting to fix: no recipient can succeed until then
+            ledger.record(engine, key, token, status="retrying", last_error=str(err)[:2000])
+            raise
         else:
-            conn.execute(update(table).where(*where).values(**values, updated_at=_now()))
-
-
-def ledger_rows(engine: sqlalchemy.Engine, report: ArchivedReport) -> dict[str, dict[str, Any]]:
-    """Recipient -> ledger row of this report version."""
-    table = schema.delivery_ledger
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(table).where(
-                table.c.period == report.period,
-                table.c.kind == report.kind,
-                table.c.audience == report.audience,
-                table.c.version == report.version,
-            )
-        ).mappings()
-        return {row["recipient"]: dict(row) for row in rows}
+            ledger.record(engine, key, token, status=success_status, last_error=None)
+            outcome.sent.append(recipient)
+        return
 
 
 def deliver(
@@ -401,86 +371,62 @@ def deliver(
     retry: RetryPolicy | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> DeliveryOutcome:
-    """Send ``content`` (the email form of ``report``) to each recipient at most once.
+    """Send ``content`` (the email form of ``report``) to each recipient exactly once.
 
     ``report`` is the archived version (its key is the ledger key); ``content`` is the
-    :class:`RenderedReport` it was archived from (``content.html == report.html``).
+    :class:`RenderedReport` it was archived from (``content.html == report.html``). Each
+    (version, recipient) is claimed in the ledger before the hand-over, so concurrent calls
+    never both send it. One recipient's failure does not stop the others; a mail setting to
+    fix or a full disk (IceError) stops the call after releasing the claim it held.
     """
     if content.html != report.html:
         raise ValueError("content is not the rendering that was archived as this report version")
     policy_ = retry or RetryPolicy()
     outcome = DeliveryOutcome()
-    existing = ledger_rows(engine, report)
-    for recipient in dict.fromkeys(address.strip() for address in recipients):
-        row = existing.get(recipient)
-        status = row["status"] if row else None
-        if status in DONE_STATUSES:
-            outcome.skipped.append(recipient)
-            continue
-        if status == "failed_permanent":
-            outcome.failed_permanent.append(recipient)
-            outcome.errors[recipient] = row["last_error"] or ""
-            continue
-        if status == "pending":
-            outcome.uncertain.append(recipient)
-            outcome.errors[recipient] = (
-                "an earlier run stopped while handing this message to "
-                "the server; check the server log, then delete the "
-                "ledger row to send again"
+    folder, stem = report.period, f"{_file_stem(report.kind)}-v{report.version}"
+    target_of = getattr(transport, "target", None)
+    with ledger.active_claims() as token:
+        for recipient in dict.fromkeys(address.strip() for address in recipients):
+            key = ledger.LedgerKey(
+                report.period, report.kind, report.audience, report.version, recipient
             )
-            continue
-        attempts = int(row["attempts"]) if row else 0
-        message_id = message_id_for(
-            report.period, report.kind, report.audience, report.version, recipient, from_address
-        )
-        message = build_message(
-            content.email_html,
-            content.text,
-            content.images,
-            content.subject,
-            from_address,
-            recipient,
-            message_id=message_id,
-        )
-        message["X-ICE-Period"] = report.period
-        message["X-ICE-File-Stem"] = f"{_file_stem(report.kind)}-v{report.version}"
-        key = _ledger_key(report, recipient)
-        for attempt in range(1, policy_.attempts + 1):
-            attempts += 1
-            _ledger_write(engine, key, status="pending", attempts=attempts)
-            try:
-                transport.send(message, recipient)
-            except TemporaryDeliveryError as err:
-                _ledger_write(
-                    engine, key, status="retrying", attempts=attempts, last_error=str(err)[:2000]
-                )
-                if attempt == policy_.attempts:
-                    outcome.retrying.append(recipient)
-                    outcome.errors[recipient] = str(err)
-                else:
-                    sleep(policy_.backoff_s * policy_.factor ** (attempt - 1))
-                continue
-            except PermanentDeliveryError as err:
-                _ledger_write(
-                    engine,
-                    key,
-                    status="failed_permanent",
-                    attempts=attempts,
-                    last_error=str(err)[:2000],
-                )
-                outcome.failed_permanent.append(recipient)
-                outcome.errors[recipient] = str(err)
-                break
-            _ledger_write(
-                engine,
-                key,
-                status=transport.success_status,
-                attempts=attempts,
-                last_error=None,
+            message_id = message_id_for(
+                report.period, report.kind, report.audience, report.version, recipient, from_address
+            )
+            # Built before claiming: a message that cannot be built never holds a claim.
+            message = build_message(
+                content.email_html,
+                content.text,
+                content.images,
+                content.subject,
+                from_address,
+                recipient,
                 message_id=message_id,
             )
-            outcome.sent.append(recipient)
-            break
+            target = target_of(recipient, folder=folder, stem=stem) if target_of else None
+            claimed = ledger.claim(engine, key, token, target)
+            if not claimed.won:
+                _note_existing(outcome, recipient, claimed.row or {"status": "pending"})
+                continue
+            ledger.record(engine, key, token, message_id=message_id)
+
+            def hand_over(message: EmailMessage = message, recipient: str = recipient) -> None:
+                if target_of is None:  # a transport without folder/stem (tests, older code)
+                    transport.send(message, recipient)
+                else:
+                    transport.send(message, recipient, folder=folder, stem=stem)
+
+            _send_claimed(
+                engine,
+                key,
+                token,
+                claimed.attempts,
+                hand_over,
+                transport.success_status,
+                policy_,
+                sleep,
+                outcome,
+            )
     return outcome
 
 

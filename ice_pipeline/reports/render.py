@@ -12,6 +12,8 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from html import escape
+from html.parser import HTMLParser
 from typing import Any
 
 import css_inline
@@ -113,9 +115,72 @@ def render_text(view: ExecutiveView | ProviderView) -> str:
     return re.sub(r"\n{3,}", "\n\n", text)
 
 
+class _AttributeEscaper(HTMLParser):
+    """Re-serialise HTML with every attribute value escaped (``& < > " '``), all else verbatim.
+
+    css_inline re-serialises the document as HTML5 does, which escapes only ``&`` and ``"`` in
+    attribute values: an ``alt`` holding a department named ``R&D <script> team`` came out as a
+    literal ``<script>``. Text, comments and raw-text elements are copied exactly as found.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.parts: list[str] = []
+
+    def _tag(self, tag: str, attrs: list[tuple[str, str | None]], end: str) -> None:
+        rendered = "".join(
+            f" {name}" if value is None else f' {name}="{escape(value, quote=True)}"'
+            for name, value in attrs
+        )
+        self.parts.append(f"<{tag}{rendered}{end}")
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._tag(tag, attrs, ">")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._tag(tag, attrs, " />")
+
+    def handle_endtag(self, tag: str) -> None:
+        self.parts.append(f"</{tag}>")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+    def handle_entityref(self, name: str) -> None:
+        self.parts.append(f"&{name};")
+
+    def handle_charref(self, name: str) -> None:
+        self.parts.append(f"&#{name};")
+
+    def handle_comment(self, data: str) -> None:
+        self.parts.append(f"<!--{data}-->")
+
+    def handle_decl(self, decl: str) -> None:
+        self.parts.append(f"<!{decl}>")
+
+    def handle_pi(self, data: str) -> None:
+        self.parts.append(f"<?{data}>")
+
+    def unknown_decl(self, data: str) -> None:
+        self.parts.append(f"<![{data}]>")
+
+
+def escape_attributes(html: str) -> str:
+    """``html`` with every attribute value fully escaped (see :class:`_AttributeEscaper`)."""
+    escaper = _AttributeEscaper()
+    escaper.feed(html)
+    escaper.close()
+    return "".join(escaper.parts)
+
+
 def mail_safe_html(html: str) -> str:
-    """Inline the CSS (mail clients drop <style>) and refuse markup mail clients must not get."""
-    inlined = css_inline.inline(html)
+    """Inline the CSS (mail clients drop <style>) and refuse markup mail clients must not get.
+
+    Names are data: after inlining every attribute is escaped again, so a provider, department
+    or dimension name holding ``<script>`` or ``<svg`` renders as text instead of tripping the
+    guard below, which then only ever sees real elements.
+    """
+    inlined = escape_attributes(css_inline.inline(html))
     lowered = inlined.lower()
     if "<svg" in lowered or "<script" in lowered:
         raise ValueError("email HTML must contain neither <svg> nor <script>")

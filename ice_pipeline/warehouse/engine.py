@@ -7,13 +7,14 @@ written. Schema changes live in ``migrate.py``; reading and writing rows in ``wr
 """
 
 import os
+import re
 from pathlib import Path
 
 import sqlalchemy
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from ice_pipeline.errors import ConfigError
+from ice_pipeline.errors import ConfigError, IceError
 
 # Seconds to wait for a PostgreSQL server before calling it unreachable.
 CONNECT_TIMEOUT_SECONDS = 5
@@ -110,12 +111,63 @@ def _prepare_duckdb_file(parsed: URL) -> None:
         )
 
 
+_DUCKDB_LOCK = re.compile(
+    r"Could not set lock on file .*?Conflicting lock is held in (.+?) \(PID (\d+)\)"
+)
+
+
+class WarehouseBusy(IceError):
+    """Another process holds the DuckDB file (DuckDB allows one process per file)."""
+
+    def __init__(self, database: str, program: str, pid: int) -> None:
+        self.pid = pid
+        super().__init__(
+            f"in use by another process (PID {pid}, {program}); DuckDB lets one process open "
+            "the file at a time",
+            fix=f"wait for that run to finish, then start this one again (`ps -p {pid} -o args` "
+            f"shows what it is; stop it with `kill {pid}` only if it hangs); to run pipelines "
+            "concurrently, use PostgreSQL (ICE_WAREHOUSE_URL)",
+            where=f"DuckDB warehouse {database}",
+        )
+
+
+def duckdb_lock_holder(error: BaseException | str) -> tuple[str, int] | None:
+    """(program, PID) from DuckDB's "Conflicting lock is held in ... (PID n)" error, else None."""
+    match = _DUCKDB_LOCK.search(str(error))
+    return None if match is None else (match.group(1), int(match.group(2)))
+
+
+def _name_the_lock_holder(engine: sqlalchemy.Engine, database: str) -> None:
+    """Turn DuckDB's lock conflict into :class:`WarehouseBusy` wherever a connection is opened
+    (and a full disk into ``DiskFull``).
+
+    The file lock is taken when a connection opens, which may be at the first write of a step
+    long after the resources were set up (the pool opens connections lazily): the same message
+    then, whatever the timing.
+    """
+
+    @sqlalchemy.event.listens_for(engine, "handle_error")
+    def _busy(context: sqlalchemy.engine.ExceptionContext) -> None:
+        from ice_pipeline.disk import disk_error
+
+        holder = duckdb_lock_holder(context.original_exception)
+        if holder is not None:
+            raise WarehouseBusy(database, *holder) from context.original_exception
+        # DuckDB reports a full disk as its own IOException: one line naming the directory.
+        full = disk_error(context.original_exception, Path(database).parent, needed_bytes=None)
+        if full is not None:
+            raise full from context.original_exception
+
+
 def _probe(engine: sqlalchemy.Engine, url: URL) -> None:
     """Open and close one connection so a bad server fails here, not mid-run."""
     shown = url.render_as_string(hide_password=True)
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
+    except WarehouseBusy:
+        engine.dispose()
+        raise
     except DBAPIError as err:
         engine.dispose()
         detail = str(err.orig).strip().splitlines()[0] if err.orig else str(err)
@@ -147,6 +199,7 @@ def connect_warehouse(url: str) -> sqlalchemy.Engine:
     if parsed.drivername == "duckdb":
         _prepare_duckdb_file(parsed)
         engine = sqlalchemy.create_engine(parsed)
+        _name_the_lock_holder(engine, str(parsed.database))
     else:
         engine = sqlalchemy.create_engine(
             parsed,

@@ -357,11 +357,16 @@ delivery_ledger = Table(
     Column("audience", String(64), primary_key=True),
     Column("version", Integer, primary_key=True),
     Column("recipient", Text, primary_key=True),
-    Column("status", String(32), nullable=False),  # pending|sent|retrying|failed_permanent|outbox
+    # pending|sent|outbox|retrying|failed_permanent|uncertain|abandoned (reports/ledger.py)
+    Column("status", String(32), nullable=False),
     Column("attempts", Integer, nullable=False),
     Column("last_error", Text),
     Column("message_id", Text),
     Column("updated_at", DateTime, nullable=False),
+    Column("claimed_by", Text),  # host:pid:token of the delivery that claimed the row last
+    Column("claimed_at", DateTime),
+    Column("target", Text),  # where it was handed: the outbox .eml path, or smtp://host:port
+    Column("resolution", Text),  # an operator's `ice-pipeline delivery resolve`, with its note
     schema=OPS_SCHEMA,
     comment="One row per (report version, recipient): guarantees a report is sent at most once.",
 )
