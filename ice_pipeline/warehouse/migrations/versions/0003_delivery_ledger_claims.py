@@ -8,7 +8,7 @@ headers, which are never sent) and ``resolution`` (what an operator's
 NULL for them.
 
 Revision ID: 0002_delivery
-Revises: 0001
+Revises: 0002_ingeststrict
 """
 
 import sqlalchemy as sa
