@@ -22,10 +22,24 @@ The rules, with k the anonymity threshold:
 """
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from ice_pipeline.index.disclosure_audit import (
+    PeriodFigures,
+    Ref,
+    audit_intervals,
+    column_weights,
+    period_figures,
+    protection_candidates,
+    provider_weight,
+)
+
+# A hidden small group's mean must stay uncertain over at least this many points of the 0-100
+# scale: one step of a five-point scale, so a lone hidden answer always keeps two possible values.
+DEFAULT_PROTECTION_WIDTH = 25.0
 
 # Columns that stay published when a row is suppressed: keys, counts the schema requires, flags,
 # and figures that come from tickets rather than respondents.
@@ -41,6 +55,8 @@ _KEPT_COLUMNS = frozenset(
         "suppression_reason",
         "ice_k",
         "no_tickets",
+        "department",  # turnover: the key; its figures are checked by turnover_disclosures
+        "turnover_suppressed",
     }
 )
 
@@ -101,6 +117,11 @@ class _PeriodState:
     company_n: float | None
     company_published: bool
     reasons: dict[tuple[object, object], str]
+    dimensions: dict[tuple[object, object], list] = field(default_factory=dict)
+    # Additivity proved for this period (disclosure_audit): consumer -> m for matrix columns
+    # that add up to m x the department, and m for the providers against the company.
+    column_m: dict[object, int] = field(default_factory=dict)
+    provider_m: int | None = None
 
 
 def _number(value: object) -> float | None:
@@ -152,6 +173,7 @@ def _state(tables: dict[str, pd.DataFrame], period: object) -> _PeriodState:
         company_n=company_n,
         company_published=company_published,
         reasons=reasons,
+        dimensions=entries(rows("dimension_scores"), ["provider_department", "dimension"]),
     )
 
 
@@ -186,12 +208,14 @@ def _lines(state: _PeriodState, period: object) -> Iterator[_Line]:
     for consumer in sorted(by_consumer, key=str):
         if consumer in state.consumers:
             n, hidden = state.consumers[consumer]
+            # A column adds up (in respondent-provider pairs) only where it was proved to.
+            m = state.column_m.get(consumer)
             yield _Line(
                 f"period {period}: matrix column of consumer {consumer!r}",
                 ("consumer_satisfaction", consumer),
                 not hidden,
-                n,
-                False,
+                n if n is None or m is None else m * n,
+                m is not None,
                 by_consumer[consumer],
                 "column",
             )
@@ -210,14 +234,14 @@ def _lines(state: _PeriodState, period: object) -> Iterator[_Line]:
             ],
             "consumer_margin",
         )
-    provider_counts = [entry[0] for entry in state.providers.values()]
-    # Providers add up to the company only when nobody rated two providers.
-    if provider_counts and None not in provider_counts and sum(provider_counts) == state.company_n:
+    # Providers add up to the company only when every respondent rated the same number m of
+    # providers (proved from the counts: m = 1, or m = every provider).
+    if state.providers and state.provider_m:
         yield _Line(
             f"period {period}: providers against the company total",
             ("company_scores", None),
             state.company_published,
-            state.company_n,
+            state.provider_m * state.company_n,
             True,
             [
                 _Cell(("ice_scores", key), entry[0], entry[1])
@@ -239,14 +263,22 @@ def _value_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c not in _KEPT_COLUMNS]
 
 
-def find_disclosures(tables: dict[str, pd.DataFrame], k: int) -> list[str]:
+def find_disclosures(
+    tables: dict[str, pd.DataFrame],
+    k: int,
+    protection_width: float = DEFAULT_PROTECTION_WIDTH,
+) -> list[str]:
     """Every way the published tables reveal a group under k respondents; empty when safe.
 
     ``tables`` maps table names (as in the warehouse schema) to their rows, any number of periods.
     Checks: (1) a row with n_respondents under k, or flagged suppressed, that still shows a
     value; (2) a suppressed matrix cell that still shows its count; (3) ticket satisfaction
     resting on fewer than k answers; (4) every line whose suppressed cells are derivable from
-    its published total by subtraction (module docstring, rule 2).
+    its published total by subtraction (module docstring, rule 2); (5) the interval audit
+    (:mod:`.disclosure_audit`): every hidden group that may hold fewer than k respondents and
+    whose mean the published figures bound to less than ``protection_width`` points; (6)
+    turnover rows of departments under k or leaver splits of fewer than k leavers
+    (:func:`ice_pipeline.index.turnover.turnover_disclosures`).
     """
     problems: list[str] = []
     for name, frame in tables.items():
@@ -280,11 +312,22 @@ def find_disclosures(tables: dict[str, pd.DataFrame], k: int) -> list[str]:
                     f"{name}: {_describe(row)} shows ticket satisfaction from "
                     f"{row['satisfaction_n']:g} answers (under k = {k})"
                 )
+    # Imported here: turnover builds its frames with scoring, which imports this module.
+    from ice_pipeline.index.turnover import turnover_disclosures
+
+    for name in ("turnover", "v_turnover"):
+        problems.extend(turnover_disclosures(name, tables.get(name), k))
     for period in _periods(tables):
-        for line in _lines(_state(tables, period), period):
+        figures = period_figures(tables, period)
+        state = _state(tables, period)
+        state.column_m, state.provider_m = column_weights(figures), provider_weight(figures)
+        for line in _lines(state, period):
             reason = line_violation(line, k)
             if reason:
                 problems.append(reason)
+        problems.extend(
+            finding.message for finding in audit_intervals(figures, k, protection_width)
+        )
     return problems
 
 
@@ -297,13 +340,24 @@ def _describe(row: pd.Series) -> str:
     return ", ".join(f"{c}={row[c]!r}" for c in keys)
 
 
-def suppress(tables: dict[str, pd.DataFrame], k: int) -> dict[str, pd.DataFrame]:
+def suppress(
+    tables: dict[str, pd.DataFrame],
+    k: int,
+    protection_width: float = DEFAULT_PROTECTION_WIDTH,
+    column_multiplicity: dict[tuple[object, object], int] | None = None,
+) -> dict[str, pd.DataFrame]:
     """Apply primary and complementary suppression to one or more periods of output tables.
 
     Input rows carry their true ``n_respondents`` and values; ``suppressed`` may already be true
     for rows that must be hidden for other reasons. Returns new frames: suppressed rows have
     their values NULL (matrix and consumer counts too), matrix cells carry the reason
     ('small_group' or 'complementary'). Tables not named here pass through unchanged.
+
+    Complementary suppression runs until both the line rules and the interval audit pass:
+    no hidden group that may hold fewer than k respondents has a mean the published figures
+    bound to less than ``protection_width`` points. ``column_multiplicity`` maps (period,
+    consumer department) to m where the respondent rows prove every respondent of the department
+    rated exactly m providers (the counts alone prove only m = 1 and m = all).
     """
     work = {name: frame.copy() for name, frame in tables.items() if frame is not None}
     for name in ("ice_scores", "dimension_scores", "matrix_scores", "consumer_satisfaction"):
@@ -327,15 +381,74 @@ def suppress(tables: dict[str, pd.DataFrame], k: int) -> dict[str, pd.DataFrame]
     # the true counts stay in the state to choose the next cell to suppress.
     for period in _periods(work):
         state = _state(work, period)
+        extra_m = {
+            consumer: m
+            for (at, consumer), m in (column_multiplicity or {}).items()
+            if str(at) == str(period)
+        }
         while True:
-            pending = next(
-                (line for line in _lines(state, period) if line_violation(line, k)), None
-            )
-            if pending is None:
+            _apply_line_rules(state, period, k)
+            figures = period_figures(work, period, _hidden_refs(state), extra_m)
+            state.column_m, state.provider_m = column_weights(figures), provider_weight(figures)
+            if any(line_violation(line, k) for line in _lines(state, period)):
+                continue  # additivity is known only now: apply the line rules again
+            findings = audit_intervals(figures, k, protection_width)
+            if not findings or not _protect(state, figures, findings):
                 break
-            _suppress_next(state, pending)
         _write_back(work, state, period)
     return _null_suppressed(work)
+
+
+def _apply_line_rules(state: _PeriodState, period: object, k: int) -> None:
+    while True:
+        pending = next((line for line in _lines(state, period) if line_violation(line, k)), None)
+        if pending is None:
+            return
+        _suppress_next(state, pending)
+
+
+def _hidden_refs(state: _PeriodState) -> dict[Ref, bool]:
+    """The suppression decisions so far, keyed as :mod:`.disclosure_audit` names groups."""
+    hidden: dict[Ref, bool] = {("company", None): not state.company_published}
+    for kind, entries in (
+        ("cell", state.cells),
+        ("consumer", state.consumers),
+        ("provider", state.providers),
+        ("dimension", state.dimensions),
+    ):
+        hidden.update({(kind, key): bool(entry[1]) for key, entry in entries.items()})
+    return hidden
+
+
+def _protect(state: _PeriodState, figures: PeriodFigures, findings: list) -> bool:
+    """Suppress one more group for each group the interval audit found too tightly bounded.
+
+    Returns False when nothing could be suppressed (cannot happen while a relation holds a
+    published group, since a group bound by nothing published spans the whole scale).
+    """
+    changed = False
+    touched: set[Ref] = set()
+    for finding in findings:
+        candidates = protection_candidates(figures, finding.ref)
+        if not candidates or touched & set(candidates):
+            continue  # this round already loosened one of its relations
+        chosen = candidates[0]
+        touched.add(chosen)
+        kind, key = chosen
+        if kind == "company":
+            state.company_published = False
+        else:
+            entries = {
+                "cell": state.cells,
+                "consumer": state.consumers,
+                "provider": state.providers,
+                "dimension": state.dimensions,
+            }[kind]
+            entries[key][1] = True
+            if kind == "cell":
+                state.reasons[key] = "complementary"  # type: ignore[index]
+        changed = True
+    return changed
 
 
 def _suppress_next(state: _PeriodState, line: _Line) -> None:
@@ -396,6 +509,14 @@ def _write_back(work: dict[str, pd.DataFrame], state: _PeriodState, period: obje
             in_period = frame["period"] == period
             hidden = {key for key, (_, flag) in entries.items() if flag}
             frame.loc[in_period & frame[column].isin(hidden), "suppressed"] = True
+    if "dimension_scores" in work and not work["dimension_scores"].empty:
+        dims = work["dimension_scores"]
+        keys = pd.Series(
+            list(zip(dims["provider_department"], dims["dimension"], strict=True)),
+            index=dims.index,
+        )
+        hidden = {key for key, (_, flag) in state.dimensions.items() if flag}
+        dims.loc[(dims["period"] == period) & keys.isin(hidden), "suppressed"] = True
     if "matrix_scores" in work and not work["matrix_scores"].empty:
         matrix = work["matrix_scores"]
         in_period = matrix["period"] == period
