@@ -405,6 +405,7 @@ NOT_FROM_RESPONDENTS = frozenset(
         "involuntary_turnover_pct",
         "rolling_12m_turnover_pct",
         "retention_pct",
+        "turnover_suppressed",
     }
 )
 COUNT_COLUMNS = ("n_respondents", "satisfaction_n_respondents")

@@ -38,7 +38,7 @@ the line rules of :mod:`.suppression` (their sum is exact, so they need k respon
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -57,7 +57,11 @@ _SOURCES = (
     ("dimension_scores", ("provider_department", "dimension"), "dimension", "score"),
     ("company_scores", (), "company", "ice_p"),
 )
-_FAVOURABLE = {"cell": "favourable_pct", "provider": "favourable_pct", "dimension": "favourable_pct"}
+_FAVOURABLE = {
+    "cell": "favourable_pct",
+    "provider": "favourable_pct",
+    "dimension": "favourable_pct",
+}
 # Kinds whose count is withheld together with the values when they are hidden.
 _COUNT_WITHHELD = frozenset({"cell", "consumer"})
 
@@ -255,7 +259,7 @@ def _relations(
 
 
 def _global_multiplicity(figures: dict[Ref, Figure], providers: set[object]) -> int | None:
-    """m when the counts prove every respondent rated exactly m providers (1 or all), else None."""
+    """M when the counts prove every respondent rated exactly m providers (1 or all), else None."""
     company = figures.get(("company", None))
     counts = [figures[("provider", p)].n for p in providers]
     if company is None or company.n is None or not counts or None in counts:
@@ -273,7 +277,7 @@ def _column_multiplicity(
     column_members: dict[object, list[Ref]],
     extra: dict[object, int],
 ) -> dict[object, int]:
-    """consumer -> m where every respondent of the department rated exactly m providers.
+    """Consumer -> m where every respondent of the department rated exactly m providers.
 
     Proved from counts: each respondent rates at least one provider and at most every provider
     of its column, so sum(cell n) = n means m = 1 and sum(cell n) = cells x n means m = cells.
@@ -318,9 +322,7 @@ class _System:
     upper_rows: list[tuple[dict[int, float], float]]
 
 
-def _build_system(
-    figures: PeriodFigures, measure: str, relations: list[Relation]
-) -> _System:
+def _build_system(figures: PeriodFigures, measure: str, relations: list[Relation]) -> _System:
     columns: dict[tuple[str, Ref | int], int] = {}
 
     def column(name: tuple[str, Ref | int]) -> int:
@@ -418,7 +420,7 @@ def _normal(system: _System, figures: PeriodFigures, ref: Ref, width: int) -> np
 def _mean_width(
     system: _System, dense: tuple[np.ndarray, np.ndarray], figures: PeriodFigures, ref: Ref
 ) -> float | None:
-    """max - min of the group's mean over the feasible set, as ONE linear program.
+    """Max - min of the group's mean over the feasible set, as ONE linear program.
 
     Two independent copies of the Charnes-Cooper system, one for the point where the mean is
     largest and one where it is smallest; maximising the difference gives the width. (One
@@ -518,13 +520,21 @@ def audit_intervals(
     figures: PeriodFigures,
     k: int,
     protection_width: float,
-    only: set[Ref] | None = None,
+    strict: bool = False,
 ) -> list[IntervalFinding]:
     """Every hidden group that may hold fewer than k respondents and whose mean the published
     figures bound to an interval narrower than ``protection_width`` points (0-100 scale).
 
-    ``only`` restricts the audit to these groups (suppress re-audits only what may have changed).
+    The checker sees withheld counts as unknown. ``strict`` (used by suppress, which knows the
+    true counts) audits each truly small hidden group as an attacker who also knows every
+    group's size would see it, a narrower feasible set; other hidden groups as the checker does,
+    so whatever suppress lets through, the checker passes too.
     """
+    known = PeriodFigures(
+        figures.period,
+        {ref: replace(f, n=f.true_n) for ref, f in figures.figures.items()},
+        figures.relations,
+    )
     findings: list[IntervalFinding] = []
     for measure in MEASURES:
         relations = [
@@ -534,22 +544,32 @@ def audit_intervals(
             and any(figures.figures[ref].hidden for ref in [*r.members, r.total])
         ]
         for component in _components(relations, figures):
-            system = _build_system(figures, measure, component)
             targets = sorted(
                 {
                     ref
                     for relation in component
                     for ref in [*relation.members, relation.total]
-                    if figures.figures[ref].hidden and (only is None or ref in only)
+                    if figures.figures[ref].hidden
                 },
                 key=str,
             )
-            dense = _dense(system, homogeneous=True)
+            views = {False: figures, True: known} if strict else {False: figures}
+            systems = {
+                view: _with_dense(_build_system(source, measure, component))
+                for view, source in views.items()
+            }
             for ref in targets:
-                finding = _audit_one(figures, system, dense, ref, measure, k, protection_width)
+                true_n = figures.figures[ref].true_n
+                view = strict and true_n is not None and true_n < k
+                system, dense = systems[view]
+                finding = _audit_one(views[view], system, dense, ref, measure, k, protection_width)
                 if finding is not None:
                     findings.append(finding)
     return findings
+
+
+def _with_dense(system: _System) -> tuple[_System, tuple[np.ndarray, np.ndarray]]:
+    return system, _dense(system, homogeneous=True)
 
 
 def _audit_one(
@@ -595,7 +615,7 @@ def _audit_one(
 
 
 def column_weights(figures: PeriodFigures) -> dict[object, int]:
-    """consumer -> m for every matrix column proved additive (see :class:`Relation`)."""
+    """Consumer -> m for every matrix column proved additive (see :class:`Relation`)."""
     return {
         r.total[1]: int(r.weight)
         for r in figures.relations
@@ -604,7 +624,7 @@ def column_weights(figures: PeriodFigures) -> dict[object, int]:
 
 
 def provider_weight(figures: PeriodFigures) -> int | None:
-    """m when the providers add up to m x the company (every respondent rated m), else None."""
+    """M when the providers add up to m x the company (every respondent rated m), else None."""
     return next(
         (int(r.weight) for r in figures.relations if r.members and r.members[0][0] == "provider"),
         None,

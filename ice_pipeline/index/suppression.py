@@ -392,7 +392,7 @@ def suppress(
             state.column_m, state.provider_m = column_weights(figures), provider_weight(figures)
             if any(line_violation(line, k) for line in _lines(state, period)):
                 continue  # additivity is known only now: apply the line rules again
-            findings = audit_intervals(figures, k, protection_width)
+            findings = audit_intervals(figures, k, protection_width, strict=True)
             if not findings or not _protect(state, figures, findings):
                 break
         _write_back(work, state, period)

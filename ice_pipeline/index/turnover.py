@@ -131,7 +131,8 @@ def protect_turnover(rows: pd.DataFrame, min_group: int) -> pd.DataFrame:
 
 def _under_k(group: np.ndarray, leavers: np.ndarray, k: int) -> np.ndarray:
     """Department-months whose group is under k; an empty month (nobody, no leaver) is not:
-    its zeros describe no one."""
+    its zeros describe no one.
+    """
     with np.errstate(invalid="ignore"):
         return (group < k) & ((group > 0) | (leavers > 0))
 
@@ -158,7 +159,9 @@ def turnover_disclosures(name: str, frame: pd.DataFrame, k: int) -> list[str]:
     )
     small = _under_k(group, numbers["leavers"].to_numpy(float), k)
     problems = []
-    for i, (period, department) in enumerate(zip(frame["period"], frame["department"], strict=True)):
+    for i, (period, department) in enumerate(
+        zip(frame["period"], frame["department"], strict=True)
+    ):
         where = f"{name}: period={period!r}, department={department!r}"
         if shown.iloc[i].any() and (flagged[i] or small[i]):
             problems.append(f"{where} shows turnover figures of a department under k = {k}")

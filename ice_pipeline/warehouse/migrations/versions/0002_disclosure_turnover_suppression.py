@@ -43,11 +43,7 @@ def downgrade() -> None:
     op.execute("DROP VIEW IF EXISTS ice.v_turnover")
     op.drop_column("turnover", "suppressed", schema="ice")
     op.execute("DELETE FROM ice.turnover WHERE headcount_start IS NULL OR leavers IS NULL")
-    op.execute(
-        "UPDATE ice.turnover SET voluntary_leavers = 0 WHERE voluntary_leavers IS NULL"
-    )
-    op.execute(
-        "UPDATE ice.turnover SET involuntary_leavers = 0 WHERE involuntary_leavers IS NULL"
-    )
+    op.execute("UPDATE ice.turnover SET voluntary_leavers = 0 WHERE voluntary_leavers IS NULL")
+    op.execute("UPDATE ice.turnover SET involuntary_leavers = 0 WHERE involuntary_leavers IS NULL")
     for name, kind in _WITHHELD:
         op.alter_column("turnover", name, existing_type=kind, nullable=False, schema="ice")
