@@ -17,8 +17,8 @@ from ice_pipeline.index.disclosure_audit import (
     _dense,
     _mean_bounds,
     audit_intervals,
-    period_figures,
 )
+from ice_pipeline.index.disclosure_model import period_figures
 from ice_pipeline.index.scoring import compute_period_scores
 from ice_pipeline.index.suppression import find_disclosures, line_violation
 from ice_pipeline.index.turnover import compute_turnover

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ice_pipeline.index.disclosure_audit import (
+from ice_pipeline.index.disclosure_audit import audit_intervals
+from ice_pipeline.index.disclosure_model import (
     PeriodFigures,
     Ref,
-    audit_intervals,
     column_weights,
     period_figures,
     protection_candidates,
