@@ -313,23 +313,73 @@ def audit_intervals(
                 },
                 key=str,
             )
-            views = {False: figures, True: known} if strict else {False: figures}
-            systems = {
-                view: _with_dense(_build_system(source, measure, component))
-                for view, source in views.items()
-            }
+            views = {False: figures, True: known}
+            systems: dict[bool, tuple[_System, tuple[np.ndarray, np.ndarray]]] = {}
             for ref in targets:
                 true_n = figures.figures[ref].true_n
                 view = strict and true_n is not None and true_n < k
+                source = views[view]
+                if source.figures[ref].n is not None and source.figures[ref].n >= k:
+                    continue  # a count of at least k: not a small group
+                quick = _single_relation_bounds(source, component, measure, ref)
+                if quick is not None and quick[1] - quick[0] >= protection_width + 1e-6:
+                    continue
+                if view not in systems:
+                    system = _build_system(source, measure, component)
+                    systems[view] = (system, _dense(system, homogeneous=True))
                 system, dense = systems[view]
-                finding = _audit_one(views[view], system, dense, ref, measure, k, protection_width)
+                finding = _audit_one(source, system, dense, ref, measure, k, protection_width)
                 if finding is not None:
                     findings.append(finding)
     return findings
 
 
-def _with_dense(system: _System) -> tuple[_System, tuple[np.ndarray, np.ndarray]]:
-    return system, _dense(system, homogeneous=True)
+def _single_relation_bounds(
+    figures: PeriodFigures, component: list[Relation], measure: str, ref: Ref
+) -> tuple[float, float] | None:
+    """The [min, max] mean of ``ref`` in closed form when its component is one relation with a
+    published total (a matrix row under a published provider, the usual case), else None.
+
+    The hidden members' sums add up to a known S, each 0 <= T <= 100 n. With a known count n:
+    T lies in [S - 100 x (the others' largest possible count), S], within [0, 100 n]. With a
+    withheld count (n >= 1, the hidden counts adding up to N): the mean is at most
+    min(100, S) (n = 1) and at least 100 - (100 N - S) / n, lowest at n = 1. The linear programs
+    give the same bounds (tested); this only saves solving them for the common case.
+    """
+    if len(component) != 1:
+        return None
+    relation = component[0]
+    total = figures.figures[relation.total]
+    if total.hidden or total.means.get(measure) is None or total.n is None or relation.remainder:
+        return None
+    hidden: list[Ref] = []
+    value = relation.weight * total.n * float(total.means[measure])  # type: ignore[arg-type]
+    count: float | None = relation.weight * total.n if relation.counts_add else None
+    for member in relation.members:
+        figure = figures.figures[member]
+        mean = figure.means.get(measure)
+        if figure.hidden or mean is None:
+            hidden.append(member)
+        else:
+            value -= float(figure.n or 0) * mean
+            if count is not None:
+                count -= float(figure.n or 0)
+    if ref not in hidden:
+        return None
+    value = max(value, 0.0)
+    n = figures.figures[ref].n
+    others = [figures.figures[h].n for h in hidden if h != ref]
+    if n is None:
+        low = 0.0 if count is None else max(0.0, SCALE_MAX - (SCALE_MAX * count - value))
+        return low, min(SCALE_MAX, value)
+    if count is not None:
+        capacity = SCALE_MAX * (count - n)
+    elif None not in others:
+        capacity = SCALE_MAX * sum(others)  # type: ignore[arg-type]
+    else:
+        capacity = float("inf")
+    low_sum = max(0.0, value - capacity)
+    return low_sum / n, min(SCALE_MAX * n, value) / n
 
 
 def _audit_one(
@@ -342,8 +392,6 @@ def _audit_one(
     protection_width: float,
 ) -> IntervalFinding | None:
     figure = figures.figures[ref]
-    if figure.n is not None and figure.n >= k:
-        return None  # a published count of at least k: not a small group
     spread = _mean_width(system, dense, figures, ref)
     if spread is not None and spread >= protection_width - 1e-6:
         return None
