@@ -16,6 +16,7 @@ from ice_pipeline.index.disclosure_audit import (
     _build_system,
     _dense,
     _mean_bounds,
+    _single_relation_bounds,
     audit_intervals,
 )
 from ice_pipeline.index.disclosure_model import period_figures
@@ -368,3 +369,32 @@ def test_rolling_rate_over_a_withheld_month_is_withheld() -> None:
     at = (leaky["department"] == "Treasury") & (leaky["period"] == "2026-06")
     leaky.loc[at, "rolling_12m_turnover_pct"] = 40.0
     assert any("rolling rate" in p for p in find_disclosures({"turnover": leaky}, K))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_closed_form_row_bounds_match_the_linear_programs(seed: int) -> None:
+    """The shortcut for one-relation components gives the linear programs' bounds."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 9, size=5)
+    means = rng.choice([0.0, 25.0, 50.0, 75.0, 100.0], size=5)
+    hidden = rng.random(5) < 0.6
+    hidden[:2] = True
+    cells = [
+        ("P", f"C{i}", int(n), float(m), bool(h))
+        for i, (n, m, h) in enumerate(zip(sizes, means, hidden, strict=True))
+    ]
+    total = float((sizes * means).sum() / sizes.sum())
+    tables = _tables(cells, [], [("P", int(sizes.sum()), total, False)], None)
+    figures = period_figures(tables, PERIOD)
+    (row,) = [r for r in figures.relations if "score" in r.measures]
+    for known in (False, True):
+        if known:
+            for i, n in enumerate(sizes):
+                figures.figures[("cell", ("P", f"C{i}"))].n = float(n)
+        system = _build_system(figures, "score", [row])
+        dense = _dense(system, homogeneous=True)
+        for i in np.flatnonzero(hidden):
+            ref = ("cell", ("P", f"C{i}"))
+            closed = _single_relation_bounds(figures, [row], "score", ref)
+            solved = _mean_bounds(system, dense, figures, ref)
+            assert closed == pytest.approx(solved, abs=1e-3), (known, ref)

@@ -178,13 +178,18 @@ def _normal(system: _System, figures: PeriodFigures, ref: Ref, width: int) -> np
 
 
 def _mean_width(
-    system: _System, dense: tuple[np.ndarray, np.ndarray], figures: PeriodFigures, ref: Ref
+    system: _System,
+    dense: tuple[np.ndarray, np.ndarray],
+    figures: PeriodFigures,
+    ref: Ref,
+    points: list[np.ndarray],
 ) -> float | None:
     """Max - min of the group's mean over the feasible set, as ONE linear program.
 
     Two independent copies of the Charnes-Cooper system, one for the point where the mean is
     largest and one where it is smallest; maximising the difference gives the width. (One
-    solve instead of two: the solver's fixed cost, not the size, dominates here.)
+    solve instead of two: the solver's fixed cost, not the size, dominates here.) The two
+    feasible points found are added to ``points`` (see :func:`_span`).
     """
     matrix, _ = dense
     rows, width = matrix.shape
@@ -206,7 +211,44 @@ def _mean_width(
         bounds=(0, None),
         method="highs",
     )
-    return None if result.status != 0 else -float(result.fun)
+    if result.status != 0:
+        return None
+    for y in (result.x[:width], result.x[width:]):
+        if y[-1] > 1e-12:
+            points.append(y[:-1] / y[-1])  # x = y / t
+    return -float(result.fun)
+
+
+def _seed_points(system: _System) -> list[np.ndarray]:
+    """Two feasible points of the component: every hidden sum as high, then as low, as possible.
+
+    With them most groups are seen to range widely without a solve of their own (:func:`_span`).
+    """
+    matrix, rhs = _dense(system, homogeneous=False)
+    objective = np.zeros(matrix.shape[1])
+    for (kind, _), column in system.columns.items():
+        if kind == "T":
+            objective[column] = 1.0
+    points = []
+    for sign in (-1.0, 1.0):
+        result = linprog(sign * objective, A_ub=matrix, b_ub=rhs, bounds=(0, None), method="highs")
+        if result.status == 0:
+            points.append(result.x)
+    return points
+
+
+def _span(system: _System, figures: PeriodFigures, ref: Ref, points: list[np.ndarray]) -> float:
+    """How far the group's mean already differs between known feasible points: a lower bound
+    of the width of its interval (the interval holds every feasible value).
+    """
+    n = figures.figures[ref].n
+    at = system.columns[("T", ref)]
+    means = []
+    for x in points:
+        count = x[system.columns[("n", ref)]] if n is None else n
+        if count > 1e-9:
+            means.append(x[at] / count)
+    return max(means) - min(means) if means else 0.0
 
 
 def _mean_bounds(
@@ -315,6 +357,7 @@ def audit_intervals(
             )
             views = {False: figures, True: known}
             systems: dict[bool, tuple[_System, tuple[np.ndarray, np.ndarray]]] = {}
+            points: dict[bool, list[np.ndarray]] = {}
             for ref in targets:
                 true_n = figures.figures[ref].true_n
                 view = strict and true_n is not None and true_n < k
@@ -327,8 +370,13 @@ def audit_intervals(
                 if view not in systems:
                     system = _build_system(source, measure, component)
                     systems[view] = (system, _dense(system, homogeneous=True))
+                    points[view] = _seed_points(system)
                 system, dense = systems[view]
-                finding = _audit_one(source, system, dense, ref, measure, k, protection_width)
+                if _span(system, source, ref, points[view]) >= protection_width + 1e-6:
+                    continue
+                finding = _audit_one(
+                    source, system, dense, ref, measure, k, protection_width, points[view]
+                )
                 if finding is not None:
                     findings.append(finding)
     return findings
@@ -390,9 +438,10 @@ def _audit_one(
     measure: str,
     k: int,
     protection_width: float,
+    points: list[np.ndarray],
 ) -> IntervalFinding | None:
     figure = figures.figures[ref]
-    spread = _mean_width(system, dense, figures, ref)
+    spread = _mean_width(system, dense, figures, ref, points)
     if spread is not None and spread >= protection_width - 1e-6:
         return None
     bounds = _mean_bounds(system, dense, figures, ref)
