@@ -398,3 +398,30 @@ def test_closed_form_row_bounds_match_the_linear_programs(seed: int) -> None:
             closed = _single_relation_bounds(figures, [row], "score", ref)
             solved = _mean_bounds(system, dense, figures, ref)
             assert closed == pytest.approx(solved, abs=1e-3), (known, ref)
+
+
+def test_report_and_email_of_a_one_person_department_show_no_figure() -> None:
+    """The executive summary (HTML, and the text part that is e-mailed) of the attack-4 month."""
+    from ice_pipeline.reports.config import ReportConfig
+    from ice_pipeline.reports.render import render_report
+    from ice_pipeline.reports.sample import sample_quality, sample_tables
+    from ice_pipeline.reports.viewmodel import build_executive_view
+
+    tables = sample_tables("2026-03")
+    tables["turnover"] = compute_turnover(_roster(), ["2026-03"], min_group=K)
+    view = build_executive_view("2026-03", tables, sample_quality(), ReportConfig())
+    rendered = render_report(view, audience="executives")
+    treasury = [line for line in rendered.text.splitlines() if line.strip().startswith("Treasury")]
+    assert treasury == [
+        "  Treasury: turnover withheld, retention withheld, leavers this month withheld"
+    ]
+    row = next(r for r in view.turnover if r.department == "Treasury")
+    assert {row.leavers, row.voluntary_leavers, row.involuntary_leavers} == {"withheld"}
+    assert "<td>Treasury</td><td class=\"num\">withheld</td>" in rendered.html
+    # Sales: one leaver, shown; its split withheld, not shown as 1/0.
+    assert "<td class=\"num\">1 (withheld/withheld)</td>" in rendered.html
+    # Without protection the month would read "leavers 1, involuntary 1".
+    tables["turnover"] = compute_turnover(_roster(), ["2026-03"])
+    raw = build_executive_view("2026-03", tables, sample_quality(), ReportConfig())
+    raw_row = next(r for r in raw.turnover if r.department == "Treasury")
+    assert (raw_row.leavers, raw_row.involuntary_leavers) == ("1", "1")
