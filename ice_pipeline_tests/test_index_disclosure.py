@@ -417,9 +417,9 @@ def test_report_and_email_of_a_one_person_department_show_no_figure() -> None:
     ]
     row = next(r for r in view.turnover if r.department == "Treasury")
     assert {row.leavers, row.voluntary_leavers, row.involuntary_leavers} == {"withheld"}
-    assert "<td>Treasury</td><td class=\"num\">withheld</td>" in rendered.html
+    assert '<td>Treasury</td><td class="num">withheld</td>' in rendered.html
     # Sales: one leaver, shown; its split withheld, not shown as 1/0.
-    assert "<td class=\"num\">1 (withheld/withheld)</td>" in rendered.html
+    assert '<td class="num">1 (withheld/withheld)</td>' in rendered.html
     # Without protection the month would read "leavers 1, involuntary 1".
     tables["turnover"] = compute_turnover(_roster(), ["2026-03"])
     raw = build_executive_view("2026-03", tables, sample_quality(), ReportConfig())
