@@ -40,6 +40,7 @@ the line rules of :mod:`.suppression` (their sum is exact, so they need k respon
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy import sparse
 from scipy.optimize import linprog
 
 from ice_pipeline.index.disclosure_model import (
@@ -52,6 +53,8 @@ from ice_pipeline.index.disclosure_model import (
 
 # Published means are floats: relations hold to this relative tolerance, not exactly.
 _TOLERANCE = 1e-7
+# Mixed-sign seed objectives per component (see _seed_points).
+_SEED_PATTERNS = 4
 
 
 @dataclass
@@ -136,26 +139,31 @@ def _build_system(figures: PeriodFigures, measure: str, relations: list[Relation
     return _System(columns, equal_rows, upper_rows)
 
 
-def _dense(system: _System, homogeneous: bool) -> tuple[np.ndarray, np.ndarray]:
+def _dense(system: _System, homogeneous: bool) -> tuple[sparse.csr_array, np.ndarray]:
     """G x <= h for the whole system (equalities as two inequalities with a tolerance).
 
     With ``homogeneous`` the Charnes-Cooper form: one extra last column t, every row
-    G y - h t <= 0.
+    G y - h t <= 0. Sparse: a component of a whole one-provider matrix has hundreds of columns.
     """
     width = len(system.columns) + (1 if homogeneous else 0)
-    rows: list[np.ndarray] = []
+    rows: list[int] = []
+    cols: list[int] = []
+    values: list[float] = []
     rhs: list[float] = []
 
     def add(coefficients: dict[int, float], bound: float) -> None:
-        row = np.zeros(width)
+        row = len(rhs)
         for j, value in coefficients.items():
-            row[j] = value
+            rows.append(row)
+            cols.append(j)
+            values.append(value)
         if homogeneous:
-            row[-1] = -bound
+            rows.append(row)
+            cols.append(width - 1)
+            values.append(-bound)
             rhs.append(0.0)
         else:
             rhs.append(bound)
-        rows.append(row)
 
     for coefficients, bound, is_count in system.equal_rows:
         slack = 0.0 if is_count else _TOLERANCE * max(1.0, abs(bound))
@@ -163,7 +171,8 @@ def _dense(system: _System, homogeneous: bool) -> tuple[np.ndarray, np.ndarray]:
         add({j: -v for j, v in coefficients.items()}, -bound + slack)
     for coefficients, bound in system.upper_rows:
         add(coefficients, bound)
-    return np.vstack(rows) if rows else np.zeros((0, width)), np.asarray(rhs)
+    matrix = sparse.csr_array((values, (rows, cols)), shape=(len(rhs), width))
+    return matrix, np.asarray(rhs)
 
 
 def _normal(system: _System, figures: PeriodFigures, ref: Ref, width: int) -> np.ndarray:
@@ -193,9 +202,7 @@ def _mean_width(
     """
     matrix, _ = dense
     rows, width = matrix.shape
-    doubled = np.zeros((2 * rows, 2 * width))
-    doubled[:rows, :width] = matrix
-    doubled[rows:, width:] = matrix
+    doubled = sparse.block_diag((matrix, matrix), format="csr")
     normal = np.zeros((2, 2 * width))
     normal[0, :width] = _normal(system, figures, ref, width)
     normal[1, width:] = _normal(system, figures, ref, width)
@@ -220,18 +227,21 @@ def _mean_width(
 
 
 def _seed_points(system: _System) -> list[np.ndarray]:
-    """Two feasible points of the component: every hidden sum as high, then as low, as possible.
+    """A few feasible points of the component: every hidden sum as high, then as low, as
+    possible, then high and low in a few fixed mixed patterns.
 
     With them most groups are seen to range widely without a solve of their own (:func:`_span`).
     """
     matrix, rhs = _dense(system, homogeneous=False)
-    objective = np.zeros(matrix.shape[1])
+    sums = np.zeros(matrix.shape[1])
     for (kind, _), column in system.columns.items():
         if kind == "T":
-            objective[column] = 1.0
+            sums[column] = 1.0
+    # Fixed patterns, so the audit gives the same answer on every run.
+    patterns = np.random.default_rng(0).choice([-1.0, 1.0], size=(_SEED_PATTERNS, len(sums)))
     points = []
-    for sign in (-1.0, 1.0):
-        result = linprog(sign * objective, A_ub=matrix, b_ub=rhs, bounds=(0, None), method="highs")
+    for objective in [sums, -sums, *(patterns * sums)]:
+        result = linprog(objective, A_ub=matrix, b_ub=rhs, bounds=(0, None), method="highs")
         if result.status == 0:
             points.append(result.x)
     return points
