@@ -207,7 +207,7 @@ def test_upgrade_connection_in_callers_transaction(duckdb_url: str) -> None:
     engine = connect_warehouse(duckdb_url)
     try:
         with engine.begin() as conn:
-            assert upgrade_connection(conn) == "0001"
-        assert current_revision(duckdb_url) == "0001"
+            assert upgrade_connection(conn) == head_revision()
+        assert current_revision(duckdb_url) == head_revision()
     finally:
         engine.dispose()
