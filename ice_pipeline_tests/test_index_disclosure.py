@@ -425,3 +425,23 @@ def test_report_and_email_of_a_one_person_department_show_no_figure() -> None:
     raw = build_executive_view("2026-03", tables, sample_quality(), ReportConfig())
     raw_row = next(r for r in raw.turnover if r.department == "Treasury")
     assert (raw_row.leavers, raw_row.involuntary_leavers) == ("1", "1")
+
+
+def test_protection_width_is_a_checked_config_key_that_reaches_suppression() -> None:
+    from ice_pipeline.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="protection_width_points"):
+        IndexConfig.from_section({"protection_width_points": 0})
+    strict = IndexConfig.from_section({"protection_width_points": 100})
+    tables = compute_period_scores(_attack_two_ratings(), None, strict)
+    # Every hidden small group must now range over the whole scale even for an attacker who
+    # knows every group's size: the department and provider totals go too.
+    default = compute_period_scores(_attack_two_ratings(), None, IndexConfig())
+    assert find_disclosures(tables, K, protection_width=100) == []
+
+    def hidden(result: dict[str, pd.DataFrame]) -> int:
+        names = ("matrix_scores", "consumer_satisfaction", "ice_scores")
+        return sum(int(result[name]["suppressed"].sum()) for name in names)
+
+    assert hidden(tables) > hidden(default)
+    assert tables["consumer_satisfaction"]["suppressed"].all()
