@@ -427,21 +427,32 @@ def test_report_and_email_of_a_one_person_department_show_no_figure() -> None:
     assert (raw_row.leavers, raw_row.involuntary_leavers) == ("1", "1")
 
 
-def test_protection_width_is_a_checked_config_key_that_reaches_suppression() -> None:
+def test_protection_width_is_a_checked_config_key_that_decides_suppression() -> None:
     from ice_pipeline.errors import ConfigError
+    from ice_pipeline.index.suppression import suppress
 
     with pytest.raises(ConfigError, match="protection_width_points"):
         IndexConfig.from_section({"protection_width_points": 0})
-    strict = IndexConfig.from_section({"protection_width_points": 100})
-    tables = compute_period_scores(_attack_two_ratings(), None, strict)
-    # Every hidden small group must now range over the whole scale even for an attacker who
-    # knows every group's size: the department and provider totals go too.
-    default = compute_period_scores(_attack_two_ratings(), None, IndexConfig())
-    assert find_disclosures(tables, K, protection_width=100) == []
+    # True figures of the hand-worked row: (P, C1) 8 respondents, mean 50; (P, C2) 2, mean 100;
+    # (P, C3) 4, mean 85; P: 14, sum 940. C2 and C3 are under k. Knowing the counts, C3's sum is
+    # at least 940 - 400 - 200 = 340: mean in [85, 100], width 15 (C2: [70, 100], width 30).
+    true = _tables(
+        [("P", "C1", 8, 50.0, False), ("P", "C2", 2, 100.0, False), ("P", "C3", 4, 85.0, False)],
+        [],
+        [("P", 14, 940 / 14, False)],
+        None,
+    )
+    true["matrix_scores"]["n_respondents"] = [8, 2, 4]
+    true["matrix_scores"]["score"] = [50.0, 100.0, 85.0]
 
-    def hidden(result: dict[str, pd.DataFrame]) -> int:
-        names = ("matrix_scores", "consumer_satisfaction", "ice_scores")
-        return sum(int(result[name]["suppressed"].sum()) for name in names)
+    def hidden_cells(width: float) -> list[str]:
+        result = suppress(true, K, protection_width=width)["matrix_scores"]
+        return sorted(result.loc[result["suppressed"].astype(bool), "consumer_department"])
 
-    assert hidden(tables) > hidden(default)
-    assert tables["consumer_satisfaction"]["suppressed"].all()
+    # Width 10: the small cells alone are enough. Width 25 (the default): C3 is bound within
+    # 15 points, so (P, C1) is hidden too.
+    assert hidden_cells(IndexConfig(protection_width_points=10).protection_width_points) == [
+        "C2",
+        "C3",
+    ]
+    assert hidden_cells(IndexConfig().protection_width_points) == ["C1", "C2", "C3"]
