@@ -456,3 +456,19 @@ def test_protection_width_is_a_checked_config_key_that_decides_suppression() -> 
         "C3",
     ]
     assert hidden_cells(IndexConfig().protection_width_points) == ["C1", "C2", "C3"]
+
+
+def test_figures_read_off_a_report_are_audited_with_their_rounding() -> None:
+    """The column attack with the one-decimal figures a report shows (60.4, 72.5)."""
+    tables = _leaky_attack_two()
+    for name, column in (("consumer_satisfaction", "score"), ("ice_scores", "ice_p")):
+        tables[name][column] = tables[name][column].round(1)
+    tables["company_scores"]["ice_p"] = tables["company_scores"]["ice_p"].round(1)
+    # 12 x 60.4 - 10 x 72.5 = -0.2: exact arithmetic calls the figures contradictory ...
+    exact = find_disclosures(tables, K)
+    assert any("contradict" in p for p in exact), exact
+    # ... read as rounded to 0.05, the hidden Sales respondents still sum to at most
+    # 12 x 0.05 + 10 x 0.05 - 0.2 = 0.9 points: bounded to [0, 0.9], flagged.
+    rounded = find_disclosures(tables, K, rounding=0.05)
+    assert not any("contradict" in p for p in rounded)
+    assert any("matrix cell ('HR', 'Sales')" in p and "[0.00, 0.90]" in p for p in rounded), rounded

@@ -81,21 +81,26 @@ class _System:
     """
 
     columns: dict[tuple[str, Ref | int], int]
-    equal_rows: list[tuple[dict[int, float], float, bool]]  # (coefficients, rhs, is_count)
+    # (coefficients, rhs, slack): a value relation holds to within its slack (rounding of the
+    # published means, float error); a count relation exactly (slack 0).
+    equal_rows: list[tuple[dict[int, float], float, float]]
     upper_rows: list[tuple[dict[int, float], float]]
 
 
-def _build_system(figures: PeriodFigures, measure: str, relations: list[Relation]) -> _System:
+def _build_system(
+    figures: PeriodFigures, measure: str, relations: list[Relation], rounding: float = 0.0
+) -> _System:
     columns: dict[tuple[str, Ref | int], int] = {}
 
     def column(name: tuple[str, Ref | int]) -> int:
         return columns.setdefault(name, len(columns))
 
-    equal_rows: list[tuple[dict[int, float], float, bool]] = []
+    equal_rows: list[tuple[dict[int, float], float, float]] = []
     for index, relation in enumerate(relations):
         values: dict[int, float] = {}
         counts: dict[int, float] = {}
         value_rhs = 0.0
+        published_weight = 0.0  # sum of |coefficient| x n over published means
         count_rhs = 0.0
         count_known = relation.counts_add
         for ref, sign in [(m, 1.0) for m in relation.members] + [
@@ -107,6 +112,7 @@ def _build_system(figures: PeriodFigures, measure: str, relations: list[Relation
                 values[column(("T", ref))] = values.get(column(("T", ref)), 0.0) + sign
             else:
                 value_rhs -= sign * mean * float(figure.n or 0)
+                published_weight += abs(sign) * float(figure.n or 0)
             if relation.counts_add:
                 if figure.n is None:
                     counts[column(("n", ref))] = counts.get(column(("n", ref)), 0.0) + sign
@@ -119,9 +125,10 @@ def _build_system(figures: PeriodFigures, measure: str, relations: list[Relation
             else:
                 count_known = False
         if values:
-            equal_rows.append((values, value_rhs, False))
+            slack = _TOLERANCE * max(1.0, abs(value_rhs)) + rounding * published_weight
+            equal_rows.append((values, value_rhs, slack))
         if count_known and counts:
-            equal_rows.append((counts, count_rhs, True))
+            equal_rows.append((counts, count_rhs, 0.0))
     upper_rows: list[tuple[dict[int, float], float]] = []
     for name in list(columns):
         kind, ref = name
@@ -165,8 +172,7 @@ def _dense(system: _System, homogeneous: bool) -> tuple[sparse.csr_array, np.nda
         else:
             rhs.append(bound)
 
-    for coefficients, bound, is_count in system.equal_rows:
-        slack = 0.0 if is_count else _TOLERANCE * max(1.0, abs(bound))
+    for coefficients, bound, slack in system.equal_rows:
         add(coefficients, bound + slack)
         add({j: -v for j, v in coefficients.items()}, -bound + slack)
     for coefficients, bound in system.upper_rows:
@@ -333,6 +339,7 @@ def audit_intervals(
     k: int,
     protection_width: float,
     strict: bool = False,
+    rounding: float = 0.0,
 ) -> list[IntervalFinding]:
     """Every hidden group that may hold fewer than k respondents and whose mean the published
     figures bound to an interval narrower than ``protection_width`` points (0-100 scale).
@@ -340,7 +347,9 @@ def audit_intervals(
     The checker sees withheld counts as unknown. ``strict`` (used by suppress, which knows the
     true counts) audits each truly small hidden group as an attacker who also knows every
     group's size would see it, a narrower feasible set; other hidden groups as the checker does,
-    so whatever suppress lets through, the checker passes too.
+    so whatever suppress lets through, the checker passes too. ``rounding`` is half the step to
+    which the published means were rounded (0 for warehouse values; 0.05 for figures read off a
+    report that shows one decimal): the relations then hold only to within that.
     """
     known = PeriodFigures(
         figures.period,
@@ -378,7 +387,7 @@ def audit_intervals(
                 if quick is not None and quick[1] - quick[0] >= protection_width + 1e-6:
                     continue
                 if view not in systems:
-                    system = _build_system(source, measure, component)
+                    system = _build_system(source, measure, component, rounding)
                     systems[view] = (system, _dense(system, homogeneous=True))
                     points[view] = _seed_points(system)
                 system, dense = systems[view]

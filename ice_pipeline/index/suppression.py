@@ -267,6 +267,7 @@ def find_disclosures(
     tables: dict[str, pd.DataFrame],
     k: int,
     protection_width: float = DEFAULT_PROTECTION_WIDTH,
+    rounding: float = 0.0,
 ) -> list[str]:
     """Every way the published tables reveal a group under k respondents; empty when safe.
 
@@ -278,7 +279,9 @@ def find_disclosures(
     (:mod:`.disclosure_audit`): every hidden group that may hold fewer than k respondents and
     whose mean the published figures bound to less than ``protection_width`` points; (6)
     turnover rows of departments under k or leaver splits of fewer than k leavers
-    (:func:`ice_pipeline.index.turnover.turnover_disclosures`).
+    (:func:`ice_pipeline.index.turnover.turnover_disclosures`). ``rounding``: half the step to
+    which the published means were rounded, for tables read off rendered reports (e.g. 0.05
+    for one decimal); 0 for warehouse values.
     """
     problems: list[str] = []
     for name, frame in tables.items():
@@ -326,7 +329,8 @@ def find_disclosures(
             if reason:
                 problems.append(reason)
         problems.extend(
-            finding.message for finding in audit_intervals(figures, k, protection_width)
+            finding.message
+            for finding in audit_intervals(figures, k, protection_width, rounding=rounding)
         )
     return problems
 
