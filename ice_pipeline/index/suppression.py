@@ -18,7 +18,13 @@ The rules, with k the anonymity threshold:
    providers add up to the company). When a line's total is published and the line has
    exactly one suppressed cell, or (for lines that add up exactly) its suppressed cells together
    hold fewer than k respondents, the next smallest published cell of the line is suppressed
-   too. This repeats until no line needs it.
+   too. This repeats until no line needs it. A matrix column adds up (counted in
+   respondent-provider pairs) when every respondent of the department rated the same number of
+   providers, which is proved per period from the data (:mod:`.disclosure_model`).
+3. Interval audit (:mod:`.disclosure_audit`): every published figure is a linear relation over
+   the respondent groups; no hidden group that may hold fewer than k respondents may have a
+   mean the published figures bound to less than ``protection_width`` points. Where one does,
+   one more group of its relations is suppressed, and rules 2 and 3 run again.
 """
 
 from collections.abc import Iterator
