@@ -37,6 +37,7 @@ confidence intervals) are not modelled; unions of hidden cells inside one line a
 the line rules of :mod:`.suppression` (their sum is exact, so they need k respondents).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -46,6 +47,7 @@ from scipy.optimize import linprog
 from ice_pipeline.index.disclosure_model import (
     MEASURES,
     SCALE_MAX,
+    Figure,
     PeriodFigures,
     Ref,
     Relation,
@@ -340,22 +342,44 @@ def audit_intervals(
     protection_width: float,
     strict: bool = False,
     rounding: float = 0.0,
+    private: PeriodFigures | None = None,
 ) -> list[IntervalFinding]:
     """Every hidden group that may hold fewer than k respondents and whose mean the published
     figures bound to an interval narrower than ``protection_width`` points (0-100 scale).
 
-    The checker sees withheld counts as unknown. ``strict`` (used by suppress, which knows the
-    true counts) audits each truly small hidden group as an attacker who also knows every
-    group's size would see it, a narrower feasible set; other hidden groups as the checker does,
-    so whatever suppress lets through, the checker passes too. ``rounding`` is half the step to
-    which the published means were rounded (0 for warehouse values; 0.05 for figures read off a
-    report that shows one decimal): the relations then hold only to within that.
+    The checker sees withheld counts as unknown and uses only relations the published figures
+    prove. ``strict`` (used by suppress, which knows the truth) audits each truly small hidden
+    group as an attacker who also knows every group's size and every relation that holds
+    (``private``: additivity the respondent rows prove) would see it, a narrower feasible set;
+    other hidden groups as the checker does, so whatever suppress lets through, the checker
+    passes too. ``rounding`` is half the step to which the published means were rounded (0 for
+    warehouse values; 0.05 for figures read off a report that shows one decimal).
     """
+    if not strict:
+        return _audit_view(figures, k, protection_width, rounding, lambda _: True)
+    richer = private or figures
     known = PeriodFigures(
-        figures.period,
-        {ref: replace(f, n=f.true_n) for ref, f in figures.figures.items()},
-        figures.relations,
+        richer.period,
+        {ref: replace(f, n=f.true_n) for ref, f in richer.figures.items()},
+        richer.relations,
     )
+
+    def small(figure: Figure) -> bool:
+        return figure.true_n is not None and figure.true_n < k
+
+    return _audit_view(known, k, protection_width, rounding, small) + _audit_view(
+        figures, k, protection_width, rounding, lambda figure: not small(figure)
+    )
+
+
+def _audit_view(
+    figures: PeriodFigures,
+    k: int,
+    protection_width: float,
+    rounding: float,
+    select: Callable[[Figure], bool],
+) -> list[IntervalFinding]:
+    """The audit of the selected hidden groups in one view of the period."""
     findings: list[IntervalFinding] = []
     for measure in MEASURES:
         relations = [
@@ -370,31 +394,26 @@ def audit_intervals(
                     ref
                     for relation in component
                     for ref in [*relation.members, relation.total]
-                    if figures.figures[ref].hidden
+                    if figures.figures[ref].hidden and select(figures.figures[ref])
                 },
                 key=str,
             )
-            views = {False: figures, True: known}
-            systems: dict[bool, tuple[_System, tuple[np.ndarray, np.ndarray]]] = {}
-            points: dict[bool, list[np.ndarray]] = {}
+            solver: tuple[_System, tuple[sparse.csr_array, np.ndarray], list] | None = None
             for ref in targets:
-                true_n = figures.figures[ref].true_n
-                view = strict and true_n is not None and true_n < k
-                source = views[view]
-                if source.figures[ref].n is not None and source.figures[ref].n >= k:
+                n = figures.figures[ref].n
+                if n is not None and n >= k:
                     continue  # a count of at least k: not a small group
-                quick = _single_relation_bounds(source, component, measure, ref)
+                quick = _single_relation_bounds(figures, component, measure, ref)
                 if quick is not None and quick[1] - quick[0] >= protection_width + 1e-6:
                     continue
-                if view not in systems:
-                    system = _build_system(source, measure, component, rounding)
-                    systems[view] = (system, _dense(system, homogeneous=True))
-                    points[view] = _seed_points(system)
-                system, dense = systems[view]
-                if _span(system, source, ref, points[view]) >= protection_width + 1e-6:
+                if solver is None:
+                    system = _build_system(figures, measure, component, rounding)
+                    solver = (system, _dense(system, homogeneous=True), _seed_points(system))
+                system, dense, points = solver
+                if _span(system, figures, ref, points) >= protection_width + 1e-6:
                     continue
                 finding = _audit_one(
-                    source, system, dense, ref, measure, k, protection_width, points[view]
+                    figures, system, dense, ref, measure, k, protection_width, points
                 )
                 if finding is not None:
                     findings.append(finding)

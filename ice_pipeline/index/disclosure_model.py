@@ -236,9 +236,10 @@ def _column_multiplicity(
 ) -> dict[object, int]:
     """Consumer -> m where every respondent of the department rated exactly m providers.
 
-    Proved from counts: each respondent rates at least one provider and at most every provider
-    of its column, so sum(cell n) = n means m = 1 and sum(cell n) = cells x n means m = cells.
-    ``extra`` carries what the respondent rows prove (inside suppress).
+    Proved from the published counts: each respondent rates at least one provider and at most
+    every provider of its column, so sum(cell n) = n means m = 1 and sum(cell n) = cells x n
+    means m = cells. ``extra`` carries what the respondent rows prove (inside suppress), which
+    a reader of the publication cannot prove.
     """
     result = dict(extra)
     everyone = _global_multiplicity(figures, set(_keys(figures, "provider")))
@@ -249,13 +250,13 @@ def _column_multiplicity(
             result[consumer] = 1 if everyone == 1 else len(members)
             continue
         department = figures.get(("consumer", consumer))
-        counts = [figures[ref].true_n for ref in members]
-        if department is None or department.true_n is None or None in counts:
+        counts = [figures[ref].n for ref in members]
+        if department is None or department.n is None or None in counts:
             continue
         pairs = sum(counts)  # type: ignore[arg-type]
-        if pairs == department.true_n:
+        if pairs == department.n:
             result[consumer] = 1
-        elif pairs == len(members) * department.true_n:
+        elif pairs == len(members) * department.n:
             result[consumer] = len(members)
     return result
 

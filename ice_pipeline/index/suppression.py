@@ -398,12 +398,15 @@ def suppress(
         }
         while True:
             _apply_line_rules(state, period, k)
-            figures = period_figures(work, period, _hidden_refs(state), extra_m)
-            state.column_m, state.provider_m = column_weights(figures), provider_weight(figures)
+            hidden = _hidden_refs(state)
+            # What a reader can prove from the publication, and what the respondent rows prove.
+            public = period_figures(work, period, hidden)
+            private = period_figures(work, period, hidden, extra_m) if extra_m else public
+            state.column_m, state.provider_m = column_weights(private), provider_weight(private)
             if any(line_violation(line, k) for line in _lines(state, period)):
                 continue  # additivity is known only now: apply the line rules again
-            findings = audit_intervals(figures, k, protection_width, strict=True)
-            if not findings or not _protect(state, figures, findings):
+            findings = audit_intervals(public, k, protection_width, strict=True, private=private)
+            if not findings or not _protect(state, private, findings):
                 break
         _write_back(work, state, period)
     return _null_suppressed(work)
