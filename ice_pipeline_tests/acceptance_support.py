@@ -158,7 +158,9 @@ def compute_index(
         kpis = compute_service_kpis(_rows_of(tables["tickets"], period), period, config)
         # turnover asset: the 12 months ending at the period that the roster is trusted for
         months = [p for p in periods_back(period, ROLLING_MONTHS) if p >= first]
-        turnover = compute_turnover(tables["employees"], months, history_start=first)
+        turnover = compute_turnover(
+            tables["employees"], months, history_start=first, min_group=config.k_min_respondents
+        )
         turnover = turnover[turnover["period"] == period] if not turnover.empty else turnover
         # ice_tables multi-asset
         before = periods_back(period, 2)[0]
@@ -403,6 +405,7 @@ NOT_FROM_RESPONDENTS = frozenset(
         "involuntary_turnover_pct",
         "rolling_12m_turnover_pct",
         "retention_pct",
+        "turnover_suppressed",
     }
 )
 COUNT_COLUMNS = ("n_respondents", "satisfaction_n_respondents")

@@ -217,11 +217,15 @@ def test_department_whose_satisfaction_falls_before_turnover_rises_is_found(demo
     )
     turnover = demo.run.table("turnover")
     voluntary = turnover[turnover["department"] == department].set_index("period")
-    np.testing.assert_allclose(
-        voluntary.loc[demo.truth["periods"], "voluntary_turnover_pct"].to_numpy(dtype=float),
-        np.array(effect["observed"]["voluntary_turnover_pct_by_period"], dtype=float),
-        atol=0.02,
-    )
+    months = voluntary.loc[demo.truth["periods"]]
+    published = months["voluntary_turnover_pct"].to_numpy(dtype=float)
+    observed = np.array(effect["observed"]["voluntary_turnover_pct_by_period"], dtype=float)
+    shown = ~np.isnan(published)
+    np.testing.assert_allclose(published[shown], observed[shown], atol=0.02)
+    # The split is withheld only in months with fewer than k leavers (issue 11: a split of
+    # fewer says how known people left); most months show it.
+    assert (months.loc[~shown, "leavers"] < IndexConfig().k_min_respondents).all()
+    assert shown.sum() >= len(shown) // 2
 
 
 # ------------------------------------------------------------------------------------------------

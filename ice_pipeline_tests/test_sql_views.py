@@ -202,6 +202,7 @@ def _populate(engine: sqlalchemy.Engine) -> None:
                 "voluntary_leavers": 1,
                 "involuntary_leavers": 0,
                 "turnover_pct": 2.5,
+                "suppressed": False,
             },
             {
                 "department": "Finance",
@@ -212,6 +213,7 @@ def _populate(engine: sqlalchemy.Engine) -> None:
                 "voluntary_leavers": 0,
                 "involuntary_leavers": 0,
                 "turnover_pct": 0.0,
+                "suppressed": False,
             },
             {
                 "department": "Ops",
@@ -221,6 +223,7 @@ def _populate(engine: sqlalchemy.Engine) -> None:
                 "leavers": 0,
                 "voluntary_leavers": 0,
                 "involuntary_leavers": 0,
+                "suppressed": False,
             },
         ],
         {"period": FEB},

@@ -104,7 +104,9 @@ def service_kpis(
     description="Monthly turnover and retention per department from the HR roster.",
 )
 def turnover(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    pipeline: PipelineSettingsResource,
 ) -> dg.MaterializeResult:
     from ice_pipeline.index.turnover import compute_turnover
 
@@ -115,7 +117,13 @@ def turnover(
         # The roster is trusted from the first partition on (earlier leavers are often missing).
         history_start = monthly_partitions.get_first_partition_key()
         months = [p for p in periods_back(period, ROLLING_MONTHS) if p >= (history_start or p)]
-        rows = compute_turnover(roster, months, history_start=history_start)
+        # Departments under k and small leaver splits are withheld before anything is written.
+        rows = compute_turnover(
+            roster,
+            months,
+            history_start=history_start,
+            min_group=pipeline.index_config().k_min_respondents,
+        )
         rows = rows[rows["period"] == period] if not rows.empty else rows
         written = _write(warehouse, "turnover", rows, period)
     preview = (
@@ -126,7 +134,11 @@ def turnover(
     return dg.MaterializeResult(
         metadata={
             "rows": written,
-            "leavers": int(rows["leavers"].sum()) if not rows.empty else 0,
+            # Published departments only: a total over all of them minus the published ones
+            # would reveal the withheld departments' leavers.
+            "leavers_in_published_departments": int(rows["leavers"].fillna(0).sum())
+            if not rows.empty
+            else 0,
             "turnover": markdown_table(preview, max_rows=40),
             "duration_s": timer.seconds,
         }

@@ -21,6 +21,10 @@ class IndexConfig:
 
     # Anonymity: the smallest number of distinct respondents a published figure may rest on.
     k_min_respondents: int = 5
+    # Disclosure control: the feasible interval of a hidden small group's mean, over everything
+    # the published figures allow, must be at least this many points of the 0-100 scale wide
+    # (25 = one step of a five-point scale; docs/methodology.md, "Disclosure control").
+    protection_width_points: float = 25.0
     # Free-text comments are shown only for groups at least this large.
     comment_min_group: int = 10
     # ICE = weight_ice_p * ICE-P + weight_ice_k * ICE-K (the weights must sum to 1).
@@ -129,6 +133,12 @@ def _check(config: IndexConfig) -> None:
             f"k = {config.k_min_respondents} is below the floor of {K_FLOOR} respondents, which "
             "would let a published figure reveal individual answers",
             fix=f"set k_min_respondents to {K_FLOOR} or more (the default is 5)",
+        )
+    if not 0 < config.protection_width_points <= 100:
+        raise ConfigError(
+            "index.protection_width_points",
+            f"{config.protection_width_points} is not a width on the 0-100 scale",
+            fix="use a number above 0 and at most 100 (the default is 25)",
         )
     if config.comment_min_group < config.k_min_respondents:
         raise ConfigError(

@@ -298,9 +298,33 @@ def compute_period_scores(
             "consumer_satisfaction": consumer_satisfaction,
         },
         config.k_min_respondents,
+        protection_width=config.protection_width_points,
+        column_multiplicity={
+            (period, consumer): m for consumer, m in providers_rated(scores).items()
+        },
     )
     tables["ice_scores"]["rank"] = rank_providers(tables["ice_scores"], config)
     return {name: tables[name] for name in SCORE_TABLES}
+
+
+def providers_rated(scores: RespondentScores) -> dict[object, int]:
+    """Consumer department -> m where every respondent of it rated exactly m providers.
+
+    This is what makes a matrix column add up to its department's satisfaction (the respondent
+    score is then the plain mean of m pair scores), so suppression treats that column as a line
+    that adds up (docs/methodology.md, "Disclosure control"). Departments with a mix are absent.
+    """
+    rated = np.bincount(scores.pair_respondent, minlength=len(scores.respondent_score))
+    n_consumers = len(scores.consumers)
+    low = np.full(n_consumers, np.iinfo(np.int64).max)
+    high = np.zeros(n_consumers, dtype=np.int64)
+    np.minimum.at(low, scores.respondent_consumer, rated)
+    np.maximum.at(high, scores.respondent_consumer, rated)
+    return {
+        scores.consumers[c]: int(low[c])
+        for c in range(n_consumers)
+        if high[c] > 0 and low[c] == high[c]
+    }
 
 
 def rank_providers(ice_scores: pd.DataFrame, config: IndexConfig) -> pd.Series:

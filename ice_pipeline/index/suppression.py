@@ -18,14 +18,40 @@ The rules, with k the anonymity threshold:
    providers add up to the company). When a line's total is published and the line has
    exactly one suppressed cell, or (for lines that add up exactly) its suppressed cells together
    hold fewer than k respondents, the next smallest published cell of the line is suppressed
-   too. This repeats until no line needs it.
+   too. This repeats until no line needs it. A matrix column adds up (counted in
+   respondent-provider pairs) when every respondent of the department rated the same number of
+   providers, which is proved per period from the data (:mod:`.disclosure_model`).
+3. Interval audit (:mod:`.disclosure_audit`): every published figure is a linear relation over
+   the respondent groups; no hidden group that may hold fewer than k respondents may have a
+   mean the published figures bound to less than ``protection_width`` points. Where one does,
+   one more group of its relations is suppressed, and rules 2 and 3 run again.
 """
-
-from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from ice_pipeline.index.disclosure_audit import audit_intervals
+from ice_pipeline.index.disclosure_model import (
+    PeriodFigures,
+    Ref,
+    column_weights,
+    period_figures,
+    protection_candidates,
+    provider_weight,
+)
+from ice_pipeline.index.suppression_lines import (
+    _Cell,
+    _Line,
+    _lines,
+    _periods,
+    _PeriodState,
+    _state,
+    line_violation,
+)
+
+# A hidden small group's mean must stay uncertain over at least this many points of the 0-100
+# scale: one step of a five-point scale, so a lone hidden answer always keeps two possible values.
+DEFAULT_PROTECTION_WIDTH = 25.0
 
 # Columns that stay published when a row is suppressed: keys, counts the schema requires, flags,
 # and figures that come from tickets rather than respondents.
@@ -41,212 +67,35 @@ _KEPT_COLUMNS = frozenset(
         "suppression_reason",
         "ice_k",
         "no_tickets",
+        "department",  # turnover: the key; its figures are checked by turnover_disclosures
+        "turnover_suppressed",
     }
 )
-
-
-@dataclass
-class _Cell:
-    ref: tuple[str, object]  # (table, key) e.g. ("matrix_scores", (provider, consumer))
-    n: float | None  # published respondent count; None when not published
-    suppressed: bool
-
-
-@dataclass
-class _Line:
-    description: str
-    total_ref: tuple[str, object]
-    total_published: bool
-    total_n: float | None
-    additive: bool
-    cells: list[_Cell]
-    kind: str = ""  # 'row' | 'column' | 'consumer_margin' | 'provider_margin'
-
-
-def line_violation(line: _Line, k: int) -> str | None:
-    """Why the suppressed cells of a line could be recovered from its total, or None."""
-    if not line.total_published or line.total_n is None or pd.isna(line.total_n):
-        return None
-    hidden = [cell for cell in line.cells if cell.suppressed]
-    if not hidden:
-        return None
-    if len(hidden) == 1:
-        return (
-            f"{line.description}: exactly one suppressed cell, derivable from the published total"
-        )
-    if line.additive:
-        published_n = sum(
-            cell.n for cell in line.cells if not cell.suppressed and cell.n is not None
-        )
-        hidden_n = line.total_n - published_n
-        if hidden_n < k:
-            return (
-                f"{line.description}: the suppressed cells together hold {hidden_n:g} respondents "
-                f"(under k = {k}), derivable from the published total"
-            )
-    return None
-
-
-@dataclass
-class _PeriodState:
-    """One period's cells and totals as plain dicts; the suppression loop runs on these.
-
-    Counts are the true ones inside :func:`suppress` and the published ones (None when hidden)
-    inside :func:`find_disclosures`; the rules only ever read counts of unsuppressed cells.
-    """
-
-    providers: dict[object, list]  # provider -> [n, suppressed]
-    consumers: dict[object, list]  # consumer department -> [n, suppressed]
-    cells: dict[tuple[object, object], list]  # (provider, consumer) -> [n, suppressed]
-    company_n: float | None
-    company_published: bool
-    reasons: dict[tuple[object, object], str]
-
-
-def _number(value: object) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
-
-
-def _state(tables: dict[str, pd.DataFrame], period: object) -> _PeriodState:
-    def rows(name: str) -> pd.DataFrame | None:
-        frame = tables.get(name)
-        if frame is None or frame.empty:
-            return None
-        return frame[frame["period"] == period]
-
-    def entries(frame: pd.DataFrame | None, keys: list[str]) -> dict:
-        if frame is None:
-            return {}
-        key_values = (
-            frame[keys[0]].tolist()
-            if len(keys) == 1
-            else list(zip(*(frame[k].tolist() for k in keys), strict=True))
-        )
-        counts = [_number(n) for n in frame["n_respondents"].tolist()]
-        flags = [bool(f) for f in frame["suppressed"].astype("boolean").fillna(False).tolist()]
-        return {key: [n, flag] for key, n, flag in zip(key_values, counts, flags, strict=True)}
-
-    company = rows("company_scores")
-    company_n = None
-    company_published = False
-    if company is not None and not company.empty:
-        company_n = _number(company["n_respondents"].iloc[0])
-        company_published = bool(company["ice_p"].notna().all())
-    matrix = rows("matrix_scores")
-    reasons = {}
-    if matrix is not None and "suppression_reason" in matrix.columns:
-        keys = zip(
-            matrix["provider_department"].tolist(),
-            matrix["consumer_department"].tolist(),
-            strict=True,
-        )
-        reasons = {
-            key: reason
-            for key, reason in zip(keys, matrix["suppression_reason"].tolist(), strict=True)
-            if isinstance(reason, str)
-        }
-    return _PeriodState(
-        providers=entries(rows("ice_scores"), ["provider_department"]),
-        consumers=entries(rows("consumer_satisfaction"), ["consumer_department"]),
-        cells=entries(matrix, ["provider_department", "consumer_department"]),
-        company_n=company_n,
-        company_published=company_published,
-        reasons=reasons,
-    )
-
-
-def _lines(state: _PeriodState, period: object) -> Iterator[_Line]:
-    """Every line of one period (module docstring, rule 2), seen as published."""
-
-    def cell(table: str, key: object, entry: list) -> _Cell:
-        n, hidden = entry
-        return _Cell((table, key), None if hidden else n, hidden)
-
-    by_provider: dict[object, list] = {}
-    by_consumer: dict[object, list] = {}
-    for (provider, consumer), entry in state.cells.items():
-        by_provider.setdefault(provider, []).append(
-            cell("matrix_scores", (provider, consumer), entry)
-        )
-        by_consumer.setdefault(consumer, []).append(
-            cell("matrix_scores", (provider, consumer), entry)
-        )
-    for provider in sorted(by_provider, key=str):
-        if provider in state.providers:
-            n, hidden = state.providers[provider]
-            yield _Line(
-                f"period {period}: matrix row of provider {provider!r}",
-                ("ice_scores", provider),
-                not hidden,
-                n,
-                True,
-                by_provider[provider],
-                "row",
-            )
-    for consumer in sorted(by_consumer, key=str):
-        if consumer in state.consumers:
-            n, hidden = state.consumers[consumer]
-            yield _Line(
-                f"period {period}: matrix column of consumer {consumer!r}",
-                ("consumer_satisfaction", consumer),
-                not hidden,
-                n,
-                False,
-                by_consumer[consumer],
-                "column",
-            )
-    if state.company_n is None:
-        return
-    if state.consumers:
-        yield _Line(
-            f"period {period}: consumer departments against the company total",
-            ("company_scores", None),
-            state.company_published,
-            state.company_n,
-            True,
-            [
-                cell("consumer_satisfaction", key, entry)
-                for key, entry in sorted(state.consumers.items(), key=lambda item: str(item[0]))
-            ],
-            "consumer_margin",
-        )
-    provider_counts = [entry[0] for entry in state.providers.values()]
-    # Providers add up to the company only when nobody rated two providers.
-    if provider_counts and None not in provider_counts and sum(provider_counts) == state.company_n:
-        yield _Line(
-            f"period {period}: providers against the company total",
-            ("company_scores", None),
-            state.company_published,
-            state.company_n,
-            True,
-            [
-                _Cell(("ice_scores", key), entry[0], entry[1])
-                for key, entry in sorted(state.providers.items(), key=lambda item: str(item[0]))
-            ],
-            "provider_margin",
-        )
-
-
-def _periods(tables: dict[str, pd.DataFrame]) -> list[object]:
-    found: set[object] = set()
-    for frame in tables.values():
-        if frame is not None and not frame.empty and "period" in frame.columns:
-            found.update(frame["period"].dropna().unique().tolist())
-    return sorted(found, key=str)
 
 
 def _value_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c not in _KEPT_COLUMNS]
 
 
-def find_disclosures(tables: dict[str, pd.DataFrame], k: int) -> list[str]:
+def find_disclosures(
+    tables: dict[str, pd.DataFrame],
+    k: int,
+    protection_width: float = DEFAULT_PROTECTION_WIDTH,
+    rounding: float = 0.0,
+) -> list[str]:
     """Every way the published tables reveal a group under k respondents; empty when safe.
 
     ``tables`` maps table names (as in the warehouse schema) to their rows, any number of periods.
     Checks: (1) a row with n_respondents under k, or flagged suppressed, that still shows a
     value; (2) a suppressed matrix cell that still shows its count; (3) ticket satisfaction
     resting on fewer than k answers; (4) every line whose suppressed cells are derivable from
-    its published total by subtraction (module docstring, rule 2).
+    its published total by subtraction (module docstring, rule 2); (5) the interval audit
+    (:mod:`.disclosure_audit`): every hidden group that may hold fewer than k respondents and
+    whose mean the published figures bound to less than ``protection_width`` points; (6)
+    turnover rows of departments under k or leaver splits of fewer than k leavers
+    (:func:`ice_pipeline.index.turnover.turnover_disclosures`). ``rounding``: half the step to
+    which the published means were rounded, for tables read off rendered reports (e.g. 0.05
+    for one decimal); 0 for warehouse values.
     """
     problems: list[str] = []
     for name, frame in tables.items():
@@ -280,11 +129,23 @@ def find_disclosures(tables: dict[str, pd.DataFrame], k: int) -> list[str]:
                     f"{name}: {_describe(row)} shows ticket satisfaction from "
                     f"{row['satisfaction_n']:g} answers (under k = {k})"
                 )
+    # Imported here: turnover builds its frames with scoring, which imports this module.
+    from ice_pipeline.index.turnover import turnover_disclosures
+
+    for name in ("turnover", "v_turnover"):
+        problems.extend(turnover_disclosures(name, tables.get(name), k))
     for period in _periods(tables):
-        for line in _lines(_state(tables, period), period):
+        figures = period_figures(tables, period)
+        state = _state(tables, period)
+        state.column_m, state.provider_m = column_weights(figures), provider_weight(figures)
+        for line in _lines(state, period):
             reason = line_violation(line, k)
             if reason:
                 problems.append(reason)
+        problems.extend(
+            finding.message
+            for finding in audit_intervals(figures, k, protection_width, rounding=rounding)
+        )
     return problems
 
 
@@ -297,13 +158,24 @@ def _describe(row: pd.Series) -> str:
     return ", ".join(f"{c}={row[c]!r}" for c in keys)
 
 
-def suppress(tables: dict[str, pd.DataFrame], k: int) -> dict[str, pd.DataFrame]:
+def suppress(
+    tables: dict[str, pd.DataFrame],
+    k: int,
+    protection_width: float = DEFAULT_PROTECTION_WIDTH,
+    column_multiplicity: dict[tuple[object, object], int] | None = None,
+) -> dict[str, pd.DataFrame]:
     """Apply primary and complementary suppression to one or more periods of output tables.
 
     Input rows carry their true ``n_respondents`` and values; ``suppressed`` may already be true
     for rows that must be hidden for other reasons. Returns new frames: suppressed rows have
     their values NULL (matrix and consumer counts too), matrix cells carry the reason
     ('small_group' or 'complementary'). Tables not named here pass through unchanged.
+
+    Complementary suppression runs until both the line rules and the interval audit pass:
+    no hidden group that may hold fewer than k respondents has a mean the published figures
+    bound to less than ``protection_width`` points. ``column_multiplicity`` maps (period,
+    consumer department) to m where the respondent rows prove every respondent of the department
+    rated exactly m providers (the counts alone prove only m = 1 and m = all).
     """
     work = {name: frame.copy() for name, frame in tables.items() if frame is not None}
     for name in ("ice_scores", "dimension_scores", "matrix_scores", "consumer_satisfaction"):
@@ -327,15 +199,77 @@ def suppress(tables: dict[str, pd.DataFrame], k: int) -> dict[str, pd.DataFrame]
     # the true counts stay in the state to choose the next cell to suppress.
     for period in _periods(work):
         state = _state(work, period)
+        extra_m = {
+            consumer: m
+            for (at, consumer), m in (column_multiplicity or {}).items()
+            if str(at) == str(period)
+        }
         while True:
-            pending = next(
-                (line for line in _lines(state, period) if line_violation(line, k)), None
-            )
-            if pending is None:
+            _apply_line_rules(state, period, k)
+            hidden = _hidden_refs(state)
+            # What a reader can prove from the publication, and what the respondent rows prove.
+            public = period_figures(work, period, hidden)
+            private = period_figures(work, period, hidden, extra_m) if extra_m else public
+            state.column_m, state.provider_m = column_weights(private), provider_weight(private)
+            if any(line_violation(line, k) for line in _lines(state, period)):
+                continue  # additivity is known only now: apply the line rules again
+            findings = audit_intervals(public, k, protection_width, strict=True, private=private)
+            if not findings or not _protect(state, private, findings):
                 break
-            _suppress_next(state, pending)
         _write_back(work, state, period)
     return _null_suppressed(work)
+
+
+def _apply_line_rules(state: _PeriodState, period: object, k: int) -> None:
+    while True:
+        pending = next((line for line in _lines(state, period) if line_violation(line, k)), None)
+        if pending is None:
+            return
+        _suppress_next(state, pending)
+
+
+def _hidden_refs(state: _PeriodState) -> dict[Ref, bool]:
+    """The suppression decisions so far, keyed as :mod:`.disclosure_audit` names groups."""
+    hidden: dict[Ref, bool] = {("company", None): not state.company_published}
+    for kind, entries in (
+        ("cell", state.cells),
+        ("consumer", state.consumers),
+        ("provider", state.providers),
+        ("dimension", state.dimensions),
+    ):
+        hidden.update({(kind, key): bool(entry[1]) for key, entry in entries.items()})
+    return hidden
+
+
+def _protect(state: _PeriodState, figures: PeriodFigures, findings: list) -> bool:
+    """Suppress one more group for each group the interval audit found too tightly bounded.
+
+    Returns False when nothing could be suppressed (cannot happen while a relation holds a
+    published group, since a group bound by nothing published spans the whole scale).
+    """
+    changed = False
+    touched: set[Ref] = set()
+    for finding in findings:
+        candidates = protection_candidates(figures, finding.ref)
+        if not candidates or touched & set(candidates):
+            continue  # this round already loosened one of its relations
+        chosen = candidates[0]
+        touched.add(chosen)
+        kind, key = chosen
+        if kind == "company":
+            state.company_published = False
+        else:
+            entries = {
+                "cell": state.cells,
+                "consumer": state.consumers,
+                "provider": state.providers,
+                "dimension": state.dimensions,
+            }[kind]
+            entries[key][1] = True
+            if kind == "cell":
+                state.reasons[key] = "complementary"  # type: ignore[index]
+        changed = True
+    return changed
 
 
 def _suppress_next(state: _PeriodState, line: _Line) -> None:
@@ -396,6 +330,14 @@ def _write_back(work: dict[str, pd.DataFrame], state: _PeriodState, period: obje
             in_period = frame["period"] == period
             hidden = {key for key, (_, flag) in entries.items() if flag}
             frame.loc[in_period & frame[column].isin(hidden), "suppressed"] = True
+    if "dimension_scores" in work and not work["dimension_scores"].empty:
+        dims = work["dimension_scores"]
+        keys = pd.Series(
+            list(zip(dims["provider_department"], dims["dimension"], strict=True)),
+            index=dims.index,
+        )
+        hidden = {key for key, (_, flag) in state.dimensions.items() if flag}
+        dims.loc[(dims["period"] == period) & keys.isin(hidden), "suppressed"] = True
     if "matrix_scores" in work and not work["matrix_scores"].empty:
         matrix = work["matrix_scores"]
         in_period = matrix["period"] == period

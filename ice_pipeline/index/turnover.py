@@ -21,6 +21,17 @@ their snapshot period: turnover = attrited / headcount of the snapshot. When the
 happened inside the window is unknown, so there is no start/end average, no voluntary split
 and no rolling rate.
 
+Disclosure control (``min_group`` = k; docs/methodology.md, "Disclosure control"): HR figures
+describe people, so they follow the same rule as the survey. A department-month whose group
+(the larger of its start and end headcount) is under k publishes nothing but its name
+(``suppressed`` true, every figure NULL); the leaver split (voluntary/involuntary counts and
+rates) is published only when there are at least k leavers, because leavers are visible and a
+split of fewer says how a known person left; the rolling rate and retention are published only
+when no month of their 12-month window was suppressed, so differencing consecutive windows
+cannot recover a hidden month. No total over departments is published anywhere (tables, views,
+reports, run metadata sum the published rows only), so nothing hidden can be recovered by
+subtracting published departments from a total.
+
 Everything is vectorised over employees (one ``numpy.bincount`` per month); 100,000 employees
 over 24 months take a fraction of a second.
 """
@@ -36,13 +47,17 @@ def _month(period: str) -> pd.Period:
 
 
 def compute_turnover(
-    employees: pd.DataFrame, periods: list[str], history_start: str | None = None
+    employees: pd.DataFrame,
+    periods: list[str],
+    history_start: str | None = None,
+    min_group: int | None = None,
 ) -> pd.DataFrame:
     """The ``turnover`` rows of the given monthly periods ('YYYY-MM'), every department.
 
     ``history_start`` is the first month the roster is trusted to cover (default: the earliest
     of ``periods``); months from there are computed even if not requested, so the rolling
-    12-month rate of a requested month can use them.
+    12-month rate of a requested month can use them. With ``min_group`` (k) the rows are
+    protected for publication (module docstring); without it they are the raw figures.
     """
     if employees.empty or not periods:
         return empty_table("turnover")
@@ -52,7 +67,7 @@ def compute_turnover(
         snapshot_mask = ~dated_mask & employees["attrited"].notna()
     frames = []
     if dated_mask.any():
-        frames.append(_dated_turnover(employees[dated_mask], periods, history_start))
+        frames.append(_dated_turnover(employees[dated_mask], periods, history_start, min_group))
     if snapshot_mask.any():
         frames.append(_snapshot_turnover(employees[snapshot_mask], periods))
     if not frames:
@@ -60,11 +75,126 @@ def compute_turnover(
     result = pd.concat(frames, ignore_index=True)
     # A dated roster, when present, is the better source for a month than a snapshot.
     result = result.drop_duplicates(["period", "department"], keep="first")
-    return result.sort_values(["period", "department"], ignore_index=True)
+    result = result.sort_values(["period", "department"], ignore_index=True)
+    return protect_turnover(result, min_group) if min_group is not None else result
+
+
+# Figures of a department-month, all withheld when the group is under k.
+_FIGURES = (
+    "headcount_start",
+    "headcount_end",
+    "headcount_avg",
+    "leavers",
+    "voluntary_leavers",
+    "involuntary_leavers",
+    "turnover_pct",
+    "voluntary_turnover_pct",
+    "involuntary_turnover_pct",
+    "rolling_12m_turnover_pct",
+    "retention_pct",
+)
+_SPLIT = ("voluntary_leavers", "involuntary_leavers", "voluntary_turnover_pct")
+_SPLIT += ("involuntary_turnover_pct",)
+_COUNTS = ("headcount_start", "headcount_end", "leavers", "voluntary_leavers")
+_COUNTS += ("involuntary_leavers",)
+
+
+def protect_turnover(rows: pd.DataFrame, min_group: int) -> pd.DataFrame:
+    """``turnover`` rows made safe to publish: small departments withheld, small splits hidden.
+
+    The rolling-window rule needs the department's history and is applied where the rolling
+    rate is computed (:func:`_dated_turnover`); this function applies the per-row rules, so it
+    is also what a re-check of published rows expects.
+    """
+    result = rows.copy()
+    group = np.fmax(
+        pd.to_numeric(result["headcount_start"], errors="coerce").to_numpy(dtype=float),
+        pd.to_numeric(result["headcount_end"], errors="coerce").to_numpy(dtype=float),
+    )
+    already = (
+        result["suppressed"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        if "suppressed" in result.columns
+        else np.zeros(len(result), dtype=bool)
+    )
+    leavers = pd.to_numeric(result["leavers"], errors="coerce").to_numpy(dtype=float)
+    small = already | _under_k(group, leavers, min_group)
+    few_leavers = small | ~(leavers >= min_group)
+    for column in _FIGURES:
+        hide = small if column not in _SPLIT else few_leavers
+        values = result[column]
+        if column in _COUNTS:
+            values = values.astype("Int64")
+        result[column] = values.mask(hide)
+    result["suppressed"] = small
+    return result
+
+
+def _under_k(group: np.ndarray, leavers: np.ndarray, k: int) -> np.ndarray:
+    """Department-months whose group is under k; an empty month (nobody, no leaver) is not:
+    its zeros describe no one.
+    """
+    with np.errstate(invalid="ignore"):
+        return (group < k) & ((group > 0) | (leavers > 0))
+
+
+def turnover_disclosures(name: str, frame: pd.DataFrame, k: int) -> list[str]:
+    """Published ``turnover`` rows (or ``v_turnover``) that reveal a department or split under k.
+
+    Reads only what is published: a row whose headcounts are under k yet shows a figure, a row
+    flagged suppressed that shows one, a leaver split shown for fewer than k leavers, and a
+    rolling rate whose 12-month window holds a suppressed month of the same department.
+    """
+    if frame is None or frame.empty or "headcount_start" not in frame.columns:
+        return []
+    flag = next((c for c in ("suppressed", "turnover_suppressed") if c in frame.columns), None)
+    flagged = (
+        frame[flag].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        if flag
+        else np.zeros(len(frame), dtype=bool)
+    )
+    numbers = {c: pd.to_numeric(frame[c], errors="coerce") for c in _FIGURES}
+    shown = pd.concat(numbers, axis=1).notna()
+    group = np.fmax(
+        numbers["headcount_start"].to_numpy(float), numbers["headcount_end"].to_numpy(float)
+    )
+    small = _under_k(group, numbers["leavers"].to_numpy(float), k)
+    problems = []
+    for i, (period, department) in enumerate(
+        zip(frame["period"], frame["department"], strict=True)
+    ):
+        where = f"{name}: period={period!r}, department={department!r}"
+        if shown.iloc[i].any() and (flagged[i] or small[i]):
+            problems.append(f"{where} shows turnover figures of a department under k = {k}")
+        elif shown.iloc[i][list(_SPLIT)].any() and not numbers["leavers"].iloc[i] >= k:
+            problems.append(f"{where} shows a leaver split of fewer than k = {k} leavers")
+    problems.extend(_rolling_over_hidden_months(name, frame, flagged, numbers))
+    return problems
+
+
+def _rolling_over_hidden_months(
+    name: str, frame: pd.DataFrame, flagged: np.ndarray, numbers: dict[str, pd.Series]
+) -> list[str]:
+    hidden = {
+        (department, _month(str(period)))
+        for period, department, is_hidden in zip(
+            frame["period"], frame["department"], flagged, strict=True
+        )
+        if is_hidden
+    }
+    problems = []
+    rolling = numbers["rolling_12m_turnover_pct"].notna().to_numpy()
+    for i in np.flatnonzero(rolling):
+        department, month = frame["department"].iloc[i], _month(str(frame["period"].iloc[i]))
+        if any((department, month - lag) in hidden for lag in range(12)):
+            problems.append(
+                f"{name}: period={str(month)!r}, department={department!r} shows a rolling rate "
+                "whose 12-month window holds a suppressed month"
+            )
+    return problems
 
 
 def _dated_turnover(
-    roster: pd.DataFrame, periods: list[str], history_start: str | None
+    roster: pd.DataFrame, periods: list[str], history_start: str | None, min_group: int | None
 ) -> pd.DataFrame:
     # Each employee once, as in the latest roster that lists them.
     roster = roster.sort_values("snapshot_period").drop_duplicates("employee_id", keep="last")
@@ -116,6 +246,9 @@ def _dated_turnover(
     average_cum = np.vstack([np.zeros((1, n_departments)), np.cumsum(average, axis=0)])
     rolling = np.full(average.shape, np.nan)
     trusted_index = max(0, (trusted_from - months[0]).n)
+    # A window holding a month withheld for its size publishes no rolling rate (module docstring).
+    small = _under_k(np.maximum(start, end), leavers, min_group or 0)
+    small_cum = np.vstack([np.zeros((1, n_departments)), np.cumsum(small, axis=0)])
     for i in range(len(months)):
         if i - 11 < trusted_index:
             continue
@@ -125,6 +258,7 @@ def _dated_turnover(
             rolling[i] = np.where(
                 window_average > 0, 100.0 * window_leavers / window_average, np.nan
             )
+        rolling[i] = np.where(small_cum[i + 1] - small_cum[i - 11] > 0, np.nan, rolling[i])
 
     month_index = np.array([months.get_loc(m) for m in requested])
     grid_month = np.repeat(month_index, n_departments)
@@ -149,6 +283,7 @@ def _dated_turnover(
             "involuntary_turnover_pct": pick(involuntary_rate),
             "rolling_12m_turnover_pct": pick(rolling),
             "retention_pct": 100.0 - pick(rolling),
+            "suppressed": False,
         },
     )
 
@@ -182,5 +317,6 @@ def _snapshot_turnover(snapshot: pd.DataFrame, periods: list[str]) -> pd.DataFra
             "involuntary_turnover_pct": np.nan,
             "rolling_12m_turnover_pct": np.nan,
             "retention_pct": np.nan,
+            "suppressed": False,
         },
     )

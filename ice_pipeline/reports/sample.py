@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import sqlalchemy
 
+from ice_pipeline.index.config import IndexConfig
+from ice_pipeline.index.turnover import protect_turnover
 from ice_pipeline.warehouse import schema
 
 PERIODS = ("2026-07", "2026-08", "2026-09", "2026-10")
@@ -307,7 +309,11 @@ def sample_tables(period: str = "2026-10", *, hostile: bool = False) -> dict[str
             consumer_rows, columns=_columns("consumer_satisfaction")
         ),
         "service_kpis": pd.DataFrame(kpi_rows, columns=_columns("service_kpis")),
-        "turnover": pd.DataFrame(turnover_rows, columns=_columns("turnover")),
+        # The sample follows the publication rule too: small leaver splits read "withheld".
+        "turnover": protect_turnover(
+            pd.DataFrame(turnover_rows, columns=_columns("turnover")),
+            IndexConfig().k_min_respondents,
+        ),
         "correlations": pd.DataFrame(correlation_rows, columns=_columns("correlations")),
     }
     return {

@@ -220,9 +220,10 @@ class HeatMap:
 class TurnoverRow:
     department: str
     headcount_text: str
-    leavers: int
-    voluntary_leavers: int
-    involuntary_leavers: int
+    # Texts, not counts: a department under k, or a split of fewer than k leavers, is withheld.
+    leavers: str
+    voluntary_leavers: str
+    involuntary_leavers: str
     turnover_text: str
     voluntary_text: str
     involuntary_text: str
@@ -563,16 +564,34 @@ def _methodology(config: ReportConfig) -> Methodology:
     )
 
 
+TURNOVER_WITHHELD = "withheld"
+
+
+def _withheld_count(value: Any) -> str:
+    """A turnover count as text; NULL means withheld for anonymity, never zero."""
+    count = _count(value)
+    return TURNOVER_WITHHELD if count is None else str(count)
+
+
 def _turnover_row(row: Mapping[str, Any]) -> TurnoverRow:
+    if _flag(row.get("suppressed")):  # a department under k: nothing but its name
+        return TurnoverRow(_text(row["department"]), *[TURNOVER_WITHHELD] * 9)
+    split_withheld = _count(row.get("leavers")) is not None and (
+        _count(row.get("voluntary_leavers")) is None
+    )
     return TurnoverRow(
         department=_text(row["department"]),
         headcount_text=_plain_number(_number(row.get("headcount_avg"))),
-        leavers=_count(row.get("leavers")) or 0,
-        voluntary_leavers=_count(row.get("voluntary_leavers")) or 0,
-        involuntary_leavers=_count(row.get("involuntary_leavers")) or 0,
+        leavers=_withheld_count(row.get("leavers")),
+        voluntary_leavers=_withheld_count(row.get("voluntary_leavers")),
+        involuntary_leavers=_withheld_count(row.get("involuntary_leavers")),
         turnover_text=_plain_number(_number(row.get("turnover_pct")), "%"),
-        voluntary_text=_plain_number(_number(row.get("voluntary_turnover_pct")), "%"),
-        involuntary_text=_plain_number(_number(row.get("involuntary_turnover_pct")), "%"),
+        voluntary_text=TURNOVER_WITHHELD
+        if split_withheld
+        else _plain_number(_number(row.get("voluntary_turnover_pct")), "%"),
+        involuntary_text=TURNOVER_WITHHELD
+        if split_withheld
+        else _plain_number(_number(row.get("involuntary_turnover_pct")), "%"),
         rolling_text=_plain_number(_number(row.get("rolling_12m_turnover_pct")), "%"),
         retention_text=_plain_number(_number(row.get("retention_pct")), "%"),
     )

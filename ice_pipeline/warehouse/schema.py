@@ -270,17 +270,20 @@ turnover = Table(
     metadata,
     Column("period", String(16), primary_key=True),
     Column("department", Text, primary_key=True),
-    Column("headcount_start", Integer, nullable=False),
-    Column("headcount_end", Integer, nullable=False),
-    Column("headcount_avg", Float, nullable=False),
-    Column("leavers", Integer, nullable=False),
-    Column("voluntary_leavers", Integer, nullable=False),
-    Column("involuntary_leavers", Integer, nullable=False),
+    # Figures are NULL where withheld: a department under k, a split of fewer than k leavers, a
+    # rolling window holding a withheld month (docs/methodology.md, "Disclosure control").
+    Column("headcount_start", Integer),
+    Column("headcount_end", Integer),
+    Column("headcount_avg", Float),
+    Column("leavers", Integer),
+    Column("voluntary_leavers", Integer),
+    Column("involuntary_leavers", Integer),
     Column("turnover_pct", Float),  # NULL where headcount is 0
     Column("voluntary_turnover_pct", Float),
     Column("involuntary_turnover_pct", Float),
     Column("rolling_12m_turnover_pct", Float),
     Column("retention_pct", Float),  # 100 - rolling 12-month turnover
+    Column("suppressed", Boolean, nullable=False, server_default="false"),  # department under k
     schema=AGGREGATE_SCHEMA,
     comment="Monthly turnover per department from the HR roster.",
 )

@@ -1,6 +1,7 @@
 -- ice.v_turnover: monthly turnover per department from the HR roster, beside that department's
 -- satisfaction with the internal services it receives (NULL when suppressed), so analysts can
--- look at whether falling satisfaction comes before rising turnover.
+-- look at whether falling satisfaction comes before rising turnover. Turnover figures are NULL
+-- where withheld (turnover_suppressed: a department under k; a NULL split: fewer than k leavers).
 CREATE OR REPLACE VIEW ice.v_turnover AS
 SELECT
     t.period,
@@ -20,7 +21,8 @@ SELECT
     CASE WHEN c.suppressed THEN NULL ELSE c.n_respondents END AS satisfaction_n_respondents,
     CASE WHEN c.suppressed THEN NULL ELSE c.score END AS satisfaction_score,
     CASE WHEN c.suppressed THEN NULL ELSE c.score_ci_low END AS satisfaction_score_ci_low,
-    CASE WHEN c.suppressed THEN NULL ELSE c.score_ci_high END AS satisfaction_score_ci_high
+    CASE WHEN c.suppressed THEN NULL ELSE c.score_ci_high END AS satisfaction_score_ci_high,
+    t.suppressed AS turnover_suppressed
 FROM ice.turnover AS t
 LEFT JOIN ice.consumer_satisfaction AS c
     ON c.period = t.period
