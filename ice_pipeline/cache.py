@@ -250,14 +250,17 @@ def parse_feed(
     A file with a file-level problem (``FileProblem`` or a mapping ``ConfigError``) is recorded
     in ``problems`` and contributes nothing; the other files go on.
     """
-    from ice_pipeline.ingest.feeds import discover_exports
+    from ice_pipeline.ingest.feeds import landing_exports
 
     reader = read_export
     if reader is None:
         from ice_pipeline.ingest.feeds import read_export as reader
     extra = f"hr={frame_fingerprint(hr_employees)}" if feed == "tickets" else ""
     outcome = FeedParse(feed=feed)
-    for export in discover_exports(Path(landing_dir)):
+    scan = landing_exports(Path(landing_dir))
+    # Symbolic links and paths leading outside the landing folder: refused, never read.
+    outcome.problems.extend(entry.problem for entry in scan.refused if entry.feed == feed)
+    for export in scan.exports:
         if export.feed != feed:
             continue
         sha = file_sha256(export.path)

@@ -152,15 +152,16 @@ def inputs_fingerprint(
     for folder, label in ((landing, "landing"), (templates_dir(), "templates")):
         if not folder.is_dir():
             continue
-        # Each top-level folder is walked from its own path, as ingest's discovery does, so a
-        # feed folder that is a symbolic link is looked into.
+        # Symbolic links count by where they point, never by what they point at: ingest refuses
+        # them (ingest/feeds.py), and the fingerprint must not read outside the folder either.
         tops = sorted(folder.iterdir())
-        files = [top for top in tops if top.is_file()]
+        files = [top for top in tops if top.is_file() or top.is_symlink()]
         for top in tops:
-            if top.is_dir():
-                files.extend(sorted(p for p in top.rglob("*") if p.is_file()))
+            if top.is_dir() and not top.is_symlink():
+                files.extend(sorted(p for p in top.rglob("*") if p.is_file() or p.is_symlink()))
         for path in files:
-            add(label, path.relative_to(folder).as_posix(), file_sha256(path))
+            content = f"link:{os.readlink(path)}" if path.is_symlink() else file_sha256(path)
+            add(label, path.relative_to(folder).as_posix(), content)
     return digest.hexdigest()
 
 
@@ -172,11 +173,15 @@ class Runner:
 
         from ice_pipeline.definitions import build_definitions
         from ice_pipeline.defs.jobs import NIGHTLY_JOB_NAME
+        from ice_pipeline.defs.resources import export_secrets
 
         self.environ = dict(os.environ if environ is None else environ)
         self.out = out or sys.stdout
         prepare_dagster_home(self.environ)
         self.settings = _preflight(self.environ)
+        # Secrets reach the resources as EnvVar references (resolved from this process's
+        # environment when a run starts), never as values stored in the run's snapshot.
+        export_secrets(self.environ)
         self.definitions = build_definitions(self.environ)
         self.job = self.definitions.resolve_job_def(NIGHTLY_JOB_NAME)
         self.instance = dg.DagsterInstance.get()
@@ -194,7 +199,9 @@ class Runner:
         )
 
     def say(self, line: str) -> None:
-        print(line, file=self.out, flush=True)
+        from ice_pipeline.errors import printable
+
+        print(printable(line), file=self.out, flush=True)  # paths may hold control characters
 
     def _execute(
         self,
@@ -254,6 +261,14 @@ class Runner:
             return not read_frame(engine, schema.company_scores, where={"period": period}).empty
         except Exception:  # noqa: BLE001 - any doubt means: compute it again
             return False
+
+    def _analyst_file_present(self) -> bool:
+        """The analysts' DuckDB file exists (a PostgreSQL warehouse has none to check)."""
+        from ice_pipeline.warehouse.analyst_file import analyst_path
+
+        if not self.settings.warehouse_url.startswith("duckdb"):
+            return True
+        return analyst_path(self.settings.data_dir, self.environ).is_file()
 
     def ingested_periods(self) -> list[str]:
         """Partitions that the ingested landing files hold rows for."""
@@ -318,6 +333,7 @@ class Runner:
                 and not recomputed
                 and self._recorded(f"period-{period}") == fingerprint
                 and self._period_in_warehouse(period)
+                and self._analyst_file_present()
             ):
                 summary.skipped.append(period)
                 self.say(
@@ -368,9 +384,11 @@ class Runner:
 
 
 def _report_failure(summary: RunSummary) -> int:
+    from ice_pipeline.errors import printable
+
     period = f" for {summary.periods[-1]}" if summary.periods else ""
     print(
-        f"ice-pipeline: step {summary.failed_step} failed{period}: {summary.failure}",
+        printable(f"ice-pipeline: step {summary.failed_step} failed{period}: {summary.failure}"),
         file=sys.stderr,
     )
     return 1
@@ -462,9 +480,14 @@ def run_demo(employees: int = 2000) -> int:
     runner.say(
         f"done: {len(summary.periods)} periods{unchanged} in {summary.seconds:.0f} s. The results:"
     )
+    from ice_pipeline.warehouse.analyst_file import analyst_path
+
     runner.say(
-        f"  warehouse   {warehouse}   (read-only in Python: duckdb.connect(path, read_only=True)"
-        ".sql('SELECT * FROM ice.v_index_by_provider'))"
+        f"  warehouse   {warehouse}   (the pipeline's own: personal rows, never for analysts)"
+    )
+    runner.say(
+        f"  analysts    {analyst_path(settings.data_dir)}   (aggregates only: duckdb -readonly "
+        "<file>, then SELECT * FROM ice.v_index_by_provider)"
     )
     runner.say(
         f"  reports     {settings.reports_dir}   (ice-pipeline report show {last} --out r.html)"

@@ -37,6 +37,7 @@ EXPECTED_ASSETS = {
     "correlations",
     "executive_report",
     "report_delivery",
+    "analyst_warehouse",
 }
 
 
@@ -163,13 +164,20 @@ def test_resources_come_from_settings_and_keep_secrets_out(
     assert resources["email"].transport().__class__.__name__ == "OutboxTransport"
 
 
-def test_salt_is_required_outside_demo_mode(tmp_path: Path) -> None:
+def test_salt_is_required_outside_demo_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ICE_PSEUDONYM_SALT", raising=False)
     demo = build_resources({"ICE_DATA_DIR": str(tmp_path), "ICE_DEMO_MODE": "1"})["pipeline"]
     assert demo.salt() == DEMO_SALT
+    monkeypatch.setenv("ICE_PSEUDONYM_SALT", "abc")
     given = build_resources({"ICE_DATA_DIR": str(tmp_path), "ICE_PSEUDONYM_SALT": "abc"})[
         "pipeline"
     ]
+    # Even from an explicit mapping the field is a reference, resolved from the environment.
+    assert isinstance(given.pseudonym_salt, dg.EnvVar)
     assert given.salt() == "abc"
+    monkeypatch.delenv("ICE_PSEUDONYM_SALT")
     missing = build_resources({"ICE_DATA_DIR": str(tmp_path)})["pipeline"]
     with pytest.raises(ConfigError) as err:
         missing.salt()
