@@ -253,9 +253,10 @@ def landing_exports(landing_dir: Path) -> LandingScan:
                     continue
                 if not name.lower().endswith(".csv") or not path.is_file():
                     continue
-                if is_mapping_file(path):
-                    continue
-                found.append(ExportFile(path=path, feed=feed, mapping_path=find_mapping(path)))
+                mapping = find_mapping(path)
+                if is_mapping_file(path) or (mapping is not None and mapping.is_symlink()):
+                    continue  # a linked mapping is refused above, and its export waits for it
+                found.append(ExportFile(path=path, feed=feed, mapping_path=mapping))
     found.sort(key=lambda export: (export.feed, str(export.path)))
     refused.sort(key=lambda entry: (entry.feed, str(entry.path)))
     return LandingScan(found, refused)

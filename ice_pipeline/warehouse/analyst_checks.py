@@ -118,16 +118,17 @@ def read_only_problems(connection: sqlalchemy.Connection, role: str) -> list[str
         connection,
         f"SELECT p.priv || ' on ' || n.nspname || '.' || c.relname FROM pg_class AS c "  # noqa: S608 - constants only
         f"JOIN pg_namespace AS n ON n.oid = c.relnamespace CROSS JOIN (VALUES {writes}) AS p(priv) "
-        f"WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f') AND {user_schemas} "
-        "AND has_table_privilege(%(role)s, c.oid, p.priv) ORDER BY 1",
+        f"WHERE {user_schemas} AND CASE WHEN c.relkind IN ('r', 'v', 'm', 'p', 'f') "
+        # CASE: PostgreSQL may evaluate the privilege function before the relkind test.
+        "THEN has_table_privilege(%(role)s, c.oid, p.priv) ELSE false END ORDER BY 1",
         role,
     )
     problems += _found(
         connection,
         "SELECT 'UPDATE on sequence ' || n.nspname || '.' || c.relname FROM pg_class AS c "  # noqa: S608
         "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
-        f"WHERE c.relkind = 'S' AND {user_schemas} "
-        "AND has_sequence_privilege(%(role)s, c.oid, 'UPDATE') ORDER BY 1",
+        f"WHERE {user_schemas} AND CASE WHEN c.relkind = 'S' "
+        "THEN has_sequence_privilege(%(role)s, c.oid, 'UPDATE') ELSE false END ORDER BY 1",
         role,
     )
     problems += _found(
@@ -143,7 +144,8 @@ def read_only_problems(connection: sqlalchemy.Connection, role: str) -> list[str
             "SELECT 'USAGE' WHERE has_schema_privilege(%(role)s, %(schema)s, 'USAGE') "
             "UNION ALL SELECT 'SELECT on a table' WHERE EXISTS (SELECT 1 FROM pg_class AS c "
             "JOIN pg_namespace AS n ON n.oid = c.relnamespace WHERE n.nspname = %(schema)s "
-            "AND has_table_privilege(%(role)s, c.oid, 'SELECT'))",
+            "AND CASE WHEN c.relkind IN ('r', 'v', 'm', 'p', 'f') "
+            "THEN has_table_privilege(%(role)s, c.oid, 'SELECT') ELSE false END)",
             {"role": role, "schema": schema},
         )
     ]

@@ -125,7 +125,7 @@ def export_analyst_file(engine: sqlalchemy.Engine, path: Path) -> AnalystExport:
                 connection.exec_driver_sql(f"CHECKPOINT {_EXPORT_ALIAS}")
             finally:
                 connection.rollback()
-                connection.exec_driver_sql(f"DETACH {_EXPORT_ALIAS}")
+                connection.exec_driver_sql(f"DETACH DATABASE IF EXISTS {_EXPORT_ALIAS}")
                 connection.commit()
         os.replace(staging, path)
     finally:
