@@ -148,7 +148,10 @@ def _instance_dump(instance: dg.DagsterInstance) -> str:
 def _sqlite_texts(path: Path) -> Iterator[str]:
     """Every value of every table of a SQLite file, compressed blobs (Dagster snapshots) opened."""
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
-        tables = [r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        tables = [
+            row[0]
+            for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        ]
         for table in tables:
             for row in connection.execute(f'SELECT * FROM "{table}"'):  # noqa: S608
                 for value in row:

@@ -228,3 +228,24 @@ def test_partition_writers_are_serialised_on_postgres(postgres_url: str) -> None
     finally:
         engine.dispose()
         other.dispose()
+
+
+def test_the_code_location_served_to_the_webserver_and_daemon_holds_no_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `dagster dev`, the webserver and the daemon load (``definitions.defs``) and serve."""
+    from dagster._core.remote_representation.external_data import RepositorySnap
+    from dagster._serdes import serialize_value
+
+    secrets = {"ICE_PSEUDONYM_SALT": "salt-6f1c0e9a", "ICE_SMTP_PASSWORD": "pw-9b2d7c41"}
+    monkeypatch.setenv("ICE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ICE_SMTP_HOST", "mail.example.com")
+    monkeypatch.setenv("ICE_SMTP_USER", "svc-ice")
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    for environ in (None, dict(os.environ)):  # the code location, and the CLI runner's mapping
+        repository = build_definitions(environ).get_repository_def()
+        served = serialize_value(RepositorySnap.from_def(repository))
+        for name, value in secrets.items():
+            assert value not in served
+            assert name in served  # the reference is there, resolved only when a run starts

@@ -22,13 +22,21 @@ from ice_pipeline.errors import ConfigError, IceError
 from ice_pipeline.reports.archive import archive_report
 from ice_pipeline.warehouse.analyst import grant_analyst
 from ice_pipeline.warehouse.analyst_checks import ROLE_MARK, read_only_problems
-from ice_pipeline_tests.test_warehouse_analyst import (  # noqa: F401 - fixtures
-    _libpq,
-    migrated_postgres,
-    role_name,
-)
+from ice_pipeline_tests.test_warehouse_analyst import _libpq, drop_role, migrate_with_rows
 
 PASSWORD_ENV = "ICE_TEST_ANALYST_PASSWORD"
+
+
+@pytest.fixture
+def migrated_postgres(postgres_url: str) -> str:
+    return migrate_with_rows(postgres_url)
+
+
+@pytest.fixture
+def role_name(postgres_url: str) -> Iterator[str]:
+    role = f"ice_analyst_{uuid.uuid4().hex[:10]}"
+    yield role
+    drop_role(postgres_url, role)
 
 
 @pytest.fixture
