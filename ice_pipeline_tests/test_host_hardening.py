@@ -391,3 +391,35 @@ def test_a_failed_export_leaves_the_previous_file(
 def test_the_export_refuses_to_replace_the_warehouse(warehouse: sqlalchemy.Engine) -> None:
     with pytest.raises(ValueError, match="would replace the warehouse"):
         export_analyst_file(warehouse, Path(warehouse.url.database))
+
+
+# --- no server path in schema ice; the file sensor lists no links ------------------------------
+
+
+def test_external_metrics_name_the_file_without_its_directory() -> None:
+    from ice_pipeline.ingest.common import decode_file
+    from ice_pipeline.ingest.external import read_external
+    from ice_pipeline_tests.test_ingest_external import NOW as EXTERNAL_NOW
+    from ice_pipeline_tests.test_ingest_external import _mapping, realdata
+
+    path = realdata("nps_carpentries_surveys", "20180908_post_clean.csv")
+    metrics = read_external(
+        decode_file(path),
+        _mapping("external_carpentries_post.mapping.yaml"),
+        file_format=None,
+        salt="s",
+        hr_employees=None,
+        now=EXTERNAL_NOW,
+    ).tables["external_metrics"]
+    assert set(metrics["source_file"]) == {"20180908_post_clean.csv"}
+
+
+def test_the_file_sensor_lists_no_links(landing: Path, tmp_path: Path) -> None:
+    import fsspec
+
+    from ice_pipeline.defs.sensors import list_landing_files
+
+    (landing / "surveys" / "shadow.csv").symlink_to(tmp_path / "outside" / "shadow.csv")
+    (landing / "hr").symlink_to(tmp_path / "outside", target_is_directory=True)
+    listed = list_landing_files(fsspec.filesystem("file"), str(landing))
+    assert [Path(f.path).name for f in listed] == ["good.csv"]
