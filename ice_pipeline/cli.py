@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from ice_pipeline.errors import IceError
 
@@ -111,8 +112,17 @@ def _cmd_report_show(args: argparse.Namespace) -> int:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with control characters of rejected arguments escaped in its error line."""
+
+    def error(self, message: str) -> NoReturn:
+        from ice_pipeline.errors import printable
+
+        super().error(printable(message))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ice-pipeline",
         description=(
             "Internal Customer Index pipeline. Settings come from ICE_* environment variables "

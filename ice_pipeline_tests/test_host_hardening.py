@@ -22,7 +22,7 @@ import sqlalchemy
 from ice_pipeline import runner
 from ice_pipeline.cache import ParseCache, parse_feed
 from ice_pipeline.cli import main
-from ice_pipeline.errors import FileProblem, printable
+from ice_pipeline.errors import ConfigError, FileProblem, printable
 from ice_pipeline.ingest.feeds import landing_exports, read_export
 from ice_pipeline.reports.archive import archive_report
 from ice_pipeline.warehouse import analyst_file, schema
@@ -389,7 +389,7 @@ def test_a_failed_export_leaves_the_previous_file(
 
 
 def test_the_export_refuses_to_replace_the_warehouse(warehouse: sqlalchemy.Engine) -> None:
-    with pytest.raises(ValueError, match="would replace the warehouse"):
+    with pytest.raises(ConfigError, match="ICE_ANALYST_DUCKDB: the analyst file .* would replace"):
         export_analyst_file(warehouse, Path(warehouse.url.database))
 
 
@@ -423,3 +423,11 @@ def test_the_file_sensor_lists_no_links(landing: Path, tmp_path: Path) -> None:
     (landing / "hr").symlink_to(tmp_path / "outside", target_is_directory=True)
     listed = list_landing_files(fsspec.filesystem("file"), str(landing))
     assert [Path(f.path).name for f in listed] == ["good.csv"]
+
+
+def test_rejected_arguments_are_escaped(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["run", f"{ESC}]0;owned\x07"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert ESC not in err and "\x07" not in err and "\\x1b]0;owned\\x07" in err

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import sqlalchemy
 
+from ice_pipeline.errors import ConfigError
 from ice_pipeline.warehouse.schema import AGGREGATE_SCHEMA
 
 ANALYST_FILE_NAME = "ice_analyst.duckdb"
@@ -100,15 +101,20 @@ def export_analyst_file(engine: sqlalchemy.Engine, path: Path) -> AnalystExport:
     """Write the ``ice`` schema of the DuckDB warehouse behind ``engine`` to ``path``, atomically.
 
     Only schema ``ice`` is copied: no ``ice_private``, no ``ice_ops``, no server paths. Raises
-    ValueError for a PostgreSQL engine (there analysts use the role of ``grant-analyst``) or
-    when ``path`` is the warehouse file itself.
+    ValueError for a PostgreSQL engine (there analysts use the role of ``grant-analyst``) and
+    ConfigError when ``path`` is the warehouse file itself.
     """
     if engine.dialect.name != "duckdb":
         raise ValueError("the analyst DuckDB file is exported from a DuckDB warehouse only")
     path = Path(path).resolve()
     warehouse = engine.url.database
     if warehouse and Path(warehouse).expanduser().resolve() == path:
-        raise ValueError(f"the analyst file {path} would replace the warehouse itself")
+        raise ConfigError(
+            "ICE_ANALYST_DUCKDB",
+            f"the analyst file {path} would replace the warehouse itself",
+            fix="point ICE_ANALYST_DUCKDB at a file of its own, e.g. <ICE_DATA_DIR>/analyst/"
+            f"{ANALYST_FILE_NAME}",
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     export = AnalystExport(path=path)
