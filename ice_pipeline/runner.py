@@ -34,8 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ice_pipeline.defs.assets_analyst import DEFER_ANALYST_FILE_TAG
 from ice_pipeline.defs.checks import DEFER_DATA_DOCS_TAG
-from ice_pipeline.errors import IceError
+from ice_pipeline.errors import IceError, printable
 
 DEMO_SEED = 42
 DEMO_PERIODS = 24
@@ -199,8 +200,6 @@ class Runner:
         )
 
     def say(self, line: str) -> None:
-        from ice_pipeline.errors import printable
-
         print(printable(line), file=self.out, flush=True)  # paths may hold control characters
 
     def _execute(
@@ -218,7 +217,7 @@ class Runner:
                 asset_selection=selection,
                 run_config={**QUIET_LOGGING, **run_config},
                 raise_on_error=False,
-                tags={"ice/trigger": "cli", DEFER_DATA_DOCS_TAG: "1"},
+                tags={"ice/trigger": "cli", DEFER_DATA_DOCS_TAG: "1", DEFER_ANALYST_FILE_TAG: "1"},
             )
         summary.run_ids.append(result.run_id)
         for event in result.get_asset_materialization_events():
@@ -261,14 +260,6 @@ class Runner:
             return not read_frame(engine, schema.company_scores, where={"period": period}).empty
         except Exception:  # noqa: BLE001 - any doubt means: compute it again
             return False
-
-    def _analyst_file_present(self) -> bool:
-        """The analysts' DuckDB file exists (a PostgreSQL warehouse has none to check)."""
-        from ice_pipeline.warehouse.analyst_file import analyst_path
-
-        if not self.settings.warehouse_url.startswith("duckdb"):
-            return True
-        return analyst_path(self.settings.data_dir, self.environ).is_file()
 
     def ingested_periods(self) -> list[str]:
         """Partitions that the ingested landing files hold rows for."""
@@ -333,7 +324,6 @@ class Runner:
                 and not recomputed
                 and self._recorded(f"period-{period}") == fingerprint
                 and self._period_in_warehouse(period)
-                and self._analyst_file_present()
             ):
                 summary.skipped.append(period)
                 self.say(
@@ -358,6 +348,8 @@ class Runner:
             )
         if summary.run_ids:  # nothing ran: the docs already show every stored result
             self.build_data_docs()
+        if summary.ok:  # after a failure the analysts keep the last good file
+            self.write_analyst_file(summary)
         summary.seconds = time.perf_counter() - started
         return summary
 
@@ -373,6 +365,24 @@ class Runner:
             dry_run,
         )
 
+    def write_analyst_file(self, summary: RunSummary) -> None:
+        """The analysts' DuckDB file, once for all the periods just run (DuckDB warehouse only)."""
+        from ice_pipeline.defs.resources import WarehouseResource
+        from ice_pipeline.warehouse.analyst_file import analyst_file_present, refresh_analyst_file
+
+        if not summary.periods and analyst_file_present(
+            self.settings.warehouse_url, self.settings.data_dir, self.environ
+        ):
+            return  # nothing new, and the file is there
+        engine = WarehouseResource(url=self.settings.warehouse_url).engine()
+        try:
+            export = refresh_analyst_file(engine, self.settings.data_dir, self.environ)
+        except (OSError, IceError) as err:
+            summary.failed_step, summary.failure = "analyst_warehouse", str(err)
+            return
+        if export is not None:
+            self.say(f"analyst file {export.path}: {len(export.tables)} tables and views of ice")
+
     def build_data_docs(self) -> None:
         """Render the GX Data Docs once for all the runs (the checks of CLI runs defer it)."""
         from ice_pipeline.ingest.expectations import build_data_docs
@@ -384,8 +394,6 @@ class Runner:
 
 
 def _report_failure(summary: RunSummary) -> int:
-    from ice_pipeline.errors import printable
-
     period = f" for {summary.periods[-1]}" if summary.periods else ""
     print(
         printable(f"ice-pipeline: step {summary.failed_step} failed{period}: {summary.failure}"),
@@ -483,11 +491,10 @@ def run_demo(employees: int = 2000) -> int:
     from ice_pipeline.warehouse.analyst_file import analyst_path
 
     runner.say(
-        f"  warehouse   {warehouse}   (the pipeline's own: personal rows, never for analysts)"
+        f"  warehouse   {warehouse}   (the pipeline's own, with personal rows: not for analysts)"
     )
     runner.say(
-        f"  analysts    {analyst_path(settings.data_dir)}   (aggregates only: duckdb -readonly "
-        "<file>, then SELECT * FROM ice.v_index_by_provider)"
+        f"  analysts    {analyst_path(settings.data_dir)}   (schema ice only: duckdb -readonly)"
     )
     runner.say(
         f"  reports     {settings.reports_dir}   (ice-pipeline report show {last} --out r.html)"

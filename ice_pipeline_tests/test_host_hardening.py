@@ -431,3 +431,38 @@ def test_rejected_arguments_are_escaped(capsys: pytest.CaptureFixture) -> None:
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert ESC not in err and "\x07" not in err and "\\x1b]0;owned\\x07" in err
+
+
+def test_the_asset_writes_the_file_unless_the_runner_defers_it(
+    warehouse: sqlalchemy.Engine, tmp_path: Path
+) -> None:
+    import dagster as dg
+
+    from ice_pipeline.defs.assets_analyst import DEFER_ANALYST_FILE_TAG, analyst_warehouse
+    from ice_pipeline.defs.resources import (
+        PipelineSettingsResource,
+        WarehouseResource,
+        dispose_engines,
+    )
+
+    target = tmp_path / "share" / "ice_analyst.duckdb"
+    resources = {
+        "warehouse": WarehouseResource(url=str(warehouse.url)),
+        "pipeline": PipelineSettingsResource(
+            data_dir=str(tmp_path / "data"), demo_mode=True, analyst_file=str(target)
+        ),
+    }
+    try:
+        deferred = dg.materialize(
+            [analyst_warehouse],
+            partition_key="2025-01",
+            resources=resources,
+            tags={DEFER_ANALYST_FILE_TAG: "1"},
+        )
+        assert deferred.success and not target.exists()
+        written = dg.materialize([analyst_warehouse], partition_key="2025-01", resources=resources)
+        assert written.success and target.is_file()
+        metadata = written.asset_materializations_for_node("analyst_warehouse")[0].metadata
+        assert metadata["written"].value is True and metadata["tables"].value >= 15
+    finally:
+        dispose_engines()

@@ -2,8 +2,9 @@
 
 Belongs here: the Dagster shell around ``ice_pipeline.warehouse.analyst_file``. The asset runs at
 the end of every period's run (after the tables and the archived reports it copies), on every
-path: the CLI runner, ``dagster dev``, schedules and sensors. On PostgreSQL there is nothing to
-write: analysts use the role made by ``ice-pipeline warehouse grant-analyst``.
+path: ``dagster dev``, schedules and sensors; the CLI runner writes it once after its last
+period instead (``DEFER_ANALYST_FILE_TAG``, ``Runner.write_analyst_file``). On PostgreSQL there is
+nothing to write: analysts use the role made by ``ice-pipeline warehouse grant-analyst``.
 """
 
 import dagster as dg
@@ -11,6 +12,10 @@ import dagster as dg
 from ice_pipeline.defs.partitions import monthly_partitions
 from ice_pipeline.defs.resources import PipelineSettingsResource, WarehouseResource
 from ice_pipeline.defs.support import GROUP_REPORTS, Timer, user_errors
+
+# Copying schema ice costs about a second on a large organisation; the CLI runner, which runs
+# one period after another, tags its runs with this and writes the file once after the last.
+DEFER_ANALYST_FILE_TAG = "ice/defer_analyst_file"
 
 # The tables of schema ``ice`` written in a period's run, and the archive v_report_archive reads.
 ANALYST_SOURCES = (
@@ -50,6 +55,10 @@ def analyst_warehouse(
     if engine.dialect.name != "duckdb":
         return dg.MaterializeResult(
             metadata={"written": False, "reason": "PostgreSQL: analysts use the analyst role"}
+        )
+    if context.run.tags.get(DEFER_ANALYST_FILE_TAG) == "1":
+        return dg.MaterializeResult(
+            metadata={"written": False, "reason": "deferred: written once after the last period"}
         )
     with user_errors():
         export = export_analyst_file(engine, pipeline.analyst_path)

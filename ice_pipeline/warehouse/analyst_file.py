@@ -139,3 +139,17 @@ def export_analyst_file(engine: sqlalchemy.Engine, path: Path) -> AnalystExport:
         Path(f"{staging}.wal").unlink(missing_ok=True)
     export.size_bytes = path.stat().st_size
     return export
+
+
+def analyst_file_present(warehouse_url: str, data_dir: Path, environ: dict[str, str]) -> bool:
+    """The analysts' file exists, or there is none to write (a PostgreSQL warehouse)."""
+    return not warehouse_url.startswith("duckdb") or analyst_path(data_dir, environ).is_file()
+
+
+def refresh_analyst_file(
+    engine: sqlalchemy.Engine, data_dir: Path, environ: dict[str, str] | None = None
+) -> AnalystExport | None:
+    """Write the analysts' file where the settings say (None: a PostgreSQL warehouse has none)."""
+    if engine.dialect.name != "duckdb":
+        return None
+    return export_analyst_file(engine, analyst_path(data_dir, environ))
