@@ -286,6 +286,8 @@ def build_resources(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The resources of the code location, from ICE_* settings (called when definitions load)."""
     import os
 
+    from ice_pipeline.warehouse.analyst_file import analyst_path
+
     env = os.environ if environ is None else environ
     settings = load_settings(dict(env))
     config_file = env.get("ICE_CONFIG") or None
@@ -309,7 +311,7 @@ def build_resources(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
             config_file=config_file,
             demo_mode=settings.demo_mode,
             pseudonym_salt=_secret(env, "ICE_PSEUDONYM_SALT"),
-            analyst_file=env.get("ICE_ANALYST_DUCKDB") or None,
+            analyst_file=str(analyst_path(settings.data_dir, dict(env))),
         ),
         "email": EmailResource(
             outbox_dir=str(settings.outbox_dir),
