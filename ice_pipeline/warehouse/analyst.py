@@ -32,6 +32,7 @@ from sqlalchemy.exc import ArgumentError
 from ice_pipeline.errors import ConfigError, IceError
 from ice_pipeline.warehouse.analyst_checks import (
     ROLE_MARK,
+    RoleFacts,
     refuse_role,
     require_read_only,
     role_facts,
@@ -200,9 +201,16 @@ def grant_analyst(
             ).scalar_one()
     finally:
         engine.dispose()
+    return _summary(role, facts, views, password_env if password else None, can_login)
+
+
+def _summary(
+    role: str, facts: RoleFacts, views: list[str], password_env: str | None, can_login: bool
+) -> str:
+    """What grant-analyst did, in one line."""
     action = "updated" if facts.exists else "created"
-    if password:
-        access = "can log in with the password from " + str(password_env)
+    if password_env:
+        access = "can log in with the password from " + password_env
     elif can_login:
         access = "keeps its LOGIN (and its password)"
     else:
