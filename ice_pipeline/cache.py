@@ -314,14 +314,17 @@ def parse_feed(
     operating system cannot read) is recorded in ``problems`` and contributes nothing; the other
     files go on. A survey file must have a mapping with rating rules (``landing_survey_problem``).
     """
-    from ice_pipeline.ingest.feeds import discover_exports, landing_survey_problem
+    from ice_pipeline.ingest.feeds import landing_exports, landing_survey_problem
 
     reader = read_export
     if reader is None:
         from ice_pipeline.ingest.feeds import read_export as reader
     extra = f"hr={frame_fingerprint(hr_employees)}" if feed == "tickets" else ""
     outcome = FeedParse(feed=feed)
-    for export in discover_exports(Path(landing_dir)):
+    scan = landing_exports(Path(landing_dir))
+    # Symbolic links and paths leading outside the landing folder: refused, never read.
+    outcome.problems.extend(entry.problem for entry in scan.refused if entry.feed == feed)
+    for export in scan.exports:
         if export.feed != feed:
             continue
         try:

@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from ice_pipeline.errors import IceError
 
@@ -50,7 +51,14 @@ def _cmd_warehouse_grant(args: argparse.Namespace) -> int:
     from ice_pipeline.warehouse.analyst import grant_analyst
 
     settings = load_settings()
-    print(grant_analyst(settings.warehouse_url, args.role, password_env=args.password_env))
+    print(
+        grant_analyst(
+            settings.warehouse_url,
+            args.role,
+            password_env=args.password_env,
+            allow_existing=args.allow_existing_role,
+        )
+    )
     return 0
 
 
@@ -93,15 +101,20 @@ def _cmd_report_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_report_show(args: argparse.Namespace) -> int:
+    from ice_pipeline.output_paths import checked_output_path
     from ice_pipeline.reports.archive import show_report
     from ice_pipeline.settings import load_settings
 
+    settings = load_settings()
+    # Checked before the warehouse is opened: never over a file without --force, never into
+    # the data directory (output_paths.py).
+    out = checked_output_path(Path(args.out), settings, force=args.force) if args.out else None
     return show_report(
-        load_settings().warehouse_url,
+        settings.warehouse_url,
         period=args.period,
         kind=args.kind,
         version=args.version,
-        out=Path(args.out) if args.out else None,
+        out=out,
     )
 
 
@@ -153,8 +166,17 @@ def _add_delivery_commands(sub: argparse._SubParsersAction) -> None:
     rs.set_defaults(handler=_cmd_delivery_resolve)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with control characters of rejected arguments escaped in its error line."""
+
+    def error(self, message: str) -> NoReturn:
+        from ice_pipeline.errors import printable
+
+        super().error(printable(message))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ice-pipeline",
         description=(
             "Internal Customer Index pipeline. Settings come from ICE_* environment variables "
@@ -214,6 +236,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="name of an environment variable holding the role's login password (optional)",
     )
+    grant.add_argument(
+        "--allow-existing-role",
+        action="store_true",
+        help="make an existing role that grant-analyst did not create read-only (its login is "
+        "kept; its other privileges in this database are revoked)",
+    )
     grant.set_defaults(handler=_cmd_warehouse_grant)
 
     insp = sub.add_parser(
@@ -251,7 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--kind", default="executive_summary", help="report kind (default executive_summary)"
     )
     rs.add_argument("--version", type=int, help="version (default the newest)")
-    rs.add_argument("--out", help="write the HTML to this file instead of stdout")
+    rs.add_argument(
+        "--out", help="write the HTML to this file instead of stdout (never into ICE_DATA_DIR)"
+    )
+    rs.add_argument("--force", action="store_true", help="replace the --out file if it exists")
     rs.set_defaults(handler=_cmd_report_show)
     _add_delivery_commands(sub)
     return parser

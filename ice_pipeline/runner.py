@@ -35,8 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ice_pipeline.defs.assets_analyst import DEFER_ANALYST_FILE_TAG
 from ice_pipeline.defs.checks import DEFER_DATA_DOCS_TAG
-from ice_pipeline.errors import IceError
+from ice_pipeline.errors import IceError, printable
 
 DEMO_SEED = 42
 DEMO_PERIODS = 24
@@ -186,15 +187,16 @@ def inputs_fingerprint(
     for folder, label in ((landing, "landing"), (templates_dir(), "templates")):
         if not folder.is_dir():
             continue
-        # Each top-level folder is walked from its own path, as ingest's discovery does, so a
-        # feed folder that is a symbolic link is looked into.
+        # Symbolic links count by where they point, never by what they point at: ingest refuses
+        # them (ingest/feeds.py), and the fingerprint must not read outside the folder either.
         tops = sorted(folder.iterdir())
-        files = [top for top in tops if top.is_file()]
+        files = [top for top in tops if top.is_file() or top.is_symlink()]
         for top in tops:
-            if top.is_dir():
-                files.extend(sorted(p for p in top.rglob("*") if p.is_file()))
+            if top.is_dir() and not top.is_symlink():
+                files.extend(sorted(p for p in top.rglob("*") if p.is_file() or p.is_symlink()))
         for path in files:
-            add(label, path.relative_to(folder).as_posix(), file_sha256(path))
+            content = f"link:{os.readlink(path)}" if path.is_symlink() else file_sha256(path)
+            add(label, path.relative_to(folder).as_posix(), content)
     return digest.hexdigest()
 
 
@@ -206,11 +208,15 @@ class Runner:
 
         from ice_pipeline.definitions import build_definitions
         from ice_pipeline.defs.jobs import NIGHTLY_JOB_NAME
+        from ice_pipeline.defs.resources import export_secrets
 
         self.environ = dict(os.environ if environ is None else environ)
         self.out = out or sys.stdout
         prepare_dagster_home(self.environ)
         self.settings = _preflight(self.environ)
+        # Secrets reach the resources as EnvVar references (resolved from this process's
+        # environment when a run starts), never as values stored in the run's snapshot.
+        export_secrets(self.environ)
         self.definitions = build_definitions(self.environ)
         self.job = self.definitions.resolve_job_def(NIGHTLY_JOB_NAME)
         self.instance = dg.DagsterInstance.get()
@@ -229,7 +235,7 @@ class Runner:
         self.has_pulls = any(graph.get(k).group_name == "pull" for k in self.unpartitioned)
 
     def say(self, line: str) -> None:
-        print(line, file=self.out, flush=True)
+        print(printable(line), file=self.out, flush=True)  # paths may hold control characters
 
     def _execute(
         self,
@@ -246,7 +252,7 @@ class Runner:
                 asset_selection=selection,
                 run_config={**QUIET_LOGGING, **run_config},
                 raise_on_error=False,
-                tags={"ice/trigger": "cli", DEFER_DATA_DOCS_TAG: "1"},
+                tags={"ice/trigger": "cli", DEFER_DATA_DOCS_TAG: "1", DEFER_ANALYST_FILE_TAG: "1"},
             )
         summary.run_ids.append(result.run_id)
         for event in result.get_asset_materialization_events():
@@ -396,6 +402,8 @@ class Runner:
             )
         if summary.run_ids:  # nothing ran: the docs already show every stored result
             self.build_data_docs()
+        if summary.ok:  # after a failure the analysts keep the last good file
+            self.write_analyst_file(summary)
         summary.seconds = time.perf_counter() - started
         return summary
 
@@ -430,6 +438,24 @@ class Runner:
             dry_run,
         )
 
+    def write_analyst_file(self, summary: RunSummary) -> None:
+        """The analysts' DuckDB file, once for all the periods just run (DuckDB warehouse only)."""
+        from ice_pipeline.defs.resources import WarehouseResource
+        from ice_pipeline.warehouse.analyst_file import analyst_file_present, refresh_analyst_file
+
+        if not summary.periods and analyst_file_present(
+            self.settings.warehouse_url, self.settings.data_dir, self.environ
+        ):
+            return  # nothing new, and the file is there
+        engine = WarehouseResource(url=self.settings.warehouse_url).engine()
+        try:
+            export = refresh_analyst_file(engine, self.settings.data_dir, self.environ)
+        except (OSError, IceError) as err:
+            summary.failed_step, summary.failure = "analyst_warehouse", str(err)
+            return
+        if export is not None:
+            self.say(f"analyst file {export.path}: {len(export.tables)} tables and views of ice")
+
     def build_data_docs(self) -> None:
         """Render the GX Data Docs once for all the runs (the checks of CLI runs defer it)."""
         from ice_pipeline.ingest.expectations import build_data_docs
@@ -443,7 +469,7 @@ class Runner:
 def _report_failure(summary: RunSummary) -> int:
     period = f" for {summary.periods[-1]}" if summary.periods else ""
     print(
-        f"ice-pipeline: step {summary.failed_step} failed{period}: {summary.failure}",
+        printable(f"ice-pipeline: step {summary.failed_step} failed{period}: {summary.failure}"),
         file=sys.stderr,
     )
     return 1
@@ -542,9 +568,13 @@ def run_demo(employees: int = 2000) -> int:
     runner.say(
         f"done: {len(summary.periods)} periods{unchanged} in {summary.seconds:.0f} s. The results:"
     )
+    from ice_pipeline.warehouse.analyst_file import analyst_path
+
     runner.say(
-        f"  warehouse   {warehouse}   (read-only in Python: duckdb.connect(path, read_only=True)"
-        ".sql('SELECT * FROM ice.v_index_by_provider'))"
+        f"  warehouse   {warehouse}   (the pipeline's own, with personal rows: not for analysts)"
+    )
+    runner.say(
+        f"  analysts    {analyst_path(settings.data_dir)}   (schema ice only: duckdb -readonly)"
     )
     runner.say(
         f"  reports     {settings.reports_dir}   (ice-pipeline report show {last} --out r.html)"

@@ -37,6 +37,7 @@ EXPECTED_ASSETS = {
     "correlations",
     "executive_report",
     "report_delivery",
+    "analyst_warehouse",
 }
 
 
@@ -172,13 +173,20 @@ def test_resources_come_from_settings_and_keep_secrets_out(
     assert resources["email"].transport().__class__.__name__ == "OutboxTransport"
 
 
-def test_salt_is_required_outside_demo_mode(tmp_path: Path) -> None:
+def test_salt_is_required_outside_demo_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ICE_PSEUDONYM_SALT", raising=False)
     demo = build_resources({"ICE_DATA_DIR": str(tmp_path), "ICE_DEMO_MODE": "1"})["pipeline"]
     assert demo.salt() == DEMO_SALT
+    monkeypatch.setenv("ICE_PSEUDONYM_SALT", "abc")
     given = build_resources({"ICE_DATA_DIR": str(tmp_path), "ICE_PSEUDONYM_SALT": "abc"})[
         "pipeline"
     ]
+    # Even from an explicit mapping the field is a reference, resolved from the environment.
+    assert isinstance(given.pseudonym_salt, dg.EnvVar)
     assert given.salt() == "abc"
+    monkeypatch.delenv("ICE_PSEUDONYM_SALT")
     missing = build_resources({"ICE_DATA_DIR": str(tmp_path)})["pipeline"]
     with pytest.raises(ConfigError) as err:
         missing.salt()
@@ -229,3 +237,24 @@ def test_partition_writers_are_serialised_on_postgres(postgres_url: str) -> None
     finally:
         engine.dispose()
         other.dispose()
+
+
+def test_the_code_location_served_to_the_webserver_and_daemon_holds_no_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `dagster dev`, the webserver and the daemon load (``definitions.defs``) and serve."""
+    from dagster._core.remote_representation.external_data import RepositorySnap
+    from dagster._serdes import serialize_value
+
+    secrets = {"ICE_PSEUDONYM_SALT": "salt-6f1c0e9a", "ICE_SMTP_PASSWORD": "pw-9b2d7c41"}
+    monkeypatch.setenv("ICE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ICE_SMTP_HOST", "mail.example.com")
+    monkeypatch.setenv("ICE_SMTP_USER", "svc-ice")
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    for environ in (None, dict(os.environ)):  # the code location, and the CLI runner's mapping
+        repository = build_definitions(environ).get_repository_def()
+        served = serialize_value(RepositorySnap.from_def(repository))
+        for name, value in secrets.items():
+            assert value not in served
+            assert name in served  # the reference is there, resolved only when a run starts

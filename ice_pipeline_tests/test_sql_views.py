@@ -511,7 +511,7 @@ def _check_report_archive_index_has_no_html_or_recipients(engine: sqlalchemy.Eng
         "content_sha256",
         "generated_at",
         "run_id",
-        "file_path",
+        "file_name",
         "is_latest",
     ]
     assert [(r[0], r[1], r[3], r[4], r[5], r[8]) for r in rows] == [

@@ -26,6 +26,11 @@ def _libpq(url: str, **changes: str) -> str:
 
 @pytest.fixture
 def migrated_postgres(postgres_url: str) -> str:
+    return migrate_with_rows(postgres_url)
+
+
+def migrate_with_rows(postgres_url: str) -> str:
+    """Upgrade the database and write one aggregate and one respondent-level row."""
     upgrade(postgres_url)
     engine = sqlalchemy.create_engine(postgres_url)
     try:
@@ -75,6 +80,10 @@ def role_name(postgres_url: str) -> Iterator[str]:
     """A unique role name; roles are global to the cluster, so drop it after the test."""
     role = f"ice_analyst_{uuid.uuid4().hex[:10]}"
     yield role
+    drop_role(postgres_url, role)
+
+
+def drop_role(postgres_url: str, role: str) -> None:
     with psycopg.connect(_libpq(postgres_url), autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
         if exists:

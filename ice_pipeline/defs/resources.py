@@ -7,8 +7,15 @@ when the code location loads. Secrets (the pseudonym salt, the SMTP password) ar
 resolved when a run starts. What the assets do with these resources lives in the asset modules;
 how the warehouse, the config and the mail transports work lives in their domain modules.
 
+Secrets are never literal values, on any path: the CLI runner, ``dagster dev``, the daemon and its
+schedules and sensors all load them as ``dg.EnvVar`` (a literal would be stored in clear in every
+run's job snapshot, which the webserver serves). A caller holding the secrets in a mapping that
+is not the process environment (the runner, tests) calls :func:`export_secrets` first.
+
 Environment variables read by ``build_resources`` (README.md, Configuration):
-ICE_DATA_DIR, ICE_WAREHOUSE_URL, ICE_CONFIG, ICE_DEMO_MODE, ICE_PSEUDONYM_SALT, and for email
+ICE_DATA_DIR, ICE_WAREHOUSE_URL, ICE_CONFIG, ICE_DEMO_MODE, ICE_PSEUDONYM_SALT,
+ICE_ANALYST_DUCKDB (the analyst's DuckDB file, default <ICE_DATA_DIR>/analyst/ice_analyst.duckdb),
+and for email
 ICE_SMTP_HOST (unset: write .eml files to <ICE_DATA_DIR>/outbox, no network), ICE_SMTP_PORT,
 ICE_SMTP_SECURITY (starttls | ssl | none), ICE_SMTP_USER, ICE_SMTP_PASSWORD, ICE_SMTP_FROM,
 ICE_SMTP_TIMEOUT_SECONDS.
@@ -101,6 +108,10 @@ class PipelineSettingsResource(dg.ConfigurableResource):
     pseudonym_salt: str | None = Field(
         default=None, description="ICE_PSEUDONYM_SALT (secret): required outside demo mode"
     )
+    analyst_file: str | None = Field(
+        default=None,
+        description="ICE_ANALYST_DUCKDB: the DuckDB file analysts open (aggregates only)",
+    )
 
     @property
     def data_path(self) -> Path:
@@ -131,7 +142,17 @@ class PipelineSettingsResource(dg.ConfigurableResource):
         from ice_pipeline.settings import pseudonym_salt
 
         settings = Settings(data_dir=self.data_path, warehouse_url="", demo_mode=self.demo_mode)
-        return pseudonym_salt(settings, {"ICE_PSEUDONYM_SALT": self.pseudonym_salt or ""})
+        value = secret_value(self.pseudonym_salt)
+        return pseudonym_salt(settings, {"ICE_PSEUDONYM_SALT": value or ""})
+
+    @property
+    def analyst_path(self) -> Path:
+        """The analyst's DuckDB file (ICE_ANALYST_DUCKDB; see warehouse/analyst_file.py)."""
+        from ice_pipeline.warehouse.analyst_file import default_analyst_path
+
+        return (
+            Path(self.analyst_file) if self.analyst_file else default_analyst_path(self.data_path)
+        )
 
     def config(self) -> dict[str, Any]:
         from ice_pipeline.config import load_config
@@ -209,17 +230,44 @@ class EmailResource(dg.ConfigurableResource):
         # secret resolved by Dagster (EnvVar) is handed over without touching os.environ.
         import os
 
-        password = self.smtp_password or os.environ.get(settings.password_env, "")
+        password = secret_value(self.smtp_password) or os.environ.get(settings.password_env, "")
         return SmtpTransport(settings, environ={settings.password_env: password})
 
 
-def _secret(environ: Mapping[str, str], name: str, *, literal: bool) -> Any:
+SECRET_VARIABLES = ("ICE_PSEUDONYM_SALT", "ICE_SMTP_PASSWORD")
+
+
+def secret_value(value: str | None) -> str | None:
+    """A secret field's value: resolved by Dagster in a run, or read from its EnvVar outside one.
+
+    Outside a run (a resource built by hand, a test) the field still holds the ``dg.EnvVar``,
+    whose string value is the variable's *name*; using it as the salt would be silently wrong.
+    """
+    if isinstance(value, dg.EnvVar):
+        return value.get_value() or None
+    return value
+
+
+def export_secrets(environ: Mapping[str, str]) -> None:
+    """Put the secrets of ``environ`` into this process's environment, where EnvVar finds them.
+
+    The runner can be given a mapping that is not ``os.environ`` (``Runner(environ)``); its
+    secrets must still reach the resources as EnvVar references, never as values in the run.
+    """
+    import os
+
+    for name in SECRET_VARIABLES:
+        if environ.get(name):
+            os.environ[name] = environ[name]
+
+
+def _secret(environ: Mapping[str, str], name: str) -> Any:
     # An EnvVar of an unset variable fails every run, so only name the variable when it is set;
-    # an absent secret then surfaces where it is needed, with its own message. A mapping passed
-    # in explicitly (tests, the runner) is not the process environment, so its value is used.
+    # an absent secret then surfaces where it is needed, with its own message. The value itself
+    # is never put into the definitions: Dagster would store it in every run's job snapshot.
     if not environ.get(name):
         return None
-    return environ[name] if literal else dg.EnvVar(name)
+    return dg.EnvVar(name)
 
 
 def _int_setting(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -238,8 +286,9 @@ def build_resources(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The resources of the code location, from ICE_* settings (called when definitions load)."""
     import os
 
+    from ice_pipeline.warehouse.analyst_file import analyst_path
+
     env = os.environ if environ is None else environ
-    literal = environ is not None
     settings = load_settings(dict(env))
     config_file = env.get("ICE_CONFIG") or None
     security = (env.get("ICE_SMTP_SECURITY") or "starttls").strip().lower()
@@ -261,7 +310,8 @@ def build_resources(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
             data_dir=str(settings.data_dir),
             config_file=config_file,
             demo_mode=settings.demo_mode,
-            pseudonym_salt=_secret(env, "ICE_PSEUDONYM_SALT", literal=literal),
+            pseudonym_salt=_secret(env, "ICE_PSEUDONYM_SALT"),
+            analyst_file=str(analyst_path(settings.data_dir, dict(env))),
         ),
         "email": EmailResource(
             outbox_dir=str(settings.outbox_dir),
@@ -269,7 +319,7 @@ def build_resources(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
             smtp_port=_int_setting(env, "ICE_SMTP_PORT", 465 if security == "ssl" else 587),
             smtp_security=security,
             smtp_user=env.get("ICE_SMTP_USER") or None,
-            smtp_password=_secret(env, "ICE_SMTP_PASSWORD", literal=literal),
+            smtp_password=_secret(env, "ICE_SMTP_PASSWORD"),
             from_address=env.get("ICE_SMTP_FROM") or "ice-pipeline@localhost.localdomain",
             timeout_seconds=timeout,
         ),

@@ -37,7 +37,7 @@ from ice_pipeline.defs.jobs import ice_nightly_job
 from ice_pipeline.defs.partitions import monthly_partitions
 from ice_pipeline.defs.resources import EmailResource
 from ice_pipeline.defs.schedules import latest_complete_period
-from ice_pipeline.errors import ConfigError, IceError
+from ice_pipeline.errors import ConfigError, IceError, printable
 
 LANDING_SENSOR_NAME = "ice_landing_sensor"
 FAILURE_SENSOR_NAME = "ice_run_failure_email"
@@ -220,7 +220,11 @@ def periods_of_export(
             )
         except IceError as err:
             if log is not None:
-                log.warning(f"{landing_file.path}: cannot read its periods ({err}); using the name")
+                log.warning(
+                    printable(
+                        f"{landing_file.path}: cannot read its periods ({err}); using the name"
+                    )
+                )
             periods = []
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -243,7 +247,7 @@ def landing_run_requests(
     for export in new_exports:
         for period in periods_by_sha[export.sha256]:
             if period not in valid:
-                skipped.append(f"{export.file.path}: {period}")
+                skipped.append(printable(f"{export.file.path}: {period}"))
                 continue
             requests.append(
                 dg.RunRequest(
@@ -252,7 +256,7 @@ def landing_run_requests(
                     tags={
                         "ice/trigger": "landing",
                         "ice/source_sha256": export.sha256,
-                        "ice/source_file": export.file.path[-200:],
+                        "ice/source_file": printable(export.file.path)[-200:],
                     },
                 )
             )

@@ -9,6 +9,7 @@ tickets.py, hr.py and external.py.
 import csv
 import hashlib
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,6 +149,34 @@ def decode_file(path: Path, encoding: str = "auto") -> DecodedFile:
         return DecodedFile(path, data.decode("cp1252"), "cp1252", digest, len(data))
     except UnicodeDecodeError:
         return DecodedFile(path, data.decode("latin-1"), "latin-1", digest, len(data))
+
+
+_DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?)?$")
+
+
+def _cell_kind(cell: str) -> str:
+    text = cell.strip()
+    if not text:
+        return "empty"
+    try:
+        float(text.replace(",", "."))
+        return "number"
+    except ValueError:
+        pass
+    return "date" if _DATE_LIKE.match(text) else "text"
+
+
+def header_shape(cells: list[str], limit: int = 8) -> str:
+    """A record's shape for messages: its cell count and the kind of its first cells.
+
+    Messages about a file that is not recognised say this instead of showing the cells: such a
+    file may be anything the service user can read, and its first lines would otherwise travel
+    into the error, the event log and the failure e-mail.
+    """
+    kinds = ", ".join(_cell_kind(cell) for cell in cells[:limit])
+    more = ", ..." if len(cells) > limit else ""
+    noun = "cell" if len(cells) == 1 else "cells"
+    return f"{len(cells)} {noun}: {kinds}{more}" if cells else "no cells"
 
 
 def sniff_delimiter(text: str) -> str:

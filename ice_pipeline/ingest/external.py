@@ -22,6 +22,7 @@ Methods (documented in docs/mappings.md, External customer metrics):
 import math
 import re
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -303,7 +304,9 @@ def _read_responses(
         )
         aggregated = aggregated[~small]
     aggregated["department"] = _departments(raw_mapping, aggregated["business_unit"])
-    aggregated["source_file"] = str(decoded.path)
+    # Schema ice is the analysts' surface: the file's name only, never a path on the server
+    # (ice_ops.source_files keeps the full path under the same sha256).
+    aggregated["source_file"] = Path(decoded.path).name
     aggregated["source_sha256"] = decoded.sha256
     aggregated["n_responses"] = aggregated["n_responses"].astype("Int64")
     good, late = validate_canonical(

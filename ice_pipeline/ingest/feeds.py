@@ -23,6 +23,7 @@ A reader raises ``FileProblem`` for file-level problems (nothing of the file is 
 returns bad rows in ``ParseResult.quarantine`` otherwise.
 """
 
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -186,18 +187,93 @@ def read_export(
     return normalise_names(result)
 
 
-def discover_exports(landing_dir: Path) -> list[ExportFile]:
-    """Every ``*.csv`` under ``landing/<feed>/`` (recursive), sorted, with its mapping."""
+@dataclass(frozen=True)
+class RefusedExport:
+    """A landing entry the reader will not open: a symbolic link, or a path leading outside."""
+
+    path: Path
+    feed: str
+    problem: FileProblem
+
+
+@dataclass
+class LandingScan:
+    """What ``landing/<feed>/`` holds: the exports to read, and the entries refused."""
+
+    exports: list[ExportFile]
+    refused: list[RefusedExport]
+
+
+# Entries that matter to the reader; a link with any of these endings is refused, not followed.
+_READ_SUFFIXES = (".csv", ".yaml", ".yml")
+
+
+def _refusal(path: Path, feed: str, root: Path, *, folder: bool = False) -> RefusedExport | None:
+    """Why ``path`` must not be read (a link, or a real path outside ``root``), else None.
+
+    Why refuse rather than follow: the pipeline's service user can read more than the people who
+    drop files in the landing folder; a link to ``/etc/shadow`` or to the warehouse would make it
+    read that file and put its first lines into errors, the event log and the failure e-mail.
+    """
+    what = "folder" if folder else "file"
+    if path.is_symlink():
+        problem = f"the {what} is a symbolic link; the landing reader does not follow links"
+        fix = f"copy the export itself into the landing folder's {feed}/ instead of linking to it"
+    elif not path.resolve().is_relative_to(root):
+        problem = f"the {what} lies outside the landing folder {root}"
+        fix = f"put the export itself into the landing folder's {feed}/"
+    else:
+        return None
+    return RefusedExport(
+        path, feed, FileProblem(str(path), problem + "; nothing was read", fix=fix)
+    )
+
+
+def landing_exports(landing_dir: Path) -> LandingScan:
+    """Every ``*.csv`` under ``landing/<feed>/`` (recursive, sorted) with its mapping; no links.
+
+    The landing folder itself may be a link (an operator's choice, resolved once); below it no
+    link is followed and no entry whose real path leads outside it is read. Refused entries are
+    reported, one FileProblem each, and every other file goes on.
+    """
+    base = Path(landing_dir)  # paths are reported as given; containment is checked resolved
+    root = base.resolve()
     found: list[ExportFile] = []
+    refused: list[RefusedExport] = []
     for feed in FEEDS:
-        folder = Path(landing_dir) / feed
+        folder = base / feed
+        if folder.is_symlink():
+            refused.append(_refusal(folder, feed, root, folder=True))  # type: ignore[arg-type]
+            continue
         if not folder.is_dir():
             continue
-        for path in sorted(folder.rglob("*.csv")):
-            if not path.is_file() or is_mapping_file(path):
-                continue
-            found.append(ExportFile(path=path, feed=feed, mapping_path=find_mapping(path)))
-    return sorted(found, key=lambda export: (export.feed, str(export.path)))
+        for current, dirnames, filenames in os.walk(folder, followlinks=False):
+            here = Path(current)
+            for name in sorted(dirnames):  # os.walk lists a linked folder but never enters it
+                if (here / name).is_symlink():
+                    refused.append(_refusal(here / name, feed, root, folder=True))  # type: ignore[arg-type]
+            for name in sorted(filenames):
+                path = here / name
+                if not name.lower().endswith(_READ_SUFFIXES):
+                    continue
+                refusal = _refusal(path, feed, root)
+                if refusal is not None:
+                    refused.append(refusal)
+                    continue
+                if not name.lower().endswith(".csv") or not path.is_file():
+                    continue
+                mapping = find_mapping(path)
+                if is_mapping_file(path) or (mapping is not None and mapping.is_symlink()):
+                    continue  # a linked mapping is refused above, and its export waits for it
+                found.append(ExportFile(path=path, feed=feed, mapping_path=mapping))
+    found.sort(key=lambda export: (export.feed, str(export.path)))
+    refused.sort(key=lambda entry: (entry.feed, str(entry.path)))
+    return LandingScan(found, refused)
+
+
+def discover_exports(landing_dir: Path) -> list[ExportFile]:
+    """The exports :func:`landing_exports` would read (refused links left out)."""
+    return landing_exports(landing_dir).exports
 
 
 def landing_survey_problem(export: ExportFile) -> None:

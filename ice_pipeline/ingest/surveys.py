@@ -32,6 +32,7 @@ from ice_pipeline.ingest.common import (
     compact_text_columns,
     empty_quarantine,
     ensure_not_truncated,
+    header_shape,
     parse_dates,
     period_of,
     quarantine_frame,
@@ -238,9 +239,9 @@ def detect_survey_format(records: list[list[str]]) -> str | None:
     return None
 
 
-def _shown(record: list[str], cells: int = 4) -> str:
-    text = ", ".join(repr(c[:40]) for c in record[:cells])
-    return f"[{text}{', ...' if len(record) > cells else ''}]"
+def _shown(record: list[str]) -> str:
+    # The shape only, never the cells: an unrecognised file may be anything (common.header_shape).
+    return f"[{header_shape(record)}]"
 
 
 def _format_problem(
@@ -256,7 +257,7 @@ def _format_problem(
         return FileProblem(
             str(decoded.path),
             f"the file does not have the {forced} layout that was forced "
-            f"(row 1 starts {row1}, row 2 starts "
+            f"(row 1 has {row1}, row 2 has "
             f"{row2}; {detected})",
             fix=f"use --format {seen}"
             if seen
@@ -264,7 +265,7 @@ def _format_problem(
         )
     return FileProblem(
         str(decoded.path),
-        f"the survey layout is not recognised (row 1 starts {row1}, row 2 starts {row2})",
+        f"the survey layout is not recognised (row 1 has {row1}, row 2 has {row2})",
         fix=f"name the layout with --format or the mapping key 'format:' (one of {formats})",
     )
 

@@ -47,6 +47,7 @@ from ice_pipeline.ingest.common import (
     column_names,
     empty_quarantine,
     frame_from_rows,
+    header_shape,
     parse_dates,
     period_of,
     quarantine_frame,
@@ -188,7 +189,8 @@ def choose_format(
     """The format to read with: forced (--format or mapping), else detected, else refused."""
     chosen = requested or detected
     if chosen is None:
-        shown = ", ".join(map(str, list(columns)[:8]))
+        # The header's shape only: an unrecognised file's first line may be anything.
+        shown = header_shape([str(column) for column in columns])
         raise FileProblem(
             str(decoded.path),
             f"the {header_noun or what} format cannot be recognised from its header ({shown})",
@@ -236,10 +238,11 @@ def read_table(
         )
     frame = body if filled.all() else body.loc[filled].reset_index(drop=True)
     if len(frame.columns) == 1 and len(header) == 1 and any(ch in header[0] for ch in ",;\t|"):
+        separators = ", ".join(repr(ch) for ch in ",;\t|" if ch in header[0])
         raise FileProblem(
             str(decoded.path),
-            "the header is one single column, so the delimiter is wrong "
-            f"(header: {header[0][:80]!r})",
+            "the header is one single column, so the delimiter is wrong (it is "
+            f"{len(header[0])} characters long and holds {separators})",
             fix="set 'delimiter:' in the mapping to the character that separates the columns",
         )
     numbers = np.arange(2, len(filled) + 2)

@@ -27,7 +27,7 @@ import sqlalchemy
 from sqlalchemy import insert, select
 
 from ice_pipeline.disk import disk_full_is_a_failure
-from ice_pipeline.errors import IceError
+from ice_pipeline.errors import IceError, printable
 from ice_pipeline.warehouse import schema
 
 _PERIOD = re.compile(r"^\d{4}-(\d{2}|Q[1-4])$")
@@ -300,9 +300,8 @@ def print_report_list(url: str) -> int:
     ]
     widths = [max(len(line[index]) for line in lines) for index in range(len(header))]
     for line in lines:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-        )
+        row = "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+        print(printable(row.rstrip()))  # kinds name departments, which come from the data
     return 0
 
 
@@ -325,5 +324,8 @@ def show_report(url: str, *, period: str, kind: str, version: int | None, out: P
         sys.stdout.flush()
     else:
         _write_atomically(out, report.html)
-        print(f"wrote {report.kind} {report.period} v{report.version} to {out}", file=sys.stderr)
+        print(
+            printable(f"wrote {report.kind} {report.period} v{report.version} to {out}"),
+            file=sys.stderr,
+        )
     return 0
