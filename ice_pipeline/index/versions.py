@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ice_pipeline.index.config import LATE_RESPONSE_POLICIES
 from ice_pipeline.index.suppression import find_disclosures
 
 # Policies for late responses (index.late_responses).
 HOLD = "hold"  # a published period is final: late responses are held, never re-published
 REPUBLISH_WHEN_K = "republish_when_k"  # re-publish once every changed figure moves by >= k
-POLICIES = (REPUBLISH_WHEN_K, HOLD)
+POLICIES = LATE_RESPONSE_POLICIES  # (REPUBLISH_WHEN_K, HOLD), checked by IndexConfig
 
 # Per published table: the key columns of a figure, and the columns computed from respondents'
 # answers. Trend, rank, ICE-K and ICE are left out on purpose: they change with other periods
@@ -262,10 +263,7 @@ class Publication:
     changes: RespondentChanges
     late_ratings: int = 0  # rating rows of held late respondents
     findings: list[str] = field(default_factory=list)  # why a re-publication was refused
-
-    @property
-    def new_version(self) -> bool:
-        return self.decision in ("first", "republished")
+    new_version: bool = False  # the figures differ from the last recorded version
 
     @property
     def held_respondents(self) -> int:
@@ -307,14 +305,16 @@ def protect_publication(
     """
     candidate = compute(ratings)
     if record is None:
-        return Publication(candidate, "first", 1, ratings, NO_CHANGES)
+        return Publication(candidate, "first", 1, ratings, NO_CHANGES, new_version=True)
     changes = respondent_changes(answer_hashes(ratings), record.respondents)
     if same_figures(record.tables, candidate):
         return Publication(candidate, "unchanged", record.version, ratings, changes)
     findings = find_version_disclosures(record.tables, candidate, k)
     allowed = policy == REPUBLISH_WHEN_K or not changes.any
     if allowed and not findings:
-        return Publication(candidate, "republished", record.version + 1, ratings, changes)
+        return Publication(
+            candidate, "republished", record.version + 1, ratings, changes, new_version=True
+        )
     late = ratings["respondent_id"].astype(str).isin(set(changes.late))
     basis = ratings[~late.to_numpy()]
     if not changes.changed and not changes.withdrawn:
@@ -322,11 +322,16 @@ def protect_publication(
         if same_figures(record.tables, held) or not find_version_disclosures(
             record.tables, held, k
         ):
-            version = (
-                record.version if same_figures(record.tables, held) else record.version + 1
-            )
+            same = same_figures(record.tables, held)
             return Publication(
-                held, "held", version, basis, changes, int(late.sum()), findings
+                held,
+                "held",
+                record.version if same else record.version + 1,
+                basis,
+                changes,
+                int(late.sum()),
+                findings,
+                new_version=not same,
             )
     # Answers of published respondents changed or disappeared: the figures as published stand.
     return Publication(
@@ -372,3 +377,15 @@ def align_previous(
         elif mismatch:
             frame["ice_p"] = np.nan
     return result
+
+
+def published_basis(ratings: pd.DataFrame, record: PublishedRecord | None) -> pd.DataFrame:
+    """A period's ratings limited to the respondents its published version rests on.
+
+    Used for the trend of the following period, which must compare with the figures as
+    published: late respondents held back there stay out of the comparison too.
+    """
+    if record is None or record.respondents.empty or ratings.empty:
+        return ratings
+    published = set(record.respondents.index)
+    return ratings[ratings["respondent_id"].astype(str).isin(published).to_numpy()]

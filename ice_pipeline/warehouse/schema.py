@@ -401,8 +401,8 @@ publication_log = Table(
     "publication_log",
     metadata,
     Column("period", String(16), primary_key=True),
-    Column("run_id", Text, primary_key=True),  # '' outside a Dagster run
-    Column("decided_at", DateTime, nullable=False),
+    Column("run_id", Text),  # the run that decided it
+    Column("updated_at", DateTime, nullable=False),
     Column("decision", String(16), nullable=False),  # first|unchanged|republished|held|kept_published
     Column("version", Integer, nullable=False),  # the version now published
     Column("policy", String(32), nullable=False),  # index.late_responses
@@ -414,7 +414,7 @@ publication_log = Table(
     Column("withdrawn_respondents", Integer, nullable=False),  # published, absent now
     Column("findings", Text),  # why a re-publication was refused, one per line
     schema=OPS_SCHEMA,
-    comment="One row per run and period: what was published and which responses were held.",
+    comment="Per period, the latest run's decision: the version published and the responses held.",
 )
 
 published_respondents = Table(

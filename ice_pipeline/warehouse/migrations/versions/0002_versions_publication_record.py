@@ -1,7 +1,7 @@
 """Issue 11 (versions): the record of what each period published, and what each run held back.
 
 ``ice_ops.published_figures`` (every version of every period's score rows), ``ice_ops.
-publication_log`` (one row per run and period: decision, version, held responses) and
+publication_log`` (per period, the latest decision: version, held responses) and
 ``ice_private.published_respondents`` (the respondents a published version rests on; one row per
 person, so in the private schema). Written explicitly from schema.py.
 
@@ -38,8 +38,8 @@ def upgrade() -> None:
     op.create_table(
         "publication_log",
         sa.Column("period", sa.String(16), nullable=False),
-        sa.Column("run_id", sa.Text(), nullable=False),
-        sa.Column("decided_at", sa.DateTime(), nullable=False),
+        sa.Column("run_id", sa.Text(), nullable=True),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.Column("decision", sa.String(16), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("policy", sa.String(32), nullable=False),
@@ -50,9 +50,9 @@ def upgrade() -> None:
         sa.Column("changed_respondents", sa.Integer(), nullable=False),
         sa.Column("withdrawn_respondents", sa.Integer(), nullable=False),
         sa.Column("findings", sa.Text(), nullable=True),
-        sa.PrimaryKeyConstraint("period", "run_id", name="pk_publication_log"),
+        sa.PrimaryKeyConstraint("period", name="pk_publication_log"),
         schema="ice_ops",
-        comment="One row per run and period: what was published and which responses were held.",
+        comment="Per period, the latest run's decision: the version published and the responses held.",
     )
     op.create_table(
         "published_respondents",
