@@ -99,6 +99,12 @@ def _cmd_report_show(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from ice_pipeline.privacy.audit import run_audit_command
+
+    return run_audit_command(args.period)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ice-pipeline",
@@ -191,6 +197,14 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--version", type=int, help="version (default the newest)")
     rs.add_argument("--out", help="write the HTML to this file instead of stdout")
     rs.set_defaults(handler=_cmd_report_show)
+
+    audit = sub.add_parser(
+        "audit",
+        help="check a period's tables, views, report versions and e-mails for any group under k "
+        "(exit 1 and one line per finding)",
+    )
+    audit.add_argument("period", help="period, YYYY-MM")
+    audit.set_defaults(handler=_cmd_audit)
     return parser
 
 

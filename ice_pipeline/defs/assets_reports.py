@@ -18,6 +18,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from ice_pipeline.defs.assets_audit import disclosure_audit
 from ice_pipeline.defs.checks import Outcome, blocking_failures, period_check_outcomes
 from ice_pipeline.defs.partitions import CORRELATION_HISTORY, monthly_partitions, periods_back
 from ice_pipeline.defs.resources import EmailResource, PipelineSettingsResource, WarehouseResource
@@ -228,6 +229,7 @@ class DeliveryConfig(dg.Config):
     group_name=GROUP_REPORTS,
     deps=[
         "executive_report",
+        "disclosure_audit",
         "survey_ratings",
         "survey_comments",
         "tickets",
@@ -266,6 +268,10 @@ def report_delivery(
                 allow_retries=False,
                 metadata={"blocking_checks_failed": len(blocking), "checks": names},
             )
+        # Issue 11: nothing is sent while the disclosure audit of the period finds anything.
+        audit_block = disclosure_block(warehouse, pipeline, period)
+        if audit_block:
+            raise dg.Failure(description=audit_block, allow_retries=False)
         if config.dry_run:
             return dg.MaterializeResult(
                 metadata={"dry_run": True, "sent": 0, "duration_s": timer.seconds}
@@ -332,4 +338,15 @@ def report_delivery(
     )
 
 
-report_assets = [executive_report, report_delivery]
+def disclosure_block(
+    warehouse: WarehouseResource, pipeline: PipelineSettingsResource, period: str
+) -> str | None:
+    """Why the period's reports may not be sent (a disclosure audit finding), or None."""
+    from ice_pipeline.privacy.audit import audit_period, blocking_message
+
+    k = pipeline.index_config().k_min_respondents
+    result = audit_period(warehouse.engine(), period, k, pipeline.outbox_dir)
+    return None if result.ok else blocking_message(result)
+
+
+report_assets = [executive_report, disclosure_audit, report_delivery]
