@@ -106,14 +106,18 @@ def test_k_or_more_new_respondents_in_every_changed_figure_may_be_republished() 
     v2 = compute(ratings([*BASE, *five_late]))
     assert find_version_disclosures(compute(ratings(BASE)), v2, K) == []
     four_late = five_late[:-1]
-    found = find_version_disclosures(compute(ratings(BASE)), compute(ratings([*BASE, *four_late])), K)
+    found = find_version_disclosures(
+        compute(ratings(BASE)), compute(ratings([*BASE, *four_late])), K
+    )
     assert found and all("n 5 -> 9" in f or "n 15 -> 19" in f for f in found)
 
 
 def test_a_changed_answer_with_the_same_n_is_flagged() -> None:
     changed = [("s0", "Sales", "IT", 100.0), *BASE[1:]]
     found = find_version_disclosures(compute(ratings(BASE)), compute(ratings(changed)), K)
-    assert any("'IT' x 'Sales': the figure changed between versions while n stayed 5" in f for f in found)
+    assert any(
+        "'IT' x 'Sales': the figure changed between versions while n stayed 5" in f for f in found
+    )
 
 
 def _matrix_period(hidden: set[str]) -> dict[str, pd.DataFrame]:
@@ -233,7 +237,10 @@ def _rendered(rows: pd.DataFrame) -> str:
 
 
 def test_report_versions_of_the_attack_are_flagged_from_the_html_alone() -> None:
-    v1, v2 = figures_in_html(_rendered(ratings(BASE))), figures_in_html(_rendered(ratings([*BASE, LATE])))
+    v1, v2 = (
+        figures_in_html(_rendered(ratings(BASE))),
+        figures_in_html(_rendered(ratings([*BASE, LATE]))),
+    )
     sales = [key for key in v1 if "| Sales |" in key]
     assert sales and v1[sales[0]].n == 5 and v2[sales[0]].n == 6
     found = version_findings("report executive_summary", v1, v2, K)
@@ -254,4 +261,6 @@ def test_a_figure_shown_from_fewer_than_k_respondents_is_flagged() -> None:
     assert figures["Ratings | Department | Legal | Score"].n == 3
     assert figures["Ratings | Department | Sales | Score"].n == 12
     found = small_group_findings("report x", figures, K)
-    assert found == ["report x: Ratings | Department | Legal | Score shows 61.5 from n = 3 (under k = 5)"]
+    assert found == [
+        "report x: Ratings | Department | Legal | Score shows 61.5 from n = 3 (under k = 5)"
+    ]

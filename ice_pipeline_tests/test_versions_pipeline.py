@@ -78,8 +78,7 @@ def _tables(url: str) -> dict[str, pd.DataFrame]:
     engine = connect_warehouse(url)
     try:
         return {
-            name: read_frame(engine, schema.metadata.tables[f"ice.{name}"])
-            for name in SCORE_TABLES
+            name: read_frame(engine, schema.metadata.tables[f"ice.{name}"]) for name in SCORE_TABLES
         } | {
             name: read_frame(engine, table)
             for name, table in (
@@ -205,7 +204,9 @@ def test_a_leaky_republication_is_found_and_blocks_delivery(
     assert out[-1].startswith(f"audit {PERIOD}: ") and "finding(s)" in out[-1]
     findings = out[:-1]
     # One line per finding, naming each kind of artefact that leaks.
-    assert any(line.startswith("report executive_summary") and "n 5 -> 6" in line for line in findings)
+    assert any(
+        line.startswith("report executive_summary") and "n 5 -> 6" in line for line in findings
+    )
     assert any(line.startswith("table versions 1 and 2: matrix_scores") for line in findings)
     assert any("consumer_satisfaction" in line and "n 5 -> 6" in line for line in findings)
 

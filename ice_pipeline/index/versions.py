@@ -197,21 +197,43 @@ def union_of_versions(
 # ------------------------------------------------------------------------------------------------
 
 
+def _column_hash(values: pd.Series) -> np.ndarray:
+    """The stable uint64 hash pandas gives every value, computed once per distinct value."""
+    if isinstance(values.dtype, pd.CategoricalDtype) or pd.api.types.is_float_dtype(values):
+        return pd.util.hash_pandas_object(values, index=False).to_numpy(dtype=np.uint64)
+    codes, uniques = pd.factorize(values, sort=False)
+    hashed = pd.util.hash_pandas_object(pd.Series(uniques), index=False).to_numpy(np.uint64)
+    return hashed[codes]
+
+
 def answer_hashes(ratings: pd.DataFrame) -> pd.Series:
-    """respondent_id -> a 16-hex hash of all their answers in ``ratings`` (order independent)."""
+    """respondent_id -> a 16-hex hash of all their answers in ``ratings`` (order independent).
+
+    Vectorised (a period holds millions of ratings): each column is hashed once per distinct
+    value, the columns are mixed per row, and a respondent's rows are summed modulo 2**64, which
+    does not depend on their order (the two 32-bit halves are summed exactly by ``bincount``).
+    """
     if ratings.empty:
         return pd.Series(dtype=object, name="answers_hash")
-    parts = ratings[["respondent_id", "provider_department", "dimension", "consumer_department"]]
-    rows = pd.util.hash_pandas_object(parts.astype(str), index=False).to_numpy(dtype=np.uint64)
-    scores = pd.util.hash_pandas_object(
-        ratings["score"].astype(float).round(9), index=False
-    ).to_numpy(dtype=np.uint64)
-    combined = pd.Series(rows * np.uint64(31) + scores, index=ratings.index)
-    # Summing wraps around modulo 2**64: the order of the rows does not matter.
+    mixed = np.zeros(len(ratings), dtype=np.uint64)
+    columns = ("provider_department", "dimension", "consumer_department", "score")
     with np.errstate(over="ignore"):
-        sums = combined.groupby(ratings["respondent_id"].astype(str).to_numpy()).sum()
-    return sums.map(lambda value: format(int(value) & 0xFFFFFFFFFFFFFFFF, "016x")).rename(
-        "answers_hash"
+        for position, column in enumerate(columns, start=1):
+            values = ratings[column]
+            if column == "score":
+                values = values.astype(float).round(9)
+            weight = np.uint64(2 * position + 1)
+            mixed = mixed * np.uint64(1_000_003) + _column_hash(values) * weight
+    codes, respondents = pd.factorize(ratings["respondent_id"], sort=False)
+    low = np.bincount(codes, (mixed & np.uint64(0xFFFFFFFF)).astype(float), len(respondents))
+    high = np.bincount(codes, (mixed >> np.uint64(32)).astype(float), len(respondents))
+    with np.errstate(over="ignore"):  # exact below 2**21 rows per respondent, then wraps
+        sums = (high.astype(np.uint64) << np.uint64(32)) + low.astype(np.uint64)
+    return pd.Series(
+        [format(int(value), "016x") for value in sums],
+        index=pd.Index([str(label) for label in respondents]),
+        dtype=object,
+        name="answers_hash",
     )
 
 

@@ -63,7 +63,10 @@ class _FigureReader(HTMLParser):
         attributes = dict(attrs)
         classes = (attributes.get("class") or "").split()
         layout_cell = (
-            tag in ("td", "th") and self._tables and self._tables[-1].layout and "tile" not in classes
+            tag in ("td", "th")
+            and self._tables
+            and self._tables[-1].layout
+            and "tile" not in classes
         )
         if layout_cell:
             self._layout_cells += 1
@@ -140,7 +143,9 @@ class _FigureReader(HTMLParser):
         number = re.search(r"[+-]?\d+(?:\.\d+)?", text)
         if count and number and number.start() < count.start():
             label = text[: number.start()].strip()
-            self._add(f"{self.section} | text | {label}", text[number.start() :], int(count.group(1)))
+            self._add(
+                f"{self.section} | text | {label}", text[number.start() :], int(count.group(1))
+            )
 
     def _end_row(self, table: _Table) -> None:
         row, table.row = table.row or [], None

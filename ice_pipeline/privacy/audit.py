@@ -191,7 +191,9 @@ def audit_period(
 
 def blocking_message(result: AuditResult) -> str:
     """The one line that stops delivery: how many findings, and the first one named."""
-    more = f" (and {len(result.findings) - 1} more; `ice-pipeline audit {result.period}` lists them)"
+    more = (
+        f" (and {len(result.findings) - 1} more; `ice-pipeline audit {result.period}` lists them)"
+    )
     return (
         f"reports for {result.period} NOT emailed: the disclosure audit found "
         f"{len(result.findings)} problem(s): {result.findings[0]}"

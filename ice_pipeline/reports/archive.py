@@ -4,9 +4,10 @@ A version is identified by (period, kind, audience, version). Archiving HTML who
 the newest version's returns that version unchanged (no new row, no new file); different HTML
 becomes version + 1. Older versions are superseded: their rows (and HTML) stay in
 ``ice_ops.report_archive`` for the auditor, but their files are removed from the reports
-directory and ``report show`` serves only the current version (issue 11). ``generated_at`` and the run id live in the
-row, never in the HTML, which is why re-rendering the same inputs gives the same bytes. The CLI's
-``report list`` / ``report show`` call :func:`print_report_list` and :func:`show_report`.
+directory and ``report show`` serves only the current version (issue 11). ``generated_at`` and
+the run id live in the row, never in the HTML, which is why re-rendering the same inputs gives
+the same bytes. The CLI's ``report list`` / ``report show`` call :func:`print_report_list` and
+:func:`show_report`.
 Rows are single reports, so plain SQLAlchemy Core inserts are used (bulk loading is for data).
 """
 

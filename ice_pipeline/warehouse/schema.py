@@ -403,7 +403,8 @@ publication_log = Table(
     Column("period", String(16), primary_key=True),
     Column("run_id", Text),  # the run that decided it
     Column("updated_at", DateTime, nullable=False),
-    Column("decision", String(16), nullable=False),  # first|unchanged|republished|held|kept_published
+    # first | unchanged | republished | held | kept_published (ice_pipeline.index.versions)
+    Column("decision", String(16), nullable=False),
     Column("version", Integer, nullable=False),  # the version now published
     Column("policy", String(32), nullable=False),  # index.late_responses
     Column("respondents_published", Integer, nullable=False),  # respondents the figures rest on
