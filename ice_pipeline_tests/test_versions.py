@@ -264,3 +264,75 @@ def test_a_figure_shown_from_fewer_than_k_respondents_is_flagged() -> None:
     assert found == [
         "report x: Ratings | Department | Legal | Score shows 61.5 from n = 3 (under k = 5)"
     ]
+
+
+def test_figures_published_before_the_record_are_protected_too() -> None:
+    """After the upgrade, the warehouse's figures stand in for the record (respondents unknown)."""
+    published = compute(ratings(BASE))
+    bootstrap = PublishedRecord(1, published, None)
+    same = protect_publication(ratings(BASE), compute, bootstrap, k=K, policy="republish_when_k")
+    assert (same.decision, same.new_version) == ("unchanged", True)  # recorded from now on
+    late = protect_publication(
+        ratings([*BASE, LATE]), compute, bootstrap, k=K, policy="republish_when_k"
+    )
+    assert late.decision == "kept_published" and late.findings
+    assert same_figures(late.tables, published)
+
+
+# ------------------------------------------------------------------------------------------------
+# The record in the warehouse, on both engines
+# ------------------------------------------------------------------------------------------------
+
+
+def test_the_record_round_trips_on_each_engine(warehouse_url: str) -> None:
+    from ice_pipeline.privacy.records import (
+        figure_versions,
+        publication_log,
+        read_record,
+        record_publication,
+    )
+    from ice_pipeline.warehouse import migrate, schema
+    from ice_pipeline.warehouse.engine import connect_warehouse
+    from ice_pipeline.warehouse.writes import replace_partition
+
+    migrate.upgrade(warehouse_url)
+    engine = connect_warehouse(warehouse_url)
+    try:
+        assert read_record(engine, PERIOD) is None
+        first = protect_publication(ratings(BASE), compute, None, k=K, policy="hold")
+        for name, frame in first.tables.items():
+            table = schema.metadata.tables[f"ice.{name}"]
+            replace_partition(engine, table, frame, {"period": PERIOD})
+        bootstrap = read_record(engine, PERIOD)  # written, not yet recorded: read from ice
+        assert bootstrap is not None and bootstrap.respondents is None
+        assert same_figures(bootstrap.tables, first.tables)
+
+        record_publication(engine, PERIOD, first, policy="hold", run_id="run-1")
+        record = read_record(engine, PERIOD)
+        assert record is not None and record.version == 1
+        assert same_figures(record.tables, first.tables)
+        assert record.respondents.to_dict() == answer_hashes(ratings(BASE)).to_dict()
+
+        held = protect_publication(ratings([*BASE, LATE]), compute, record, k=K, policy="hold")
+        record_publication(engine, PERIOD, held, policy="hold", run_id="run-2")
+        log = publication_log(engine, PERIOD).iloc[0]
+        assert (log["decision"], log["version"], log["run_id"]) == ("held", 1, "run-2")
+        assert (log["late_respondents"], log["late_ratings"], log["held_respondents"]) == (1, 1, 1)
+        assert log["respondents_published"] == len(BASE)
+        assert list(figure_versions(engine, PERIOD)) == [1]  # held: no new version recorded
+
+        five = [(f"l{i}", "Sales", "IT", 100.0) for i in range(K)]
+        again = protect_publication(
+            ratings([*BASE, *five]),
+            compute,
+            read_record(engine, PERIOD),
+            k=K,
+            policy="republish_when_k",
+        )
+        record_publication(engine, PERIOD, again, policy="republish_when_k", run_id="run-3")
+        versions = figure_versions(engine, PERIOD)
+        assert list(versions) == [1, 2]
+        assert find_version_disclosures(versions[1], versions[2], K) == []
+        assert read_record(engine, PERIOD).respondents.size == len(BASE) + K
+    finally:
+        engine.dispose()

@@ -271,7 +271,9 @@ class PublishedRecord:
 
     version: int
     tables: dict[str, pd.DataFrame]  # the five score tables as published
-    respondents: pd.Series  # respondent_id -> answers hash
+    # respondent_id -> answers hash; None for figures published before this record existed
+    # (read back from the warehouse), whose respondents are unknown.
+    respondents: pd.Series | None
 
 
 @dataclass
@@ -328,18 +330,24 @@ def protect_publication(
     candidate = compute(ratings)
     if record is None:
         return Publication(candidate, "first", 1, ratings, NO_CHANGES, new_version=True)
-    changes = respondent_changes(answer_hashes(ratings), record.respondents)
+    unknown = record.respondents is None
+    changes = (
+        NO_CHANGES if unknown else respondent_changes(answer_hashes(ratings), record.respondents)
+    )
     if same_figures(record.tables, candidate):
-        return Publication(candidate, "unchanged", record.version, ratings, changes)
+        # Figures published before the record existed: record them (and who they rest on) now.
+        return Publication(
+            candidate, "unchanged", record.version, ratings, changes, new_version=unknown
+        )
     findings = find_version_disclosures(record.tables, candidate, k)
-    allowed = policy == REPUBLISH_WHEN_K or not changes.any
+    allowed = policy == REPUBLISH_WHEN_K or not (changes.any or unknown)
     if allowed and not findings:
         return Publication(
             candidate, "republished", record.version + 1, ratings, changes, new_version=True
         )
     late = ratings["respondent_id"].astype(str).isin(set(changes.late))
     basis = ratings[~late.to_numpy()]
-    if not changes.changed and not changes.withdrawn:
+    if not (changes.changed or changes.withdrawn or unknown):
         held = compute(basis) if changes.late else candidate
         if same_figures(record.tables, held) or not find_version_disclosures(
             record.tables, held, k
@@ -355,7 +363,8 @@ def protect_publication(
                 findings,
                 new_version=not same,
             )
-    # Answers of published respondents changed or disappeared: the figures as published stand.
+    # Answers of published respondents changed or disappeared, or who was published is unknown:
+    # the figures as published stand.
     return Publication(
         {name: frame.copy() for name, frame in record.tables.items()},
         "kept_published",
@@ -407,7 +416,7 @@ def published_basis(ratings: pd.DataFrame, record: PublishedRecord | None) -> pd
     Used for the trend of the following period, which must compare with the figures as
     published: late respondents held back there stay out of the comparison too.
     """
-    if record is None or record.respondents.empty or ratings.empty:
+    if record is None or record.respondents is None or record.respondents.empty or ratings.empty:
         return ratings
     published = set(record.respondents.index)
     return ratings[ratings["respondent_id"].astype(str).isin(published).to_numpy()]

@@ -21,7 +21,7 @@ import pandas as pd
 import sqlalchemy
 from sqlalchemy import Boolean, Float, Integer
 
-from ice_pipeline.index.versions import FIGURE_KEYS, Publication, PublishedRecord
+from ice_pipeline.index.versions import FIGURE_KEYS, Publication, PublishedRecord, answer_hashes
 from ice_pipeline.warehouse import schema
 from ice_pipeline.warehouse.writes import read_frame, replace_partition, upsert_rows
 
@@ -98,10 +98,21 @@ def figure_versions(engine: sqlalchemy.Engine, period: str) -> dict[int, dict[st
 
 
 def read_record(engine: sqlalchemy.Engine, period: str) -> PublishedRecord | None:
-    """The newest published version of ``period``, or None before its first publication."""
+    """The newest published version of ``period``, or None before its first publication.
+
+    A period the warehouse already holds but the record does not (published before this record
+    existed, i.e. before migration 0002_versions) is read from the warehouse as version 1 with
+    unknown respondents, so the first re-run after an upgrade is protected as well.
+    """
     versions = figure_versions(engine, period)
     if not versions:
-        return None
+        current = {
+            name: read_frame(engine, _score_table(name), where={"period": period})
+            for name in FIGURE_KEYS
+        }
+        if current["company_scores"].empty:
+            return None
+        return PublishedRecord(1, current, None)
     latest = max(versions)
     respondents = read_frame(engine, schema.published_respondents, where={"period": period})
     hashes = pd.Series(
@@ -122,8 +133,6 @@ def record_publication(
     run_id: str | None,
 ) -> None:
     """Keep a new version's figures and respondents, and log the run's decision either way."""
-    from ice_pipeline.index.versions import answer_hashes
-
     if publication.new_version:
         replace_partition(
             engine,
