@@ -336,6 +336,7 @@ class Runner:
             tickets = summary.metadata.get(f"tickets[{period}]", {}).get("rows", 0)
             company = summary.metadata.get(f"company_scores[{period}]", {}).get("company_ice_p")
             ice_text = f", company ICE-P {company:.1f}" if isinstance(company, float) else ""
+            ice_text += self._held_text(summary, period)
             self.say(
                 f"[{index}/{len(chosen)}] {period}: {ratings} ratings, {tickets} tickets{ice_text} "
                 f"({time.perf_counter() - began:.1f} s)"
@@ -344,6 +345,18 @@ class Runner:
             self.build_data_docs()
         summary.seconds = time.perf_counter() - started
         return summary
+
+    @staticmethod
+    def _held_text(summary: RunSummary, period: str) -> str:
+        """Late responses held back from a published period (issue 11), if any."""
+        meta = summary.metadata.get(f"company_scores[{period}]", {})
+        held = meta.get("held_respondents") or 0
+        if not held:
+            return ""
+        return (
+            f", {held} late respondent(s) held (version {meta.get('publication_version')} "
+            "stands; see ice_ops.publication_log)"
+        )
 
     def fingerprint(self, dry_run: bool) -> str:
         from ice_pipeline.config import config_path

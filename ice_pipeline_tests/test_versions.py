@@ -336,3 +336,57 @@ def test_the_record_round_trips_on_each_engine(warehouse_url: str) -> None:
         assert read_record(engine, PERIOD).respondents.size == len(BASE) + K
     finally:
         engine.dispose()
+
+
+def test_the_auditor_reads_report_versions_and_e_mails(warehouse_url: str, tmp_path) -> None:
+    """Two versions of the attack archived and both e-mailed: every artefact is flagged."""
+    from ice_pipeline.privacy.audit import audit_period
+    from ice_pipeline.reports.archive import archive_report
+    from ice_pipeline.reports.delivery import OutboxTransport, deliver
+    from ice_pipeline.warehouse import migrate
+    from ice_pipeline.warehouse.engine import connect_warehouse
+
+    migrate.upgrade(warehouse_url)
+    engine = connect_warehouse(warehouse_url)
+    outbox = tmp_path / "outbox"
+    try:
+        clean = audit_period(engine, PERIOD, K, outbox)
+        assert clean.ok and clean.summary().startswith(f"audit {PERIOD}: no disclosure found")
+        for rows in (ratings(BASE), ratings([*BASE, LATE])):
+            view = build_executive_view(PERIOD, compute(rows), sample_quality(), ReportConfig())
+            rendered = render_report(view, audience="executives")
+            archived = archive_report(
+                engine,
+                period=PERIOD,
+                kind=rendered.kind,
+                audience="executives",
+                html=rendered.html,
+                input_fingerprints={},
+                run_id=None,
+                reports_dir=tmp_path / "reports",
+            )
+            outcome = deliver(
+                engine,
+                archived,
+                ["cfo@example.com"],
+                OutboxTransport(outbox),
+                content=rendered,
+                from_address="ice@example.com",
+            )
+            assert outcome.sent == ["cfo@example.com"]
+        result = audit_period(engine, PERIOD, K, outbox)
+    finally:
+        engine.dispose()
+    assert (result.report_versions, result.emails) == (2, 2)
+    assert any(
+        line.startswith(f"report executive_summary (executives) {PERIOD} v1 against v2")
+        and "| Sales |" in line
+        and "n 5 -> 6" in line
+        for line in result.findings
+    ), result.findings
+    assert any(
+        line.startswith("e-mails executive_summary v1 and v2 to cfo@example.com")
+        and "n 15 -> 16" in line
+        for line in result.findings
+    ), result.findings
+    assert not result.ok and "finding(s)" in result.summary()

@@ -94,12 +94,13 @@ def published_views(engine: sqlalchemy.Engine, period: str) -> dict[str, pd.Data
             if match is None:
                 continue
             name = match.group(1)
-            frame = pd.read_sql(
-                sqlalchemy.text(f"SELECT * FROM {name}"),  # noqa: S608 - names from sql/views
-                connection,
+            # Names come from sql/views, never from input; the period is a bound parameter.
+            probe = sqlalchemy.text(f"SELECT * FROM {name} LIMIT 0")  # noqa: S608
+            columns = connection.execute(probe).keys()
+            query = f"SELECT * FROM {name}" + (
+                " WHERE period = :period" if "period" in columns else ""
             )
-            if "period" in frame.columns:
-                frame = frame[frame["period"].astype(str) == period]
+            frame = pd.read_sql(sqlalchemy.text(query), connection, params={"period": period})
             for column in frame.columns:  # NULL-able flags come back as object columns
                 if column == "suppressed" or column.endswith("_suppressed"):
                     frame[column] = frame[column].astype("boolean")
