@@ -151,13 +151,18 @@ def record_publication(
         )
         replace_partition(engine, schema.published_respondents, respondents, {"period": period})
     changes = publication.changes
+    decision = publication.decision
+    if decision == "unchanged":  # the state stays as it came about (a re-run changes nothing)
+        earlier = publication_log(engine, period)
+        if not earlier.empty and earlier["decision"].iloc[0] in ("first", "republished"):
+            decision = str(earlier["decision"].iloc[0])
     log = pd.DataFrame(
         [
             {
                 "period": period,
                 "run_id": run_id,
                 "updated_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0),
-                "decision": publication.decision,
+                "decision": decision,
                 "version": publication.version,
                 "policy": policy,
                 "respondents_published": int(publication.basis["respondent_id"].nunique())
