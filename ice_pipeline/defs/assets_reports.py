@@ -8,6 +8,7 @@ A failed blocking data check stops the email but not the archive: ``executive_re
 renders and archives what was computed (its data-quality panel names the failed checks), and
 ``report_delivery`` refuses to send while any blocking expectation of the period fails, with a
 one-line message naming them (see defs/checks.py for why the Dagster checks are not blocking).
+Nor does it send while the disclosure audit of the period (defs/assets_audit.py) finds anything.
 """
 
 import threading
