@@ -175,6 +175,12 @@ class _Parser(argparse.ArgumentParser):
         super().error(printable(message))
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from ice_pipeline.privacy.audit import run_audit_command
+
+    return run_audit_command(args.period)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="ice-pipeline",
@@ -285,6 +291,14 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--force", action="store_true", help="replace the --out file if it exists")
     rs.set_defaults(handler=_cmd_report_show)
     _add_delivery_commands(sub)
+
+    audit = sub.add_parser(
+        "audit",
+        help="check a period's tables, views, report versions and e-mails for any group under k "
+        "(exit 1 and one line per finding)",
+    )
+    audit.add_argument("period", help="period, YYYY-MM")
+    audit.set_defaults(handler=_cmd_audit)
     return parser
 
 

@@ -396,6 +396,7 @@ class Runner:
             )
             if replaced:
                 ice_text += f", {replaced} responses replaced by a later file"
+            ice_text += self._held_text(summary, period)
             self.say(
                 f"[{index}/{len(chosen)}] {period}: {ratings} ratings, {tickets} tickets{ice_text} "
                 f"({time.perf_counter() - began:.1f} s)"
@@ -425,6 +426,18 @@ class Runner:
                 + (f"; {len(failed)} file(s) failed" if failed else "")
             )
             summary.failed_files.extend(failed)
+
+    @staticmethod
+    def _held_text(summary: RunSummary, period: str) -> str:
+        """Late responses held back from a published period (issue 11), if any."""
+        meta = summary.metadata.get(f"company_scores[{period}]", {})
+        held = meta.get("held_respondents") or 0
+        if not held:
+            return ""
+        return (
+            f", {held} late respondent(s) held (version {meta.get('publication_version')} "
+            "stands; see ice_ops.publication_log)"
+        )
 
     def fingerprint(self, dry_run: bool) -> str:
         from ice_pipeline.config import config_path

@@ -45,7 +45,12 @@ VOLATILE_COLUMNS = {
 }
 # One row per Dagster run and step: separate runs have more runs by construction.
 RUN_BOOKKEEPING_TABLES = {"run_log"}
-REPORT_ASSET_PREFIXES = ("executive_report", "report_delivery", "provider_report")
+REPORT_ASSET_PREFIXES = (
+    "executive_report",
+    "disclosure_audit",
+    "report_delivery",
+    "provider_report",
+)
 
 RUN_ONE_PERIOD = """
 import sys

@@ -36,6 +36,7 @@ EXPECTED_ASSETS = {
     "consumer_satisfaction",
     "correlations",
     "executive_report",
+    "disclosure_audit",
     "report_delivery",
     "analyst_warehouse",
 }

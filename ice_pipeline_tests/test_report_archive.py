@@ -116,14 +116,18 @@ def test_archive_versions_on_each_engine(warehouse_url: str, tmp_path: Path, cap
     assert count == 2
     assert json.loads(stored) == prints
     assert load_report(engine, period=PERIOD, kind="executive_summary").version == 2
-    engine.dispose()
 
-    # The CLI functions read both versions back; version 1 is unchanged.
-    out = tmp_path / "v1.html"
-    assert (
-        show_report(warehouse_url, period=PERIOD, kind="executive_summary", version=1, out=out) == 0
+    # Version 1 is superseded (issue 11): its HTML stays in the archive for the auditor, but its
+    # file is withdrawn from the reports directory and `report show` does not serve it.
+    assert load_report(engine, period=PERIOD, kind="executive_summary", version=1).html == (
+        first_render.html
     )
-    assert out.read_text(encoding="utf-8") == first_render.html
+    assert not (reports_dir / PERIOD / "executive_summary-v1.html").exists()
+    assert Path(second.file_path).read_text(encoding="utf-8") == changed_render.html
+    out = tmp_path / "v1.html"
+    with pytest.raises(IceError, match="superseded by version 2"):
+        show_report(warehouse_url, period=PERIOD, kind="executive_summary", version=1, out=out)
+    assert not out.exists()
     capsys.readouterr()
     assert (
         show_report(warehouse_url, period=PERIOD, kind="executive_summary", version=None, out=None)
@@ -137,6 +141,7 @@ def test_archive_versions_on_each_engine(warehouse_url: str, tmp_path: Path, cap
     assert "run-1" in listing[1] and "run-3" in listing[2]
     with pytest.raises(IceError, match="report list"):
         show_report(warehouse_url, period=PERIOD, kind="executive_summary", version=9, out=None)
+    engine.dispose()
 
 
 def test_report_list_on_a_warehouse_without_tables(duckdb_url: str):

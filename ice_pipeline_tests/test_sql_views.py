@@ -515,8 +515,8 @@ def _check_report_archive_index_has_no_html_or_recipients(engine: sqlalchemy.Eng
         "is_latest",
     ]
     assert [(r[0], r[1], r[3], r[4], r[5], r[8]) for r in rows] == [
+        # FEB's executive summary version 1 is superseded by version 2: not listed (issue 11).
         (JAN, "executive_summary", 1, "a1", GENERATED - dt.timedelta(days=28), True),
-        (FEB, "executive_summary", 1, "b1", GENERATED, False),
         (FEB, "executive_summary", 2, "b2", GENERATED + dt.timedelta(hours=1), True),
         (FEB, "provider:IT", 1, "c1", GENERATED, True),
     ]

@@ -176,35 +176,52 @@ def ice_tables(
     pipeline: PipelineSettingsResource,
 ):  # noqa: ANN201 - a generator of MaterializeResults
     from ice_pipeline.index.scoring import add_trend, compute_period_scores
+    from ice_pipeline.index.versions import align_previous, protect_publication, published_basis
+    from ice_pipeline.privacy.records import read_record, record_publication
 
     timer = Timer()
     period = context.partition_key
     before = previous_period(period)
     with user_errors():
         config = pipeline.index_config()
+        engine = warehouse.engine()
         # Shared with the survey_ratings expectation suite of the same run (one read, not two).
-        ratings = shared_read(context.run_id, warehouse.engine(), schema.survey_ratings, period)
-        previous_ratings = shared_read(
-            context.run_id, warehouse.engine(), schema.survey_ratings, before
+        ratings = shared_read(context.run_id, engine, schema.survey_ratings, period)
+        previous_record = read_record(engine, before)
+        # The previous period as published: respondents held back there stay out of the trend.
+        previous_ratings = published_basis(
+            shared_read(context.run_id, engine, schema.survey_ratings, before), previous_record
         )
         kpis = _read_period(warehouse, "service_kpis", period)
-        tables = compute_period_scores(ratings, kpis, config)
+        # A period published before is protected against its own earlier version (issue 11).
+        publication = protect_publication(
+            ratings,
+            lambda rows: compute_period_scores(rows, kpis, config),
+            read_record(engine, period),
+            k=config.k_min_respondents,
+            policy=config.late_responses,
+        )
+        tables = publication.tables
         # The previous period's published/suppressed state comes from the same computation on its
         # ratings, so the trend needs no read of this asset's own earlier partition.
         previous = (
-            compute_period_scores(previous_ratings, None, config)
+            align_previous(compute_period_scores(previous_ratings, None, config), previous_record)
             if not previous_ratings.empty
             else None
         )
-        for name in ("ice_scores", "company_scores"):
-            tables[name] = add_trend(
-                tables[name],
-                previous[name] if previous else None,
-                ratings,
-                previous_ratings if previous else None,
-                config,
-            )
+        if publication.decision != "kept_published":  # kept figures keep their trend as well
+            for name in ("ice_scores", "company_scores"):
+                tables[name] = add_trend(
+                    tables[name],
+                    previous[name] if previous else None,
+                    publication.basis,
+                    previous_ratings if previous else None,
+                    config,
+                )
         written = {name: _write(warehouse, name, tables[name], period) for name in SCORE_TABLES}
+        record_publication(
+            engine, period, publication, policy=config.late_responses, run_id=context.run_id
+        )
     ice = tables["ice_scores"]
     company = tables["company_scores"]
     for name in SCORE_TABLES:
@@ -235,6 +252,14 @@ def ice_tables(
             metadata["company_ice_p"] = float(row["ice_p"]) if pd.notna(row["ice_p"]) else None
             metadata["n_respondents"] = int(row["n_respondents"])
             metadata["duration_s"] = timer.seconds
+        if name == "company_scores":
+            metadata.update(
+                publication_version=publication.version,
+                publication_decision=publication.decision,
+                late_respondents=len(publication.changes.late),
+                held_respondents=publication.held_respondents,
+                held_late_ratings=publication.late_ratings,
+            )
         yield dg.MaterializeResult(asset_key=name, metadata=metadata)
 
 

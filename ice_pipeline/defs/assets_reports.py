@@ -8,6 +8,7 @@ A failed blocking data check stops the email but not the archive: ``executive_re
 renders and archives what was computed (its data-quality panel names the failed checks), and
 ``report_delivery`` refuses to send while any blocking expectation of the period fails, with a
 one-line message naming them (see defs/checks.py for why the Dagster checks are not blocking).
+Nor does it send while the disclosure audit of the period (defs/assets_audit.py) finds anything.
 """
 
 import threading
@@ -18,6 +19,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from ice_pipeline.defs.assets_audit import disclosure_audit
 from ice_pipeline.defs.checks import Outcome, blocking_failures, period_check_outcomes
 from ice_pipeline.defs.partitions import CORRELATION_HISTORY, monthly_partitions, periods_back
 from ice_pipeline.defs.resources import EmailResource, PipelineSettingsResource, WarehouseResource
@@ -239,6 +241,7 @@ class DeliveryConfig(dg.Config):
     group_name=GROUP_REPORTS,
     deps=[
         "executive_report",
+        "disclosure_audit",
         "survey_ratings",
         "survey_comments",
         "tickets",
@@ -277,6 +280,10 @@ def report_delivery(
                 allow_retries=False,
                 metadata={"blocking_checks_failed": len(blocking), "checks": names},
             )
+        # Issue 11: nothing is sent while the disclosure audit of the period finds anything.
+        audit_block = disclosure_block(warehouse, pipeline, period)
+        if audit_block:
+            raise dg.Failure(description=audit_block, allow_retries=False)
         if config.dry_run:
             return dg.MaterializeResult(
                 metadata={"dry_run": True, "sent": 0, "duration_s": timer.seconds}
@@ -377,4 +384,15 @@ def deliver_period(
     return outcomes
 
 
-report_assets = [executive_report, report_delivery]
+def disclosure_block(
+    warehouse: WarehouseResource, pipeline: PipelineSettingsResource, period: str
+) -> str | None:
+    """Why the period's reports may not be sent (a disclosure audit finding), or None."""
+    from ice_pipeline.privacy.audit import audit_period, blocking_message
+
+    k = pipeline.index_config().k_min_respondents
+    result = audit_period(warehouse.engine(), period, k, pipeline.outbox_dir)
+    return None if result.ok else blocking_message(result)
+
+
+report_assets = [executive_report, disclosure_audit, report_delivery]

@@ -13,6 +13,8 @@ from ice_pipeline.errors import ConfigError
 
 # k may be raised but never lowered below this: under 3 a published mean reveals too much.
 K_FLOOR = 3
+# index.late_responses: the same names as ice_pipeline.index.versions.POLICIES.
+LATE_RESPONSE_POLICIES = ("republish_when_k", "hold")
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,10 @@ class IndexConfig:
     protection_width_points: float = 25.0
     # Free-text comments are shown only for groups at least this large.
     comment_min_group: int = 10
+    # Re-running a published period (docs/methodology.md, "Versions of a period"):
+    # 'republish_when_k' publishes a new version only when every figure it changes moves by at
+    # least k respondents, else the late responses are held; 'hold' never re-publishes them.
+    late_responses: str = "republish_when_k"
     # ICE = weight_ice_p * ICE-P + weight_ice_k * ICE-K (the weights must sum to 1).
     weight_ice_p: float = 0.7
     weight_ice_k: float = 0.3
@@ -99,6 +105,12 @@ class IndexConfig:
 def _coerce(key: str, value: Any, default: Any) -> Any:
     """Turn a YAML value into the field's type, or say what is wrong with it."""
     setting = f"index.{key}"
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise ConfigError(
+                setting, f"expected a word, got {value!r}", fix=f"write e.g. '{key}: {default}'"
+            )
+        return value
     if isinstance(default, tuple):
         if not isinstance(value, list | tuple) or not all(
             isinstance(v, int) and not isinstance(v, bool) for v in value
@@ -139,6 +151,12 @@ def _check(config: IndexConfig) -> None:
             "index.protection_width_points",
             f"{config.protection_width_points} is not a width on the 0-100 scale",
             fix="use a number above 0 and at most 100 (the default is 25)",
+        )
+    if config.late_responses not in LATE_RESPONSE_POLICIES:
+        raise ConfigError(
+            "index.late_responses",
+            f"{config.late_responses!r} is not a policy for late responses",
+            fix=f"use one of: {', '.join(LATE_RESPONSE_POLICIES)}",
         )
     if config.comment_min_group < config.k_min_respondents:
         raise ConfigError(

@@ -2,9 +2,12 @@
 
 A version is identified by (period, kind, audience, version). Archiving HTML whose sha256 equals
 the newest version's returns that version unchanged (no new row, no new file); different HTML
-becomes version + 1 and older versions stay readable. ``generated_at`` and the run id live in the
-row, never in the HTML, which is why re-rendering the same inputs gives the same bytes. The CLI's
-``report list`` / ``report show`` call :func:`print_report_list` and :func:`show_report`.
+becomes version + 1. Older versions are superseded: their rows (and HTML) stay in
+``ice_ops.report_archive`` for the auditor, but their files are removed from the reports
+directory and ``report show`` serves only the current version (issue 11). ``generated_at`` and
+the run id live in the row, never in the HTML, which is why re-rendering the same inputs gives
+the same bytes. The CLI's ``report list`` / ``report show`` call :func:`print_report_list` and
+:func:`show_report`.
 Rows are single reports, so plain SQLAlchemy Core inserts are used (bulk loading is for data).
 """
 
@@ -202,11 +205,49 @@ def archive_report(
             "file_path": str(path),
         }
         conn.execute(insert(table).values(**values))
+        superseded = _withdraw_superseded(conn, period, kind, audience, version)
         # Written inside the transaction: if the file cannot be written, the row is rolled back
         # (and a full disk is one line naming the reports directory, no traceback).
         with disk_full_is_a_failure(path.parent, needed_bytes=len(html.encode("utf-8"))):
             _write_atomically(path, html)
+    for old_file in superseded:  # after the commit: a rolled-back version leaves them in place
+        Path(old_file).unlink(missing_ok=True)
     return _from_row(values, created=True)
+
+
+def _withdraw_superseded(
+    conn: sqlalchemy.Connection, period: str, kind: str, audience: str, current: int
+) -> list[str]:
+    """Mark the older versions' files as withdrawn; return the files to delete.
+
+    A superseded version is not served to recipients (issue 11): its HTML stays in
+    ``ice_ops.report_archive`` for the auditor, but its file leaves the reports directory and
+    ``report show`` refuses it, so two versions cannot be set side by side and subtracted.
+    """
+    table = schema.report_archive
+    where = (
+        table.c.period == period,
+        table.c.kind == kind,
+        table.c.audience == audience,
+        table.c.version < current,
+        table.c.file_path.is_not(None),
+    )
+    files = [row[0] for row in conn.execute(select(table.c.file_path).where(*where))]
+    if files:
+        conn.execute(sqlalchemy.update(table).where(*where).values(file_path=None))
+    return files
+
+
+def current_version(engine: sqlalchemy.Engine, *, period: str, kind: str) -> int | None:
+    """The newest archived version of a report (the only one served), or None."""
+    table = schema.report_archive
+    with engine.connect() as conn:
+        value = conn.execute(
+            select(sqlalchemy.func.max(table.c.version)).where(
+                table.c.period == period, table.c.kind == kind
+            )
+        ).scalar()
+    return None if value is None else int(value)
 
 
 def _open(url: str) -> sqlalchemy.Engine:
@@ -310,8 +351,18 @@ def show_report(url: str, *, period: str, kind: str, version: int | None, out: P
     engine = _open(url)
     try:
         report = load_report(engine, period=period, kind=kind, version=version)
+        newest = current_version(engine, period=period, kind=kind)
     finally:
         engine.dispose()
+    if report is not None and newest is not None and report.version < newest:
+        raise IceError(
+            f"version {report.version} of {kind!r} for {period} is superseded by version "
+            f"{newest} and is no longer served (set side by side, two versions could reveal a "
+            "group under k)",
+            fix=f"show the current version (omit --version); `ice-pipeline audit {period}` "
+            "checks every version",
+            where="report show",
+        )
     if report is None:
         which = f"version {version} of " if version is not None else ""
         raise IceError(

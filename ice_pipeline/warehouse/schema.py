@@ -389,8 +389,67 @@ run_log = Table(
     comment="What each run wrote, per step and partition.",
 )
 
+# --------------------------------------------------------------------------------------------
+# Versions of a period's publication (issue 11): what was published, so a re-run cannot publish
+# figures that subtract from earlier ones to a group under k (ice_pipeline/index/versions.py)
+# --------------------------------------------------------------------------------------------
+
+published_figures = Table(
+    "published_figures",
+    metadata,
+    Column("period", String(16), primary_key=True),
+    Column("version", Integer, primary_key=True),  # the period's publication version, from 1
+    Column("table_name", String(64), primary_key=True),  # ice_scores, matrix_scores, ...
+    Column("row_key", Text, primary_key=True),  # JSON list of the row's key values
+    Column("n_respondents", Integer),  # as published (NULL where the table hides it)
+    Column("suppressed", Boolean, nullable=False),
+    Column("row_json", Text, nullable=False),  # the whole published row, JSON
+    schema=OPS_SCHEMA,
+    comment="Every version of every period's published score rows, kept for the next run's "
+    "comparison and for the auditor.",
+)
+
+publication_log = Table(
+    "publication_log",
+    metadata,
+    Column("period", String(16), primary_key=True),
+    Column("run_id", Text),  # the run that decided it
+    Column("updated_at", DateTime, nullable=False),
+    # first | unchanged | republished | held | kept_published (ice_pipeline.index.versions)
+    Column("decision", String(16), nullable=False),
+    Column("version", Integer, nullable=False),  # the version now published
+    Column("policy", String(32), nullable=False),  # index.late_responses
+    Column("respondents_published", Integer, nullable=False),  # respondents the figures rest on
+    Column("late_respondents", Integer, nullable=False),  # answered after publication
+    Column("late_ratings", Integer, nullable=False),
+    Column("held_respondents", Integer, nullable=False),  # answers excluded from the figures
+    Column("changed_respondents", Integer, nullable=False),  # answers differ from published
+    Column("withdrawn_respondents", Integer, nullable=False),  # published, absent now
+    Column("findings", Text),  # why a re-publication was refused, one per line
+    schema=OPS_SCHEMA,
+    comment="Per period, the latest run's decision: the version published and the responses held.",
+)
+
+published_respondents = Table(
+    "published_respondents",
+    metadata,
+    Column("period", String(16), primary_key=True),
+    Column("respondent_id", String(64), primary_key=True),  # salted hash, as in survey_ratings
+    Column("answers_hash", String(16), nullable=False),  # of the answers as published
+    Column("version", Integer, nullable=False),
+    schema=PRIVATE_SCHEMA,
+    comment="The respondents the period's published version rests on (one row per person).",
+)
+
 # Tables holding one row per person; analysts never get a grant on these.
-RESPONDENT_LEVEL_TABLES = (survey_ratings, survey_comments, tickets, employees, quarantine)
+RESPONDENT_LEVEL_TABLES = (
+    survey_ratings,
+    survey_comments,
+    tickets,
+    employees,
+    quarantine,
+    published_respondents,
+)
 
 # Row-level feeds written only as whole partitions by writes.replace_partition. Their primary key
 # above documents the grain and is checked by the writer before every write, but the migration

@@ -1,7 +1,9 @@
--- ice.v_report_archive: the index of every archived report version (what was sent, when, and
--- its fingerprint). Not the HTML itself, nothing about recipients, and no server paths (file_name
--- is the archived file's name without its directory): read reports with `ice-pipeline report
--- show`. is_latest marks the newest version of each report.
+-- ice.v_report_archive: the index of the current version of every archived report (what was
+-- sent, when, and its fingerprint). Not the HTML itself, nothing about recipients, and no server
+-- paths (file_name is the archived file's name without its directory): read reports with
+-- `ice-pipeline report show`. Superseded versions are not listed: set side by side, two versions
+-- of one period could be subtracted (docs/methodology.md, "Versions of a period").
+-- is_latest is kept for compatibility and is always true.
 CREATE OR REPLACE VIEW ice.v_report_archive AS
 SELECT
     a.period,
@@ -12,5 +14,11 @@ SELECT
     a.generated_at,
     a.run_id,
     regexp_replace(a.file_path, '^.*[/\\]', '') AS file_name,
-    a.version = MAX(a.version) OVER (PARTITION BY a.period, a.kind, a.audience) AS is_latest
-FROM ice_ops.report_archive AS a;
+    a.is_latest
+FROM (
+    SELECT
+        r.*,
+        r.version = MAX(r.version) OVER (PARTITION BY r.period, r.kind, r.audience) AS is_latest
+    FROM ice_ops.report_archive AS r
+) AS a
+WHERE a.is_latest;

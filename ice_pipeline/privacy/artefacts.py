@@ -1,0 +1,245 @@
+"""Figures read back out of rendered reports and e-mails, as a reader (or an attacker) sees them.
+
+What belongs here: extracting every figure a report's HTML shows together with its respondent
+count (:func:`figures_in_html`), reading the HTML part of an ``.eml`` file (:func:`read_eml`),
+and the two checks that need only what was shown: a figure resting on fewer than k respondents
+(:func:`small_group_findings`) and two versions of one report whose counts differ by 1 to k-1
+(:func:`version_findings`). The auditor (:mod:`ice_pipeline.privacy.audit`) applies them.
+
+The reader knows the report layout only through its conventions, not through the view-model, so
+it audits any rendering: a figure is a number in a table cell (or a tile, or a list item)
+together with its ``n``, written in the same cell ("77.7 (95% CI ...; n = 42)", "80.7 n = 21")
+or in the row's ``n`` column. A figure is keyed by its section heading, table, row and column,
+so the same figure can be found in two versions of a report. ``n = 96 pairs`` (correlations)
+counts pairs of periods, not respondents, and is not read as a figure.
+"""
+
+import re
+from dataclasses import dataclass
+from email import policy
+from email.parser import BytesParser
+from html.parser import HTMLParser
+from pathlib import Path
+
+_N = re.compile(r"(?<![A-Za-z])n = (\d+)(?![\d]| pairs)")
+_LEADING_NUMBER = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)")
+_BLOCK_TAGS = {"p", "li", "div"}
+_HEADINGS = {"h1", "h2", "h3"}
+
+
+@dataclass(frozen=True)
+class ShownFigure:
+    """One number a report shows, with the respondent count it rests on."""
+
+    value: float
+    n: int
+
+
+@dataclass
+class _Table:
+    header: list[str] | None = None
+    row: list[str] | None = None
+    row_is_header: bool = False
+    layout: bool = False  # role="presentation": its cells are page layout, not data
+
+
+class _FigureReader(HTMLParser):
+    """Collects figures from tables, tiles and text blocks; ignores scripts, styles and SVG."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.figures: dict[str, ShownFigure] = {}
+        self.section = ""
+        self._heading: list[str] | None = None
+        self._tables: list[_Table] = []
+        self._cells: list[list[str]] = []  # open cells, innermost last
+        self._blocks: list[list[str]] = []  # open p/li/div outside cells
+        self._tile: list[str] | None = None
+        self._skip = 0
+        self._layout_cells = 0
+
+    # Parsing -----------------------------------------------------------------------------------
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        classes = (attributes.get("class") or "").split()
+        layout_cell = (
+            tag in ("td", "th")
+            and self._tables
+            and self._tables[-1].layout
+            and "tile" not in classes
+        )
+        if layout_cell:
+            self._layout_cells += 1
+            return
+        if tag in ("script", "style", "svg"):
+            self._skip += 1
+        elif tag == "br":
+            self.handle_data(" ")
+        elif tag in _HEADINGS:
+            self._heading = []
+        elif tag == "table":
+            self._tables.append(_Table(layout=attributes.get("role") == "presentation"))
+        elif tag == "tr" and self._tables:
+            self._tables[-1].row, self._tables[-1].row_is_header = [], False
+        elif tag in ("td", "th"):
+            self._cells.append([])
+            if tag == "th" and self._tables:
+                self._tables[-1].row_is_header = True
+            if "tile" in classes:
+                self._tile = []
+        elif tag in _BLOCK_TAGS:
+            if self._cells:
+                self._cells[-1].append(" | ")  # tiles: label | value | detail
+            else:
+                self._blocks.append([])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._tables and self._tables[-1].layout and not self._cells:
+            self._layout_cells = max(0, self._layout_cells - 1)
+            return
+        if tag in ("script", "style", "svg"):
+            self._skip = max(0, self._skip - 1)
+        elif tag in _HEADINGS and self._heading is not None:
+            self.section = " ".join("".join(self._heading).split())
+            self._heading = None
+        elif tag == "table" and self._tables:
+            self._tables.pop()
+        elif tag == "tr" and self._tables:
+            self._end_row(self._tables[-1])
+        elif tag in ("td", "th") and self._cells:
+            text = "".join(self._cells.pop())
+            if self._tile is not None:
+                self._add_tile(text)
+                self._tile = None
+            elif self._tables and self._tables[-1].row is not None:
+                self._tables[-1].row.append(" ".join(text.replace(" | ", " ").split()))
+        elif tag in _BLOCK_TAGS and not self._cells and self._blocks:
+            self._add_block(" ".join("".join(self._blocks.pop()).split()))
+
+    def handle_data(self, data: str) -> None:
+        if self._skip:
+            return
+        if self._heading is not None:
+            self._heading.append(data)
+        if self._cells:
+            self._cells[-1].append(data)
+        elif self._blocks:
+            self._blocks[-1].append(data)
+
+    # Figures -----------------------------------------------------------------------------------
+    def _add(self, key: str, text: str, n: int) -> None:
+        match = _LEADING_NUMBER.match(text)
+        if match:
+            self.figures.setdefault(key, ShownFigure(float(match.group(1)), n))
+
+    def _add_tile(self, text: str) -> None:
+        parts = [" ".join(p.split()) for p in text.split(" | ") if p.strip()]
+        count = _N.search(text)
+        if len(parts) >= 2 and count:
+            self._add(f"{self.section} | tile | {parts[0]}", parts[1], int(count.group(1)))
+
+    def _add_block(self, text: str) -> None:
+        count = _N.search(text)
+        number = re.search(r"[+-]?\d+(?:\.\d+)?", text)
+        if count and number and number.start() < count.start():
+            label = text[: number.start()].strip()
+            self._add(
+                f"{self.section} | text | {label}", text[number.start() :], int(count.group(1))
+            )
+
+    def _end_row(self, table: _Table) -> None:
+        row, table.row = table.row or [], None
+        if not row:
+            return
+        if table.row_is_header:
+            table.header = row
+            return
+        header = table.header or [""] * len(row)
+        label_at = next((i for i, cell in enumerate(row) if cell and not _is_number(cell)), None)
+        if label_at is None:
+            return
+        n_column = header.index("n") if "n" in header else None
+        row_n = None
+        if n_column is not None and n_column < len(row) and row[n_column].isdigit():
+            row_n = int(row[n_column])
+        for column, cell in enumerate(row):
+            if column in (label_at, n_column) or not cell:
+                continue
+            name = header[column] if column < len(header) else str(column)
+            key = f"{self.section} | {header[0] if header else ''} | {row[label_at]} | {name}"
+            count = _N.search(cell)
+            if count:
+                self._add(key, cell, int(count.group(1)))
+            elif row_n is not None and not cell.startswith("95%"):
+                self._add(key, cell, row_n)
+
+
+def _is_number(text: str) -> bool:
+    return bool(re.fullmatch(r"[+-]?\d+(?:\.\d+)?", text.strip()))
+
+
+def figures_in_html(html: str) -> dict[str, ShownFigure]:
+    """Every figure shown with its n: key (section | table | row | column) -> figure."""
+    reader = _FigureReader()
+    reader.feed(html)
+    reader.close()
+    return reader.figures
+
+
+@dataclass(frozen=True)
+class Email:
+    """One e-mail as delivered: who got it, which report version, and its HTML."""
+
+    path: Path
+    recipient: str
+    period: str
+    report: str  # the report's file stem without the version ("executive_summary")
+    version: int | None
+    html: str
+
+
+def read_eml(path: Path) -> Email:
+    """The HTML part and the report headers of an ``.eml`` file written by the outbox."""
+    with path.open("rb") as stream:
+        message = BytesParser(policy=policy.default).parse(stream)
+    body = message.get_body(preferencelist=("html",))
+    html = body.get_content() if body is not None else ""
+    stem = str(message.get("X-ICE-File-Stem", "") or "")
+    match = re.fullmatch(r"(.*)-v(\d+)", stem)
+    return Email(
+        path=path,
+        recipient=str(message.get("To", "")),
+        period=str(message.get("X-ICE-Period", "")),
+        report=match.group(1) if match else stem or path.stem,
+        version=int(match.group(2)) if match else None,
+        html=html,
+    )
+
+
+def small_group_findings(source: str, figures: dict[str, ShownFigure], k: int) -> list[str]:
+    """A figure shown from fewer than k respondents."""
+    return [
+        f"{source}: {key} shows {figure.value:g} from n = {figure.n} (under k = {k})"
+        for key, figure in sorted(figures.items())
+        if figure.n < k
+    ]
+
+
+def version_findings(
+    source: str,
+    earlier: dict[str, ShownFigure],
+    later: dict[str, ShownFigure],
+    k: int,
+) -> list[str]:
+    """Figures of two versions of one report whose n differ by 1 to k-1 (subtractable)."""
+    problems = []
+    for key in sorted(earlier.keys() & later.keys()):
+        old, new = earlier[key], later[key]
+        moved = abs(new.n - old.n)
+        if 0 < moved < k:
+            problems.append(
+                f"{source}: {key} n {old.n} -> {new.n} ({old.value:g} -> {new.value:g}); the "
+                f"{moved} respondent(s) in between can be worked out by subtraction "
+                f"(under k = {k})"
+            )
+    return problems
