@@ -204,16 +204,28 @@ def read_eml(path: Path) -> Email:
         message = BytesParser(policy=policy.default).parse(stream)
     body = message.get_body(preferencelist=("html",))
     html = body.get_content() if body is not None else ""
-    stem = str(message.get("X-ICE-File-Stem", "") or "")
+    recipient = str(message.get("To", ""))
+    # Internal X-ICE-* headers never leave (issue 12), so the report and its version come from the
+    # outbox's own naming: <outbox>/<period>/<report stem>-v<version>-<recipient stem>.eml.
+    stem = str(message.get("X-ICE-File-Stem", "") or "") or _stem_from_path(path, recipient)
     match = re.fullmatch(r"(.*)-v(\d+)", stem)
     return Email(
         path=path,
-        recipient=str(message.get("To", "")),
-        period=str(message.get("X-ICE-Period", "")),
+        recipient=recipient,
+        period=str(message.get("X-ICE-Period", "") or path.parent.name),
         report=match.group(1) if match else stem or path.stem,
         version=int(match.group(2)) if match else None,
         html=html,
     )
+
+
+def _stem_from_path(path: Path, recipient: str) -> str:
+    """The report stem of an outbox file name (``<stem>-<recipient stem>.eml``)."""
+    from ice_pipeline.reports.archive import _file_stem
+
+    suffix = f"-{_file_stem(recipient)}"
+    name = path.stem
+    return name[: -len(suffix)] if recipient and name.endswith(suffix) else name
 
 
 def small_group_findings(source: str, figures: dict[str, ShownFigure], k: int) -> list[str]:
