@@ -1,0 +1,362 @@
+"""The view-model of the executive summary, built from the index tables of a period.
+
+Belongs here: the company headline, ranking, movers, the provider x consumer matrix, turnover,
+consumer satisfaction and the data-quality panel, each figure as display-ready text with its n
+and 95% interval. Privacy is enforced here a second time: a row flagged ``suppressed``, or built
+from fewer than k respondents, becomes an :class:`Estimate` with no numbers at all.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ice_pipeline.reports import charts
+from ice_pipeline.reports.charts import Chart
+from ice_pipeline.reports.config import ReportConfig
+from ice_pipeline.reports.views_common import (
+    Estimate,
+    Methodology,
+    ProviderRow,
+    QualityPanel,
+    TrendPoint,
+    _count,
+    _estimate,
+    _flag,
+    _methodology,
+    _number,
+    _plain_number,
+    _provider_row,
+    _quality,
+    _rows,
+    _text,
+    withheld_label,
+)
+from ice_pipeline.reports.views_findings import Finding, _finding
+
+
+@dataclass(frozen=True)
+class CompanyHeadline:
+    ice_text: str  # ICE has no interval of its own (ICE-K is not a sample); ICE-P carries one
+    ice_p: Estimate
+    change: Estimate
+    change_significant: bool
+    change_sentence: str
+    trend: tuple[TrendPoint, ...]
+
+
+@dataclass(frozen=True)
+class Mover:
+    provider: str
+    change: Estimate
+    direction: str  # 'improved' | 'declined'
+    sentence: str
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    consumer: str
+    estimate: Estimate
+
+
+@dataclass(frozen=True)
+class HeatRow:
+    provider: str
+    cells: tuple[HeatCell, ...]
+
+
+@dataclass(frozen=True)
+class HeatMap:
+    consumers: tuple[str, ...]
+    rows: tuple[HeatRow, ...]
+    withheld_cells: int
+
+
+@dataclass(frozen=True)
+class TurnoverRow:
+    department: str
+    headcount_text: str
+    leavers: int
+    voluntary_leavers: int
+    involuntary_leavers: int
+    turnover_text: str
+    voluntary_text: str
+    involuntary_text: str
+    rolling_text: str
+    retention_text: str
+
+
+@dataclass(frozen=True)
+class ConsumerRow:
+    department: str
+    satisfaction: Estimate
+
+
+@dataclass(frozen=True)
+class ExecutiveView:
+    """Everything the executive summary shows, as text ready to print."""
+
+    period: str
+    organisation: str
+    title: str
+    withheld_text: str
+    company: CompanyHeadline
+    providers: tuple[ProviderRow, ...]
+    best: tuple[ProviderRow, ...]
+    worst: tuple[ProviderRow, ...]
+    withheld_providers: tuple[str, ...]
+    movers: tuple[Mover, ...]
+    heatmap: HeatMap
+    ice_p_vs_k: tuple[ProviderRow, ...]
+    consumers: tuple[ConsumerRow, ...]
+    turnover: tuple[TurnoverRow, ...]
+    findings: tuple[Finding, ...]
+    quality: QualityPanel
+    methodology: Methodology
+    charts: dict[str, Chart] = field(default_factory=dict)
+
+
+def _company(period: str, frame: pd.DataFrame | None, k: int) -> CompanyHeadline:
+    trend = []
+    current: dict[str, Any] = {}
+    for row in sorted(_rows(frame), key=lambda row: str(row["period"])):
+        if str(row["period"]) > period:
+            continue
+        n = _count(row.get("n_respondents"))
+        trend.append(
+            TrendPoint(str(row["period"]), _estimate(row, "ice_p", interval_prefix=None, n=n, k=k))
+        )
+        if str(row["period"]) == period:
+            current = row
+    n = _count(current.get("n_respondents"))
+    ice_p = (
+        _estimate(current, "ice_p", interval_prefix=None, n=n, k=k)
+        if current
+        else Estimate(None, withheld="no survey responses this period")
+    )
+    change = (
+        _estimate(current, "ice_p_change", interval_prefix=None, n=n, k=k, signed=True)
+        if current
+        else Estimate(None)
+    )
+    significant = bool(_flag(current.get("change_significant"))) if current else False
+    if change.value is None:
+        sentence = "No previous period to compare with."
+    elif significant:
+        word = "rose" if change.value > 0 else "fell"
+        sentence = (
+            f"Company ICE-P {word} by {abs(change.value):.1f} points since the previous "
+            f"period ({change.interval_text}); the interval excludes zero, so the change "
+            "is statistically significant."
+        )
+    else:
+        sentence = (
+            f"Company ICE-P changed by {change.value_text} points since the previous period "
+            f"({change.interval_text}); the interval includes zero, so this is not a "
+            "significant change."
+        )
+    ice = _number(current.get("ice")) if current and ice_p.published else None
+    return CompanyHeadline(_plain_number(ice), ice_p, change, significant, sentence, tuple(trend))
+
+
+def _heatmap(period: str, frame: pd.DataFrame | None, providers: list[str], k: int) -> HeatMap:
+    rows = _rows(frame, period=period)
+    consumers = sorted({_text(row["consumer_department"]) for row in rows})
+    by_pair = {
+        (_text(row["provider_department"]), _text(row["consumer_department"])): row for row in rows
+    }
+    known = [
+        provider
+        for provider in providers
+        if any((provider, consumer) in by_pair for consumer in consumers)
+    ]
+    extra = sorted({pair[0] for pair in by_pair} - set(known))
+    heat_rows = []
+    withheld = 0
+    for provider in known + extra:
+        cells = []
+        for consumer in consumers:
+            row = by_pair.get((provider, consumer))
+            if row is None:
+                estimate = Estimate(None, withheld="no responses")
+            else:
+                estimate = _estimate(
+                    row, "score", interval_prefix=None, n=_count(row.get("n_respondents")), k=k
+                )
+            withheld += estimate.withheld is not None
+            cells.append(HeatCell(consumer, estimate))
+        heat_rows.append(HeatRow(provider, tuple(cells)))
+    return HeatMap(tuple(consumers), tuple(heat_rows), withheld)
+
+
+def _turnover_row(row: Mapping[str, Any]) -> TurnoverRow:
+    return TurnoverRow(
+        department=_text(row["department"]),
+        headcount_text=_plain_number(_number(row.get("headcount_avg"))),
+        leavers=_count(row.get("leavers")) or 0,
+        voluntary_leavers=_count(row.get("voluntary_leavers")) or 0,
+        involuntary_leavers=_count(row.get("involuntary_leavers")) or 0,
+        turnover_text=_plain_number(_number(row.get("turnover_pct")), "%"),
+        voluntary_text=_plain_number(_number(row.get("voluntary_turnover_pct")), "%"),
+        involuntary_text=_plain_number(_number(row.get("involuntary_turnover_pct")), "%"),
+        rolling_text=_plain_number(_number(row.get("rolling_12m_turnover_pct")), "%"),
+        retention_text=_plain_number(_number(row.get("retention_pct")), "%"),
+    )
+
+
+def build_executive_view(
+    period: str,
+    tables: Mapping[str, pd.DataFrame],
+    quality: Mapping[str, Any],
+    config: ReportConfig,
+) -> ExecutiveView:
+    """The executive summary of ``period`` from the index tables (all periods up to it)."""
+    k = config.k_anonymity
+    withheld_text = withheld_label(k)
+    company = _company(period, tables.get("company_scores"), k)
+
+    provider_rows = [
+        _provider_row(row, k) for row in _rows(tables.get("ice_scores"), period=period)
+    ]
+    published = [row for row in provider_rows if row.ice_p.published]
+    ranked = sorted(
+        published, key=lambda row: (int(row.rank_text) if row.rank_text else 10**6, row.provider)
+    )
+    withheld_providers = tuple(
+        sorted(row.provider for row in provider_rows if not row.ice_p.published)
+    )
+    count = min(config.best_worst_count, len(ranked) // 2) if len(ranked) > 1 else len(ranked)
+    best = tuple(ranked[:count])
+    worst = tuple(reversed(ranked[-count:])) if len(ranked) > 1 else ()
+    movers = []
+    for row in sorted(published, key=lambda row: -abs(row.change.value or 0.0)):
+        if row.change_significant and row.change.value is not None:
+            direction = "improved" if row.change.value > 0 else "declined"
+            sentence = (
+                f"{row.provider} {direction} by {abs(row.change.value):.1f} points of ICE-P "
+                f"({row.change.interval_text}; n = {row.ice_p.n} this period)."
+            )
+            movers.append(Mover(row.provider, row.change, direction, sentence))
+
+    heatmap = _heatmap(
+        period,
+        tables.get("matrix_scores"),
+        [row.provider for row in ranked] + list(withheld_providers),
+        k,
+    )
+    consumers = tuple(
+        ConsumerRow(
+            _text(row["consumer_department"]),
+            _estimate(row, "score", interval_prefix=None, n=_count(row.get("n_respondents")), k=k),
+        )
+        for row in sorted(
+            _rows(tables.get("consumer_satisfaction"), period=period),
+            key=lambda row: _text(row["consumer_department"]),
+        )
+    )
+    turnover = tuple(
+        _turnover_row(row)
+        for row in sorted(
+            _rows(tables.get("turnover"), period=period),
+            key=lambda row: (
+                -(_number(row.get("rolling_12m_turnover_pct")) or -1.0),
+                _text(row["department"]),
+            ),
+        )
+    )
+    finding_rows = _rows(tables.get("correlations"), period=period)
+    findings = [_finding(row, config.min_correlation_pairs) for row in finding_rows]
+    findings.sort(
+        key=lambda f: (
+            f.status != "ok",
+            not f.significant,
+            f.x_label,
+            f.y_label,
+            f.lag_text,
+            f.group,
+        )
+    )
+
+    by_ice_p = sorted(published, key=lambda row: (-(row.ice_p.value or 0.0), row.provider))
+    view_charts = {
+        "company_trend": charts.trend_chart(
+            "company_trend",
+            "Company ICE-P by period",
+            f"Line chart of company ICE-P over {len(company.trend)} periods, "
+            f"ending at {company.ice_p.value_text} in {period}.",
+            [
+                (point.period, point.estimate.value, point.estimate.ci_low, point.estimate.ci_high)
+                for point in company.trend
+            ],
+        ),
+        "provider_ranking": charts.ranked_bar_chart(
+            "provider_ranking",
+            "ICE-P by provider department with 95% intervals",
+            f"Bar chart of ICE-P for {len(provider_rows)} provider departments, highest first"
+            + (
+                f"; highest {by_ice_p[0].provider} at {by_ice_p[0].ice_p.value_text}, lowest "
+                f"{by_ice_p[-1].provider} at {by_ice_p[-1].ice_p.value_text}"
+                if by_ice_p
+                else ""
+            )
+            + (f"; {', '.join(withheld_providers)}: {withheld_text}" if withheld_providers else "")
+            + ".",
+            [
+                (row.provider, row.ice_p.value, row.ice_p.ci_low, row.ice_p.ci_high)
+                for row in provider_rows
+            ],
+            xlabel="ICE-P (0-100)",
+            withheld_text=withheld_text,
+        ),
+        "heatmap": charts.heatmap_chart(
+            "heatmap",
+            "How each consumer department rates each provider",
+            f"Heat map of {len(heatmap.rows)} providers by {len(heatmap.consumers)} consumer "
+            f"departments; {heatmap.withheld_cells} cells are withheld ({withheld_text} or "
+            "protecting such a group) and shown hatched grey without a number.",
+            [row.provider for row in heatmap.rows],
+            list(heatmap.consumers),
+            [
+                [cell.estimate.value if cell.estimate.published else None for cell in row.cells]
+                for row in heatmap.rows
+            ],
+            withheld_text=withheld_text,
+        ),
+    }
+    kpi_points = [
+        (row.provider, row.ice_p.value, row.ice_k)
+        for row in published
+        if row.ice_p.value is not None and row.ice_k is not None
+    ]
+    if kpi_points:
+        view_charts["ice_p_vs_k"] = charts.scatter_chart(
+            "ice_p_vs_k",
+            "Perception (ICE-P) against ticket KPIs (ICE-K)",
+            f"Scatter chart of {len(kpi_points)} providers: ICE-P across, ICE-K up; points above "
+            "the dashed diagonal have better KPIs than perception.",
+            kpi_points,
+            xlabel="ICE-P",
+            ylabel="ICE-K",
+        )
+
+    return ExecutiveView(
+        period=period,
+        organisation=config.organisation,
+        title=f"Internal Customer Index: executive summary, {period}",
+        withheld_text=withheld_text,
+        company=company,
+        providers=tuple(ranked) + tuple(row for row in provider_rows if not row.ice_p.published),
+        best=best,
+        worst=worst,
+        withheld_providers=withheld_providers,
+        movers=tuple(movers),
+        heatmap=heatmap,
+        ice_p_vs_k=tuple(sorted(published, key=lambda row: row.provider)),
+        consumers=consumers,
+        turnover=turnover,
+        findings=tuple(findings),
+        quality=_quality(quality),
+        methodology=_methodology(config),
+        charts=view_charts,
+    )
