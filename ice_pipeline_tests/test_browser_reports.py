@@ -76,7 +76,7 @@ def pages(tmp_path_factory) -> dict[str, Path]:
     return written
 
 
-@pytest.mark.parametrize(("name", "expected_svgs"), [("executive_summary", 4), ("provider_IT", 3)])
+@pytest.mark.parametrize(("name", "expected_svgs"), [("executive_summary", 3), ("provider_IT", 3)])
 def test_page_renders_with_charts(pages, tmp_path, name, expected_svgs):
     chromium = _chromium()
     html = pages[name]

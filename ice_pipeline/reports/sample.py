@@ -23,6 +23,8 @@ HOSTILE_CONSUMER = "<script>alert(1)</script> \"Ops\" & 'Co'"
 HOSTILE_DIMENSION = "@SUM(1)"
 HOSTILE_COMMENT = '+cmd <script>alert(1)</script> =HYPERLINK("http://evil","x")'
 
+WIDE_CONSUMERS = 26
+
 # A value planted in suppressed rows: it must never be rendered (see the privacy tests).
 LEAK_SENTINEL = -7.77
 
@@ -36,11 +38,19 @@ def _ci(rng: np.random.Generator, value: float, half: float) -> tuple[float, flo
     return round(value - width, 2), round(value + width, 2)
 
 
-def sample_tables(period: str = "2026-10", *, hostile: bool = False) -> dict[str, pd.DataFrame]:
-    """The index tables for ``PERIODS`` (ending at ``period``'s position), keyed by table name."""
+def sample_tables(
+    period: str = "2026-10", *, hostile: bool = False, wide: bool = False
+) -> dict[str, pd.DataFrame]:
+    """The index tables for ``PERIODS`` (ending at ``period``'s position), keyed by table name.
+
+    ``wide`` adds :data:`WIDE_CONSUMERS` consumer departments with long names (31 in all, as in
+    the demo organisation): the layout tests use it to check wide tables stay inside the page.
+    """
     rng = np.random.default_rng(20261022)
     providers = list(PROVIDERS) + ([HOSTILE_PROVIDER] if hostile else [])
     consumers = list(CONSUMERS) + ([HOSTILE_CONSUMER] if hostile else [])
+    if wide:
+        consumers += [f"Regional Customer Operations {number:02d}" for number in range(1, 27)]
     dimensions = list(DIMENSIONS) + ([HOSTILE_DIMENSION] if hostile else [])
     base = {"IT": 71.0, "HR": 64.0, "Finance": 58.0, "Facilities": 69.0, "Legal": 60.0}
     slope = {"IT": 2.5, "HR": -3.0, "Finance": 0.3, "Facilities": 0.0, "Legal": 0.0}

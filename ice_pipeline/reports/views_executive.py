@@ -34,6 +34,7 @@ from ice_pipeline.reports.views_common import (
     withheld_label,
 )
 from ice_pipeline.reports.views_findings import Finding, _finding
+from ice_pipeline.reports.views_matrix import HeatMap, build_heatmap
 
 
 @dataclass(frozen=True)
@@ -52,25 +53,6 @@ class Mover:
     change: Estimate
     direction: str  # 'improved' | 'declined'
     sentence: str
-
-
-@dataclass(frozen=True)
-class HeatCell:
-    consumer: str
-    estimate: Estimate
-
-
-@dataclass(frozen=True)
-class HeatRow:
-    provider: str
-    cells: tuple[HeatCell, ...]
-
-
-@dataclass(frozen=True)
-class HeatMap:
-    consumers: tuple[str, ...]
-    rows: tuple[HeatRow, ...]
-    withheld_cells: int
 
 
 @dataclass(frozen=True)
@@ -160,36 +142,6 @@ def _company(period: str, frame: pd.DataFrame | None, k: int) -> CompanyHeadline
     return CompanyHeadline(_plain_number(ice), ice_p, change, significant, sentence, tuple(trend))
 
 
-def _heatmap(period: str, frame: pd.DataFrame | None, providers: list[str], k: int) -> HeatMap:
-    rows = _rows(frame, period=period)
-    consumers = sorted({_text(row["consumer_department"]) for row in rows})
-    by_pair = {
-        (_text(row["provider_department"]), _text(row["consumer_department"])): row for row in rows
-    }
-    known = [
-        provider
-        for provider in providers
-        if any((provider, consumer) in by_pair for consumer in consumers)
-    ]
-    extra = sorted({pair[0] for pair in by_pair} - set(known))
-    heat_rows = []
-    withheld = 0
-    for provider in known + extra:
-        cells = []
-        for consumer in consumers:
-            row = by_pair.get((provider, consumer))
-            if row is None:
-                estimate = Estimate(None, withheld="no responses")
-            else:
-                estimate = _estimate(
-                    row, "score", interval_prefix=None, n=_count(row.get("n_respondents")), k=k
-                )
-            withheld += estimate.withheld is not None
-            cells.append(HeatCell(consumer, estimate))
-        heat_rows.append(HeatRow(provider, tuple(cells)))
-    return HeatMap(tuple(consumers), tuple(heat_rows), withheld)
-
-
 def _turnover_row(row: Mapping[str, Any]) -> TurnoverRow:
     return TurnoverRow(
         department=_text(row["department"]),
@@ -239,7 +191,7 @@ def build_executive_view(
             )
             movers.append(Mover(row.provider, row.change, direction, sentence))
 
-    heatmap = _heatmap(
+    heatmap = build_heatmap(
         period,
         tables.get("matrix_scores"),
         [row.provider for row in ranked] + list(withheld_providers),
@@ -307,20 +259,6 @@ def build_executive_view(
                 for row in provider_rows
             ],
             xlabel="ICE-P (0-100)",
-            withheld_text=withheld_text,
-        ),
-        "heatmap": charts.heatmap_chart(
-            "heatmap",
-            "How each consumer department rates each provider",
-            f"Heat map of {len(heatmap.rows)} providers by {len(heatmap.consumers)} consumer "
-            f"departments; {heatmap.withheld_cells} cells are withheld ({withheld_text} or "
-            "protecting such a group) and shown hatched grey without a number.",
-            [row.provider for row in heatmap.rows],
-            list(heatmap.consumers),
-            [
-                [cell.estimate.value if cell.estimate.published else None for cell in row.cells]
-                for row in heatmap.rows
-            ],
             withheld_text=withheld_text,
         ),
     }
