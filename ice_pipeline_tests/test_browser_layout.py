@@ -36,7 +36,8 @@ PROBE = """(() => {
     const img = e.tagName.toLowerCase() === 'img';
     return {kind: img ? 'img' : 'svg', width: r.width, height: r.height, left: r.left,
             right: r.right,
-            drawn: img ? (e.complete && e.naturalWidth > 0) : e.querySelectorAll('path').length > 10};
+            drawn: img ? (e.complete && e.naturalWidth > 0)
+                       : e.querySelectorAll('path').length > 10};
   });
   const boxes = [...document.querySelectorAll('.table-scroll')].map(e => {
     const r = e.getBoundingClientRect();

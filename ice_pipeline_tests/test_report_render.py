@@ -89,10 +89,12 @@ def test_executive_view_values_carry_n_and_interval(plain):
         f"{source['ice_p_ci_high']:.1f}; n = {source['n_respondents']})"
     )
     assert it.rank_text == "1" and it.change.value_text == "+2.5" and it.change_significant
-    assert [(mover.provider, mover.direction) for mover in view.movers] == [
+    # Movers are measured against the company's +0.6 (issue 14): IT's +2.5 (95% CI +0.5 to
+    # +4.5) does not differ from it once the company's own interval is counted; HR's -3.0 does.
+    assert [(mover.provider, mover.direction) for mover in view.movers.movers] == [
         ("HR", "declined"),
-        ("IT", "improved"),
     ]
+    assert view.movers.compared == 4 and "+0.6" in view.movers.shared_sentence
     facilities = next(row for row in view.providers if row.provider == "Facilities")
     assert facilities.ice_k_text == "no tickets" and facilities.no_tickets
     assert view.quality.rows_read_total == 2480 + 1630 + 612 + 24

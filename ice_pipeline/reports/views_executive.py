@@ -35,6 +35,7 @@ from ice_pipeline.reports.views_common import (
 )
 from ice_pipeline.reports.views_findings import Finding, _finding
 from ice_pipeline.reports.views_matrix import HeatMap, build_heatmap
+from ice_pipeline.reports.views_movers import MoversPanel, relative_movers
 
 
 @dataclass(frozen=True)
@@ -45,14 +46,6 @@ class CompanyHeadline:
     change_significant: bool
     change_sentence: str
     trend: tuple[TrendPoint, ...]
-
-
-@dataclass(frozen=True)
-class Mover:
-    provider: str
-    change: Estimate
-    direction: str  # 'improved' | 'declined'
-    sentence: str
 
 
 @dataclass(frozen=True)
@@ -88,7 +81,7 @@ class ExecutiveView:
     best: tuple[ProviderRow, ...]
     worst: tuple[ProviderRow, ...]
     withheld_providers: tuple[str, ...]
-    movers: tuple[Mover, ...]
+    movers: MoversPanel
     heatmap: HeatMap
     ice_p_vs_k: tuple[ProviderRow, ...]
     consumers: tuple[ConsumerRow, ...]
@@ -181,15 +174,12 @@ def build_executive_view(
     count = min(config.best_worst_count, len(ranked) // 2) if len(ranked) > 1 else len(ranked)
     best = tuple(ranked[:count])
     worst = tuple(reversed(ranked[-count:])) if len(ranked) > 1 else ()
-    movers = []
-    for row in sorted(published, key=lambda row: -abs(row.change.value or 0.0)):
-        if row.change_significant and row.change.value is not None:
-            direction = "improved" if row.change.value > 0 else "declined"
-            sentence = (
-                f"{row.provider} {direction} by {abs(row.change.value):.1f} points of ICE-P "
-                f"({row.change.interval_text}; n = {row.ice_p.n} this period)."
-            )
-            movers.append(Mover(row.provider, row.change, direction, sentence))
+    movers = relative_movers(
+        "The company as a whole",
+        company.change,
+        [(row.provider, row.change) for row in published],
+        "points of ICE-P",
+    )
 
     heatmap = build_heatmap(
         period,
@@ -288,7 +278,7 @@ def build_executive_view(
         best=best,
         worst=worst,
         withheld_providers=withheld_providers,
-        movers=tuple(movers),
+        movers=movers,
         heatmap=heatmap,
         ice_p_vs_k=tuple(sorted(published, key=lambda row: row.provider)),
         consumers=consumers,

@@ -30,6 +30,7 @@ from ice_pipeline.reports.views_common import (
     _text,
     withheld_label,
 )
+from ice_pipeline.reports.views_movers import MoversPanel, change_estimate, relative_movers
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class ProviderView:
     headline: ProviderRow | None
     trend: tuple[TrendPoint, ...]
     dimensions: tuple[DimensionRow, ...]
+    dimension_movers: MoversPanel
     consumers: tuple[ConsumerRating, ...]
     kpis: KpiPanel | None
     comment_groups: tuple[CommentGroup, ...]
@@ -120,6 +122,34 @@ def _kpis(row: Mapping[str, Any] | None) -> KpiPanel | None:
         ),
     )
     return KpiPanel(_count(row.get("tickets_n")) or 0, score("ice_k"), rows)
+
+
+def _dimension_movers(
+    period: str,
+    provider: str,
+    tables: Mapping[str, pd.DataFrame],
+    dimensions: tuple[DimensionRow, ...],
+    headline: ProviderRow | None,
+    k: int,
+) -> MoversPanel:
+    """Dimensions whose change since the previous period differs from the provider's own."""
+    frame = tables.get("dimension_scores")
+    rows = _rows(frame, provider_department=provider)
+    earlier = sorted({str(row["period"]) for row in rows if str(row["period"]) < period})
+    before = {
+        _text(row["dimension"]): _estimate(
+            row, "score", interval_prefix=None, n=_count(row.get("n_respondents")), k=k
+        )
+        for row in rows
+        if earlier and str(row["period"]) == earlier[-1]
+    }
+    changes = [
+        (row.dimension, change_estimate(row.score, before[row.dimension]))
+        for row in dimensions
+        if row.dimension in before
+    ]
+    shared = headline.change if headline is not None else Estimate(None)
+    return relative_movers(f"{provider} as a whole", shared, changes, "points")
 
 
 def build_provider_view(
@@ -166,6 +196,7 @@ def build_provider_view(
             key=lambda row: _text(row["dimension"]),
         )
     )
+    dimension_movers = _dimension_movers(period, provider, tables, dimensions, headline, k)
     matrix = _rows(tables.get("matrix_scores"), period=period, provider_department=provider)
     consumers = tuple(
         ConsumerRating(
@@ -250,6 +281,7 @@ def build_provider_view(
         headline=headline,
         trend=trend,
         dimensions=dimensions,
+        dimension_movers=dimension_movers,
         consumers=consumers,
         kpis=kpis,
         comment_groups=tuple(groups),
