@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import dagster as dg
 
+from ice_pipeline.defs.assets_drivers import driver_assets
 from ice_pipeline.defs.assets_index import index_assets
 from ice_pipeline.defs.assets_ingest import ingest_assets
 from ice_pipeline.defs.assets_reports import report_assets
@@ -24,7 +25,7 @@ from ice_pipeline.defs.sensors import sensors
 def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definitions:
     """Every asset, check, job, schedule and sensor; resources from ``environ``."""
     return dg.Definitions(
-        assets=[*ingest_assets, *index_assets, *report_assets],
+        assets=[*ingest_assets, *index_assets, *driver_assets, *report_assets],
         asset_checks=asset_checks,
         jobs=[ice_nightly_job],
         schedules=schedules,

@@ -323,4 +323,4 @@ def test_the_planted_key_driver_is_found(demo: Demo) -> None:
             assert shares.idxmax() == driver, (period, provider, shares.round(1).to_dict())
         company = published[published["provider_department"] == COMPANY].set_index("dimension")
         others = company.drop(driver)["importance_pct"]
-        assert company.loc[driver, "importance_ci_low"] > others.max(), (period, company)
+        assert company.loc[driver, "importance_pct_ci_low"] > others.max(), (period, company)

@@ -98,7 +98,7 @@ def test_key_drivers_table_on_a_survey_fixture_matches_statsmodels_and_finds_the
         top = group["importance_pct"].idxmax()
         assert top == PLANTED, (provider, group["importance_pct"].to_dict())
         others = group.drop(PLANTED)
-        assert group.loc[PLANTED, "importance_ci_low"] > others["importance_pct"].max()
+        assert group.loc[PLANTED, "importance_pct_ci_low"] > others["importance_pct"].max()
 
 
 def test_small_groups_are_not_published_and_the_fallback_outcome_is_named():

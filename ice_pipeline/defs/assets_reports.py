@@ -35,6 +35,7 @@ REPORT_TABLES = (
     "service_kpis",
     "turnover",
     "correlations",
+    "key_drivers",
 )
 HISTORY_PERIODS = 24
 # Without an ``email:`` section, demo mode sends the executive summary to this fictional mailbox
@@ -153,6 +154,7 @@ def render_period_reports(
             )
         ),
         "correlations",
+        "key_drivers",
         "survey_comments",
     ],
     kinds={"html"},

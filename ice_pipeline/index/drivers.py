@@ -179,7 +179,7 @@ def key_drivers(
     ``ratings`` holds ``survey_ratings`` rows of ``period`` (respondent_id, provider_department,
     dimension, score). Columns: period, provider_department (:data:`COMPANY` for the
     company-wide rows), dimension, outcome, outcome_source, n_respondents, r_squared,
-    importance_pct, importance_ci_low, importance_ci_high, suppressed.
+    importance_pct, importance_pct_ci_low, importance_pct_ci_high, suppressed.
     """
     settings = settings or DriverSettings()
     columns = [
@@ -191,8 +191,8 @@ def key_drivers(
         "n_respondents",
         "r_squared",
         "importance_pct",
-        "importance_ci_low",
-        "importance_ci_high",
+        "importance_pct_ci_low",
+        "importance_pct_ci_high",
         "suppressed",
     ]
     if ratings.empty:
@@ -228,8 +228,8 @@ def key_drivers(
                     "n_respondents": int(len(complete)),
                     "r_squared": result["r_squared"] if result else np.nan,
                     "importance_pct": result["importance_pct"][j] if result else np.nan,
-                    "importance_ci_low": result["ci_low"][j] if result else np.nan,
-                    "importance_ci_high": result["ci_high"][j] if result else np.nan,
+                    "importance_pct_ci_low": result["ci_low"][j] if result else np.nan,
+                    "importance_pct_ci_high": result["ci_high"][j] if result else np.nan,
                     "suppressed": result is None,
                 }
             )
