@@ -308,7 +308,32 @@ def sample_tables(
         },
     ]
 
+    driver_rows = []
+    for provider in ["(company)", *providers]:
+        small = provider == "Legal"
+        shares = np.array(
+            [0.45 if d == "Quality" else 0.55 / (len(dimensions) - 1) for d in dimensions]
+        )
+        for dimension, share in zip(dimensions, shares, strict=True):
+            value = round(100 * share, 2)
+            driver_rows.append(
+                {
+                    "period": period,
+                    "provider_department": provider,
+                    "dimension": dimension,
+                    "outcome": "overall",
+                    "outcome_source": "item",
+                    "n_respondents": 3 if small else 60,
+                    "suppressed": small,
+                    "r_squared": None if small else 0.71,
+                    "importance_pct": None if small else value,
+                    "importance_pct_ci_low": None if small else round(value - 5.5, 2),
+                    "importance_pct_ci_high": None if small else round(value + 5.5, 2),
+                }
+            )
+
     tables = {
+        "key_drivers": pd.DataFrame(driver_rows, columns=_columns("key_drivers")),
         "ice_scores": pd.DataFrame(ice_rows, columns=_columns("ice_scores")),
         "company_scores": pd.DataFrame(company_rows, columns=_columns("company_scores")),
         "dimension_scores": pd.DataFrame(dim_rows, columns=_columns("dimension_scores")),

@@ -7,11 +7,12 @@ from fewer than k respondents, becomes an :class:`Estimate` with no numbers at a
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
 
+from ice_pipeline.index.drivers import COMPANY
 from ice_pipeline.reports import charts
 from ice_pipeline.reports.charts import Chart
 from ice_pipeline.reports.config import ReportConfig
@@ -33,6 +34,7 @@ from ice_pipeline.reports.views_common import (
     _text,
     withheld_label,
 )
+from ice_pipeline.reports.views_drivers import DriverPanel, FocusArea, driver_panel, focus_areas
 from ice_pipeline.reports.views_findings import Finding, _finding
 from ice_pipeline.reports.views_matrix import HeatMap, build_heatmap
 from ice_pipeline.reports.views_movers import MoversPanel, relative_movers
@@ -46,6 +48,8 @@ class CompanyHeadline:
     change_significant: bool
     change_sentence: str
     trend: tuple[TrendPoint, ...]
+    ice: Estimate = Estimate(None)  # interval from ICE-P's alone: ICE-K is a census of tickets
+    ice_k: Estimate = Estimate(None)  # n = tickets
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,9 @@ class ExecutiveView:
     worst: tuple[ProviderRow, ...]
     withheld_providers: tuple[str, ...]
     movers: MoversPanel
+    company_drivers: DriverPanel | None
+    focus_areas: tuple[FocusArea, ...]
+    strengths: tuple[FocusArea, ...]
     heatmap: HeatMap
     ice_p_vs_k: tuple[ProviderRow, ...]
     consumers: tuple[ConsumerRow, ...]
@@ -132,7 +139,41 @@ def _company(period: str, frame: pd.DataFrame | None, k: int) -> CompanyHeadline
             "significant change."
         )
     ice = _number(current.get("ice")) if current and ice_p.published else None
-    return CompanyHeadline(_plain_number(ice), ice_p, change, significant, sentence, tuple(trend))
+    return CompanyHeadline(
+        _plain_number(ice), ice_p, change, significant, sentence, tuple(trend), ice=Estimate(ice)
+    )
+
+
+def _with_ice_k(
+    headline: CompanyHeadline,
+    period: str,
+    kpis: pd.DataFrame | None,
+    weight_perception: float,
+) -> CompanyHeadline:
+    """Add company ICE-K (ticket-weighted, as the index computes it) and ICE with an interval.
+
+    ICE = w x ICE-P + (1 - w) x ICE-K; ICE-K counts every ticket of the period (a census, not a
+    sample), so ICE's interval is ICE-P's scaled by w. Without tickets ICE = ICE-P.
+    """
+    rows = [r for r in _rows(kpis, period=period) if _number(r.get("ice_k")) is not None]
+    tickets = sum(_count(r.get("tickets_n")) or 0 for r in rows)
+    ice_p = headline.ice_p
+    if not ice_p.published or ice_p.value is None:
+        return headline
+    if tickets <= 0:
+        return replace(headline, ice=ice_p, ice_k=Estimate(None, withheld="no tickets"))
+
+    # The stored company ICE is w x ICE-P + (1 - w) x ticket-weighted ICE-K (index/scoring.py);
+    # ICE-K is read back from it so the three tiles always agree with the warehouse.
+    stored = headline.ice.value
+    w = weight_perception
+    if stored is None or w >= 1:
+        return headline
+    ice_k = (stored - w * ice_p.value) / (1 - w)
+    low = None if ice_p.ci_low is None else stored - w * (ice_p.value - ice_p.ci_low)
+    high = None if ice_p.ci_high is None else stored + w * (ice_p.ci_high - ice_p.value)
+    ice = Estimate(stored, low, high, ice_p.n)
+    return replace(headline, ice=ice, ice_k=Estimate(ice_k, n=tickets))
 
 
 def _turnover_row(row: Mapping[str, Any]) -> TurnoverRow:
@@ -159,7 +200,12 @@ def build_executive_view(
     """The executive summary of ``period`` from the index tables (all periods up to it)."""
     k = config.k_anonymity
     withheld_text = withheld_label(k)
-    company = _company(period, tables.get("company_scores"), k)
+    company = _with_ice_k(
+        _company(period, tables.get("company_scores"), k),
+        period,
+        tables.get("service_kpis"),
+        config.weight_perception,
+    )
 
     provider_rows = [
         _provider_row(row, k) for row in _rows(tables.get("ice_scores"), period=period)
@@ -181,6 +227,7 @@ def build_executive_view(
         "points of ICE-P",
     )
 
+    focus = focus_areas(period, tables, k, config.dimension_labels)
     heatmap = build_heatmap(
         period,
         tables.get("matrix_scores"),
@@ -279,6 +326,9 @@ def build_executive_view(
         worst=worst,
         withheld_providers=withheld_providers,
         movers=movers,
+        company_drivers=driver_panel(period, COMPANY, tables, k, config.dimension_labels),
+        focus_areas=focus[0],
+        strengths=focus[1],
         heatmap=heatmap,
         ice_p_vs_k=tuple(sorted(published, key=lambda row: row.provider)),
         consumers=consumers,

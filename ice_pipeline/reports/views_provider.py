@@ -30,14 +30,16 @@ from ice_pipeline.reports.views_common import (
     _text,
     withheld_label,
 )
+from ice_pipeline.reports.views_drivers import DriverPanel, dimension_label, driver_panel
 from ice_pipeline.reports.views_movers import MoversPanel, change_estimate, relative_movers
 
 
 @dataclass(frozen=True)
 class DimensionRow:
-    dimension: str
+    dimension: str  # the label (reports.dimension_labels), never the raw code
     score: Estimate
     favourable: Estimate
+    code: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class ProviderView:
     trend: tuple[TrendPoint, ...]
     dimensions: tuple[DimensionRow, ...]
     dimension_movers: MoversPanel
+    drivers: DriverPanel | None
     consumers: tuple[ConsumerRating, ...]
     kpis: KpiPanel | None
     comment_groups: tuple[CommentGroup, ...]
@@ -144,9 +147,9 @@ def _dimension_movers(
         if earlier and str(row["period"]) == earlier[-1]
     }
     changes = [
-        (row.dimension, change_estimate(row.score, before[row.dimension]))
+        (row.dimension, change_estimate(row.score, before[row.code]))
         for row in dimensions
-        if row.dimension in before
+        if row.code in before
     ]
     shared = headline.change if headline is not None else Estimate(None)
     return relative_movers(f"{provider} as a whole", shared, changes, "points")
@@ -180,7 +183,7 @@ def build_provider_view(
     )
     dimensions = tuple(
         DimensionRow(
-            _text(row["dimension"]),
+            dimension_label(_text(row["dimension"]), config.dimension_labels),
             _estimate(row, "score", interval_prefix=None, n=_count(row.get("n_respondents")), k=k),
             _estimate(
                 row,
@@ -190,6 +193,7 @@ def build_provider_view(
                 k=k,
                 unit="%",
             ),
+            _text(row["dimension"]),
         )
         for row in sorted(
             _rows(tables.get("dimension_scores"), period=period, provider_department=provider),
@@ -282,6 +286,7 @@ def build_provider_view(
         trend=trend,
         dimensions=dimensions,
         dimension_movers=dimension_movers,
+        drivers=driver_panel(period, provider, tables, k, config.dimension_labels),
         consumers=consumers,
         kpis=kpis,
         comment_groups=tuple(groups),
