@@ -126,3 +126,32 @@ def test_page_fits_the_window_and_draws_every_chart(pages, browser, name, width)
     if name == "executive_summary" and width <= 800:
         # The 31-column matrix is wider than a phone: it scrolls inside its own box.
         assert any(box["scrolls"] for box in layout["boxes"])
+
+
+def test_the_summary_leads_with_decisions_above_the_fold(pages, browser):
+    """At 1280 x 800 the headline (ICE, ICE-P, ICE-K, change), participation and the focus areas
+    are all on screen before any scrolling."""
+    path, _ = pages["executive_summary"]
+    browser.open(path.as_uri(), 1280, HEIGHT)
+    fold = browser.evaluate(
+        """(() => {
+        const bottom = s => { const e = document.querySelector(s);
+                              return e ? e.getBoundingClientRect().bottom : null; };
+        return {tiles: [...document.querySelectorAll('td.tile')].map(t => t.innerText),
+                tiles_bottom: bottom('table.tiles'), participation: bottom('#participation'),
+                participation_text: document.querySelector('#participation').innerText,
+                focus: bottom('ol.focus'),
+                focus_items: document.querySelectorAll('ol.focus li').length};
+        })()"""
+    )
+    browser.screenshot(SCREENSHOTS / "executive_summary-above-the-fold-1280x800.png")
+    labels = [tile.split("\n")[0] for tile in fold["tiles"]]
+    assert labels == ["Company ICE", "ICE-P (perception)", "ICE-K (ticket KPIs)", "ICE-P change"]
+    for tile in fold["tiles"][:2] + fold["tiles"][3:]:
+        assert "95% CI" in tile, tile
+    assert "n = " in fold["tiles"][0] and "n = " in fold["tiles"][1]
+    assert "tickets" in fold["tiles"][2]
+    assert "Response rate" in fold["participation_text"]
+    assert fold["focus_items"] >= 1
+    for key in ("tiles_bottom", "participation", "focus"):
+        assert fold[key] is not None and fold[key] <= HEIGHT, (key, fold[key])

@@ -38,6 +38,7 @@ from ice_pipeline.reports.views_drivers import DriverPanel, FocusArea, driver_pa
 from ice_pipeline.reports.views_findings import Finding, _finding
 from ice_pipeline.reports.views_matrix import HeatMap, build_heatmap
 from ice_pipeline.reports.views_movers import MoversPanel, relative_movers
+from ice_pipeline.reports.views_participation import Participation, build_participation
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class ExecutiveView:
     worst: tuple[ProviderRow, ...]
     withheld_providers: tuple[str, ...]
     movers: MoversPanel
+    participation: Participation
     company_drivers: DriverPanel | None
     focus_areas: tuple[FocusArea, ...]
     strengths: tuple[FocusArea, ...]
@@ -326,6 +328,7 @@ def build_executive_view(
         worst=worst,
         withheld_providers=withheld_providers,
         movers=movers,
+        participation=build_participation(period, tables, k, withheld_text),
         company_drivers=driver_panel(period, COMPANY, tables, k, config.dimension_labels),
         focus_areas=focus[0],
         strengths=focus[1],
