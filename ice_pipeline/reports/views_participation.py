@@ -11,7 +11,6 @@ import pandas as pd
 
 from ice_pipeline.index.participation import LOW_RESPONSE_RATE_PCT, response_rates
 
-
 NAMES_SHOWN = 3  # the headline names this many low-rate departments; the table has them all
 
 
