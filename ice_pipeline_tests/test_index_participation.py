@@ -1,4 +1,4 @@
-"""Participation (issue 14): response rate = distinct respondents / HR headcount, under the k-rule."""
+"""Participation (issue 14): response rate = respondents / HR headcount, under the k-rule."""
 
 import pandas as pd
 
