@@ -666,14 +666,14 @@ def test_rendered_artefacts_reveal_no_small_group(
     for period, (tables, result, artefacts) in published.items():
         current = tables["ice_scores"][tables["ice_scores"]["period"] == period]
         reports = 1 + current["provider_department"].nunique()
-        # The methodology page is archived but has no recipients (it holds no figures).
-        assert len(result.archived) == reports + 1
+        # The methodology and correlations pages are archived but have no recipients.
+        assert len(result.archived) == reports + 2
         assert len(result.deliveries) == reports
         assert all(len(outcome.sent) == 1 for outcome in result.deliveries.values())
         forms = pd.Series([(a.source, a.form) for a in artefacts]).value_counts().to_dict()
         assert forms == {
-            ("archive", "html"): reports + 1,
-            ("file", "html"): reports + 1,
+            ("archive", "html"): reports + 2,
+            ("file", "html"): reports + 2,
             ("email", "html"): reports,
             ("email", "text"): reports,
         }

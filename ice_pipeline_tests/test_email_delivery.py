@@ -403,7 +403,7 @@ def test_publish_period_archives_and_sends_once(duckdb_url, tmp_path):
     blocked = publish_period(engine, **common, blocking_checks_failed=True)
     assert blocked.deliveries == {} and "blocking" in blocked.delivery_skipped_reason
     kinds = [report.kind for report in blocked.archived]
-    assert kinds == ["executive_summary", "methodology"] + [
+    assert kinds == ["executive_summary", "methodology", "correlations"] + [
         "provider:IT",
         "provider:Legal",
     ]
@@ -414,8 +414,8 @@ def test_publish_period_archives_and_sends_once(duckdb_url, tmp_path):
     assert sent.deliveries["provider:IT"].sent == ["ops@example.com"]
     again = publish_period(engine, **common)
     assert all(outcome.sent == [] for outcome in again.deliveries.values())
-    # Every kind but the methodology page (no recipients) is sent once.
-    assert len(list((tmp_path / "outbox").rglob("*.eml"))) == len(kinds) - 1
+    # Every kind but the methodology and correlations pages (no recipients) is sent once.
+    assert len(list((tmp_path / "outbox").rglob("*.eml"))) == len(kinds) - 2
     engine.dispose()
 
 

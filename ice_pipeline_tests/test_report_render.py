@@ -364,7 +364,7 @@ def test_empty_period_renders_plainly():
     view = build_executive_view(PERIOD, tables, {}, CONFIG)
     report = render_report(view, audience="executives")
     assert "No provider had enough responses to be ranked" in report.html
-    assert "Insufficient data: no correlation analysis could be run" in report.html
+    assert "No relationship could be examined this period." in report.html
     assert isinstance(tables["ice_scores"], pd.DataFrame)
 
 

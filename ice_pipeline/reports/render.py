@@ -20,10 +20,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from ice_pipeline.paths import templates_dir
 from ice_pipeline.reports.charts import Chart
 from ice_pipeline.reports.viewmodel import ExecutiveView, ProviderView
+from ice_pipeline.reports.views_correlations import CorrelationsView
 from ice_pipeline.reports.views_methodology import MethodologyView
 
 EXECUTIVE_KIND = "executive_summary"
 METHODOLOGY_KIND = "methodology"
+CORRELATIONS_KIND = "correlations"
 PROVIDER_KIND_PREFIX = "provider:"
 KIND_MAX_CHARS = 64
 
@@ -80,7 +82,7 @@ def text_environment() -> Environment:
 class RenderedReport:
     """One report in every form it is kept or sent in."""
 
-    kind: str  # 'executive_summary' | 'methodology' | 'provider:<department>'
+    kind: str  # 'executive_summary' | 'methodology' | 'correlations' | 'provider:<department>'
     audience: str
     period: str
     subject: str
@@ -102,7 +104,7 @@ class RenderedReport:
         }
 
 
-ReportView = ExecutiveView | ProviderView | MethodologyView
+ReportView = ExecutiveView | ProviderView | MethodologyView | CorrelationsView
 
 
 def _template_stem(view: ReportView) -> str:
@@ -110,6 +112,8 @@ def _template_stem(view: ReportView) -> str:
         return "executive_summary"
     if isinstance(view, MethodologyView):
         return "methodology_page"
+    if isinstance(view, CorrelationsView):
+        return "correlations_page"
     return "provider"
 
 
@@ -147,6 +151,9 @@ def render_report(view: ReportView, *, audience: str) -> RenderedReport:
     elif isinstance(view, MethodologyView):
         kind = METHODOLOGY_KIND
         subject = f"Internal Customer Index {view.period}: how the figures are made"
+    elif isinstance(view, CorrelationsView):
+        kind = CORRELATIONS_KIND
+        subject = f"Internal Customer Index {view.period}: every relationship examined"
     else:
         kind = provider_kind(view.provider)
         subject = f"Internal Customer Index {view.period}: {view.provider}"

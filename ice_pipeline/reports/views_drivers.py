@@ -190,8 +190,8 @@ def focus_areas(
                 sentence = (
                     f"{provider}: {label} scores {score.value_text} ({score.detail_text}), "
                     f"{-gap:.1f} below the median provider ({median:.1f}), and accounts for "
-                    f"{importance.value_text} of what explains overall satisfaction with "
-                    f"{provider} ({importance.interval_text})."
+                    f"{importance.value_text} of what explains overall satisfaction with this "
+                    f"provider ({importance.interval_text})."
                 )
                 candidates.append(
                     (
@@ -203,8 +203,8 @@ def focus_areas(
                 sentence = (
                     f"{provider}: {label} scores {score.value_text} ({score.detail_text}), "
                     f"{gap:.1f} above the median provider ({median:.1f}), and accounts for "
-                    f"{importance.value_text} of what explains overall satisfaction with "
-                    f"{provider}."
+                    f"{importance.value_text} of what explains overall satisfaction with this "
+                    "provider."
                 )
                 strengths.append(
                     (

@@ -35,7 +35,12 @@ from ice_pipeline.reports.views_common import (
     withheld_label,
 )
 from ice_pipeline.reports.views_drivers import DriverPanel, FocusArea, driver_panel, focus_areas
-from ice_pipeline.reports.views_findings import Finding, _finding
+from ice_pipeline.reports.views_findings import (
+    CorrelationSummary,
+    Finding,
+    sorted_findings,
+    summarise_findings,
+)
 from ice_pipeline.reports.views_matrix import HeatMap, build_heatmap
 from ice_pipeline.reports.views_movers import MoversPanel, relative_movers
 from ice_pipeline.reports.views_participation import Participation, build_participation
@@ -96,6 +101,7 @@ class ExecutiveView:
     consumers: tuple[ConsumerRow, ...]
     turnover: tuple[TurnoverRow, ...]
     findings: tuple[Finding, ...]
+    correlations: CorrelationSummary
     quality: QualityPanel
     methodology: Methodology
     charts: dict[str, Chart] = field(default_factory=dict)
@@ -256,18 +262,7 @@ def build_executive_view(
             ),
         )
     )
-    finding_rows = _rows(tables.get("correlations"), period=period)
-    findings = [_finding(row, config.min_correlation_pairs) for row in finding_rows]
-    findings.sort(
-        key=lambda f: (
-            f.status != "ok",
-            not f.significant,
-            f.x_label,
-            f.y_label,
-            f.lag_text,
-            f.group,
-        )
-    )
+    findings = sorted_findings(period, tables, config.min_correlation_pairs)
 
     by_ice_p = sorted(published, key=lambda row: (-(row.ice_p.value or 0.0), row.provider))
     view_charts = {
@@ -337,6 +332,7 @@ def build_executive_view(
         consumers=consumers,
         turnover=turnover,
         findings=tuple(findings),
+        correlations=summarise_findings(findings),
         quality=_quality(quality),
         methodology=_methodology(config),
         charts=view_charts,

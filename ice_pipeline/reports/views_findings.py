@@ -5,16 +5,19 @@ understands (metric names, lags, department versus business unit) and the true r
 relationship could not be estimated.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ice_pipeline.reports.views_common import _count, _flag, _number, _p_text, _text
+import pandas as pd
+
+from ice_pipeline.reports.views_common import _count, _flag, _number, _p_text, _rows, _text
 
 
 @dataclass(frozen=True)
 class Finding:
     sentence: str
+    # (the fields below are display text; the summary table uses x/y labels, lag, r, n and q)
     caveat: str
     status: str  # 'ok' | 'insufficient data'
     significant: bool
@@ -51,6 +54,11 @@ def _metric_words(metric: str) -> str:
     return _METRIC_WORDS.get(metric, metric.replace("_pct", " (%)").replace("_", " "))
 
 
+def _group_word(analysis: str) -> str:
+    """What a group_key names: a business unit (external metrics) or an internal department."""
+    return "business unit" if analysis.startswith("company_ice_vs_external") else "department"
+
+
 def _lag_words(lag: int) -> str:
     if lag == 0:
         return "in the same period"
@@ -63,16 +71,23 @@ def _finding(row: Mapping[str, Any], min_pairs: int) -> Finding:
     lag = _count(row.get("lag_periods")) or 0
     n_pairs = _count(row.get("n_pairs")) or 0
     group = _text(row.get("group_key")) or "all"
-    where = "" if group == "all" else f" in business unit {group}"
+    where = "" if group == "all" else f" in {_group_word(_text(row.get('analysis')))} {group}"
     status = _text(row.get("status")) or "insufficient data"
     r = _number(row.get("pearson_r"))
     caveat = "This is an association, not causation: it does not show that one causes the other."
     if status != "ok" or r is None or n_pairs < min_pairs:
-        sentence = (
-            f"Insufficient data: only {n_pairs} pairs were available to compare {x_label} "
-            f"with {y_label} {_lag_words(lag)}{where}; at least {min_pairs} are needed, "
-            "so no figure is given."
-        )
+        if n_pairs < min_pairs:
+            sentence = (
+                f"Insufficient data: only {n_pairs} pairs were available to compare {x_label} "
+                f"with {y_label} {_lag_words(lag)}{where}; at least {min_pairs} are needed, "
+                "so no figure is given."
+            )
+        else:  # enough pairs, yet no coefficient: one of the two series never varied
+            sentence = (
+                f"Insufficient data: {n_pairs} pairs were available to compare {x_label} with "
+                f"{y_label} {_lag_words(lag)}{where}, but one of the two did not vary across "
+                "them, so no correlation can be computed."
+            )
         return Finding(
             sentence,
             "",
@@ -123,3 +138,53 @@ def _finding(row: Mapping[str, Any], min_pairs: int) -> Finding:
         _p_text(p, "p"),
         _p_text(q, "Benjamini-Hochberg q"),
     )
+
+
+@dataclass(frozen=True)
+class CorrelationSummary:
+    """The executive summary's compact view: what survives the false-discovery correction."""
+
+    tested: int  # relationships examined (every row)
+    estimable: int  # with enough data for a coefficient
+    significant: tuple[Finding, ...]
+
+    @property
+    def sentence(self) -> str:
+        if self.tested == 0:
+            return "No relationship could be examined this period."
+        survive = len(self.significant)
+        return (
+            f"{self.tested} relationships between internal service, turnover and external "
+            f"customer metrics were examined; {self.estimable} had enough data for a "
+            f"correlation, and {survive} {'survives' if survive == 1 else 'survive'} the "
+            "Benjamini-Hochberg correction for the number of tests run. Each is an association, "
+            "not causation."
+        )
+
+
+def summarise_findings(findings: Sequence[Finding]) -> CorrelationSummary:
+    return CorrelationSummary(
+        len(findings),
+        sum(f.status == "ok" for f in findings),
+        tuple(f for f in findings if f.status == "ok" and f.significant),
+    )
+
+
+def sorted_findings(
+    period: str, tables: Mapping[str, pd.DataFrame], min_pairs: int
+) -> list[Finding]:
+    """Every correlation of ``period`` as a finding: significant first, then estimable, by name."""
+    findings = [
+        _finding(row, min_pairs) for row in _rows(tables.get("correlations"), period=period)
+    ]
+    findings.sort(
+        key=lambda f: (
+            f.status != "ok",
+            not f.significant,
+            f.x_label,
+            f.y_label,
+            f.lag_text,
+            f.group,
+        )
+    )
+    return findings
