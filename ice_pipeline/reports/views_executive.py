@@ -45,6 +45,9 @@ from ice_pipeline.reports.views_matrix import HeatMap, build_heatmap
 from ice_pipeline.reports.views_movers import MoversPanel, relative_movers
 from ice_pipeline.reports.views_participation import Participation, build_participation
 
+EMAIL_ROWS = 12  # department tables in the e-mail
+EMAIL_PROVIDER_ROWS = 15  # provider tables in the e-mail
+
 
 @dataclass(frozen=True)
 class CompanyHeadline:
@@ -105,6 +108,36 @@ class ExecutiveView:
     quality: QualityPanel
     methodology: Methodology
     charts: dict[str, Chart] = field(default_factory=dict)
+
+    # The e-mail shows bounded slices (Gmail clips an HTML part over ~102 KB); the archived page
+    # shows everything. Bounded by construction whatever the size of the organisation.
+    @property
+    def providers_email(self) -> tuple[ProviderRow, ...]:
+        return self.providers[:EMAIL_PROVIDER_ROWS]
+
+    @property
+    def consumers_email(self) -> tuple[ConsumerRow, ...]:
+        """The lowest-scoring departments first (withheld ones last)."""
+        return tuple(
+            sorted(
+                self.consumers,
+                key=lambda row: (
+                    not row.satisfaction.published,
+                    row.satisfaction.value or 0.0,
+                    row.department,
+                ),
+            )[:EMAIL_ROWS]
+        )
+
+    @property
+    def turnover_email(self) -> tuple[TurnoverRow, ...]:
+        return self.turnover[:EMAIL_ROWS]  # already highest rolling turnover first
+
+
+def _names(names: tuple[str, ...], shown: int = 5) -> str:
+    """A bounded list of names for a sentence (alt texts travel in every e-mail)."""
+    text = ", ".join(names[:shown])
+    return text + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 def _company(period: str, frame: pd.DataFrame | None, k: int) -> CompanyHeadline:
@@ -286,7 +319,7 @@ def build_executive_view(
                 if by_ice_p
                 else ""
             )
-            + (f"; {', '.join(withheld_providers)}: {withheld_text}" if withheld_providers else "")
+            + (f"; {_names(withheld_providers)}: {withheld_text}" if withheld_providers else "")
             + ".",
             [
                 (row.provider, row.ice_p.value, row.ice_p.ci_low, row.ice_p.ci_high)

@@ -21,6 +21,7 @@ BELOW = (0xD5, 0x5E, 0x00)  # Okabe-Ito vermillion: worse
 WITHHELD_COLOUR = "#eef0f3"
 # An e-mail is ~600-800 px wide: a provider column and this many department columns fit.
 EMAIL_COLUMNS = 6
+EMAIL_ROWS = 15  # providers, in rank order
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,10 @@ class HeatMap:
     @property
     def email_consumers(self) -> tuple[str, ...]:
         return tuple(self.consumers[index] for index in self.email_columns)
+
+    @property
+    def email_rows(self) -> tuple[HeatRow, ...]:
+        return self.rows[:EMAIL_ROWS]
 
     def email_cells(self, row: HeatRow) -> tuple[HeatCell, ...]:
         return tuple(row.cells[index] for index in self.email_columns)
