@@ -16,6 +16,7 @@ from ice_pipeline.index.drivers import COMPANY
 from ice_pipeline.reports import charts
 from ice_pipeline.reports.charts import Chart
 from ice_pipeline.reports.config import ReportConfig
+from ice_pipeline.reports.site import EXECUTIVE_PAGE, previous_page, provider_page
 from ice_pipeline.reports.views_common import (
     Estimate,
     Methodology,
@@ -27,6 +28,7 @@ from ice_pipeline.reports.views_common import (
     _flag,
     _methodology,
     _number,
+    _periods_up_to,
     _plain_number,
     _provider_row,
     _quality,
@@ -108,6 +110,9 @@ class ExecutiveView:
     quality: QualityPanel
     methodology: Methodology
     charts: dict[str, Chart] = field(default_factory=dict)
+    # Links of the exported site (ice_pipeline.reports.site): provider -> page, previous period.
+    provider_pages: dict[str, str] = field(default_factory=dict)
+    previous_summary: str | None = None
 
     # The e-mail shows bounded slices (Gmail clips an HTML part over ~102 KB); the archived page
     # shows everything. Bounded by construction whatever the size of the organisation.
@@ -369,4 +374,13 @@ def build_executive_view(
         quality=_quality(quality),
         methodology=_methodology(config),
         charts=view_charts,
+        provider_pages={row.provider: provider_page(row.provider) for row in provider_rows},
+        previous_summary=previous_page(
+            _previous_period(period, tables.get("company_scores")), EXECUTIVE_PAGE
+        ),
     )
+
+
+def _previous_period(period: str, frame: pd.DataFrame | None) -> str | None:
+    earlier = [p for p in _periods_up_to(frame, period) if p < period]
+    return earlier[-1] if earlier else None

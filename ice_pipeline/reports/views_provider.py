@@ -14,6 +14,7 @@ import pandas as pd
 from ice_pipeline.reports import charts
 from ice_pipeline.reports.charts import Chart
 from ice_pipeline.reports.config import ReportConfig
+from ice_pipeline.reports.site import previous_page, provider_page
 from ice_pipeline.reports.views_common import (
     NOT_AVAILABLE,
     Estimate,
@@ -90,6 +91,7 @@ class ProviderView:
     comments_withheld_groups: int
     methodology: Methodology
     charts: dict[str, Chart] = field(default_factory=dict)
+    previous_page: str | None = None  # this provider's page of the previous period (site links)
 
 
 def _kpis(row: Mapping[str, Any] | None) -> KpiPanel | None:
@@ -293,4 +295,8 @@ def build_provider_view(
         comments_withheld_groups=withheld_groups,
         methodology=_methodology(config),
         charts=view_charts,
+        previous_page=previous_page(
+            next((p for p in reversed([t.period for t in trend]) if p < period), None),
+            provider_page(provider),
+        ),
     )
