@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
+from ice_pipeline.index import find_disclosures
 from ice_pipeline.index.drivers import COMPANY, DriverSettings, key_drivers, relative_importance
 
 DIMENSIONS = ["communication", "effort", "expertise", "quality", "responsiveness"]
@@ -107,11 +108,18 @@ def test_small_groups_are_not_published_and_the_fallback_outcome_is_named():
     by_group = table.groupby("provider_department")["suppressed"].all()
     assert not by_group[COMPANY] and by_group["IT"] and by_group["HR"] and by_group["Finance"]
     assert table.loc[table["suppressed"], "importance_pct"].isna().all()
+    # The disclosure checker of the index finds nothing in what is published.
+    assert find_disclosures({"key_drivers": table}, 5) == []
+    leaky = table.copy()
+    leaky.loc[leaky["suppressed"], "importance_pct"] = 50.0
+    assert find_disclosures({"key_drivers": leaky}, 5)  # and would catch a leak
 
     without_item = ratings[ratings["dimension"] != "overall"]
     settings = DriverSettings(bootstrap_replicates=20)
     fallback = key_drivers(without_item, "2026-10", k=5, settings=settings)
-    assert (fallback["outcome_source"] == "mean of dimensions").all()
+    published = fallback[~fallback["suppressed"]]
+    assert not published.empty and (published["outcome_source"] == "mean of dimensions").all()
+    assert fallback.loc[fallback["suppressed"], ["outcome", "n_respondents"]].isna().all().all()
     assert set(fallback["dimension"]) == set(DIMENSIONS)
 
 

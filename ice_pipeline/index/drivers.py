@@ -32,7 +32,8 @@ that size, i.e. wider than the full data's, never narrower (conservative). The p
 always uses every row.
 
 Publication. Only groups of at least ``min_respondents`` complete respondents (and never fewer
-than k) are published; smaller groups get a row with ``suppressed`` true and no numbers. The
+than k) are published; smaller groups get rows with ``suppressed`` true and nothing else (no
+outcome, no count, no numbers). The
 shares are non-linear functions of the whole group's answers, so neither they nor their
 differences between groups reveal a subgroup's mean; dimension scores for the quadrant are
 taken from ``dimension_scores`` (already suppressed), not recomputed here.
@@ -223,9 +224,10 @@ def key_drivers(
                     "period": period,
                     "provider_department": provider,
                     "dimension": dimension,
-                    "outcome": outcome_name,
-                    "outcome_source": source,
-                    "n_respondents": int(len(complete)),
+                    # A suppressed group shows only that it exists: not even its count.
+                    "outcome": outcome_name if result else None,
+                    "outcome_source": source if result else None,
+                    "n_respondents": int(len(complete)) if result else None,
                     "r_squared": result["r_squared"] if result else np.nan,
                     "importance_pct": result["importance_pct"][j] if result else np.nan,
                     "importance_pct_ci_low": result["ci_low"][j] if result else np.nan,

@@ -109,17 +109,17 @@ def driver_panel(
         return None
     first = rows[0]
     n = _count(first.get("n_respondents"))
-    outcome = _outcome_text(_text(first.get("outcome")), _text(first.get("outcome_source")), labels)
     if _flag(first.get("suppressed")) or n is None or n < k:
         return DriverPanel(
             name,
             False,
             "too few respondents answered every dimension for a key-driver analysis",
-            outcome,
+            "",
             "",
             None,
             (),
         )
+    outcome = _outcome_text(_text(first.get("outcome")), _text(first.get("outcome_source")), labels)
     context = _dimension_scores(period, tables, k)
     equal_share = 100.0 / len(rows)
     driver_rows = []

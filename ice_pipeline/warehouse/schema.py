@@ -313,10 +313,11 @@ key_drivers = Table(
     Column("period", String(16), primary_key=True),
     Column("provider_department", Text, primary_key=True),  # '(company)' for company-wide rows
     Column("dimension", Text, primary_key=True),  # a driver; the outcome is not its own driver
-    Column("outcome", Text, nullable=False),  # the outcome dimension, or 'mean of dimensions'
-    Column("outcome_source", String(32), nullable=False),  # 'item' | 'mean of dimensions'
-    Column("n_respondents", Integer, nullable=False),  # complete respondents of the group
-    Column("suppressed", Boolean, nullable=False),  # below the minimum: no numbers
+    # A suppressed row (below the minimum) holds only its keys: no outcome, count or numbers.
+    Column("outcome", Text),  # the outcome dimension, or 'mean of dimensions'
+    Column("outcome_source", String(32)),  # 'item' | 'mean of dimensions'
+    Column("n_respondents", Integer),  # complete respondents of the group
+    Column("suppressed", Boolean, nullable=False),
     Column("r_squared", Float),
     Column("importance_pct", Float),  # Shapley share of R-squared, % of R-squared
     *_interval("importance_pct"),  # percentile bootstrap
