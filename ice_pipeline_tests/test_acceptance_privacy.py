@@ -46,6 +46,7 @@ from ice_pipeline.reports.delivery import recipients_from_section
 from ice_pipeline.reports.publish import EmailConfig, publish_period
 from ice_pipeline.reports.render import EXECUTIVE_KIND, PROVIDER_KIND_PREFIX, render_report
 from ice_pipeline.reports.viewmodel import build_executive_view, build_provider_view
+from ice_pipeline.reports.views_drivers import dimension_label
 from ice_pipeline.warehouse import migrate, schema
 from ice_pipeline.warehouse.engine import connect_warehouse
 from ice_pipeline.warehouse.writes import read_frame, replace_partition
@@ -385,6 +386,12 @@ class ArtefactScan:
             c for (c,) in flagged("consumer_satisfaction", ["consumer_department"])
         }
         self.dimension_flagged = flagged("dimension_scores", ["provider_department", "dimension"])
+        # Issue 14: pages show a label per dimension code (reports.dimension_labels, else the
+        # code in words); the truth is looked up under the label too.
+        self.dimensions.update(
+            {(p, dimension_label(d, {})): value for (p, d), value in self.dimensions.items()}
+        )
+        self.dimension_flagged |= {(p, dimension_label(d, {})) for p, d in self.dimension_flagged}
         all_consumers = demo.matrix_truth["consumer_department"]
         self.consumer_names = set(all_consumers) | set(demo.consumer_truth["consumer_department"])
         self.small_markers = set(

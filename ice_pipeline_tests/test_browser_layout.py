@@ -1,8 +1,9 @@
 """Every page kind holds its layout at phone, tablet, laptop and wide-screen widths (issue 14).
 
-Loads the executive summary, a provider page, the methodology page and the e-mail HTML of the
-summary and of a provider page in headless chromium at 375, 800, 1280 and 1920 CSS pixels (device
-emulation through the DevTools protocol, see ``browser_support``), and asserts no horizontal
+Loads the executive summary, a provider page, the methodology and correlations pages and the
+e-mail HTML of the summary and of a provider page in headless chromium at 375, 800, 1280 and
+1920 CSS pixels (device emulation through the DevTools protocol, see ``browser_support``), and
+asserts no horizontal
 overflow (``scrollWidth <= innerWidth``), that every chart is drawn inside the viewport, and that
 wide tables scroll inside their own box. The fixture has 31 consumer departments with long names,
 the width that pushed the demo's summary to ~3,070 px. Screenshots of every page at every width
@@ -18,6 +19,7 @@ from ice_pipeline.reports.config import ReportConfig
 from ice_pipeline.reports.render import RenderedReport, render_report
 from ice_pipeline.reports.sample import sample_comments, sample_quality, sample_tables
 from ice_pipeline.reports.viewmodel import build_executive_view, build_provider_view
+from ice_pipeline.reports.views_correlations import build_correlations_view
 from ice_pipeline.reports.views_methodology import build_methodology_view
 from ice_pipeline_tests.browser_support import Browser, chromium_path
 
@@ -71,10 +73,14 @@ def pages(tmp_path_factory) -> dict[str, tuple[Path, int]]:
         audience="department_heads",
     )
     methodology = render_report(build_methodology_view(PERIOD, config), audience="executives")
+    correlations = render_report(
+        build_correlations_view(PERIOD, tables, config), audience="executives"
+    )
     contents = {
         "executive_summary": (executive.html, executive.html.count('class="chart"')),
         "provider_IT": (provider.html, provider.html.count('class="chart"')),
         "methodology": (methodology.html, 0),
+        "correlations": (correlations.html, 0),
         "email_executive_summary": (_with_inline_images(executive), len(executive.images)),
         "email_provider_IT": (_with_inline_images(provider), len(provider.images)),
     }
@@ -101,6 +107,7 @@ def browser(tmp_path_factory):
         "executive_summary",
         "provider_IT",
         "methodology",
+        "correlations",
         "email_executive_summary",
         "email_provider_IT",
     ],
