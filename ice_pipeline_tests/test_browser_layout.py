@@ -39,7 +39,7 @@ PROBE = """(() => {
     return {kind: img ? 'img' : 'svg', width: r.width, height: r.height, left: r.left,
             right: r.right,
             drawn: img ? (e.complete && e.naturalWidth > 0)
-                       : e.querySelectorAll('path').length > 10};
+                       : e.querySelectorAll('path').length >= 5};
   });
   const boxes = [...document.querySelectorAll('.table-scroll')].map(e => {
     const r = e.getBoundingClientRect();

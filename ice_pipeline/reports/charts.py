@@ -23,6 +23,8 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import TextToPath
 
+from ice_pipeline.reports import svg_charts
+
 P = ParamSpec("P")
 
 # Colour-blind-safe palette (Okabe-Ito) for lines and bars.
@@ -172,7 +174,6 @@ def _with_style(func: Callable[P, Chart]) -> Callable[P, Chart]:
     return wrapper
 
 
-@_with_style
 def trend_chart(
     cid: str,
     title: str,
@@ -181,7 +182,54 @@ def trend_chart(
     *,
     ylabel: str = "score (0-100)",
 ) -> Chart:
-    """A line over periods with its 95% interval as a band; missing points leave a gap."""
+    """A line over periods with its 95% interval as a band; missing points leave a gap.
+
+    The page gets hand-written SVG (``svg_charts``); matplotlib draws the PNG only for e-mail.
+    """
+    rows = [(p[0], _fmt(p[1]) or "not published", _fmt(p[2]), _fmt(p[3])) for p in points]
+    return _text_chart(
+        cid,
+        title,
+        alt,
+        svg_charts.trend(cid, title, points, ylabel=ylabel),
+        ("period", "score", "95% CI low", "95% CI high"),
+        rows,
+        lambda: _trend_figure(points, ylabel),
+    )
+
+
+def _text_chart(
+    cid: str,
+    title: str,
+    alt: str,
+    svg: str,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    build: Callable[[], Figure],
+) -> Chart:
+    """A chart whose page markup is ready-made SVG and whose PNG matplotlib draws on demand."""
+
+    def draw() -> bytes:
+        buffer = io.BytesIO()
+        with matplotlib.rc_context(_style(cid)):
+            build().savefig(buffer, format="png", dpi=150, metadata={"Software": None})
+        return buffer.getvalue()
+
+    return Chart(
+        cid=cid,
+        title=title,
+        alt=alt,
+        svg=svg,
+        table_headers=tuple(headers),
+        table_rows=tuple(tuple(row) for row in rows),
+        draw_png=draw,
+    )
+
+
+def _trend_figure(
+    points: Sequence[tuple[str, float | None, float | None, float | None]], ylabel: str
+) -> Figure:
+    """The trend chart as a matplotlib figure (for the e-mail PNG)."""
     fig = Figure(figsize=(8.5, 3.0))
     ax = fig.add_subplot()
     periods = [point[0] for point in points]
@@ -223,11 +271,9 @@ def trend_chart(
         left_in=_PAD_IN + _LINE_IN + _TICK_IN + _text_width_in(["100"]),
         bottom_in=_PAD_IN + _TICK_IN + _LINE_IN,
     )
-    rows = [(p[0], _fmt(p[1]) or "not published", _fmt(p[2]), _fmt(p[3])) for p in points]
-    return _finish(fig, cid, title, alt, ("period", "score", "95% CI low", "95% CI high"), rows)
+    return fig
 
 
-@_with_style
 def ranked_bar_chart(
     cid: str,
     title: str,
@@ -237,10 +283,38 @@ def ranked_bar_chart(
     xlabel: str = "score (0-100)",
     withheld_text: str = "",
 ) -> Chart:
-    """Horizontal bars, best on top, with 95% interval whiskers; withheld items get no bar."""
+    """Horizontal bars, best on top, with 95% interval whiskers; withheld items get no bar.
+
+    The page gets hand-written SVG (``svg_charts``); matplotlib draws the PNG only for e-mail.
+    """
     published = [item for item in items if item[1] is not None]
     withheld = [item for item in items if item[1] is None]
     ordered = sorted(published, key=lambda item: (-item[1], item[0])) + withheld
+    labels = [_short(item[0]) for item in ordered]
+    rows = [
+        (label, _fmt(value) or (withheld_text or "not published"), _fmt(low), _fmt(high))
+        for label, value, low, high in ordered
+    ]
+    return _text_chart(
+        cid,
+        title,
+        alt,
+        svg_charts.ranked_bars(
+            cid, title, ordered, labels, xlabel=xlabel, withheld_text=withheld_text
+        ),
+        ("name", "score", "95% CI low", "95% CI high"),
+        rows,
+        lambda: _bar_figure(ordered, labels, xlabel, withheld_text),
+    )
+
+
+def _bar_figure(
+    ordered: Sequence[tuple[str, float | None, float | None, float | None]],
+    labels: Sequence[str],
+    xlabel: str,
+    withheld_text: str,
+) -> Figure:
+    """The ranked bar chart as a matplotlib figure (for the e-mail PNG)."""
     fig = Figure(figsize=(8.5, 0.4 * len(ordered) + 1.0))
     ax = fig.add_subplot()
     positions = np.arange(len(ordered))[::-1]
@@ -287,7 +361,6 @@ def ranked_bar_chart(
             color="white",
             fontweight="bold",
         )
-    labels = [_short(item[0]) for item in ordered]
     ax.set_yticks(positions, labels)
     ax.set_ylim(-0.6, len(ordered) - 0.4)
     ax.set_xlim(0, 100)
@@ -299,11 +372,7 @@ def ranked_bar_chart(
         left_in=_PAD_IN + _TICK_IN + _text_width_in(labels),
         bottom_in=_PAD_IN + _TICK_IN + 2 * _LINE_IN,
     )
-    rows = [
-        (label, _fmt(value) or (withheld_text or "not published"), _fmt(low), _fmt(high))
-        for label, value, low, high in ordered
-    ]
-    return _finish(fig, cid, title, alt, ("name", "score", "95% CI low", "95% CI high"), rows)
+    return fig
 
 
 @_with_style
