@@ -14,6 +14,7 @@ from ice_pipeline.reports.archive import archive_report
 from ice_pipeline.reports.config import ReportConfig
 from ice_pipeline.reports.publish import render_period_reports
 from ice_pipeline.reports.sample import (
+    LEAK_SENTINEL,
     create_report_tables,
     sample_comments,
     sample_quality,
@@ -121,3 +122,7 @@ def test_the_summary_pdf_opens_and_holds_the_headline_numbers(archived, tmp_path
     ):
         assert figure in text, figure
     assert "Where to focus" in text
+    # The PDF discloses no more than the page: a value planted in suppressed rows never shows,
+    # and the small provider reads as withheld.
+    assert str(LEAK_SENTINEL).lstrip("-") not in text
+    assert "fewer than 5 responses" in text
