@@ -292,22 +292,20 @@ def test_charts_have_text_alternatives_and_email_uses_cid_png(hostile_reports):
         assert block.strip().startswith("@media")
 
 
-def test_heatmap_hatches_withheld_cells_without_numbers():
-    chart = charts.heatmap_chart(
-        "h",
+def test_withheld_bars_carry_no_number_and_say_why():
+    chart = charts.ranked_bar_chart(
+        "b",
         "t",
         "a",
-        ["IT", "HR"],
-        ["A", "B"],
-        [[70.0, None], [None, 61.0]],
+        [("IT", 70.0, 65.0, 75.0), ("HR", None, None, None)],
         withheld_text="fewer than 5 responses",
     )
     assert chart.table_rows == (
-        ("IT", "70.0", "fewer than 5 responses"),
-        ("HR", "fewer than 5 responses", "61.0"),
+        ("IT", "70.0", "65.0", "75.0"),
+        ("HR", "fewer than 5 responses", "", ""),
     )
-    assert chart.svg.count('id="hatch') + chart.svg.count("<pattern") >= 1
-    assert "fewer than 5 responses" in chart.svg
+    assert "fewer than 5 responses" in chart.svg and ">70.0<" in chart.svg
+    assert chart.svg.count('fill="#0072B2"') == 1  # one bar: none for the withheld row
 
 
 def test_render_twice_gives_identical_bytes(plain):

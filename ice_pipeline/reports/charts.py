@@ -1,4 +1,7 @@
-"""Static charts for the reports, drawn with matplotlib: SVG for the archive, PNG for email.
+"""Static charts for the reports: SVG for the archive, PNG (matplotlib) for email.
+
+The bar and trend charts' SVG is hand-written text (``svg_charts``, issue 14: ~0.3 ms instead of
+130-420 ms per chart); the scatter chart's SVG and every PNG are drawn by matplotlib.
 
 Each chart function takes plain Python values (never a DataFrame) and returns a :class:`Chart`
 carrying both encodings plus its text alternative: an ``alt`` sentence and the data as a table.
@@ -7,7 +10,8 @@ SVG, and most pages of a period are archived but never emailed (see docs/perform
 Output is byte-for-byte deterministic: figures are built without pyplot, SVG ids are salted with
 the chart id, dates and creator metadata are left out, and text is kept as SVG ``<text>``
 (escaped by matplotlib) rather than glyph paths, so labels stay searchable and accessible.
-Suppressed cells are drawn hatched grey and never carry a number.
+Withheld items are drawn without a bar or point and never carry a number. (The provider x
+consumer matrix is an HTML table since issue 14: as an image it was ~4,650 px wide.)
 """
 
 import io
@@ -373,98 +377,6 @@ def _bar_figure(
         bottom_in=_PAD_IN + _TICK_IN + 2 * _LINE_IN,
     )
     return fig
-
-
-@_with_style
-def heatmap_chart(
-    cid: str,
-    title: str,
-    alt: str,
-    row_labels: Sequence[str],
-    column_labels: Sequence[str],
-    values: Sequence[Sequence[float | None]],
-    *,
-    withheld_text: str,
-) -> Chart:
-    """Provider rows x consumer columns; ``None`` cells are hatched grey and carry no number."""
-    grid = np.array(
-        [[np.nan if value is None else value for value in row] for row in values], dtype=float
-    )
-    height = 0.45 * len(row_labels) + 2.2
-    width = max(7.0, 0.95 * len(column_labels) + 2.5)
-    fig = Figure(figsize=(width, height))
-    ax = fig.add_subplot()
-    if grid.size == 0:
-        ax.set_axis_off()
-        ax.text(0.5, 0.5, "No ratings this period", ha="center", va="center", color=INK)
-        return _finish(fig, cid, title, alt, ("provider", *column_labels), [])
-    cmap = matplotlib.colormaps["YlGnBu"]
-    masked = np.ma.masked_invalid(grid)
-    image = ax.imshow(masked, cmap=cmap, vmin=0, vmax=100, aspect="auto")
-    for row_index, row in enumerate(grid):
-        for column_index, value in enumerate(row):
-            if np.isnan(value):
-                ax.add_patch(
-                    matplotlib.patches.Rectangle(
-                        (column_index - 0.5, row_index - 0.5),
-                        1,
-                        1,
-                        facecolor=LIGHT_GREY,
-                        hatch="///",
-                        edgecolor="#7b8794",
-                        linewidth=0,
-                    )
-                )
-            else:
-                ax.text(
-                    column_index,
-                    row_index,
-                    f"{value:.0f}",
-                    ha="center",
-                    va="center",
-                    fontsize=8,
-                    color="white" if value >= 60 else INK,
-                )
-    short_columns = [_short(label) for label in column_labels]
-    short_rows = [_short(label) for label in row_labels]
-    ax.set_xticks(np.arange(len(column_labels)), short_columns, rotation=30, ha="right")
-    ax.set_yticks(np.arange(len(row_labels)), short_rows)
-    ax.set_xlabel("rated by (consumer department)")
-    ax.set_ylabel("provider department")
-    ax.spines[:].set_visible(False)
-    # Margins from the label widths instead of tight_layout, which drew this chart (hundreds of
-    # cell labels) a second time: x labels are rotated 30 degrees; the colour bar, its ticks and
-    # label sit on the right; the note above takes one small line.
-    angle = np.radians(30)
-    column_width_in = _text_width_in(short_columns)
-    # The first rotated column label reaches left of the plot by about its width x cos(30).
-    cell_in = (width * 0.7) / max(len(column_labels), 1)
-    left_in = max(
-        _PAD_IN + _LINE_IN + _TICK_IN + _text_width_in(short_rows),
-        _PAD_IN + column_width_in * np.cos(angle) - cell_in / 2,
-    )
-    fig.subplots_adjust(
-        left=left_in / width,
-        bottom=(
-            _PAD_IN
-            + _LINE_IN
-            + _TICK_IN
-            + column_width_in * np.sin(angle)
-            + _LINE_IN * np.cos(angle)
-        )
-        / height,
-        right=1 - (_PAD_IN + _TICK_IN + _text_width_in(["100"]) + _LINE_IN) / width,
-        top=1 - (_PAD_IN + _LINE_IN) / height,
-    )
-    colorbar = fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02)
-    colorbar.set_label("score (0-100)")
-    ax.set_title(f"hatched grey = {withheld_text}", fontsize=8, color="#52606d", loc="left")
-    rows = []
-    for row_label, row in zip(row_labels, values, strict=True):
-        rows.append(
-            (row_label, *(withheld_text if value is None else f"{value:.1f}" for value in row))
-        )
-    return _finish(fig, cid, title, alt, ("provider", *column_labels), rows)
 
 
 @_with_style
