@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from ice_pipeline.index import find_disclosures
+from ice_pipeline.errors import ConfigError
+from ice_pipeline.index import IndexConfig, find_disclosures
 from ice_pipeline.index.drivers import COMPANY, DriverSettings, key_drivers, relative_importance
 
 DIMENSIONS = ["communication", "effort", "expertise", "quality", "responsiveness"]
@@ -133,3 +134,17 @@ def test_the_bootstrap_subsample_keeps_large_groups_cheap():
     seconds = time.perf_counter() - mark
     assert result["importance_pct"].argmax() == 0
     assert seconds < 5, f"{seconds:.1f} s for one group of 60,000"
+
+
+def test_the_settings_come_from_the_index_section():
+    config = IndexConfig.from_section(
+        {"key_driver_outcome": "overall_satisfaction", "key_driver_min_respondents": 40}
+    )
+    assert (config.key_driver_outcome, config.key_driver_min_respondents) == (
+        "overall_satisfaction",
+        40,
+    )
+    with pytest.raises(ConfigError, match="key_driver_min_respondents"):
+        IndexConfig.from_section({"key_driver_min_respondents": 3})
+    with pytest.raises(ConfigError, match="key_driver_outcome"):
+        IndexConfig.from_section({"key_driver_outcome": 5})

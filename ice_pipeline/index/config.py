@@ -111,6 +111,12 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
                 fix=f"write e.g. '{key}: [0, 1, 2, 3]'",
             )
         return tuple(value)
+    if isinstance(default, str):  # a name, e.g. key_driver_outcome
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(
+                setting, f"expected a name, got {value!r}", fix=f"write e.g. '{key}: {default}'"
+            )
+        return value.strip()
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(
             setting,
