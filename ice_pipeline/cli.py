@@ -181,6 +181,20 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return run_audit_command(args.period)
 
 
+def _cmd_report_export(args: argparse.Namespace) -> int:
+    from ice_pipeline.reports.site import export_site
+    from ice_pipeline.settings import load_settings
+    from ice_pipeline.warehouse.engine import connect_warehouse
+
+    engine = connect_warehouse(load_settings().warehouse_url)
+    try:
+        written = export_site(engine, args.period, Path(args.directory), pdf=not args.no_pdf)
+    finally:
+        engine.dispose()
+    print(f"wrote {len(written)} files for {args.period} and earlier to {args.directory}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="ice-pipeline",
@@ -299,6 +313,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("period", help="period, YYYY-MM")
     audit.set_defaults(handler=_cmd_audit)
+
+
+    rx = rep_sub.add_parser(
+        "export", help="write a period's reports as a linked static site (and the summary PDF)"
+    )
+    rx.add_argument("period", help="period, YYYY-MM")
+    rx.add_argument("directory", help="where to write <period>/*.html and index.html")
+    rx.add_argument("--no-pdf", action="store_true", help="skip the executive-summary PDF")
+    rx.set_defaults(handler=_cmd_report_export)
     return parser
 
 

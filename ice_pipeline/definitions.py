@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import dagster as dg
 
 from ice_pipeline.defs.assets_analyst import analyst_assets
+from ice_pipeline.defs.assets_drivers import driver_assets
 from ice_pipeline.defs.assets_index import index_assets
 from ice_pipeline.defs.assets_ingest import ingest_assets_after
 from ice_pipeline.defs.assets_pull import build_pull_assets, pulls_by_feed
@@ -32,6 +33,7 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definition
             *build_pull_assets(sources),
             *ingest_assets_after(pulls_by_feed(sources)),
             *index_assets,
+            *driver_assets,
             *report_assets,
             *analyst_assets,
         ],

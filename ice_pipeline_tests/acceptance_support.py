@@ -29,6 +29,7 @@ from ice_pipeline.index import (
     compute_service_kpis,
     compute_turnover,
 )
+from ice_pipeline.index.drivers import DriverSettings, key_drivers
 from ice_pipeline.ingest.feeds import discover_exports, read_export
 from ice_pipeline.warehouse import schema
 from ice_pipeline.warehouse.writes import replace_partition
@@ -44,7 +45,7 @@ SCORE_TABLES = (
     "matrix_scores",
     "consumer_satisfaction",
 )
-PERIOD_TABLES = (*SCORE_TABLES, "service_kpis", "turnover")
+PERIOD_TABLES = (*SCORE_TABLES, "service_kpis", "turnover", "key_drivers")
 TEST_SALT = "acceptance-test-salt"
 
 
@@ -180,10 +181,21 @@ def compute_index(
                 previous_ratings if previous else None,
                 config,
             )
+        # key_drivers asset (defs/assets_drivers.py)
+        drivers = key_drivers(
+            ratings,
+            period,
+            config.k_min_respondents,
+            DriverSettings(
+                outcome=config.key_driver_outcome,
+                min_respondents=config.key_driver_min_respondents,
+            ),
+        )
         run.by_period[period] = {
             **scores,
             "service_kpis": kpis,
             "turnover": turnover.reset_index(drop=True),
+            "key_drivers": drivers,
         }
     for as_of in correlations_as_of or [periods[-1]]:
         window = periods_back(as_of, CORRELATION_WINDOW_PERIODS)

@@ -296,3 +296,35 @@ def test_correlations_cover_every_analysis(demo: Demo) -> None:
     ok = correlations[correlations["status"] == "ok"]
     assert len(ok) > 100
     assert ok["bh_q"].between(0, 1).all()
+
+
+# ------------------------------------------------------------------------------------------------
+# Key drivers (issue 14): the planted driver of the overall item is found
+# ------------------------------------------------------------------------------------------------
+
+
+def test_the_planted_key_driver_is_found(demo: Demo) -> None:
+    """Shapley importance with the overall item as outcome ranks the planted driver first,
+    company-wide (interval above every other dimension's share) and for every published provider,
+    in the first and the last period."""
+    from ice_pipeline.index.drivers import COMPANY, DriverSettings, key_drivers
+
+    planted = demo.effects["key_driver"]["parameters"]
+    driver = planted["planted_driver"]
+    ratings = demo.tables["survey_ratings"]
+    for period in (demo.truth["periods"][0], demo.truth["periods"][-1]):
+        table = key_drivers(
+            ratings[ratings["period"] == period],
+            period,
+            k=IndexConfig().k_min_respondents,
+            settings=DriverSettings(outcome=planted["outcome"]),
+        )
+        published = table[~table["suppressed"].astype(bool)]
+        assert (published["outcome_source"] == "item").all()
+        assert published["provider_department"].nunique() >= 6, "too few groups published"
+        for provider, group in published.groupby("provider_department"):
+            shares = group.set_index("dimension")["importance_pct"]
+            assert shares.idxmax() == driver, (period, provider, shares.round(1).to_dict())
+        company = published[published["provider_department"] == COMPANY].set_index("dimension")
+        others = company.drop(driver)["importance_pct"]
+        assert company.loc[driver, "importance_pct_ci_low"] > others.max(), (period, company)

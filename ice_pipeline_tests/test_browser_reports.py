@@ -76,7 +76,7 @@ def pages(tmp_path_factory) -> dict[str, Path]:
     return written
 
 
-@pytest.mark.parametrize(("name", "expected_svgs"), [("executive_summary", 4), ("provider_IT", 3)])
+@pytest.mark.parametrize(("name", "expected_svgs"), [("executive_summary", 3), ("provider_IT", 3)])
 def test_page_renders_with_charts(pages, tmp_path, name, expected_svgs):
     chromium = _chromium()
     html = pages[name]
@@ -112,4 +112,6 @@ def test_page_renders_with_charts(pages, tmp_path, name, expected_svgs):
     ).stdout.decode("utf-8")
     charts = re.findall(r"<svg[^>]*class=\"chart\"", dom)
     assert len(charts) == expected_svgs
-    assert dom.count("<path") > 50  # axes, bars, lines and hatching exist as elements
+    # Axes, bars, lines and hatching exist as elements (hand-written SVG since issue 14 uses
+    # fewer, larger paths than matplotlib did).
+    assert dom.count("<path") > 30

@@ -35,6 +35,7 @@ EXPECTED_ASSETS = {
     "matrix_scores",
     "consumer_satisfaction",
     "correlations",
+    "key_drivers",
     "executive_report",
     "disclosure_audit",
     "report_delivery",

@@ -83,7 +83,8 @@ def _provider_scores(frame: pd.DataFrame) -> pd.DataFrame:
     kept = frame[(frame["Status"] == "0") & (frame["Finished"] == "1")]
     parts = []
     for code, name in zip(PROVIDER_CODES, PROVIDER_NAMES, strict=True):
-        items = kept[[f"Q_{code}_{d}" for d in range(1, 6)]].replace("", np.nan).astype(float)
+        # Five dimensions and the overall item (issue 14): ICE-P is the mean of all six.
+        items = kept[[f"Q_{code}_{d}" for d in range(1, 7)]].replace("", np.nan).astype(float)
         items = items.where(items > 0)  # -1 is not applicable: missing, never a low score
         scores = (items - 1) * 25
         scores[f"Q_{code}_5"] = (5 - items[f"Q_{code}_5"]) * 25  # the reversed effort item
@@ -166,8 +167,9 @@ def test_row_counts_match_the_summary(demo: tuple[Path, dict]) -> None:
     answers = complete[rating_columns]
     assert (answers != "").to_numpy().sum() == rows["surveys"]["ratings"]
     assert (answers == "-1").to_numpy().sum() == rows["surveys"]["not_applicable"]
-    # Default: 3 providers per respondent (never their own department), 5 dimensions each.
-    assert rows["surveys"]["ratings"] == 15 * rows["surveys"]["complete_responses"]
+    # Default: 3 providers per respondent (never their own department), 5 dimensions each plus
+    # the overall item (issue 14).
+    assert rows["surveys"]["ratings"] == 18 * rows["surveys"]["complete_responses"]
     ticket_rows = sum(len(pd.read_csv(p)) for p in (out / "tickets").glob("*.csv"))
     assert ticket_rows == rows["tickets"]
     # About one ticket per employee per year.
@@ -201,15 +203,16 @@ def test_qualtrics_file_has_bom_and_exactly_three_header_rows(demo: tuple[Path, 
     records = _records(path, "utf-8-sig")
     row1, row2, row3, first_data = records[:4]
     assert row1[:17] == QUALTRICS_META
-    assert row1[17] == "Q_DEPT" and row1[18:24] == [
+    assert row1[17] == "Q_DEPT" and row1[18:25] == [
         "Q_IT_1",
         "Q_IT_2",
         "Q_IT_3",
         "Q_IT_4",
         "Q_IT_5",
+        "Q_IT_6",
         "Q_IT_TEXT",
     ]
-    assert len(row1) == len(row2) == len(row3) == 17 + 1 + 6 * len(PROVIDER_NAMES)
+    assert len(row1) == len(row2) == len(row3) == 17 + 1 + 7 * len(PROVIDER_NAMES)
     assert row2[8] == "Response ID"
     assert row2[18] == (
         "How much do you agree with the following about Information Technology? - "
@@ -217,7 +220,7 @@ def test_qualtrics_file_has_bom_and_exactly_three_header_rows(demo: tuple[Path, 
     )
     imports = [json.loads(cell)["ImportId"] for cell in row3]
     assert imports[:3] == ["startDate", "endDate", "status"] and imports[8] == "_recordId"
-    assert imports[18] == "QID2_1" and imports[23] == "QID3_TEXT"
+    assert imports[18] == "QID2_1" and imports[24] == "QID3_TEXT"
     # Row 3 is CSV-quoted JSON, as Qualtrics writes it.
     third_line = path.read_text(encoding="utf-8-sig").split("\n")[2]
     assert third_line.startswith('"{""ImportId"":""startDate""}",')
@@ -382,6 +385,7 @@ def test_ground_truth_documents_every_effect(demo: tuple[Path, dict]) -> None:
     truth = json.loads((out / "ground_truth.json").read_text(encoding="utf-8"))
     ids = [e["id"] for e in truth["effects"]]
     assert ids == [
+        "key_driver",
         "provider_trends",
         "consumer_satisfaction_precedes_turnover",
         "null_business_unit_external",
@@ -390,7 +394,7 @@ def test_ground_truth_documents_every_effect(demo: tuple[Path, dict]) -> None:
     ]
     for effect in truth["effects"]:
         assert effect["parameters"] and effect["expected_detection"] and effect["kind"]
-    dip = truth["effects"][1]
+    dip = truth["effects"][2]
     assert dip["parameters"]["department"] == DIP_DEPARTMENT
     assert dip["parameters"]["turnover_lag_periods"] == 2
     assert all(
@@ -415,12 +419,13 @@ def test_surveymonkey_layout_has_two_header_rows_and_grouped_questions(
     assert row1[0] == "Respondent ID" and row2[0] == ""
     start = row1.index("How much do you agree with the following about Information Technology?")
     assert row1[start + 1 : start + 5] == ["", "", "", ""]
-    assert row2[start : start + 6] == [
+    assert row2[start : start + 7] == [
         "They respond quickly to my requests",
         "The work they deliver is of high quality",
         "They keep me informed about progress",
         "They know their subject well",
         "It took too much effort to get what I needed",
+        "Overall, I am satisfied with their service",
         "Open-Ended Response",
     ]
     assert row2[row1.index("Which department do you work in?")] == "Response"
@@ -627,11 +632,11 @@ def test_bad_arguments_raise_one_clear_message(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------------
 
 
-def test_enterprise_month_everyone_rates_five_providers_on_five_dimensions(tmp_path: Path) -> None:
+def test_enterprise_month_everyone_rates_five_providers_on_six_items(tmp_path: Path) -> None:
     summary = generate_enterprise_month(tmp_path, 20_000)
     surveys = summary["rows"]["surveys"]
     assert summary["periods"] == ["2026-10", "2026-10"]
-    assert surveys["ratings"] == 25 * surveys["complete_responses"]
+    assert surveys["ratings"] == 30 * surveys["complete_responses"]  # 5 dimensions + overall
     assert 19_900 <= surveys["complete_responses"] <= 20_000  # 100% of those employed on day 1
     assert summary["rows"]["hr_roster"] == 20_000
     assert 19_000 < summary["rows"]["tickets"] < 21_000  # one ticket per employee in the month

@@ -161,7 +161,7 @@ def test_delivered_message_parses_with_all_parts(warehouse_url, tmp_path, smtp_s
     html = html_part.get_content()
     assert "<svg" not in html.lower() and "<script" not in html.lower()
     referenced = set(re.findall(r'src="cid:([^"]+)"', html))
-    assert len(referenced) == 4
+    assert len(referenced) == 3
     images = {
         part["Content-ID"].strip("<>"): part.get_content()
         for part in message.walk()
@@ -169,7 +169,7 @@ def test_delivered_message_parses_with_all_parts(warehouse_url, tmp_path, smtp_s
     }
     assert referenced == set(images)
     assert all(png.startswith(b"\x89PNG") for png in images.values())
-    assert images["heatmap@ice-report"] == report.images["heatmap@ice-report"]
+    assert images["provider_ranking@ice-report"] == report.images["provider_ranking@ice-report"]
     engine.dispose()
 
 
@@ -404,7 +404,7 @@ def test_publish_period_archives_and_sends_once(duckdb_url, tmp_path):
     blocked = publish_period(engine, **common, blocking_checks_failed=True)
     assert blocked.deliveries == {} and "blocking" in blocked.delivery_skipped_reason
     kinds = [report.kind for report in blocked.archived]
-    assert kinds == ["executive_summary"] + [
+    assert kinds == ["executive_summary", "methodology", "correlations"] + [
         "provider:IT",
         "provider:Legal",
     ]
@@ -415,7 +415,8 @@ def test_publish_period_archives_and_sends_once(duckdb_url, tmp_path):
     assert sent.deliveries["provider:IT"].sent == ["ops@example.com"]
     again = publish_period(engine, **common)
     assert all(outcome.sent == [] for outcome in again.deliveries.values())
-    assert len(list((tmp_path / "outbox").rglob("*.eml"))) == len(kinds)
+    # Every kind but the methodology and correlations pages (no recipients) is sent once.
+    assert len(list((tmp_path / "outbox").rglob("*.eml"))) == len(kinds) - 2
     engine.dispose()
 
 

@@ -89,10 +89,12 @@ def test_executive_view_values_carry_n_and_interval(plain):
         f"{source['ice_p_ci_high']:.1f}; n = {source['n_respondents']})"
     )
     assert it.rank_text == "1" and it.change.value_text == "+2.5" and it.change_significant
-    assert [(mover.provider, mover.direction) for mover in view.movers] == [
+    # Movers are measured against the company's +0.6 (issue 14): IT's +2.5 (95% CI +0.5 to
+    # +4.5) does not differ from it once the company's own interval is counted; HR's -3.0 does.
+    assert [(mover.provider, mover.direction) for mover in view.movers.movers] == [
         ("HR", "declined"),
-        ("IT", "improved"),
     ]
+    assert view.movers.compared == 4 and "+0.6" in view.movers.shared_sentence
     facilities = next(row for row in view.providers if row.provider == "Facilities")
     assert facilities.ice_k_text == "no tickets" and facilities.no_tickets
     assert view.quality.rows_read_total == 2480 + 1630 + 612 + 24
@@ -265,8 +267,9 @@ def test_email_of_hostile_page_is_inert(hostile_reports):
 
 def test_charts_have_text_alternatives_and_email_uses_cid_png(hostile_reports):
     executive, _ = hostile_reports
-    assert executive.html.count("<svg") == 4
-    assert executive.html.count("<details><summary>Data table") == 4
+    # The matrix is an HTML table with coloured cells, not a heat-map image (issue 14).
+    assert executive.html.count("<svg") == 3
+    assert executive.html.count("<details><summary>Data table") == 3
     assert "<svg" not in executive.email_html
     cids = set(re.findall(r'src="cid:([^"]+)"', executive.email_html))
     assert (
@@ -275,34 +278,34 @@ def test_charts_have_text_alternatives_and_email_uses_cid_png(hostile_reports):
         == {
             "company_trend@ice-report",
             "provider_ranking@ice-report",
-            "heatmap@ice-report",
             "ice_p_vs_k@ice-report",
         }
     )
+    assert 'class="data matrix"' in executive.email_html
     for png in executive.images.values():
         assert png.startswith(b"\x89PNG\r\n\x1a\n")
     alts = re.findall(r'<img[^>]*alt="([^"]+)"', executive.email_html)
-    assert len(alts) == 4 and all(len(alt) > 30 for alt in alts)
-    # css_inline moved the stylesheet into style attributes.
-    assert "<style" not in executive.email_html and 'style="' in executive.email_html
+    assert len(alts) == 3 and all(len(alt) > 30 for alt in alts)
+    # css_inline moved the stylesheet into style attributes; only the @media rules stay behind.
+    assert 'style="' in executive.email_html
+    for block in re.findall(r"<style>(.*?)</style>", executive.email_html, re.S):
+        assert block.strip().startswith("@media")
 
 
-def test_heatmap_hatches_withheld_cells_without_numbers():
-    chart = charts.heatmap_chart(
-        "h",
+def test_withheld_bars_carry_no_number_and_say_why():
+    chart = charts.ranked_bar_chart(
+        "b",
         "t",
         "a",
-        ["IT", "HR"],
-        ["A", "B"],
-        [[70.0, None], [None, 61.0]],
+        [("IT", 70.0, 65.0, 75.0), ("HR", None, None, None)],
         withheld_text="fewer than 5 responses",
     )
     assert chart.table_rows == (
-        ("IT", "70.0", "fewer than 5 responses"),
-        ("HR", "fewer than 5 responses", "61.0"),
+        ("IT", "70.0", "65.0", "75.0"),
+        ("HR", "fewer than 5 responses", "", ""),
     )
-    assert chart.svg.count('id="hatch') + chart.svg.count("<pattern") >= 1
-    assert "fewer than 5 responses" in chart.svg
+    assert "fewer than 5 responses" in chart.svg and ">70.0<" in chart.svg
+    assert chart.svg.count('fill="#0072B2"') == 1  # one bar: none for the withheld row
 
 
 def test_render_twice_gives_identical_bytes(plain):
@@ -359,7 +362,7 @@ def test_empty_period_renders_plainly():
     view = build_executive_view(PERIOD, tables, {}, CONFIG)
     report = render_report(view, audience="executives")
     assert "No provider had enough responses to be ranked" in report.html
-    assert "Insufficient data: no correlation analysis could be run" in report.html
+    assert "No relationship could be examined this period." in report.html
     assert isinstance(tables["ice_scores"], pd.DataFrame)
 
 

@@ -37,6 +37,7 @@ REPORT_TABLES = (
     "service_kpis",
     "turnover",
     "correlations",
+    "key_drivers",
 )
 HISTORY_PERIODS = 24
 # Without an ``email:`` section, demo mode sends the executive summary to this fictional mailbox
@@ -127,8 +128,7 @@ def render_period_reports(
     """Build the view-models of ``period`` from the warehouse and render them (deterministic)."""
     from ice_pipeline.reports.archive import input_fingerprints
     from ice_pipeline.reports.config import report_config_for
-    from ice_pipeline.reports.render import render_report
-    from ice_pipeline.reports.viewmodel import build_executive_view, build_provider_view
+    from ice_pipeline.reports.publish import render_period_reports as render_all
 
     config = report_config_for(pipeline.section("reports"), pipeline.index_config())
     engine = warehouse.engine()
@@ -138,16 +138,7 @@ def render_period_reports(
         for name in REPORT_TABLES
     }
     comments = read_frame(engine, schema.survey_comments, where={"period": period})
-    rendered = [
-        render_report(
-            build_executive_view(period, tables, quality, config),
-            audience=config.executive_audience,
-        )
-    ]
-    current = tables["ice_scores"][tables["ice_scores"]["period"] == period]
-    for provider in sorted(current["provider_department"].astype(str)):
-        view = build_provider_view(period, provider, tables, comments, config)
-        rendered.append(render_report(view, audience=config.provider_audience))
+    rendered = render_all(period, tables, quality, comments, config)
     fingerprints = input_fingerprints(
         {**tables, "quality": pd.DataFrame([{"quality": repr(sorted(quality.items()))}])}
     )
@@ -171,6 +162,7 @@ def render_period_reports(
             )
         ),
         "correlations",
+        "key_drivers",
         "survey_comments",
     ],
     kinds={"html"},

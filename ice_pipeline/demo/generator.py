@@ -42,6 +42,10 @@ from ice_pipeline.demo.organisation import (
     NOT_TERMINATED,
     NPS_PER_ICE_POINT,
     NULL_BUSINESS_UNIT,
+    OUTCOME_DIMENSION,
+    OUTCOME_SD,
+    PLANTED_DRIVER,
+    PLANTED_DRIVER_WEIGHT,
     PROVIDER_BASE_SCORE,
     PROVIDER_NAMES,
     PROVIDER_TREND_POINTS,
@@ -57,7 +61,7 @@ from ice_pipeline.demo.organisation import (
 )
 from ice_pipeline.errors import ConfigError
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: the overall item and its planted key driver (issue 14)
 # Files this generator writes; earlier demo files are removed so one folder never mixes layouts.
 _OWN_FILES = (
     "ice_pulse*.csv",
@@ -275,6 +279,24 @@ def _ground_truth(
     nps_null = np.array(external_metrics["nps"][NULL_BUSINESS_UNIT], dtype=float)
     csat_null = np.array(external_metrics["csat_top2_pct"][NULL_BUSINESS_UNIT], dtype=float)
     effects = [
+        {
+            "id": "key_driver",
+            "kind": "key driver",
+            "description": f"Every respondent also answers '{DIMENSIONS[-1][1]}' "
+            f"({OUTCOME_DIMENSION}). It follows the respondent's common opinion of the "
+            f"provider plus the part of the {PLANTED_DRIVER} item that the other items do not "
+            "share; no other dimension has a part of its own in it.",
+            "parameters": {
+                "outcome": OUTCOME_DIMENSION,
+                "planted_driver": PLANTED_DRIVER,
+                "weight_of_driver_item_noise": PLANTED_DRIVER_WEIGHT,
+                "outcome_noise_sd_1_5_scale": OUTCOME_SD,
+            },
+            "expected_detection": f"Key-driver analysis with {OUTCOME_DIMENSION} as the outcome "
+            f"ranks {PLANTED_DRIVER} first (largest Shapley share of R-squared) company-wide and "
+            "for every provider it publishes, with an interval above every other dimension's "
+            "share company-wide.",
+        },
         {
             "id": "provider_trends",
             "kind": "provider trend",

@@ -73,9 +73,17 @@ DIMENSIONS: list[tuple[str, str, bool]] = [
     ("communication", "They keep me informed about progress", False),
     ("expertise", "They know their subject well", False),
     ("effort", "It took too much effort to get what I needed", True),
+    # The outcome of the key-driver analysis (issue 14); always the last dimension.
+    ("overall", "Overall, I am satisfied with their service", False),
 ]
 DIMENSION_NAMES: list[str] = [d for d, _, _ in DIMENSIONS]
 REVERSED_DIMENSION = "effort"
+# Key drivers: the overall item follows the common latent score plus this share of the planted
+# driver's own item noise (the part of that item the other dimensions do not share), plus noise.
+OUTCOME_DIMENSION = "overall"
+PLANTED_DRIVER = "responsiveness"
+PLANTED_DRIVER_WEIGHT = 1.0
+OUTCOME_SD = 0.3
 
 # Ticket teams per provider department, and each provider's share of all tickets.
 TICKET_GROUPS: dict[str, list[str]] = {
@@ -283,6 +291,7 @@ STREAMS = {
     "shock": 6,
     "survey_ids": 7,
     "extras": 8,
+    "overall": 9,
 }
 
 

@@ -22,9 +22,13 @@ import pandas as pd
 
 from ice_pipeline.demo.organisation import (
     DEPARTMENTS,
+    DIMENSION_NAMES,
     DIMENSIONS,
     ITEM_SD,
     NOT_APPLICABLE_SHARE,
+    OUTCOME_SD,
+    PLANTED_DRIVER,
+    PLANTED_DRIVER_WEIGHT,
     PROVIDER_BASE_SCORE,
     PROVIDER_CODES,
     PROVIDER_NAMES,
@@ -144,11 +148,23 @@ def simulate_wave(
         + roster.respondent_effect[respondents][:, None]
         + rng.normal(0.0, RESPONDENT_PROVIDER_SD, (n, k))
     )
-    items = np.rint(latent[:, :, None] + rng.normal(0.0, ITEM_SD, (n, k, n_dims)))
+    # The rated dimensions first (the same draws as before the overall item existed), then the
+    # overall item from its own stream, driven by the planted driver's own noise.
+    n_rated = n_dims - 1
+    noise = rng.normal(0.0, ITEM_SD, (n, k, n_rated))
+    items = np.rint(latent[:, :, None] + noise)
     items = np.clip(items, 1, 5).astype(np.int8)
-    reversed_mask = np.array([rev for _, _, rev in DIMENSIONS])
+    reversed_mask = np.array([rev for _, _, rev in DIMENSIONS[:n_rated]])
     items[:, :, reversed_mask] = 6 - items[:, :, reversed_mask]
-    items[rng.random((n, k, n_dims)) < NOT_APPLICABLE_SHARE] = -1
+    items[rng.random((n, k, n_rated)) < NOT_APPLICABLE_SHARE] = -1
+    overall_rng = stream(seed, "overall", t)
+    driver = DIMENSION_NAMES.index(PLANTED_DRIVER)
+    overall = np.rint(
+        latent
+        + PLANTED_DRIVER_WEIGHT * noise[:, :, driver]
+        + overall_rng.normal(0.0, OUTCOME_SD, (n, k))
+    )
+    items = np.concatenate([items, np.clip(overall, 1, 5).astype(np.int8)[:, :, None]], axis=2)
     items[~chosen_valid] = 0
 
     ratings = np.zeros((n, n_providers, n_dims), dtype=np.int8)

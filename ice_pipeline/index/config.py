@@ -65,6 +65,12 @@ class IndexConfig:
     lags: tuple[int, ...] = field(default=(0, 1, 2, 3))
     alpha: float = 0.05
 
+    # Key drivers (issue 14, ice_pipeline.index.drivers): the dimension that is the outcome
+    # (an overall-satisfaction item), and the fewest complete respondents a group's drivers are
+    # published for (never fewer than k_min_respondents).
+    key_driver_outcome: str = "overall"
+    key_driver_min_respondents: int = 30
+
     def __post_init__(self) -> None:
         _check(self)
 
@@ -121,6 +127,12 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
                 fix=f"write e.g. '{key}: [0, 1, 2, 3]'",
             )
         return tuple(value)
+    if isinstance(default, str):  # a name, e.g. key_driver_outcome
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(
+                setting, f"expected a name, got {value!r}", fix=f"write e.g. '{key}: {default}'"
+            )
+        return value.strip()
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(
             setting,
@@ -206,6 +218,12 @@ def _check(config: IndexConfig) -> None:
             "index.min_pairs_for_correlation",
             "at least 4 pairs are needed for a Fisher-z interval",
             fix="use 8 (the default) or more",
+        )
+    if config.key_driver_min_respondents < config.k_min_respondents:
+        raise ConfigError(
+            "index.key_driver_min_respondents",
+            "key drivers may not be published for groups smaller than k_min_respondents",
+            fix="use 30 (the default) or at least k_min_respondents",
         )
     if not config.lags or any(lag < 0 for lag in config.lags):
         raise ConfigError(

@@ -5,7 +5,7 @@ default, so a missing section means the defaults below. Email settings live in
 ``ice_pipeline.reports.delivery`` because they belong to the transport, not the content.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ice_pipeline.errors import ConfigError
@@ -31,6 +31,9 @@ class ReportConfig:
     min_correlation_pairs: int = 8
     executive_audience: str = "executives"
     provider_audience: str = "department_heads"
+    # A label per dimension code, shown instead of the code (e.g. {ease_of_use: "Ease of use"});
+    # a code without one is shown in words ('ease_of_use' -> 'Ease of use').
+    dimension_labels: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_section(cls, section: dict[str, Any]) -> "ReportConfig":
@@ -59,6 +62,16 @@ class ReportConfig:
                 "reports.comment_min_group",
                 f"is {self.comment_min_group!r}, below k_anonymity={self.k_anonymity}",
                 fix="set it to an integer at least as large as k_anonymity (the default is 10)",
+            )
+        labels = self.dimension_labels
+        if not isinstance(labels, dict) or not all(
+            isinstance(code, str) and isinstance(label, str) and label.strip()
+            for code, label in labels.items()
+        ):
+            raise ConfigError(
+                "reports.dimension_labels",
+                "must map each dimension code to a non-empty label",
+                fix='write e.g. dimension_labels: {responsiveness: "Responsiveness"}',
             )
         if self.best_worst_count < 1:
             raise ConfigError("reports.best_worst_count", "must be at least 1", fix="set it to 3")

@@ -32,6 +32,8 @@ from ice_pipeline.reports.delivery import (
 )
 from ice_pipeline.reports.render import PROVIDER_KIND_PREFIX, RenderedReport, render_report
 from ice_pipeline.reports.viewmodel import build_executive_view, build_provider_view
+from ice_pipeline.reports.views_correlations import build_correlations_view
+from ice_pipeline.reports.views_methodology import build_methodology_view
 
 
 @dataclass(frozen=True)
@@ -94,12 +96,18 @@ def render_period_reports(
     comments: pd.DataFrame | None,
     config: ReportConfig,
 ) -> list[RenderedReport]:
-    """The executive summary, then one page per provider in ``ice_scores`` for ``period``."""
+    """The executive summary, the methodology and correlations pages, then one page per provider."""
     reports = [
         render_report(
             build_executive_view(period, tables, quality, config),
             audience=config.executive_audience,
-        )
+        ),
+        render_report(
+            build_methodology_view(period, config), audience=config.executive_audience
+        ),
+        render_report(
+            build_correlations_view(period, tables, config), audience=config.executive_audience
+        ),
     ]
     scores = tables.get("ice_scores")
     providers = (

@@ -22,8 +22,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from ice_pipeline.paths import templates_dir
 from ice_pipeline.reports.charts import Chart
 from ice_pipeline.reports.viewmodel import ExecutiveView, ProviderView
+from ice_pipeline.reports.views_correlations import CorrelationsView
+from ice_pipeline.reports.views_methodology import MethodologyView
 
 EXECUTIVE_KIND = "executive_summary"
+METHODOLOGY_KIND = "methodology"
+CORRELATIONS_KIND = "correlations"
 PROVIDER_KIND_PREFIX = "provider:"
 KIND_MAX_CHARS = 64
 
@@ -80,7 +84,7 @@ def text_environment() -> Environment:
 class RenderedReport:
     """One report in every form it is kept or sent in."""
 
-    kind: str  # 'executive_summary' | 'provider:<department>'
+    kind: str  # 'executive_summary' | 'methodology' | 'correlations' | 'provider:<department>'
     audience: str
     period: str
     subject: str
@@ -102,15 +106,26 @@ class RenderedReport:
         }
 
 
-def render_html(view: ExecutiveView | ProviderView, *, for_email: bool = False) -> str:
-    template = (
-        "executive_summary.html.j2" if isinstance(view, ExecutiveView) else "provider.html.j2"
-    )
+ReportView = ExecutiveView | ProviderView | MethodologyView | CorrelationsView
+
+
+def _template_stem(view: ReportView) -> str:
+    if isinstance(view, ExecutiveView):
+        return "executive_summary"
+    if isinstance(view, MethodologyView):
+        return "methodology_page"
+    if isinstance(view, CorrelationsView):
+        return "correlations_page"
+    return "provider"
+
+
+def render_html(view: ReportView, *, for_email: bool = False) -> str:
+    template = f"{_template_stem(view)}.html.j2"
     return html_environment().get_template(template).render(view=view, for_email=for_email)
 
 
-def render_text(view: ExecutiveView | ProviderView) -> str:
-    template = "executive_summary.txt.j2" if isinstance(view, ExecutiveView) else "provider.txt.j2"
+def render_text(view: ReportView) -> str:
+    template = f"{_template_stem(view)}.txt.j2"
     text = text_environment().get_template(template).render(view=view)
     return re.sub(r"\n{3,}", "\n\n", text)
 
@@ -180,7 +195,8 @@ def mail_safe_html(html: str) -> str:
     or dimension name holding ``<script>`` or ``<svg`` renders as text instead of tripping the
     guard below, which then only ever sees real elements.
     """
-    inlined = escape_attributes(css_inline.inline(html))
+    # @media rules cannot be inlined; keeping them lets phones stack the headline tiles.
+    inlined = escape_attributes(css_inline.inline(html, keep_at_rules=True))
     lowered = inlined.lower()
     if "<svg" in lowered or "<script" in lowered:
         raise ValueError("email HTML must contain neither <svg> nor <script>")
@@ -192,11 +208,17 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def render_report(view: ExecutiveView | ProviderView, *, audience: str) -> RenderedReport:
+def render_report(view: ReportView, *, audience: str) -> RenderedReport:
     """Render a view-model to the archived HTML, the mail-safe HTML, the text part and the PNGs."""
     if isinstance(view, ExecutiveView):
         kind = EXECUTIVE_KIND
         subject = f"Internal Customer Index {view.period}: executive summary"
+    elif isinstance(view, MethodologyView):
+        kind = METHODOLOGY_KIND
+        subject = f"Internal Customer Index {view.period}: how the figures are made"
+    elif isinstance(view, CorrelationsView):
+        kind = CORRELATIONS_KIND
+        subject = f"Internal Customer Index {view.period}: every relationship examined"
     else:
         kind = provider_kind(view.provider)
         subject = f"Internal Customer Index {view.period}: {view.provider}"

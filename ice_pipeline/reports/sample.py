@@ -25,6 +25,8 @@ HOSTILE_CONSUMER = "<script>alert(1)</script> \"Ops\" & 'Co'"
 HOSTILE_DIMENSION = "@SUM(1)"
 HOSTILE_COMMENT = '+cmd <script>alert(1)</script> =HYPERLINK("http://evil","x")'
 
+WIDE_CONSUMERS = 26
+
 # A value planted in suppressed rows: it must never be rendered (see the privacy tests).
 LEAK_SENTINEL = -7.77
 
@@ -38,11 +40,19 @@ def _ci(rng: np.random.Generator, value: float, half: float) -> tuple[float, flo
     return round(value - width, 2), round(value + width, 2)
 
 
-def sample_tables(period: str = "2026-10", *, hostile: bool = False) -> dict[str, pd.DataFrame]:
-    """The index tables for ``PERIODS`` (ending at ``period``'s position), keyed by table name."""
+def sample_tables(
+    period: str = "2026-10", *, hostile: bool = False, wide: bool = False
+) -> dict[str, pd.DataFrame]:
+    """The index tables for ``PERIODS`` (ending at ``period``'s position), keyed by table name.
+
+    ``wide`` adds :data:`WIDE_CONSUMERS` consumer departments with long names (31 in all, as in
+    the demo organisation): the layout tests use it to check wide tables stay inside the page.
+    """
     rng = np.random.default_rng(20261022)
     providers = list(PROVIDERS) + ([HOSTILE_PROVIDER] if hostile else [])
     consumers = list(CONSUMERS) + ([HOSTILE_CONSUMER] if hostile else [])
+    if wide:
+        consumers += [f"Regional Customer Operations {number:02d}" for number in range(1, 27)]
     dimensions = list(DIMENSIONS) + ([HOSTILE_DIMENSION] if hostile else [])
     base = {"IT": 71.0, "HR": 64.0, "Finance": 58.0, "Facilities": 69.0, "Legal": 60.0}
     slope = {"IT": 2.5, "HR": -3.0, "Finance": 0.3, "Facilities": 0.0, "Legal": 0.0}
@@ -300,7 +310,32 @@ def sample_tables(period: str = "2026-10", *, hostile: bool = False) -> dict[str
         },
     ]
 
+    driver_rows = []
+    for provider in ["(company)", *providers]:
+        small = provider == "Legal"
+        shares = np.array(
+            [0.45 if d == "Quality" else 0.55 / (len(dimensions) - 1) for d in dimensions]
+        )
+        for dimension, share in zip(dimensions, shares, strict=True):
+            value = round(100 * share, 2)
+            driver_rows.append(
+                {
+                    "period": period,
+                    "provider_department": provider,
+                    "dimension": dimension,
+                    "outcome": None if small else "overall",
+                    "outcome_source": None if small else "item",
+                    "n_respondents": None if small else 60,
+                    "suppressed": small,
+                    "r_squared": None if small else 0.71,
+                    "importance_pct": None if small else value,
+                    "importance_pct_ci_low": None if small else round(value - 5.5, 2),
+                    "importance_pct_ci_high": None if small else round(value + 5.5, 2),
+                }
+            )
+
     tables = {
+        "key_drivers": pd.DataFrame(driver_rows, columns=_columns("key_drivers")),
         "ice_scores": pd.DataFrame(ice_rows, columns=_columns("ice_scores")),
         "company_scores": pd.DataFrame(company_rows, columns=_columns("company_scores")),
         "dimension_scores": pd.DataFrame(dim_rows, columns=_columns("dimension_scores")),

@@ -310,6 +310,24 @@ correlations = Table(
     comment="Associations of internal service with retention and external metrics (not causation).",
 )
 
+key_drivers = Table(
+    "key_drivers",
+    metadata,
+    Column("period", String(16), primary_key=True),
+    Column("provider_department", Text, primary_key=True),  # '(company)' for company-wide rows
+    Column("dimension", Text, primary_key=True),  # a driver; the outcome is not its own driver
+    # A suppressed row (below the minimum) holds only its keys: no outcome, count or numbers.
+    Column("outcome", Text),  # the outcome dimension, or 'mean of dimensions'
+    Column("outcome_source", String(32)),  # 'item' | 'mean of dimensions'
+    Column("n_respondents", Integer),  # complete respondents of the group
+    Column("suppressed", Boolean, nullable=False),
+    Column("r_squared", Float),
+    Column("importance_pct", Float),  # Shapley share of R-squared, % of R-squared
+    *_interval("importance_pct"),  # percentile bootstrap
+    schema=AGGREGATE_SCHEMA,
+    comment="Key drivers: each dimension's share of the explained overall satisfaction.",
+)
+
 # --------------------------------------------------------------------------------------------
 # ice_ops: operational state
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,72 @@
+"""The key-driver asset: each dimension's share of overall satisfaction, per period.
+
+Belongs here: the Dagster shell around :func:`ice_pipeline.index.drivers.key_drivers`: reading
+the period's ``survey_ratings`` and replacing the period's rows of ``key_drivers``. The
+method (Shapley R-squared, bootstrap, minimum respondents) lives in ``index/drivers.py``.
+"""
+
+import dagster as dg
+
+from ice_pipeline.defs.partitions import monthly_partitions
+from ice_pipeline.defs.resources import PipelineSettingsResource, WarehouseResource
+from ice_pipeline.defs.support import (
+    GROUP_INDEX,
+    Timer,
+    exclusive_write,
+    markdown_table,
+    shared_read,
+    user_errors,
+)
+from ice_pipeline.warehouse import schema
+from ice_pipeline.warehouse.writes import replace_partition
+
+
+@dg.asset(
+    partitions_def=monthly_partitions,
+    group_name=GROUP_INDEX,
+    deps=["survey_ratings"],
+    kinds={"sql"},
+    description=(
+        "Key drivers: each dimension's Shapley share of the explained variance of overall "
+        "satisfaction, with a bootstrap interval, per provider and company-wide."
+    ),
+)
+def key_drivers(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    pipeline: PipelineSettingsResource,
+) -> dg.MaterializeResult:
+    from ice_pipeline.index.drivers import DriverSettings
+    from ice_pipeline.index.drivers import key_drivers as compute_key_drivers
+
+    timer = Timer()
+    period = context.partition_key
+    with user_errors():
+        config = pipeline.index_config()
+        ratings = shared_read(context.run_id, warehouse.engine(), schema.survey_ratings, period)
+        settings = DriverSettings(
+            outcome=config.key_driver_outcome, min_respondents=config.key_driver_min_respondents
+        )
+        rows = compute_key_drivers(ratings, period, config.k_min_respondents, settings)
+        engine = warehouse.engine()
+        with exclusive_write(engine, "key_drivers", period):
+            written = replace_partition(engine, schema.key_drivers, rows, {"period": period})
+    published = rows[~rows["suppressed"].astype(bool)] if not rows.empty else rows
+    return dg.MaterializeResult(
+        metadata={
+            "rows": written,
+            "groups_published": int(published["provider_department"].nunique())
+            if not published.empty
+            else 0,
+            "outcome": str(rows["outcome"].iloc[0]) if not rows.empty else "none",
+            "drivers": markdown_table(
+                published[["provider_department", "dimension", "importance_pct"]], max_rows=20
+            )
+            if not published.empty
+            else "",
+            "duration_s": timer.seconds,
+        }
+    )
+
+
+driver_assets = [key_drivers]
