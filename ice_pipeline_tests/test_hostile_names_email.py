@@ -114,7 +114,8 @@ def test_hostile_provider_pages_render_and_are_delivered_escaped(duckdb_url, tmp
         controller.stop()
         engine.dispose()
     kinds = [report.kind for report in result.archived]
-    assert provider_kind(name) in kinds and len(kinds) == 3  # nothing of the period was lost
+    # nothing of the period was lost: summary, methodology, correlations and both provider pages
+    assert provider_kind(name) in kinds and len(kinds) == 5
     assert result.deliveries[provider_kind(name)].sent == ["head@example.com"]
     assert len(recorder.messages) == 1
     message = message_from_bytes(recorder.messages[0], policy=policy.default)

@@ -245,7 +245,8 @@ def test_report_versions_of_the_attack_are_flagged_from_the_html_alone() -> None
     assert sales and v1[sales[0]].n == 5 and v2[sales[0]].n == 6
     found = version_findings("report executive_summary", v1, v2, K)
     assert any("Sales" in line and "n 5 -> 6" in line for line in found), found
-    assert any("Company ICE-P" in line and "n 15 -> 16" in line for line in found), found
+    # the company headline tile (the summary's layout since issue 14: "ICE-P (perception)")
+    assert any("tile | ICE-P" in line and "n 15 -> 16" in line for line in found), found
     assert version_findings("report", v1, figures_in_html(_rendered(ratings(BASE))), K) == []
     assert small_group_findings("report", v1, K) == []
 
