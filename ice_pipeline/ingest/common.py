@@ -77,6 +77,9 @@ class ParseResult:
     # Names that differ only by Unicode form, case or spaces, read as one (names.py):
     # {"consumer_department": {"IT": ["It ", "ＩＴ"]}} -- canonical name -> other spellings seen.
     name_variants: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    # Values of a coded column the mapping does not place (HR statuses, hr_status.py): each
+    # {"column", "value", "count", "yaml_to_add"}; inspect shows them, the cache does not keep them.
+    unplaced_values: list[dict[str, object]] = field(default_factory=list)
 
     @property
     def periods(self) -> list[str]:

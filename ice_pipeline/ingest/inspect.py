@@ -100,6 +100,8 @@ def _summary(
         "ambiguous_dates": result.ambiguous_dates,
         # Spellings read as one name (NFKC, case, spaces): display name -> other spellings.
         "name_variants": result.name_variants,
+        # Status values the mapping does not place, with their count and the YAML that places them.
+        "unplaced_values": list(result.unplaced_values),
         "counts": counts,
     }
 

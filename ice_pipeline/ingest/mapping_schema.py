@@ -115,6 +115,10 @@ class HrKeys(_TableKeys):
     snapshot_period_from_filename: str | None = None
     termination_types: TextMap | None = None
     departments: TextMap | None = None
+    # A status column mapped as it is (hr_status.py): still employed, voluntary, involuntary.
+    active_values: list[Text] | None = None
+    voluntary_values: list[Text] | None = None
+    involuntary_values: list[Text] | None = None
 
 
 class ExternalKeys(_TableKeys):
