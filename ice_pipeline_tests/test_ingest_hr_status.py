@@ -1,4 +1,4 @@
-"""Issue 16 item 3: a roster's status column mapped as it is (still employed / voluntary / involuntary)."""
+"""Issue 16 item 3: a roster status column mapped as it is (employed, voluntary, involuntary)."""
 
 from datetime import datetime
 from pathlib import Path
@@ -6,25 +6,28 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from ice_pipeline.index.turnover import compute_turnover
 from ice_pipeline.ingest.common import decode_file
 from ice_pipeline.ingest.hr import read_hr
 from ice_pipeline.ingest.inspect import inspect_file
-from ice_pipeline.index.turnover import compute_turnover
 
 NOW = datetime(2026, 6, 1)
 SALT = "status-salt"
-ROSTER = "\n".join(
-    [
-        "Employee ID,Full Name,Department,Hire Date,Termination Date,EmploymentStatus",
-        "E1,Ann,IT,2020-01-01,,Active",
-        "E2,Bob,IT,2020-01-01,,Active",
-        "E3,Cy,IT,2021-06-01,2026-03-10,Voluntarily Terminated",
-        "E4,Di,IT,2021-06-01,2026-03-20,Terminated for Cause",
-        "E5,Ed,Sales,2019-02-01,,Active",
-        "E6,Flo,Sales,2019-02-01,2026-03-05,Voluntarily Terminated",
-        "E7,Gus,Sales,2022-02-01,,On Leave",
-    ]
-) + "\n"
+ROSTER = (
+    "\n".join(
+        [
+            "Employee ID,Full Name,Department,Hire Date,Termination Date,EmploymentStatus",
+            "E1,Ann,IT,2020-01-01,,Active",
+            "E2,Bob,IT,2020-01-01,,Active",
+            "E3,Cy,IT,2021-06-01,2026-03-10,Voluntarily Terminated",
+            "E4,Di,IT,2021-06-01,2026-03-20,Terminated for Cause",
+            "E5,Ed,Sales,2019-02-01,,Active",
+            "E6,Flo,Sales,2019-02-01,2026-03-05,Voluntarily Terminated",
+            "E7,Gus,Sales,2022-02-01,,On Leave",
+        ]
+    )
+    + "\n"
+)
 MAPPING = {
     "feed": "hr",
     "format": "roster",
@@ -40,21 +43,38 @@ MAPPING = {
 def _read(tmp_path: Path, mapping: dict, text: str = ROSTER) -> pd.DataFrame:
     path = tmp_path / "roster.csv"
     path.write_text(text, encoding="utf-8")
-    return read_hr(decode_file(path), mapping, file_format=None, salt=SALT, hr_employees=None, now=NOW)
+    return read_hr(
+        decode_file(path), mapping, file_format=None, salt=SALT, hr_employees=None, now=NOW
+    )
 
 
 def test_status_column_gives_the_right_headcount_and_leavers(tmp_path: Path) -> None:
     result = _read(tmp_path, {**MAPPING, "active_values": ["Active", "On Leave"]})
-    assert result.counts == {"rows_read": 7, "rows_kept": 7, "rows_quarantined": 0, "rows_excluded": 0}
+    assert result.counts == {
+        "rows_read": 7,
+        "rows_kept": 7,
+        "rows_quarantined": 0,
+        "rows_excluded": 0,
+    }
     employees = result.tables["employees"]
     assert employees["termination_type"].tolist() == [
-        None, None, "voluntary", "involuntary", None, "voluntary", None
+        None,
+        None,
+        "voluntary",
+        "involuntary",
+        None,
+        "voluntary",
+        None,
     ]
     turnover = compute_turnover(employees, ["2026-03"]).set_index("department")
     # IT: 4 employed on 1 March, 2 left in March -> 2 at the end; Sales: 3 -> 2.
     assert turnover.loc["IT", ["headcount_start", "headcount_end", "leavers"]].tolist() == [4, 2, 2]
     assert turnover.loc["IT", ["voluntary_leavers", "involuntary_leavers"]].tolist() == [1, 1]
-    assert turnover.loc["Sales", ["headcount_start", "headcount_end", "leavers"]].tolist() == [3, 2, 1]
+    assert turnover.loc["Sales", ["headcount_start", "headcount_end", "leavers"]].tolist() == [
+        3,
+        2,
+        1,
+    ]
     assert result.unplaced_values == []
 
 
@@ -69,7 +89,9 @@ def test_an_unplaced_value_is_reported_with_its_count_and_the_yaml_that_fixes_it
     ]
     (unplaced,) = result.unplaced_values
     assert (unplaced["column"], unplaced["value"], unplaced["count"]) == (
-        "EmploymentStatus", "On Leave", 1
+        "EmploymentStatus",
+        "On Leave",
+        1,
     )
     # The advice, followed: paste the YAML into the mapping and the row is kept, still employed.
     fixed = {**MAPPING, **yaml.safe_load(unplaced["yaml_to_add"])}

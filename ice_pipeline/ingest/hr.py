@@ -188,9 +188,11 @@ def read_hr(
     # A status that says the employee left, with no date: turnover cannot place the leaver in
     # a month and would count them as still employed, so the row is quarantined, not guessed.
     if "termination_date" in columns:
-        undated = placed.isin(["voluntary", "involuntary"]) & term.isna() & column(
-            "termination_date"
-        ).isna()
+        undated = (
+            placed.isin(["voluntary", "involuntary"])
+            & term.isna()
+            & column("termination_date").isna()
+        )
         problems.add_mask(
             undated,
             type_column,

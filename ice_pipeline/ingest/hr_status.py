@@ -51,7 +51,7 @@ def status_lookup(raw_mapping: dict[str, Any]) -> dict[str, str]:
     lookup: dict[str, str] = dict(DEFAULT_TERMINATION_TYPES)
     lookup.update({value: ACTIVE for value in DEFAULT_ACTIVE_VALUES})
     types = raw_mapping.get("termination_types") or {}
-    for key, meaning in (types.items() if isinstance(types, dict) else []):
+    for key, meaning in types.items() if isinstance(types, dict) else []:
         word = None if meaning is None else str(meaning).strip().lower()
         lookup[str(key).strip().lower()] = ACTIVE if word in _ACTIVE_WORDS else str(word)
     for key, meaning in zip(STATUS_KEYS, (ACTIVE, "voluntary", "involuntary"), strict=True):
@@ -67,9 +67,7 @@ def place_statuses(values: pd.Series, raw_mapping: dict[str, Any]) -> pd.Series:
     """
     lookup = status_lookup(raw_mapping)
     codes, distinct = pd.factorize(values.to_numpy(dtype=object))
-    placed = np.array(
-        [lookup.get(str(v).strip().lower()) for v in distinct] + [None], dtype=object
-    )
+    placed = np.array([lookup.get(str(v).strip().lower()) for v in distinct] + [None], dtype=object)
     return pd.Series(placed[codes], index=values.index, dtype=object)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from ice_pipeline.ingest.common import DecodedFile, ParseResult, decode_file, period_of
 from ice_pipeline.ingest.feeds import _reader, resolve_feed
+from ice_pipeline.ingest.loss import quarantine_share
 from ice_pipeline.ingest.mapping import Mapping, find_mapping, load_mapping
 from ice_pipeline.ingest.names import normalise_names
 from ice_pipeline.ingest.privacy import is_personal_column
@@ -64,7 +65,10 @@ def inspect_file(
         hr_employees=None,
         now=reference_now,
     )
-    return _summary(decoded, normalise_names(result), chosen_mapping)
+    summary = _summary(decoded, normalise_names(result), chosen_mapping)
+    # The same figures the nightly run stops a feed on (loss.py).
+    summary["quarantine_share"] = quarantine_share(result, mapping.raw).as_dict()
+    return summary
 
 
 def _summary(

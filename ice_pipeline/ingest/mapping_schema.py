@@ -36,6 +36,8 @@ class CommonKeys(_Block):
     encoding: str | None = None
     date_order: str | None = None
     period: str | None = None
+    # Issue 16: the share of a file's rows that may be quarantined before the feed stops (loss.py).
+    max_quarantined_pct: Number | None = None
 
 
 class ScaleSpec(_Block):
