@@ -29,6 +29,7 @@ import pandas as pd
 
 from ice_pipeline.errors import FileProblem
 from ice_pipeline.ingest.common import DecodedFile, ParseResult, empty_quarantine, period_of
+from ice_pipeline.ingest.fixed import add_fixed_columns
 from ice_pipeline.ingest.tickets import (
     RowProblems,
     choose_format,
@@ -135,6 +136,7 @@ def read_external(
     )  # part of the reader contract; external answers carry no person ids we keep
     raw_mapping = mapping_dict(mapping)
     frame, source_rows, blank_lines = read_table(decoded, raw_mapping, "external metrics")
+    frame, raw_mapping = add_fixed_columns(decoded, frame, raw_mapping, FEED)
     requested = file_format or raw_mapping.get("format")
     detected = None if requested else detect_external_format(list(frame.columns))
     chosen = choose_format(decoded, frame.columns, requested, detected, FORMATS, "external metrics")

@@ -31,6 +31,7 @@ import pandas as pd
 
 from ice_pipeline.errors import FileProblem
 from ice_pipeline.ingest.common import DecodedFile, ParseResult, period_of
+from ice_pipeline.ingest.fixed import add_fixed_columns
 from ice_pipeline.ingest.hr_status import (
     ACTIVE,
     place_statuses,
@@ -137,6 +138,7 @@ def read_hr(
     del hr_employees, now  # part of the reader contract; a roster needs neither
     raw_mapping = mapping_dict(mapping)
     frame, source_rows, blank_lines = read_table(decoded, raw_mapping, "employees")
+    frame, raw_mapping = add_fixed_columns(decoded, frame, raw_mapping, FEED)
     requested = file_format or raw_mapping.get("format")
     detected = None if requested else detect_hr_format(list(frame.columns))
     chosen = choose_format(decoded, frame.columns, requested, detected, FORMATS, "HR")

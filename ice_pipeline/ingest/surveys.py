@@ -39,6 +39,7 @@ from ice_pipeline.ingest.common import (
     sniff_delimiter,
     text_columns,
 )
+from ice_pipeline.ingest.fixed import ExtraHeader, shift_table, skip_leading_lines
 from ice_pipeline.ingest.mapping import (
     FORMATS,
     Mapping,
@@ -740,7 +741,11 @@ def read_survey(
     reference_now = now or datetime.now()
     sm = survey_mapping(mapping)
     # Without rating rules the file is only described (structural), so any CSV may be read.
+    # Issue 16: lines above the header and extra header rows of layouts detection does not know.
+    raw = dict(getattr(mapping, "raw", None) or {})
+    decoded, skipped = skip_leading_lines(decoded, raw)
     table = read_layout(decoded, file_format or mapping.file_format, allow_unknown=not sm.ratings)
+    table = shift_table(table, skipped, ExtraHeader.of(raw))
     fmt = table.file_format
     columns = table.columns
     body = table.body

@@ -54,6 +54,7 @@ from ice_pipeline.ingest.common import (
     read_csv_rows,
     sniff_delimiter,
 )
+from ice_pipeline.ingest.fixed import ExtraHeader, skip_leading_lines
 from ice_pipeline.ingest.names import fold
 from ice_pipeline.ingest.privacy import is_personal_column, pseudonymize
 from ice_pipeline.ingest.validation import canonical_columns, validate_canonical
@@ -211,6 +212,7 @@ def read_table(
     ``source_row`` is the 1-based CSV record number with the header as record 1 (a quoted newline
     does not start a new record). A file with a header but no data rows is a file problem.
     """
+    decoded, skipped = skip_leading_lines(decoded, raw_mapping)  # issue 16: titles above
     delimiter = raw_mapping.get("delimiter")
     # Quotes in valid CSV come in pairs (an escaped quote is written twice); an odd count means the
     # file ends inside a quoted field, which the csv module would silently swallow into one cell.
@@ -242,8 +244,10 @@ def read_table(
             f"(header: {header[0][:80]!r})",
             fix="set 'delimiter:' in the mapping to the character that separates the columns",
         )
-    numbers = np.arange(2, len(filled) + 2)
-    return frame, pd.Series(numbers[filled], index=frame.index, dtype="int64"), int((~filled).sum())
+    numbers = np.arange(2, len(filled) + 2) + skipped
+    source_rows = numbers[filled]
+    frame, source_rows = ExtraHeader.of(raw_mapping).drop(frame, source_rows)
+    return frame, pd.Series(source_rows, index=frame.index, dtype="int64"), int((~filled).sum())
 
 
 def _records(
