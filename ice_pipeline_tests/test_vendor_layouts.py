@@ -119,3 +119,118 @@ def test_the_single_quoted_import_id_row_is_a_survey_without_a_mapping(tmp_path:
 @pytest.mark.parametrize("layout", LAYOUTS, ids=lambda layout: layout.format)
 def test_every_registered_layout_is_documented(layout) -> None:  # noqa: ANN001
     assert f"`{layout.format}`" in DOCS.read_text(encoding="utf-8")
+
+
+# ---- .xlsx and UTF-16 tab-separated exports beside CSV ---------------------------------------
+
+
+def _xlsx(rows: list[list[str]]) -> bytes:
+    """A minimal workbook as Excel writes it: text as inline strings, whole numbers as numbers."""
+    import io
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    def cell(ref: str, value: str) -> str:
+        if value.lstrip("-").isdigit():
+            return f'<c r="{ref}"><v>{value}</v></c>'
+        if value == "":
+            return ""
+        return f'<c r="{ref}" t="inlineStr"><is><t>{escape(value)}</t></is></c>'
+
+    def column(i: int) -> str:
+        return chr(ord("A") + i) if i < 26 else "A" + chr(ord("A") + i - 26)
+
+    sheet_rows = "".join(
+        f'<row r="{r + 1}">'
+        + "".join(cell(f"{column(c)}{r + 1}", v) for c, v in enumerate(row))
+        + "</row>"
+        for r, row in enumerate(rows)
+    )
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    files = {
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" '
+            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'
+        ),
+        "_rels/.rels": (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/>'
+            "</Relationships>"
+        ),
+        "xl/workbook.xml": (
+            f'<?xml version="1.0" encoding="UTF-8"?><workbook {ns} xmlns:r="{rel}">'
+            '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+            "</Relationships>"
+        ),
+        "xl/worksheets/sheet1.xml": (
+            f'<?xml version="1.0" encoding="UTF-8"?><worksheet {ns}>'
+            f"<sheetData>{sheet_rows}</sheetData></worksheet>"
+        ),
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+def test_xlsx_and_utf16_tab_separated_exports_give_the_same_rows_as_their_csv(
+    tmp_path: Path,
+) -> None:
+    import csv
+    import io
+
+    text = _current(DOUBLE)
+    rows = list(csv.reader(io.StringIO(text)))
+    tsv = io.StringIO()
+    csv.writer(tsv, delimiter="\t", lineterminator="\r\n").writerows(rows)
+    exports = {
+        "export.csv": text.encode("utf-8"),
+        "export.xlsx": _xlsx(rows),
+        "export.tsv": tsv.getvalue().encode("utf-16"),  # with its BOM, as Excel writes it
+    }
+    results = {}
+    for name, data in exports.items():
+        folder = tmp_path / name.replace(".", "_")
+        folder.mkdir()
+        path = folder / name
+        path.write_bytes(data)
+        mapping = folder / "mapping.yaml"
+        mapping.write_text(yaml.safe_dump(COMMON_MAPPING), encoding="utf-8")
+        results[name] = read_export(path, mapping_path=mapping, salt=SALT, now=NOW)
+    assert results["export.xlsx"].encoding == "xlsx"
+    assert results["export.tsv"].encoding == "utf-16"
+    columns = ["respondent_id", "consumer_department", "provider_department", "dimension"]
+    columns += ["score", "period", "responded_at", "source_row"]
+    expected = results["export.csv"].tables["survey_ratings"][columns].reset_index(drop=True)
+    assert len(expected) == 6
+    for name in ("export.xlsx", "export.tsv"):
+        assert results[name].file_format == "qualtrics"
+        assert results[name].counts == results["export.csv"].counts, name
+        pd.testing.assert_frame_equal(
+            results[name].tables["survey_ratings"][columns].reset_index(drop=True), expected
+        )
+
+
+def test_landing_folders_pick_up_tsv_and_xlsx_exports(tmp_path: Path) -> None:
+    from ice_pipeline.ingest.feeds import discover_exports
+
+    folder = tmp_path / "surveys"
+    folder.mkdir()
+    for name in ("a.csv", "b.tsv", "c.xlsx", "notes.md", "mapping.yaml"):
+        (folder / name).write_text("x", encoding="utf-8")
+    assert [e.path.name for e in discover_exports(tmp_path)] == ["a.csv", "b.tsv", "c.xlsx"]

@@ -44,7 +44,7 @@ class DecodedFile:
 
     path: Path
     text: str
-    encoding: str  # 'utf-8', 'utf-8-sig' or 'cp1252'
+    encoding: str  # 'utf-8', 'utf-8-sig', 'cp1252', 'utf-16', or 'xlsx' (spreadsheet.py)
     sha256: str
     size_bytes: int
 
@@ -123,6 +123,21 @@ def decode_file(path: Path, encoding: str = "auto") -> DecodedFile:
             "the file is empty",
             fix="re-export the data from the source tool; an empty export holds no rows",
         )
+    # Issue 16: workbooks and UTF-16 text (Qualtrics' and SurveyMonkey's "tab-separated,
+    # Unicode" exports) hold NUL bytes but are tables: read them before refusing binaries.
+    from ice_pipeline.ingest.spreadsheet import is_workbook, workbook_text
+
+    if is_workbook(path, data):
+        return DecodedFile(path, workbook_text(path, data), "xlsx", digest, len(data))
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) and encoding in ("auto", "utf-16"):
+        try:
+            return DecodedFile(path, data.decode("utf-16"), "utf-16", digest, len(data))
+        except UnicodeDecodeError as err:
+            raise FileProblem(
+                str(path),
+                f"the file starts like UTF-16 text but cannot be decoded ({err.reason})",
+                fix="re-export the file; it was probably cut off or converted twice",
+            ) from err
     if b"\x00" in data[:65536]:
         raise FileProblem(
             str(path),

@@ -43,6 +43,8 @@ from ice_pipeline.ingest.mapping import (
 from ice_pipeline.ingest.names import normalise_names
 
 Reader = Callable[..., ParseResult]
+# Issue 16: tab-separated and Excel exports land beside CSV ones.
+EXPORT_SUFFIXES = (".csv", ".tsv", ".xlsx", ".xlsm")
 
 
 @dataclass(frozen=True)
@@ -187,13 +189,15 @@ def read_export(
 
 
 def discover_exports(landing_dir: Path) -> list[ExportFile]:
-    """Every ``*.csv`` under ``landing/<feed>/`` (recursive), sorted, with its mapping."""
+    """Every export (``EXPORT_SUFFIXES``) under ``landing/<feed>/`` (recursive), with its mapping."""
     found: list[ExportFile] = []
     for feed in FEEDS:
         folder = Path(landing_dir) / feed
         if not folder.is_dir():
             continue
-        for path in sorted(folder.rglob("*.csv")):
+        for path in sorted(folder.rglob("*")):
+            if path.suffix.lower() not in EXPORT_SUFFIXES:
+                continue
             if not path.is_file() or is_mapping_file(path):
                 continue
             found.append(ExportFile(path=path, feed=feed, mapping_path=find_mapping(path)))
