@@ -30,6 +30,7 @@ import pandas as pd
 from ice_pipeline.errors import FileProblem
 from ice_pipeline.ingest.common import DecodedFile, ParseResult, empty_quarantine, period_of
 from ice_pipeline.ingest.fixed import add_fixed_columns
+from ice_pipeline.ingest.languages import with_aliases
 from ice_pipeline.ingest.tickets import (
     RowProblems,
     choose_format,
@@ -107,6 +108,9 @@ def wilson_interval(successes: int, n: int) -> tuple[float, float]:
     centre = (p + Z_95**2 / (2 * n)) / denominator
     half = Z_95 * math.sqrt(p * (1 - p) / n + Z_95**2 / (4 * n * n)) / denominator
     return 100 * max(0.0, centre - half), 100 * min(1.0, centre + half)
+
+
+DEFAULT_COLUMNS = with_aliases(DEFAULT_COLUMNS, "external")  # issue 16: localised headers
 
 
 def detect_external_format(columns: list[str]) -> str | None:

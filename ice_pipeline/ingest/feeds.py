@@ -133,7 +133,9 @@ def detect_feed(decoded: DecodedFile) -> str:
     ):
         if any(marker <= names for marker in markers):
             return feed
-    return "surveys"
+    from ice_pipeline.ingest.languages import feed_from_aliases
+
+    return feed_from_aliases(header) or "surveys"  # localised headers (languages.py)
 
 
 def _head(text: str, max_chars: int = 200_000) -> str:
@@ -189,7 +191,7 @@ def read_export(
 
 
 def discover_exports(landing_dir: Path) -> list[ExportFile]:
-    """Every export (``EXPORT_SUFFIXES``) under ``landing/<feed>/`` (recursive), with its mapping."""
+    """Every export (``EXPORT_SUFFIXES``) under ``landing/<feed>/`` (recursive), with mapping."""
     found: list[ExportFile] = []
     for feed in FEEDS:
         folder = Path(landing_dir) / feed

@@ -37,6 +37,7 @@ from ice_pipeline.ingest.hr_status import (
     place_statuses,
     unplaced_values,
 )
+from ice_pipeline.ingest.languages import with_aliases
 from ice_pipeline.ingest.privacy import pseudonymize
 from ice_pipeline.ingest.tickets import (
     RowProblems,
@@ -86,6 +87,7 @@ DEFAULT_COLUMNS: dict[str, dict[str, list[str]]] = {
         "attrited": ["attrition", "attrited", "left"],
     },
 }
+DEFAULT_COLUMNS = with_aliases(DEFAULT_COLUMNS, "hr")  # issue 16: localised headers
 DEFAULT_PERIOD_IN_FILENAME = r"(\d{4}-\d{2})"
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 

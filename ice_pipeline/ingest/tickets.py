@@ -55,6 +55,12 @@ from ice_pipeline.ingest.common import (
     sniff_delimiter,
 )
 from ice_pipeline.ingest.fixed import ExtraHeader, skip_leading_lines
+from ice_pipeline.ingest.languages import (
+    english_month_names,
+    layout_from_aliases,
+    priority_words,
+    with_aliases,
+)
 from ice_pipeline.ingest.names import fold
 from ice_pipeline.ingest.privacy import is_personal_column, pseudonymize
 from ice_pipeline.ingest.validation import canonical_columns, validate_canonical
@@ -129,6 +135,8 @@ DEFAULT_COLUMNS["servicenow_audit"] = {
     "mod_count": ["sys_mod_count"],
     "updated_at": ["sys_updated_at"],
 }
+# Issue 16: localised header names (Jira in German, French, Spanish, ...) from languages.py.
+DEFAULT_COLUMNS = with_aliases(DEFAULT_COLUMNS, "tickets")
 REQUIRED_ROLES = ("ticket_id", "opened_at")
 
 DEFAULT_PRIORITY_VALUES = {
@@ -408,9 +416,11 @@ def parse_date_column(
         if not remaining.any():
             break
         candidates = raw[remaining]
-        candidates = candidates[candidates.str.contains(r"[A-Za-z]{3}", regex=True, na=False)]
+        candidates = candidates[candidates.str.contains(r"[^\W\d_]{3}", regex=True, na=False)]
         if candidates.empty:
             break
+        # Month names in the export's language (ene, janv., März, mrt) -> Jan ... (CLDR).
+        candidates = english_month_names(candidates)
         parsed = pd.to_datetime(candidates, format=fmt, errors="coerce")
         hit = parsed[parsed.notna()]
         values.loc[hit.index] = hit
@@ -672,13 +682,13 @@ def detect_ticket_format(columns: Iterable[str]) -> str | None:
         return "zendesk"
     if {"ticket_id", "opened_at"} <= names:
         return "generic"
-    return None
+    return layout_from_aliases("tickets", list(columns))  # a localised export (languages.py)
 
 
 def parse_priority(raw: pd.Series, raw_mapping: dict[str, Any]) -> tuple[pd.Series, pd.Series]:
     """Priority text -> 1 (most urgent) .. 5, with reasons for values that are not understood."""
     custom = {k.lower(): v for k, v in text_map(raw_mapping, "priority_values").items()}
-    lookup = {**DEFAULT_PRIORITY_VALUES, **custom}
+    lookup = {**DEFAULT_PRIORITY_VALUES, **priority_words(), **custom}
     out = pd.Series(pd.NA, index=raw.index, dtype="Int64")
     digits = raw.str.extract(r"^\s*(\d+)\b", expand=False)
     has_digit = digits.notna()
