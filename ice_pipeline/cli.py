@@ -55,7 +55,7 @@ def _cmd_warehouse_grant(args: argparse.Namespace) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
-    from ice_pipeline.ingest.inspect import inspect_file
+    from ice_pipeline.ingest.inspect import inspect_file, write_summary
 
     summary = inspect_file(
         Path(args.path),
@@ -63,7 +63,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         mapping_path=Path(args.mapping) if args.mapping else None,
         feed=args.feed,
     )
-    print(json.dumps(summary, indent=2, default=str))
+    write_summary(summary)  # a closed pipe (| head) ends quietly
     return 0
 
 

@@ -45,7 +45,22 @@ from ice_pipeline.ingest.tickets import (
     text_map,
     unmapped_columns,
 )
-from ice_pipeline.ingest.validation import canonical_columns, validate_canonical
+
+
+def canonical_columns(table_name: str) -> list[str]:
+    """Column names of a canonical table (validation.py, imported on use: it loads pandera and
+    SQLAlchemy, which ``ice-pipeline inspect`` of a structural file must not pay for).
+    """
+    from ice_pipeline.ingest.validation import canonical_columns as columns_of
+
+    return columns_of(table_name)
+
+
+def validate_canonical(*args: Any, **kwargs: Any) -> Any:
+    """validation.validate_canonical, imported on use (see canonical_columns)."""
+    from ice_pipeline.ingest.validation import validate_canonical as validate
+
+    return validate(*args, **kwargs)
 
 FEED = "external"
 FORMATS = ("nps_responses", "csat_responses", "metrics")

@@ -53,7 +53,15 @@ from ice_pipeline.ingest.tickets import (
     truthy,
     unmapped_columns,
 )
-from ice_pipeline.ingest.validation import canonical_columns
+
+
+def canonical_columns(table_name: str) -> list[str]:
+    """Column names of a canonical table (validation.py, imported on use: it loads pandera and
+    SQLAlchemy, which ``ice-pipeline inspect`` of a structural file must not pay for).
+    """
+    from ice_pipeline.ingest.validation import canonical_columns as columns_of
+
+    return columns_of(table_name)
 
 FEED = "hr"
 FORMATS = ("roster", "snapshot")

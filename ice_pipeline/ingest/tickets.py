@@ -63,8 +63,23 @@ from ice_pipeline.ingest.languages import (
 )
 from ice_pipeline.ingest.names import fold
 from ice_pipeline.ingest.privacy import is_personal_column, pseudonymize
-from ice_pipeline.ingest.validation import canonical_columns, validate_canonical
 from ice_pipeline.ingest.values import plain_counts
+
+
+def canonical_columns(table_name: str) -> list[str]:
+    """Column names of a canonical table (validation.py, imported on use: it loads pandera and
+    SQLAlchemy, which ``ice-pipeline inspect`` of a structural file must not pay for).
+    """
+    from ice_pipeline.ingest.validation import canonical_columns as columns_of
+
+    return columns_of(table_name)
+
+
+def validate_canonical(*args: Any, **kwargs: Any) -> Any:
+    """validation.validate_canonical, imported on use (see canonical_columns)."""
+    from ice_pipeline.ingest.validation import validate_canonical as validate
+
+    return validate(*args, **kwargs)
 
 FEED = "tickets"
 FORMATS = ("servicenow", "servicenow_audit", "jira", "zendesk", "generic")
