@@ -187,3 +187,20 @@ def test_every_language_is_documented() -> None:
     assert "## Languages" in text
     for language in LANGUAGES:
         assert f"`{language}`" in text
+
+
+def test_a_german_roster_is_detected_and_read_without_a_columns_block(tmp_path: Path) -> None:
+    path = tmp_path / "personal_2026-03.csv"
+    path.write_text(
+        "Personalnummer,Vorname,Abteilung,Eintrittsdatum,Austrittsdatum,Austrittsart\n"
+        "P1,Anna,Vertrieb,2020-01-01,,\n"
+        "P2,Ben,Vertrieb,2021-05-03,2026-03-15,Resignation\n",
+        encoding="utf-8",
+    )
+    assert detect_feed(decode_file(path)) == "hr"
+    result = read_export(path, salt=SALT, now=NOW)
+    employees = result.tables["employees"]
+    assert result.feed == "hr" and result.counts["rows_kept"] == 2
+    assert employees["department"].tolist() == ["Vertrieb", "Vertrieb"]
+    assert employees["termination_type"].tolist() == [None, "voluntary"]
+    assert "Vorname (personal, dropped)" in result.columns_unmapped

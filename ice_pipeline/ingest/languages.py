@@ -136,6 +136,32 @@ HEADER_ALIASES: dict[tuple[str, str], dict[str, dict[str, list[str]]]] = {
     },
 }
 
+# Headers of personal columns (names, contact details, birth dates): dropped and named as
+# dropped like their English counterparts (privacy.is_personal_column reads this list).
+PERSONAL_HEADERS: dict[str, list[str]] = {
+    "de": ["Vorname", "Nachname", "Name", "E-Mail", "Telefon", "Adresse", "Geburtsdatum"],
+    "fr": [
+        "Prénom",
+        "Nom",
+        "Nom de famille",
+        "Courriel",
+        "Téléphone",
+        "Adresse",
+        "Date de naissance",
+    ],
+    "es": [
+        "Nombre",
+        "Apellido",
+        "Apellidos",
+        "Correo electrónico",
+        "Teléfono",
+        "Dirección",
+        "Fecha de nacimiento",
+    ],
+    "pt": ["Nome", "Sobrenome", "Apelido", "Telefone", "Endereço", "Morada", "Data de nascimento"],
+    "nl": ["Voornaam", "Achternaam", "Naam", "Telefoon", "Adres", "Geboortedatum"],
+}
+
 # Priority words -> 1 (most urgent) .. 5, beside tickets.DEFAULT_PRIORITY_VALUES (English).
 PRIORITY_WORDS: dict[str, dict[str, int]] = {
     "de": {"höchste": 1, "hoch": 2, "mittel": 3, "niedrig": 4, "niedrigste": 5},
