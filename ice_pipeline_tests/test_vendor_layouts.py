@@ -234,3 +234,17 @@ def test_landing_folders_pick_up_tsv_and_xlsx_exports(tmp_path: Path) -> None:
     for name in ("a.csv", "b.tsv", "c.xlsx", "notes.md", "mapping.yaml"):
         (folder / name).write_text("x", encoding="utf-8")
     assert [e.path.name for e in discover_exports(tmp_path)] == ["a.csv", "b.tsv", "c.xlsx"]
+
+
+def test_inspect_names_the_registered_layout(tmp_path: Path) -> None:
+    from ice_pipeline.ingest.inspect import inspect_file
+
+    path = tmp_path / "y2017.csv"
+    path.write_text(_current(SINGLE), encoding="utf-8")
+    layout = inspect_file(path)["layout"]
+    assert (layout["feed"], layout["format"], layout["vendor"]) == (
+        "surveys",
+        "qualtrics",
+        "qualtrics",
+    )
+    assert "2016-2018" in layout["recognised_by"]

@@ -60,7 +60,9 @@ def inspect_file(
     chosen_feed = resolve_feed(path, mapping, decoded, feed)
     reference_now = now or datetime.now(UTC).replace(tzinfo=None)
     if chosen_mapping is None and not (chosen_feed == "surveys" and (file_format or "") == "long"):
-        return _structural(decoded, chosen_feed, file_format)
+        summary = _structural(decoded, chosen_feed, file_format)
+        summary["layout"] = _layout(chosen_feed, summary["format"])
+        return summary
     reader = _reader(chosen_feed)
     result = reader(
         decoded,
@@ -73,7 +75,18 @@ def inspect_file(
     summary = _summary(decoded, normalise_names(result), chosen_mapping)
     # The same figures the nightly run stops a feed on (loss.py).
     summary["quarantine_share"] = quarantine_share(result, mapping.raw).as_dict()
+    summary["layout"] = _layout(result.feed, result.file_format)
     return summary
+
+
+def _layout(feed: str, file_format: str) -> dict[str, Any] | None:
+    """The registry's entry for the layout read (vendors/__init__.py)."""
+    from dataclasses import asdict
+
+    from ice_pipeline.ingest.vendors import layout_of
+
+    found = layout_of(feed, file_format)
+    return asdict(found) if found else None
 
 
 def _summary(
@@ -224,4 +237,3 @@ def write_summary(summary: dict[str, Any], stream: TextIO | None = None) -> None
         # Point stdout at /dev/null so the interpreter's final flush does not raise again.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, out.fileno())
-

@@ -16,7 +16,7 @@ class Layout:
 
     feed: str
     format: str
-    vendor: str  # the module under ice_pipeline/ingest/vendors/ (or the feed reader) that knows it
+    vendor: str  # the module under ingest/vendors/, or the feed reader (ingest/<feed>.py)
     header_rows: int
     recognised_by: str
 
@@ -36,9 +36,24 @@ LAYOUTS: tuple[Layout, ...] = (
     Layout("surveys", "google_forms", "surveys", 1, "first column Timestamp"),
     Layout("surveys", "long", "surveys", 1, "respondent_id, provider, dimension, rating columns"),
     Layout("surveys", "csv", "surveys", 1, "never detected: named in the mapping"),
+    Layout("tickets", "servicenow", "tickets", 1, "number with assignment_group or opened_at"),
+    Layout("tickets", "servicenow_audit", "tickets", 1, "number and sys_mod_count (event log)"),
+    Layout("tickets", "jira", "tickets", 1, "Issue key, or localised Jira headers (languages)"),
+    Layout("tickets", "zendesk", "tickets", 1, "Id and Created at, or Satisfaction Score"),
+    Layout("tickets", "generic", "tickets", 1, "ticket_id and opened_at"),
+    Layout("hr", "roster", "hr", 1, "employee id with hire/termination dates"),
+    Layout("hr", "snapshot", "hr", 1, "an Attrition column and no hire date"),
+    Layout("external", "nps_responses", "external", 1, "a likely-to-recommend score column"),
+    Layout("external", "csat_responses", "external", 1, "a satisfaction score column"),
+    Layout("external", "metrics", "external", 1, "metric and value columns"),
 )
 
 
 def layouts_of(feed: str) -> list[Layout]:
     """The registered layouts of one feed, in detection order."""
     return [layout for layout in LAYOUTS if layout.feed == feed]
+
+
+def layout_of(feed: str, file_format: str) -> Layout | None:
+    """The registered layout of a feed and format (None for one not registered)."""
+    return next((x for x in LAYOUTS if x.feed == feed and x.format == file_format), None)
