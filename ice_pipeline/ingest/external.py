@@ -62,6 +62,7 @@ def validate_canonical(*args: Any, **kwargs: Any) -> Any:
 
     return validate(*args, **kwargs)
 
+
 FEED = "external"
 FORMATS = ("nps_responses", "csat_responses", "metrics")
 Z_95 = 1.959963984540054

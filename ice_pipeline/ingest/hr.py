@@ -63,6 +63,7 @@ def canonical_columns(table_name: str) -> list[str]:
 
     return columns_of(table_name)
 
+
 FEED = "hr"
 FORMATS = ("roster", "snapshot")
 DEFAULT_COLUMNS: dict[str, dict[str, list[str]]] = {

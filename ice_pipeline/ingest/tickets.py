@@ -81,6 +81,7 @@ def validate_canonical(*args: Any, **kwargs: Any) -> Any:
 
     return validate(*args, **kwargs)
 
+
 FEED = "tickets"
 FORMATS = ("servicenow", "servicenow_audit", "jira", "zendesk", "generic")
 
@@ -396,6 +397,18 @@ _NAMED_MONTH_FORMATS = (
 )
 
 
+def _parse_named_months(named: pd.Series, remaining: pd.Series, values: pd.Series) -> None:
+    """Read values with month names by each named-month format; mark what was read."""
+    for fmt in _NAMED_MONTH_FORMATS:
+        candidates = named[remaining.reindex(named.index)]
+        if candidates.empty:
+            return
+        parsed = pd.to_datetime(candidates, format=fmt, errors="coerce")
+        hit = parsed[parsed.notna()]
+        values.loc[hit.index] = hit
+        remaining.loc[hit.index] = False
+
+
 def parse_date_column(
     raw: pd.Series, raw_mapping: dict[str, Any], column: str
 ) -> tuple[pd.Series, pd.Series, int]:
@@ -427,19 +440,14 @@ def parse_date_column(
         return values, reasons, 0
     # Month names are unambiguous whatever the order (Jira writes 03/Mar/26 10:15 AM).
     remaining = present.copy()
-    for fmt in _NAMED_MONTH_FORMATS:
-        if not remaining.any():
-            break
-        candidates = raw[remaining]
-        candidates = candidates[candidates.str.contains(r"[^\W\d_]{3}", regex=True, na=False)]
-        if candidates.empty:
-            break
-        # Month names in the export's language (ene, janv., März, mrt) -> Jan ... (CLDR).
-        candidates = english_month_names(candidates)
-        parsed = pd.to_datetime(candidates, format=fmt, errors="coerce")
-        hit = parsed[parsed.notna()]
-        values.loc[hit.index] = hit
-        remaining.loc[hit.index] = False
+    named = raw[present]
+    named = named[named.str.contains(r"[^\W\d_]{3}", regex=True, na=False)]
+    _parse_named_months(named, remaining, values)
+    left = named[remaining.reindex(named.index)]
+    if not left.empty:
+        # Month names in the export's language (ene, janv., März, mrt) -> Jan ... (CLDR); only
+        # the values English names did not read pay for the translation.
+        _parse_named_months(english_month_names(left), remaining, values)
     order = str(raw_mapping.get("date_order") or "auto").upper()
     rest = raw[remaining]
     ambiguous_count = 0
