@@ -93,3 +93,28 @@ def test_the_raw_asset_stops_for_that_feed(tmp_path: Path, duckdb_url: str) -> N
     assert str(path) in raised.value.description and "80.0%" in raised.value.description
     # Nothing of the feed was handed on: no manifest of parsed files was written.
     assert ParseCache(tmp_path / "data" / "cache").read_manifest("hr") is None
+
+
+def test_the_most_common_reason_is_counted_by_kind_not_by_value() -> None:
+    import pandas as pd
+
+    from ice_pipeline.ingest.common import ParseResult
+    from ice_pipeline.ingest.loss import quarantine_share
+
+    reasons = ["priority 'P9' is not a known priority", "priority 'X' is not a known priority"]
+    reasons += ["priority 'Y' is not a known priority", "department is missing"]
+    reasons += ["department is missing"]
+    result = ParseResult(
+        feed="tickets",
+        source_file="t.csv",
+        source_sha256="0",
+        file_format="generic",
+        encoding="utf-8",
+        tables={},
+        quarantine=pd.DataFrame({"reason": reasons}),
+        counts={"rows_read": 20, "rows_kept": 15, "rows_quarantined": 5, "rows_excluded": 0},
+    )
+    share = quarantine_share(result, {"max_quarantined_pct": 30})
+    assert (share.pct, share.exceeded, share.most_common_count) == (25.0, False, 3)
+    assert share.most_common_reason in reasons[:3]
+    assert quarantine_share(result, {}).exceeded  # 25% > the default 5%

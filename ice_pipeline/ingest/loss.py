@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from ice_pipeline.errors import FileProblem
 from ice_pipeline.ingest.common import ParseResult
 
@@ -89,11 +91,17 @@ def quarantine_share(result: ParseResult, raw_mapping: dict[str, Any]) -> Quaran
     reasons = result.quarantine["reason"] if not result.quarantine.empty else None
     top, top_count = None, 0
     if reasons is not None:
-        # Grouped by the reason's kind (values blanked), shown with a real example of that kind.
-        kinds = reasons.astype(str).str.replace(_VALUE_IN_REASON, "…", regex=True)
-        frequent = kinds.value_counts()
-        top_kind, top_count = str(frequent.index[0]), int(frequent.iloc[0])
-        top = str(reasons[kinds == top_kind].iloc[0])
+        # Grouped by the reason's kind (values blanked), shown with a real example of that kind;
+        # per distinct reason (a file can quarantine millions of answers with a few reasons).
+        per_reason = reasons.astype(str).value_counts(sort=False)
+        kinds = pd.Series(per_reason.index, index=per_reason.index).str.replace(
+            _VALUE_IN_REASON, "…", regex=True
+        )
+        by_kind = (
+            per_reason.groupby(kinds.to_numpy(), sort=False).sum().sort_values(ascending=False)
+        )
+        top_kind, top_count = str(by_kind.index[0]), int(by_kind.iloc[0])
+        top = str(kinds.index[kinds.to_numpy() == top_kind][0])
     return QuarantineShare(
         file=result.source_file,
         rows_considered=int(considered),
