@@ -347,6 +347,10 @@ def parse_feed(
                 )
                 if feed == "surveys":  # after reading: a file-level problem says more
                     landing_survey_problem(export)
+                # Issue 16: a file that lost more than its limit to quarantine stops the feed.
+                from ice_pipeline.ingest.loss import check_quarantine_share
+
+                check_quarantine_share(result, export.mapping_path)
             except IceError as err:  # FileProblem, or ConfigError from the mapping file
                 outcome.problems.append(err)
                 outcome.failed_files.append(str(export.path))

@@ -63,15 +63,20 @@ def _cmd_warehouse_grant(args: argparse.Namespace) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
-    from ice_pipeline.ingest.inspect import inspect_file
+    from ice_pipeline.ingest.inspect import inspect_file, write_summary
 
+    if getattr(args, "draft_mapping", False):  # issue 16: a drafted mapping instead of JSON
+        from ice_pipeline.ingest.draft import draft_mapping
+
+        print(draft_mapping(Path(args.path), args.feed).render(), end="")
+        return 0
     summary = inspect_file(
         Path(args.path),
         file_format=args.format,
         mapping_path=Path(args.mapping) if args.mapping else None,
         feed=args.feed,
     )
-    print(json.dumps(summary, indent=2, default=str))
+    write_summary(summary)  # a closed pipe (| head) ends quietly
     return 0
 
 
@@ -272,6 +277,11 @@ def build_parser() -> argparse.ArgumentParser:
     insp.add_argument("--mapping", help="mapping YAML (default: the one beside the file, if any)")
     insp.add_argument(
         "--feed", choices=["surveys", "tickets", "hr", "external"], help="force the feed"
+    )
+    insp.add_argument(
+        "--draft-mapping",
+        action="store_true",
+        help="print a mapping YAML inferred from the file (comments say why; fill each TODO)",
     )
     insp.set_defaults(handler=_cmd_inspect)
 

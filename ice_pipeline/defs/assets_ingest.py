@@ -41,6 +41,7 @@ from ice_pipeline.errors import IceError
 from ice_pipeline.ingest.common import FEEDS
 from ice_pipeline.ingest.corrections import survey_responses_for_period
 from ice_pipeline.ingest.ledger import PartitionWindow, feed_totals, record_ledger
+from ice_pipeline.ingest.loss import QuarantineShareExceeded
 from ice_pipeline.ingest.names import apply_names, names_across_files
 from ice_pipeline.warehouse import schema
 from ice_pipeline.warehouse.writes import replace_partition
@@ -149,6 +150,11 @@ def _ingest_feed(
             )
     for _path, problem in outcome.failures:
         context.log.error(problem)
+    # Issue 16: a file that lost most of its rows to quarantine stops the feed (nothing of the
+    # feed is updated); the ledger above already names it.
+    stops = [p for p in outcome.problems if isinstance(p, QuarantineShareExceeded)]
+    if stops:
+        raise dg.Failure(description="\n".join(str(p) for p in stops), allow_retries=False)
     # The good files are the feed's data; a failed file is named, never a reason to stop the rest.
     cache.write_manifest(feed, outcome.parses)
     totals = feed_totals(outcome.parses, window)

@@ -5,13 +5,33 @@ return (whose columns are exactly those of the tables in ``ice_pipeline.warehous
 docs/methodology.md describes every formula.
 """
 
-from ice_pipeline.index.config import IndexConfig
-from ice_pipeline.index.correlations import compute_correlations
-from ice_pipeline.index.kpis import compute_service_kpis
-from ice_pipeline.index.scale import is_favourable, to_score
-from ice_pipeline.index.scoring import add_trend, compute_period_scores, rank_providers
-from ice_pipeline.index.suppression import find_disclosures, publishable_comments, suppress
-from ice_pipeline.index.turnover import compute_turnover
+from importlib import import_module
+from typing import Any
+
+# Exported names -> their module. Loaded on first use (PEP 562), so ``import
+# ice_pipeline.index.scale`` (the ingest's answer scale) does not import scipy through
+# correlations and stats: ``ice-pipeline inspect`` must answer in about a second (issue 16).
+_EXPORTS = {
+    "IndexConfig": "config",
+    "compute_correlations": "correlations",
+    "compute_service_kpis": "kpis",
+    "is_favourable": "scale",
+    "to_score": "scale",
+    "add_trend": "scoring",
+    "compute_period_scores": "scoring",
+    "rank_providers": "scoring",
+    "find_disclosures": "suppression",
+    "publishable_comments": "suppression",
+    "suppress": "suppression",
+    "compute_turnover": "turnover",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(f"ice_pipeline.index.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'ice_pipeline.index' has no attribute {name!r}")
+
 
 __all__ = [
     "IndexConfig",

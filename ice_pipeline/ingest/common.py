@@ -45,7 +45,7 @@ class DecodedFile:
 
     path: Path
     text: str
-    encoding: str  # 'utf-8', 'utf-8-sig' or 'cp1252'
+    encoding: str  # 'utf-8', 'utf-8-sig', 'cp1252', 'utf-16', or 'xlsx' (spreadsheet.py)
     sha256: str
     size_bytes: int
 
@@ -78,6 +78,9 @@ class ParseResult:
     # Names that differ only by Unicode form, case or spaces, read as one (names.py):
     # {"consumer_department": {"IT": ["It ", "ＩＴ"]}} -- canonical name -> other spellings seen.
     name_variants: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    # Values of a coded column the mapping does not place (HR statuses, hr_status.py): each
+    # {"column", "value", "count", "yaml_to_add"}; inspect shows them, the cache does not keep them.
+    unplaced_values: list[dict[str, object]] = field(default_factory=list)
 
     @property
     def periods(self) -> list[str]:
@@ -121,6 +124,21 @@ def decode_file(path: Path, encoding: str = "auto") -> DecodedFile:
             "the file is empty",
             fix="re-export the data from the source tool; an empty export holds no rows",
         )
+    # Issue 16: workbooks and UTF-16 text (Qualtrics' and SurveyMonkey's "tab-separated,
+    # Unicode" exports) hold NUL bytes but are tables: read them before refusing binaries.
+    from ice_pipeline.ingest.spreadsheet import is_workbook, workbook_text
+
+    if is_workbook(path, data):
+        return DecodedFile(path, workbook_text(path, data), "xlsx", digest, len(data))
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) and encoding in ("auto", "utf-16"):
+        try:
+            return DecodedFile(path, data.decode("utf-16"), "utf-16", digest, len(data))
+        except UnicodeDecodeError as err:
+            raise FileProblem(
+                str(path),
+                f"the file starts like UTF-16 text but cannot be decoded ({err.reason})",
+                fix="re-export the file; it was probably cut off or converted twice",
+            ) from err
     if b"\x00" in data[:65536]:
         raise FileProblem(
             str(path),

@@ -30,6 +30,8 @@ import pandas as pd
 
 from ice_pipeline.errors import FileProblem
 from ice_pipeline.ingest.common import DecodedFile, ParseResult, empty_quarantine, period_of
+from ice_pipeline.ingest.fixed import add_fixed_columns
+from ice_pipeline.ingest.languages import with_aliases
 from ice_pipeline.ingest.tickets import (
     RowProblems,
     choose_format,
@@ -44,7 +46,23 @@ from ice_pipeline.ingest.tickets import (
     text_map,
     unmapped_columns,
 )
-from ice_pipeline.ingest.validation import canonical_columns, validate_canonical
+
+
+def canonical_columns(table_name: str) -> list[str]:
+    """Column names of a canonical table (validation.py, imported on use: it loads pandera and
+    SQLAlchemy, which ``ice-pipeline inspect`` of a structural file must not pay for).
+    """
+    from ice_pipeline.ingest.validation import canonical_columns as columns_of
+
+    return columns_of(table_name)
+
+
+def validate_canonical(*args: Any, **kwargs: Any) -> Any:
+    """validation.validate_canonical, imported on use (see canonical_columns)."""
+    from ice_pipeline.ingest.validation import validate_canonical as validate
+
+    return validate(*args, **kwargs)
+
 
 FEED = "external"
 FORMATS = ("nps_responses", "csat_responses", "metrics")
@@ -109,6 +127,9 @@ def wilson_interval(successes: int, n: int) -> tuple[float, float]:
     return 100 * max(0.0, centre - half), 100 * min(1.0, centre + half)
 
 
+DEFAULT_COLUMNS = with_aliases(DEFAULT_COLUMNS, "external")  # issue 16: localised headers
+
+
 def detect_external_format(columns: list[str]) -> str | None:
     names = {str(c).strip().lower() for c in columns}
     if {"metric", "value"} <= names:
@@ -136,6 +157,7 @@ def read_external(
     )  # part of the reader contract; external answers carry no person ids we keep
     raw_mapping = mapping_dict(mapping)
     frame, source_rows, blank_lines = read_table(decoded, raw_mapping, "external metrics")
+    frame, raw_mapping = add_fixed_columns(decoded, frame, raw_mapping, FEED)
     requested = file_format or raw_mapping.get("format")
     detected = None if requested else detect_external_format(list(frame.columns))
     chosen = choose_format(decoded, frame.columns, requested, detected, FORMATS, "external metrics")

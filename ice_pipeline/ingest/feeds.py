@@ -44,6 +44,8 @@ from ice_pipeline.ingest.mapping import (
 from ice_pipeline.ingest.names import normalise_names
 
 Reader = Callable[..., ParseResult]
+# Issue 16: tab-separated and Excel exports land beside CSV ones.
+EXPORT_SUFFIXES = (".csv", ".tsv", ".xlsx", ".xlsm")
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,9 @@ def detect_feed(decoded: DecodedFile) -> str:
     ):
         if any(marker <= names for marker in markers):
             return feed
-    return "surveys"
+    from ice_pipeline.ingest.languages import feed_from_aliases
+
+    return feed_from_aliases(header) or "surveys"  # localised headers (languages.py)
 
 
 def _head(text: str, max_chars: int = 200_000) -> str:
@@ -205,7 +209,7 @@ class LandingScan:
 
 
 # Entries that matter to the reader; a link with any of these endings is refused, not followed.
-_READ_SUFFIXES = (".csv", ".yaml", ".yml")
+_READ_SUFFIXES = (*EXPORT_SUFFIXES, ".yaml", ".yml")
 
 
 def _refusal(path: Path, feed: str, root: Path, *, folder: bool = False) -> RefusedExport | None:
@@ -230,7 +234,7 @@ def _refusal(path: Path, feed: str, root: Path, *, folder: bool = False) -> Refu
 
 
 def landing_exports(landing_dir: Path) -> LandingScan:
-    """Every ``*.csv`` under ``landing/<feed>/`` (recursive, sorted) with its mapping; no links.
+    """Every export (``EXPORT_SUFFIXES``) under ``landing/<feed>/``, sorted, with mapping; no links.
 
     The landing folder itself may be a link (an operator's choice, resolved once); below it no
     link is followed and no entry whose real path leads outside it is read. Refused entries are
@@ -260,7 +264,7 @@ def landing_exports(landing_dir: Path) -> LandingScan:
                 if refusal is not None:
                     refused.append(refusal)
                     continue
-                if not name.lower().endswith(".csv") or not path.is_file():
+                if path.suffix.lower() not in EXPORT_SUFFIXES or not path.is_file():
                     continue
                 mapping = find_mapping(path)
                 if is_mapping_file(path) or (mapping is not None and mapping.is_symlink()):

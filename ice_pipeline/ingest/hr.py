@@ -12,11 +12,15 @@ Documented rules (docs/mappings.md, HR):
 * snapshot_period: mapping ``snapshot_period`` (YYYY-MM), else the first group of
   ``snapshot_period_from_filename`` (default ``(\\d{4}-\\d{2})``) in the file name, else the
   period of the latest hire/termination date in the file; a file giving none is a file problem.
-* termination types go through ``termination_types`` (added to defaults: Voluntary, Resignation,
-  Resigned, Retirement -> voluntary; Involuntary, Dismissal, Terminated, Layoff, Redundancy ->
-  involuntary). Other text is quarantined, not guessed.
-* quarantined: termination before hire, unknown termination type, missing department,
-  unparsable dates, a repeated employee id (the first row is kept).
+* termination types / statuses are placed by hr_status.py: ``active_values`` (still employed),
+  ``voluntary_values``, ``involuntary_values`` and ``termination_types`` (value -> voluntary,
+  involuntary, or null/active = still employed), added to defaults (Active, Employed -> still
+  employed; Voluntary, Resignation, Resigned, Retirement -> voluntary; Involuntary, Dismissal,
+  Terminated, Layoff, Redundancy -> involuntary). Other text is quarantined, not guessed, and
+  ``inspect`` lists it with its count and the YAML to add.
+* quarantined: termination before hire, unknown termination type, a leaver status without a
+  termination date (when the roster has that column), missing department, unparsable dates, a
+  repeated employee id (the first row is kept).
 """
 
 import re
@@ -27,6 +31,13 @@ import pandas as pd
 
 from ice_pipeline.errors import FileProblem
 from ice_pipeline.ingest.common import DecodedFile, ParseResult, period_of
+from ice_pipeline.ingest.fixed import add_fixed_columns
+from ice_pipeline.ingest.hr_status import (
+    ACTIVE,
+    place_statuses,
+    unplaced_values,
+)
+from ice_pipeline.ingest.languages import with_aliases
 from ice_pipeline.ingest.privacy import pseudonymize
 from ice_pipeline.ingest.tickets import (
     RowProblems,
@@ -42,7 +53,16 @@ from ice_pipeline.ingest.tickets import (
     truthy,
     unmapped_columns,
 )
-from ice_pipeline.ingest.validation import canonical_columns
+
+
+def canonical_columns(table_name: str) -> list[str]:
+    """Column names of a canonical table (validation.py, imported on use: it loads pandera and
+    SQLAlchemy, which ``ice-pipeline inspect`` of a structural file must not pay for).
+    """
+    from ice_pipeline.ingest.validation import canonical_columns as columns_of
+
+    return columns_of(table_name)
+
 
 FEED = "hr"
 FORMATS = ("roster", "snapshot")
@@ -65,6 +85,9 @@ DEFAULT_COLUMNS: dict[str, dict[str, list[str]]] = {
             "termination_type",
             "termination category",
             "term type",
+            "employment status",
+            "employmentstatus",
+            "employee status",
         ],
     },
     "snapshot": {
@@ -73,20 +96,7 @@ DEFAULT_COLUMNS: dict[str, dict[str, list[str]]] = {
         "attrited": ["attrition", "attrited", "left"],
     },
 }
-DEFAULT_TERMINATION_TYPES = {
-    "voluntary": "voluntary",
-    "resignation": "voluntary",
-    "resigned": "voluntary",
-    "retirement": "voluntary",
-    "voluntary termination": "voluntary",
-    "involuntary": "involuntary",
-    "dismissal": "involuntary",
-    "dismissed": "involuntary",
-    "terminated": "involuntary",
-    "layoff": "involuntary",
-    "redundancy": "involuntary",
-    "involuntary termination": "involuntary",
-}
+DEFAULT_COLUMNS = with_aliases(DEFAULT_COLUMNS, "hr")  # issue 16: localised headers
 DEFAULT_PERIOD_IN_FILENAME = r"(\d{4}-\d{2})"
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -139,6 +149,7 @@ def read_hr(
     del hr_employees, now  # part of the reader contract; a roster needs neither
     raw_mapping = mapping_dict(mapping)
     frame, source_rows, blank_lines = read_table(decoded, raw_mapping, "employees")
+    frame, raw_mapping = add_fixed_columns(decoded, frame, raw_mapping, FEED)
     requested = file_format or raw_mapping.get("format")
     detected = None if requested else detect_hr_format(list(frame.columns))
     chosen = choose_format(decoded, frame.columns, requested, detected, FORMATS, "HR")
@@ -175,23 +186,36 @@ def read_hr(
     )
 
     types_raw = column("termination_type")
-    lookup = {
-        **DEFAULT_TERMINATION_TYPES,
-        **{
-            k.lower(): str(v).lower() for k, v in text_map(raw_mapping, "termination_types").items()
-        },
-    }
-    termination_type = types_raw.str.lower().map(lookup).astype(object)
-    unknown = types_raw.notna() & termination_type.isna()
+    type_column = columns.get("termination_type", "termination_type")
+    placed = place_statuses(types_raw, raw_mapping)
+    unknown = types_raw.notna() & placed.isna()
     problems.add_mask(
         unknown,
-        columns.get("termination_type", "termination_type"),
+        type_column,
         types_raw,
         "termination type '"
         + types_raw.fillna("")
         + "' is not mapped to voluntary or involuntary; "
         "add it to termination_types in the mapping",
     )
+    # A status that says the employee left, with no date: turnover cannot place the leaver in
+    # a month and would count them as still employed, so the row is quarantined, not guessed.
+    if "termination_date" in columns:
+        undated = (
+            placed.isin(["voluntary", "involuntary"])
+            & term.isna()
+            & column("termination_date").isna()
+        )
+        problems.add_mask(
+            undated,
+            type_column,
+            types_raw,
+            "status '"
+            + types_raw.fillna("")
+            + "' says the employee left but the termination date is missing",
+        )
+    termination_type = placed.where(placed != ACTIVE, None)
+    unplaced = unplaced_values(types_raw, placed, raw_mapping, type_column)
 
     attrited = pd.Series(pd.NA, index=frame.index, dtype="boolean")
     if "attrited" in columns:
@@ -229,7 +253,7 @@ def read_hr(
         },
         index=frame.index,
     )[canonical_columns("employees")]
-    return finish_result(
+    result = finish_result(
         FEED,
         decoded,
         chosen,
@@ -243,3 +267,5 @@ def read_hr(
         columns_unmapped=unmapped_columns(frame, columns.values()),
         ambiguous_dates=amb1 + amb2,
     )
+    result.unplaced_values = [value.as_dict() for value in unplaced]
+    return result

@@ -7,12 +7,17 @@ columns, periods of a known date column). Nothing is written anywhere, and pseud
 with a fixed, non-secret salt because none leave this function.
 """
 
+import json
+import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+from ice_pipeline.errors import FileProblem
 from ice_pipeline.ingest.common import DecodedFile, ParseResult, decode_file, period_of
 from ice_pipeline.ingest.feeds import _reader, resolve_feed
+from ice_pipeline.ingest.loss import quarantine_share
 from ice_pipeline.ingest.mapping import Mapping, find_mapping, load_mapping
 from ice_pipeline.ingest.names import normalise_names
 from ice_pipeline.ingest.privacy import is_personal_column
@@ -51,10 +56,13 @@ def inspect_file(
     chosen_mapping = mapping_path if mapping_path is not None else find_mapping(path)
     mapping = load_mapping(chosen_mapping) if chosen_mapping is not None else Mapping.empty()
     decoded = decode_file(path, mapping.encoding)
+    refuse_non_table(decoded)
     chosen_feed = resolve_feed(path, mapping, decoded, feed)
     reference_now = now or datetime.now(UTC).replace(tzinfo=None)
     if chosen_mapping is None and not (chosen_feed == "surveys" and (file_format or "") == "long"):
-        return _structural(decoded, chosen_feed, file_format)
+        summary = _structural(decoded, chosen_feed, file_format)
+        summary["layout"] = _layout(chosen_feed, summary["format"])
+        return summary
     reader = _reader(chosen_feed)
     result = reader(
         decoded,
@@ -64,7 +72,21 @@ def inspect_file(
         hr_employees=None,
         now=reference_now,
     )
-    return _summary(decoded, normalise_names(result), chosen_mapping)
+    summary = _summary(decoded, normalise_names(result), chosen_mapping)
+    # The same figures the nightly run stops a feed on (loss.py).
+    summary["quarantine_share"] = quarantine_share(result, mapping.raw).as_dict()
+    summary["layout"] = _layout(result.feed, result.file_format)
+    return summary
+
+
+def _layout(feed: str, file_format: str) -> dict[str, Any] | None:
+    """The registry's entry for the layout read (vendors/__init__.py)."""
+    from dataclasses import asdict
+
+    from ice_pipeline.ingest.vendors import layout_of
+
+    found = layout_of(feed, file_format)
+    return asdict(found) if found else None
 
 
 def _summary(
@@ -100,6 +122,8 @@ def _summary(
         "ambiguous_dates": result.ambiguous_dates,
         # Spellings read as one name (NFKC, case, spaces): display name -> other spellings.
         "name_variants": result.name_variants,
+        # Status values the mapping does not place, with their count and the YAML that places them.
+        "unplaced_values": list(result.unplaced_values),
         "counts": counts,
     }
 
@@ -167,3 +191,49 @@ def _structural(decoded: DecodedFile, feed: str, file_format: str | None) -> dic
             "(docs/mappings.md)"
         ),
     }
+
+
+# Suffixes of files that are documents or containers, never an export (issue 16: ``inspect
+# README.md`` read a Markdown file as survey data and exited 0).
+NOT_EXPORT_SUFFIXES = (".md", ".markdown", ".rst", ".html", ".htm", ".pdf", ".docx", ".pptx")
+NOT_EXPORT_SUFFIXES += (".zip", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".tar", ".json", ".yaml")
+
+
+def refuse_non_table(decoded: DecodedFile) -> None:
+    """One-line refusal of a file that is not a table: a document by its name or content.
+
+    Binary files and archives are already refused by decode_file (NUL bytes). Here: a known
+    document suffix, a first line that is a Markdown heading, or a header of one column (no
+    feed has one-column exports; a prose file reads as one).
+    """
+    path = str(decoded.path)
+    suffix = decoded.path.suffix.lower()
+    first = decoded.text.lstrip("\ufeff").split("\n", 1)[0].strip()
+    if suffix in NOT_EXPORT_SUFFIXES or first.startswith(("# ", "## ", "<!", "<html", "%PDF")):
+        kind = suffix.lstrip(".") or "text"
+        raise FileProblem(
+            path,
+            f"the file is a document ({kind}), not a table export",
+            fix="inspect the CSV, TSV or XLSX export the tool wrote (first line: column headers)",
+        )
+    from ice_pipeline.ingest.common import sniff_delimiter
+
+    delimiter = sniff_delimiter(first)
+    if first and delimiter not in first:
+        raise FileProblem(
+            path,
+            f"the file is not a table: its first line has one column ({first[:60]!r})",
+            fix="inspect the export itself; if it is one, set 'delimiter:' in its mapping",
+        )
+
+
+def write_summary(summary: dict[str, Any], stream: TextIO | None = None) -> None:
+    """Print the JSON summary; a reader that closes the pipe early (``| head``) ends quietly."""
+    out = stream or sys.stdout
+    try:
+        out.write(json.dumps(summary, indent=2, default=str) + "\n")
+        out.flush()
+    except BrokenPipeError:
+        # Point stdout at /dev/null so the interpreter's final flush does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.fileno())

@@ -36,6 +36,11 @@ class CommonKeys(_Block):
     encoding: str | None = None
     date_order: str | None = None
     period: str | None = None
+    # Issue 16: the share of a file's rows that may be quarantined before the feed stops (loss.py).
+    max_quarantined_pct: Number | None = None
+    # Issue 16 (fixed.py): lines above the header; header rows in all (the first gives names).
+    skip_rows: StrictInt | None = None
+    header_rows: StrictInt | None = None
 
 
 class ScaleSpec(_Block):
@@ -115,12 +120,18 @@ class HrKeys(_TableKeys):
     snapshot_period_from_filename: str | None = None
     termination_types: TextMap | None = None
     departments: TextMap | None = None
+    # A status column mapped as it is (hr_status.py): still employed, voluntary, involuntary.
+    department_fixed: Text | None = None  # one department for a roster without the column
+    active_values: list[Text] | None = None
+    voluntary_values: list[Text] | None = None
+    involuntary_values: list[Text] | None = None
 
 
 class ExternalKeys(_TableKeys):
     period_value: Text | None = None
     business_unit_departments: TextMap | None = None
     business_unit_default: Text | None = None
+    business_unit_fixed: Text | None = None  # one unit for a file without the column (fixed.py)
     not_applicable: list[Text | float] | None = None
     min_responses: StrictInt | None = None
     metric_names: TextMap | None = None

@@ -54,6 +54,14 @@ _PERSONAL_NAMES = {
     "seed",
     "ipaddresses",
 }
+
+
+def _localised_personal_names() -> set[str]:
+    from ice_pipeline.ingest.languages import PERSONAL_HEADERS
+
+    return {_normalise(word) for words in PERSONAL_HEADERS.values() for word in words}
+
+
 _PERSONAL_PATTERNS = [
     re.compile(p) for p in (r"e-?mail", r"\bip address\b", r"latitude", r"longitude")
 ]
@@ -65,7 +73,7 @@ def _normalise(name: str) -> str:
 
 def is_personal_column(name: str) -> bool:
     """True for columns holding names, contact details, network or location identifiers."""
-    if _normalise(name) in _PERSONAL_NAMES:
+    if _normalise(name) in _PERSONAL_NAMES or _normalise(name) in _LOCALISED_NAMES:
         return True
     lowered = name.lower()
     return any(p.search(lowered) for p in _PERSONAL_PATTERNS)
@@ -88,3 +96,7 @@ def pseudonymize(ids: pd.Series, salt: str) -> pd.Series:
     uniques = pd.Series(ids.dropna().unique())
     lookup = dict(zip(uniques, uniques.map(one), strict=True))
     return ids.map(lookup).astype(object).where(ids.notna(), None)
+
+
+# Issue 16: the same columns in German, French, Spanish, Portuguese and Dutch (languages.py).
+_LOCALISED_NAMES = _localised_personal_names()

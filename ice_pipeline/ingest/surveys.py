@@ -40,6 +40,7 @@ from ice_pipeline.ingest.common import (
     sniff_delimiter,
     text_columns,
 )
+from ice_pipeline.ingest.fixed import ExtraHeader, shift_table, skip_leading_lines
 from ice_pipeline.ingest.mapping import (
     FORMATS,
     Mapping,
@@ -51,6 +52,7 @@ from ice_pipeline.ingest.mapping import (
 from ice_pipeline.ingest.names import fold, harmonise_array
 from ice_pipeline.ingest.privacy import is_personal_column, pseudonymize
 from ice_pipeline.ingest.values import REJECTED_KINDS, classify_answers
+from ice_pipeline.ingest.vendors import qualtrics
 
 FEED = "surveys"
 SURVEY_FORMATS = FORMATS["surveys"]
@@ -220,10 +222,9 @@ def detect_survey_format(records: list[list[str]]) -> str | None:
     """The survey layout from the header shape, or None when it is not one we know."""
     row1 = [c.strip() for c in records[0]] if records else []
     row2 = [c.strip() for c in records[1]] if len(records) > 1 else []
-    row3 = [c.strip() for c in records[2]] if len(records) > 2 else []
-    if any(cell.startswith('{"ImportId"') for cell in row3):
+    if qualtrics.is_current_layout(records):  # either quoting of the ImportId row
         return "qualtrics"
-    if len(row1) >= 2 and row1[0] == "V1" and row1[1] == "V2":
+    if qualtrics.is_legacy_layout(records):
         return "qualtrics_legacy"
     lowered = {c.lower() for c in row1}
     if set(LONG_REQUIRED) <= lowered:
@@ -273,11 +274,10 @@ def _format_problem(
 def _check_forced(decoded: DecodedFile, records: list[list[str]], forced: str) -> None:
     """A forced format must fit the file's header, or the rows would be silently misread."""
     seen = detect_survey_format(records)
-    row3 = records[2] if len(records) > 2 else []
     row1 = [c.strip() for c in records[0]] if records else []
     fits = {
-        "qualtrics": any(c.strip().startswith('{"ImportId"') for c in row3),
-        "qualtrics_legacy": len(row1) >= 2 and row1[:2] == ["V1", "V2"],
+        "qualtrics": qualtrics.is_current_layout(records),
+        "qualtrics_legacy": qualtrics.is_legacy_layout(records),
         "long": set(LONG_REQUIRED) <= {c.lower() for c in row1},
         "surveymonkey": seen in (None, "surveymonkey") and len(records) > 1,
         "csv": True,  # any one-header-row CSV, the mapping names every column
@@ -741,7 +741,11 @@ def read_survey(
     reference_now = now or datetime.now()
     sm = survey_mapping(mapping)
     # Without rating rules the file is only described (structural), so any CSV may be read.
+    # Issue 16: lines above the header and extra header rows of layouts detection does not know.
+    raw = dict(getattr(mapping, "raw", None) or {})
+    decoded, skipped = skip_leading_lines(decoded, raw)
     table = read_layout(decoded, file_format or mapping.file_format, allow_unknown=not sm.ratings)
+    table = shift_table(table, skipped, ExtraHeader.of(raw))
     fmt = table.file_format
     columns = table.columns
     body = table.body

@@ -55,10 +55,33 @@ from ice_pipeline.ingest.common import (
     read_csv_rows,
     sniff_delimiter,
 )
+from ice_pipeline.ingest.fixed import ExtraHeader, skip_leading_lines
+from ice_pipeline.ingest.languages import (
+    english_month_names,
+    layout_from_aliases,
+    priority_words,
+    with_aliases,
+)
 from ice_pipeline.ingest.names import fold
 from ice_pipeline.ingest.privacy import is_personal_column, pseudonymize
-from ice_pipeline.ingest.validation import canonical_columns, validate_canonical
 from ice_pipeline.ingest.values import plain_counts
+
+
+def canonical_columns(table_name: str) -> list[str]:
+    """Column names of a canonical table (validation.py, imported on use: it loads pandera and
+    SQLAlchemy, which ``ice-pipeline inspect`` of a structural file must not pay for).
+    """
+    from ice_pipeline.ingest.validation import canonical_columns as columns_of
+
+    return columns_of(table_name)
+
+
+def validate_canonical(*args: Any, **kwargs: Any) -> Any:
+    """validation.validate_canonical, imported on use (see canonical_columns)."""
+    from ice_pipeline.ingest.validation import validate_canonical as validate
+
+    return validate(*args, **kwargs)
+
 
 FEED = "tickets"
 FORMATS = ("servicenow", "servicenow_audit", "jira", "zendesk", "generic")
@@ -129,6 +152,8 @@ DEFAULT_COLUMNS["servicenow_audit"] = {
     "mod_count": ["sys_mod_count"],
     "updated_at": ["sys_updated_at"],
 }
+# Issue 16: localised header names (Jira in German, French, Spanish, ...) from languages.py.
+DEFAULT_COLUMNS = with_aliases(DEFAULT_COLUMNS, "tickets")
 REQUIRED_ROLES = ("ticket_id", "opened_at")
 
 DEFAULT_PRIORITY_VALUES = {
@@ -213,6 +238,7 @@ def read_table(
     ``source_row`` is the 1-based CSV record number with the header as record 1 (a quoted newline
     does not start a new record). A file with a header but no data rows is a file problem.
     """
+    decoded, skipped = skip_leading_lines(decoded, raw_mapping)  # issue 16: titles above
     delimiter = raw_mapping.get("delimiter")
     # Quotes in valid CSV come in pairs (an escaped quote is written twice); an odd count means the
     # file ends inside a quoted field, which the csv module would silently swallow into one cell.
@@ -245,8 +271,10 @@ def read_table(
             f"{len(header[0])} characters long and holds {separators})",
             fix="set 'delimiter:' in the mapping to the character that separates the columns",
         )
-    numbers = np.arange(2, len(filled) + 2)
-    return frame, pd.Series(numbers[filled], index=frame.index, dtype="int64"), int((~filled).sum())
+    numbers = np.arange(2, len(filled) + 2) + skipped
+    source_rows = numbers[filled]
+    frame, source_rows = ExtraHeader.of(raw_mapping).drop(frame, source_rows)
+    return frame, pd.Series(source_rows, index=frame.index, dtype="int64"), int((~filled).sum())
 
 
 def _records(
@@ -372,6 +400,18 @@ _NAMED_MONTH_FORMATS = (
 )
 
 
+def _parse_named_months(named: pd.Series, remaining: pd.Series, values: pd.Series) -> None:
+    """Read values with month names by each named-month format; mark what was read."""
+    for fmt in _NAMED_MONTH_FORMATS:
+        candidates = named[remaining.reindex(named.index)]
+        if candidates.empty:
+            return
+        parsed = pd.to_datetime(candidates, format=fmt, errors="coerce")
+        hit = parsed[parsed.notna()]
+        values.loc[hit.index] = hit
+        remaining.loc[hit.index] = False
+
+
 def parse_date_column(
     raw: pd.Series, raw_mapping: dict[str, Any], column: str
 ) -> tuple[pd.Series, pd.Series, int]:
@@ -403,17 +443,14 @@ def parse_date_column(
         return values, reasons, 0
     # Month names are unambiguous whatever the order (Jira writes 03/Mar/26 10:15 AM).
     remaining = present.copy()
-    for fmt in _NAMED_MONTH_FORMATS:
-        if not remaining.any():
-            break
-        candidates = raw[remaining]
-        candidates = candidates[candidates.str.contains(r"[A-Za-z]{3}", regex=True, na=False)]
-        if candidates.empty:
-            break
-        parsed = pd.to_datetime(candidates, format=fmt, errors="coerce")
-        hit = parsed[parsed.notna()]
-        values.loc[hit.index] = hit
-        remaining.loc[hit.index] = False
+    named = raw[present]
+    named = named[named.str.contains(r"[^\W\d_]{3}", regex=True, na=False)]
+    _parse_named_months(named, remaining, values)
+    left = named[remaining.reindex(named.index)]
+    if not left.empty:
+        # Month names in the export's language (ene, janv., März, mrt) -> Jan ... (CLDR); only
+        # the values English names did not read pay for the translation.
+        _parse_named_months(english_month_names(left), remaining, values)
     order = str(raw_mapping.get("date_order") or "auto").upper()
     rest = raw[remaining]
     ambiguous_count = 0
@@ -671,13 +708,13 @@ def detect_ticket_format(columns: Iterable[str]) -> str | None:
         return "zendesk"
     if {"ticket_id", "opened_at"} <= names:
         return "generic"
-    return None
+    return layout_from_aliases("tickets", list(columns))  # a localised export (languages.py)
 
 
 def parse_priority(raw: pd.Series, raw_mapping: dict[str, Any]) -> tuple[pd.Series, pd.Series]:
     """Priority text -> 1 (most urgent) .. 5, with reasons for values that are not understood."""
     custom = {k.lower(): v for k, v in text_map(raw_mapping, "priority_values").items()}
-    lookup = {**DEFAULT_PRIORITY_VALUES, **custom}
+    lookup = {**DEFAULT_PRIORITY_VALUES, **priority_words(), **custom}
     out = pd.Series(pd.NA, index=raw.index, dtype="Int64")
     digits = raw.str.extract(r"^\s*(\d+)\b", expand=False)
     has_digit = digits.notna()
