@@ -5,6 +5,10 @@ Resource values come from the ICE_* environment when the code location loads
 (``defs/resources.py`` lists the variables); secrets stay ``EnvVar`` references.
 ``build_definitions(environ)`` builds the same thing for another environment (the CLI runner
 after setting demo mode, tests with a temporary data directory).
+
+Every run worker, sensor tick and CLI call loads this module, so the ``defs`` modules import the
+heavy step libraries (great-expectations 3-5 s, scipy, statsmodels, matplotlib, pandera) inside
+the functions that use them; ``ice_pipeline_tests/test_startup.py`` holds that.
 """
 
 from collections.abc import Mapping

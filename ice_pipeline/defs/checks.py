@@ -67,7 +67,7 @@ def evaluate_table(
 ) -> list[Outcome]:
     """Run ``table``'s expectation suite on its rows of ``period`` (for employees: the roster)."""
     from ice_pipeline.defs.support import shared_read
-    from ice_pipeline.ingest.expectations import run_suite
+    from ice_pipeline.ingest.expectations import run_suite  # here: GX loads only when checks run
 
     engine = warehouse.engine()
     if table == "employees":

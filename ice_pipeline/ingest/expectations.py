@@ -550,3 +550,25 @@ def build_data_docs(gx_dir: Path) -> Path | None:
         context.build_data_docs(site_names=[DATA_DOCS_SITE])
     index = Path(gx_dir).resolve() / "data_docs" / "index.html"
     return index if index.is_file() else None
+
+
+class _DuckDBDialectName(str):
+    """``"duckdb"`` with the ``.value`` GX reads from its dialect enum (which has no DuckDB)."""
+
+    value = "duckdb"
+
+
+def persist_duckdb_connections() -> None:
+    """Make GX's SQL data source keep one connection open on DuckDB (issue 13 item 3).
+
+    GX 1.24.1 closes its connection before fetching on dialects not in its private
+    ``_PERSISTED_CONNECTION_DIALECTS`` (SQLite, SQL Server, ...); on DuckDB that returns no
+    rows (an ``IndexError``, or a check that passes on nothing). Adding DuckDB there is the fix
+    measured in ../shared/bench. A private name, so great-expectations is pinned and
+    ``test_expectations.py::test_gx_sql_source_on_duckdb`` fails if a GX upgrade moves it.
+    """
+    from great_expectations.execution_engine import sqlalchemy_execution_engine as gx_sql
+
+    dialects = gx_sql._PERSISTED_CONNECTION_DIALECTS
+    if "duckdb" not in [str(getattr(d, "value", d)) for d in dialects]:
+        gx_sql._PERSISTED_CONNECTION_DIALECTS = (*dialects, _DuckDBDialectName("duckdb"))
