@@ -5,7 +5,8 @@ computation reads, the partition mappings that declare those reads, and writing 
 with ``replace_partition``. Every formula lives in ``ice_pipeline.index``.
 
 Reads beyond the period itself are declared, not hidden:
-* the ICE tables read the previous period's ratings too (``WITH_PREVIOUS_PERIOD``) for the trend;
+* the ICE tables read the previous period's ratings too (``WITH_PREVIOUS_PERIOD``) for the trend,
+  both as group moments computed in the warehouse (``index/moments.py``);
 * the correlations at an as-of period read the 24 periods ending there (``CORRELATION_HISTORY``);
 * turnover reads the unpartitioned roster, which already holds the whole history.
 """
@@ -27,7 +28,6 @@ from ice_pipeline.defs.support import (
     Timer,
     exclusive_write,
     markdown_table,
-    shared_read,
     user_errors,
 )
 from ice_pipeline.warehouse import schema
@@ -175,35 +175,16 @@ def ice_tables(
     warehouse: WarehouseResource,
     pipeline: PipelineSettingsResource,
 ):  # noqa: ANN201 - a generator of MaterializeResults
-    from ice_pipeline.index.scoring import add_trend, compute_period_scores
+    from ice_pipeline.index.moments import period_tables
 
     timer = Timer()
     period = context.partition_key
-    before = previous_period(period)
     with user_errors():
         config = pipeline.index_config()
-        # Shared with the survey_ratings expectation suite of the same run (one read, not two).
-        ratings = shared_read(context.run_id, warehouse.engine(), schema.survey_ratings, period)
-        previous_ratings = shared_read(
-            context.run_id, warehouse.engine(), schema.survey_ratings, before
-        )
         kpis = _read_period(warehouse, "service_kpis", period)
-        tables = compute_period_scores(ratings, kpis, config)
-        # The previous period's published/suppressed state comes from the same computation on its
-        # ratings, so the trend needs no read of this asset's own earlier partition.
-        previous = (
-            compute_period_scores(previous_ratings, None, config)
-            if not previous_ratings.empty
-            else None
-        )
-        for name in ("ice_scores", "company_scores"):
-            tables[name] = add_trend(
-                tables[name],
-                previous[name] if previous else None,
-                ratings,
-                previous_ratings if previous else None,
-                config,
-            )
+        # The warehouse collapses this period's and the previous period's ratings to group
+        # moments in SQL (index/moments.py); only those few hundred rows reach Python.
+        tables = period_tables(warehouse.engine(), period, previous_period(period), kpis, config)
         written = {name: _write(warehouse, name, tables[name], period) for name in SCORE_TABLES}
     ice = tables["ice_scores"]
     company = tables["company_scores"]
