@@ -44,6 +44,9 @@ from ice_pipeline.index.scoring import (
 from ice_pipeline.index.suppression import suppress
 from ice_pipeline.warehouse import schema
 
+# PostgreSQL's memory for the moments query's sorts and hash tables (per node, server side).
+POSTGRES_WORK_MEM = "256MB"
+
 MOMENT_COLUMNS = (
     "grain",
     "provider_department",
@@ -108,7 +111,11 @@ def period_moments(engine: sqlalchemy.Engine, period: str) -> pd.DataFrame:
     grain and keys in Python's string order, the order the pandas path produces.
     """
     table = schema.survey_ratings
-    with engine.connect() as connection:
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # The default 4 MB makes the respondent-level hash aggregates spill to disk: 6.3 s
+            # against 4.9 s for an enterprise month. LOCAL: this transaction only.
+            connection.execute(sqlalchemy.text(f"SET LOCAL work_mem = '{POSTGRES_WORK_MEM}'"))
         preparer = connection.dialect.identifier_preparer
         qualified = f"{preparer.quote_schema(str(table.schema))}.{preparer.quote(table.name)}"
         if connection.dialect.name == "duckdb":
