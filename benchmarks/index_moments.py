@@ -96,7 +96,9 @@ def measure(path: str, url: str) -> dict[str, object]:
         tables = compute_period_scores(ratings, None, config)
         previous = compute_period_scores(previous_ratings, None, config)
         for name in ("ice_scores", "company_scores"):
-            tables[name] = add_trend(tables[name], previous[name], ratings, previous_ratings, config)
+            tables[name] = add_trend(
+                tables[name], previous[name], ratings, previous_ratings, config
+            )
     seconds = time.perf_counter() - start
     return {
         "path": path,
