@@ -365,22 +365,43 @@ def add_trend(
     columns of ``current``. The change is NULL when there is no previous period, or either
     period is suppressed; it is significant only when its interval excludes 0.
     """
+    by_provider = "provider_department" in current.columns
+    usable = not (
+        previous is None
+        or previous.empty
+        or previous_ratings is None
+        or previous_ratings.empty
+        or current.empty
+    )
+    return trend_from_moments(
+        current,
+        previous,
+        _moments_by_key(current_ratings, by_provider) if usable else None,
+        _moments_by_key(previous_ratings, by_provider) if usable else None,
+        config,
+    )
+
+
+def trend_from_moments(
+    current: pd.DataFrame,
+    previous: pd.DataFrame | None,
+    now: pd.DataFrame | None,
+    before: pd.DataFrame | None,
+    config: IndexConfig,
+) -> pd.DataFrame:
+    """:func:`add_trend` given each period's n, mean and sd per key (provider, or 'all').
+
+    ``now`` and ``before`` are indexed by provider (or 'all' for the company) with columns n,
+    mean and sd of the respondents' scores; the SQL moments path (:mod:`.moments`) supplies them.
+    """
     result = current.copy()
     by_provider = "provider_department" in current.columns
     result["ice_p_change"] = np.nan
     result["ice_p_change_ci_low"] = np.nan
     result["ice_p_change_ci_high"] = np.nan
     result["change_significant"] = pd.array([pd.NA] * len(result), dtype="boolean")
-    if (
-        previous is None
-        or previous.empty
-        or previous_ratings is None
-        or previous_ratings.empty
-        or result.empty
-    ):
+    if previous is None or previous.empty or now is None or before is None or result.empty:
         return result
-    now = _moments_by_key(current_ratings, by_provider)
-    before = _moments_by_key(previous_ratings, by_provider)
     if by_provider:
         keys = result["provider_department"]
         published_now = ~result["suppressed"].astype(bool)

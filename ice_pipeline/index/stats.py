@@ -8,7 +8,8 @@ becomes NULL in the warehouse.
 """
 
 import numpy as np
-from scipy import stats as scipy_stats
+
+# scipy is imported inside the functions that use it (~1 s): importing the index must stay cheap.
 
 
 def group_moments(
@@ -33,6 +34,8 @@ def t_interval(
     mean: np.ndarray, sd: np.ndarray, n: np.ndarray, level: float = 0.95
 ) -> tuple[np.ndarray, np.ndarray]:
     """Student-t interval for a mean: mean +- t(1-a/2, n-1) * sd / sqrt(n); NaN for n < 2."""
+    from scipy import stats as scipy_stats
+
     n = np.asarray(n, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         df = np.where(n >= 2, n - 1, np.nan)
@@ -44,6 +47,8 @@ def wilson_interval(
     proportion: np.ndarray, n: np.ndarray, level: float = 0.95
 ) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval for a proportion observed on n units; NaN for n = 0."""
+    from scipy import stats as scipy_stats
+
     p = np.asarray(proportion, dtype=float)
     n = np.asarray(n, dtype=float)
     z = scipy_stats.norm.ppf(0.5 + level / 2)
@@ -70,6 +75,8 @@ def welch_interval(
     Returns (difference, low, high). The degrees of freedom are Welch-Satterthwaite's. The
     interval is NaN when either side has fewer than 2 observations or both have no spread.
     """
+    from scipy import stats as scipy_stats
+
     n_now = np.asarray(n_now, dtype=float)
     n_before = np.asarray(n_before, dtype=float)
     difference = np.asarray(mean_now, dtype=float) - np.asarray(mean_before, dtype=float)
@@ -96,6 +103,8 @@ def correlation(
     for a within-group analysis); the effective sample size is ``n - df_lost``, which widens the
     interval and enlarges p. With ``df_lost = 0`` every figure equals scipy's pearsonr/spearmanr.
     """
+    from scipy import stats as scipy_stats
+
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     n_effective = len(x) - df_lost
@@ -126,6 +135,8 @@ def _pearson(x: np.ndarray, y: np.ndarray) -> float:
 
 def _t_test_p(r: float, n: float) -> float:
     """Two-sided p of H0: rho = 0 via t = r sqrt((n-2)/(1-r^2)) on n-2 degrees of freedom."""
+    from scipy import stats as scipy_stats
+
     if not np.isfinite(r) or n <= 2:
         return np.nan
     if abs(r) >= 1:
