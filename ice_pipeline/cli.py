@@ -70,7 +70,18 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from ice_pipeline.runner import run_pipeline
 
-    return run_pipeline(partitions=args.partition, all_partitions=args.all, dry_run=args.dry_run)
+    if args.allow_empty and not args.partition:
+        raise IceError(
+            "--allow-empty only applies to periods named with --partition",
+            fix="add --partition YYYY-MM, or drop --allow-empty",
+            where="--allow-empty",
+        )
+    return run_pipeline(
+        partitions=args.partition,
+        all_partitions=args.all,
+        dry_run=args.dry_run,
+        allow_empty=args.allow_empty,
+    )
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -174,9 +185,21 @@ def build_parser() -> argparse.ArgumentParser:
     insp.set_defaults(handler=_cmd_inspect)
 
     run = sub.add_parser("run", help="run the main job (ingest, index, reports, delivery)")
-    run.add_argument("--partition", action="append", help="period to run, YYYY-MM (repeatable)")
-    run.add_argument("--all", action="store_true", help="every period found in the landing files")
+    which = run.add_mutually_exclusive_group()
+    which.add_argument(
+        "--partition",
+        action="append",
+        help="period to run, YYYY-MM (repeatable; default: the periods with new data)",
+    )
+    which.add_argument(
+        "--all", action="store_true", help="every period found in the landing files"
+    )
     run.add_argument("--dry-run", action="store_true", help="render reports but send no email")
+    run.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="with --partition: compute a period without survey data (archived, never e-mailed)",
+    )
     run.set_defaults(handler=_cmd_run)
 
     rep = sub.add_parser("report", help="read reports back from the archive")

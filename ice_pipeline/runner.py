@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ice_pipeline.defs.checks import DEFER_DATA_DOCS_TAG
+from ice_pipeline.defs.run_log import INPUTS_FINGERPRINT_TAG
 from ice_pipeline.errors import IceError
 
 DEMO_SEED = 42
@@ -70,22 +71,77 @@ class RunSummary:
     failure: str | None = None
     seconds: float = 0.0
     metadata: dict[str, dict[str, Any]] = field(default_factory=dict)  # "asset[period]" -> metadata
+    # period ('' for the ingest run) -> failed expectations, "table.expectation (ERROR|WARN)"
+    failed_checks: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.failure is None
 
 
+# Feeds whose rows belong to a period (the HR roster is one snapshot for all periods).
+PERIOD_FEEDS = ("surveys", "tickets", "external")
+
+
+@dataclass
+class PeriodPlan:
+    """The periods a run computes, those it skips as unchanged, and the note saying why."""
+
+    compute: list[str] = field(default_factory=list)
+    fingerprints: dict[str, str] = field(default_factory=dict)  # period -> its inputs
+    skipped: list[str] = field(default_factory=list)
+    empty: list[str] = field(default_factory=list)  # explicit periods without survey data
+    note: str = ""
+
+
+def _span(periods: Sequence[str]) -> str:
+    """``2026-09`` / ``2026-09, 2026-10`` / ``24 periods 2024-11..2026-10``."""
+    if len(periods) <= 2:
+        return ", ".join(periods)
+    return f"{len(periods)} periods {periods[0]}..{periods[-1]}"
+
+
+def checks_text(summary: "RunSummary", period: str) -> str:
+    """``, 1 check failed: survey_ratings.x_fresh (WARN)`` for a progress line ('' if none)."""
+    failed = summary.failed_checks.get(period) or []
+    if not failed:
+        return ""
+    return f", {len(failed)} check{'s' if len(failed) != 1 else ''} failed: {', '.join(failed)}"
+
+
+def checks_summary(summary: "RunSummary") -> str | None:
+    """The closing line about failed checks: each name with its severity and in how many periods."""
+    counts: dict[str, int] = {}
+    for failed in summary.failed_checks.values():
+        for name in failed:
+            counts[name] = counts.get(name, 0) + 1
+    if not counts:
+        return None
+    computed = max(len(summary.periods), 1)
+    parts = [
+        f"{name} in {count} of {computed} period(s)" if count > 1 or computed > 1 else name
+        for name, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ]
+    return f"checks failed: {sum(counts.values())} ({'; '.join(parts)})"
+
+
+def _row_count(metadata: Mapping[str, Any]) -> int:
+    """Rows written, from Dagster's ``dagster/row_count`` (or the older ``rows`` key)."""
+    value = metadata.get("dagster/row_count", metadata.get("rows", 0))
+    return int(value or 0)
+
+
 def _preflight(environ: Mapping[str, str]) -> Any:
     """Check every setting before running: data dir, salt, config file, warehouse (migrated)."""
     from ice_pipeline.config import config_path, load_config
+    from ice_pipeline.config_validation import validate_config
     from ice_pipeline.settings import ensure_data_dir, load_settings, pseudonym_salt
     from ice_pipeline.warehouse.migrate import upgrade
 
     settings = load_settings(dict(environ))
     ensure_data_dir(settings)
     pseudonym_salt(settings, dict(environ))
-    load_config(config_path(settings, dict(environ)))
+    validate_config(load_config(config_path(settings, dict(environ))), environ)
     upgrade(settings.warehouse_url)
     return settings
 
@@ -123,7 +179,7 @@ RUN_RECORDS_DIR = "runs"  # under <data_dir>/cache: the inputs of the last succe
 
 
 def inputs_fingerprint(
-    landing: Path,
+    landing: Path | None,
     config_file: Path | None,
     environ: Mapping[str, str],
     selection: Sequence[str],
@@ -132,7 +188,8 @@ def inputs_fingerprint(
     """One hash of everything a run's results depend on besides the code of this version.
 
     Landing files count by path and content (sha256), so a re-exported file with new rows is
-    new. ``ICE_*`` values are hashed, never stored.
+    new. ``ICE_*`` values are hashed, never stored. ``landing=None`` leaves the landing files
+    out (the per-period fingerprints add the files of each period themselves).
     """
     from importlib.metadata import version
 
@@ -150,7 +207,7 @@ def inputs_fingerprint(
     if config_file is not None and config_file.is_file():
         add("config", file_sha256(config_file))
     for folder, label in ((landing, "landing"), (templates_dir(), "templates")):
-        if not folder.is_dir():
+        if folder is None or not folder.is_dir():
             continue
         # Each top-level folder is walked from its own path, as ingest's discovery does, so a
         # feed folder that is a symbolic link is looked into.
@@ -202,6 +259,7 @@ class Runner:
         selection: list[Any],
         period: str | None,
         run_config: dict[str, Any],
+        inputs: str | None = None,
     ) -> bool:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -211,9 +269,20 @@ class Runner:
                 asset_selection=selection,
                 run_config={**QUIET_LOGGING, **run_config},
                 raise_on_error=False,
-                tags={"ice/trigger": "cli", DEFER_DATA_DOCS_TAG: "1"},
+                tags={
+                    "ice/trigger": "cli",
+                    DEFER_DATA_DOCS_TAG: "1",
+                    **({INPUTS_FINGERPRINT_TAG: inputs} if inputs else {}),
+                },
             )
         summary.run_ids.append(result.run_id)
+        failed = summary.failed_checks.setdefault(period or "", [])
+        for evaluation in result.get_asset_check_evaluations():
+            if evaluation.passed:
+                continue
+            table = evaluation.asset_key.to_user_string()
+            names = str(getattr(evaluation.metadata.get("failed_names"), "value", "") or "")
+            failed.extend(f"{table}.{name.strip()}" for name in names.split(",") if name.strip())
         for event in result.get_asset_materialization_events():
             materialization = event.event_specific_data.materialization
             key = materialization.asset_key.to_user_string()
@@ -257,14 +326,7 @@ class Runner:
 
     def ingested_periods(self) -> list[str]:
         """Partitions that the ingested landing files hold rows for."""
-        from ice_pipeline.cache import ParseCache
-
-        cache = ParseCache(self.settings.data_dir / "cache")
-        found: set[str] = set()
-        for feed in ("surveys", "tickets", "external"):
-            for parse in cache.read_manifest(feed) or []:
-                found.update(parse.periods)
-        return [key for key in self.partition_keys if key in found]
+        return self.periods_with_data(PERIOD_FEEDS)
 
     def check_periods(self, periods: Sequence[str]) -> list[str]:
         unknown = [p for p in periods if p not in self.partition_keys]
@@ -283,13 +345,18 @@ class Runner:
         return sorted(set(periods))
 
     def run(
-        self, periods: Sequence[str] | None, *, all_periods: bool = False, dry_run: bool = False
+        self,
+        periods: Sequence[str] | None,
+        *,
+        all_periods: bool = False,
+        dry_run: bool = False,
+        allow_empty: bool = False,
     ) -> RunSummary:
-        """Ingest, then compute each period oldest first; stops at the first failed run."""
+        """Ingest, then compute each chosen period oldest first; stops at the first failed run."""
         started = time.perf_counter()
         summary = RunSummary()
         chosen = self.check_periods(periods) if periods else []
-        # Skipping unchanged work is for the implicit selections (the nightly tick, --all).
+        # Skipping unchanged ingest work is for the implicit selections (the nightly tick, --all).
         fingerprint = None if periods else self.fingerprint(dry_run)
         landing = self.settings.data_dir / "landing"
         if fingerprint is not None and self._recorded("ingest") == fingerprint:
@@ -301,49 +368,144 @@ class Runner:
                 summary.seconds = time.perf_counter() - started
                 return summary
             self._record("ingest", fingerprint, summary.run_ids[-1])
-        if all_periods:
-            chosen = self.ingested_periods()
-        elif not chosen:
-            chosen = self.partition_keys[-1:]
-        if not chosen:
-            self.say(
-                "no period to compute: the landing files hold no rows within the job's periods"
+        plan = self.plan_periods(chosen, all_periods=all_periods, dry_run=dry_run)
+        if plan.empty and not allow_empty:
+            raise IceError(
+                f"{', '.join(plan.empty)} has no survey data in the landing files, so there is "
+                "nothing to compute or e-mail",
+                fix="land the period's survey export first, or pass --allow-empty to compute it "
+                "anyway (its reports are archived, never e-mailed)",
+                where="--partition",
             )
+        if plan.note:
+            self.say(plan.note)
         delivery = {"ops": {"report_delivery": {"config": {"dry_run": dry_run}}}}
-        recomputed = False  # once a period is recomputed, the later ones read its new results
-        for index, period in enumerate(chosen, start=1):
+        for index, period in enumerate(plan.compute, start=1):
             began = time.perf_counter()
-            if (
-                fingerprint is not None
-                and not recomputed
-                and self._recorded(f"period-{period}") == fingerprint
-                and self._period_in_warehouse(period)
-            ):
-                summary.skipped.append(period)
-                self.say(
-                    f"[{index}/{len(chosen)}] {period}: unchanged since the last successful run, "
-                    "skipped (ice-pipeline run --partition " + period + " recomputes it)"
-                )
-                continue
-            recomputed = True
             self._record(f"period-{period}", None, None)
-            if not self._execute(summary, list(self.partitioned), period, delivery):
-                summary.periods.append(period)
-                break
+            ok = self._execute(
+                summary, list(self.partitioned), period, delivery, plan.fingerprints[period]
+            )
             summary.periods.append(period)
-            self._record(f"period-{period}", fingerprint, summary.run_ids[-1])
-            ratings = summary.metadata.get(f"survey_ratings[{period}]", {}).get("rows", 0)
-            tickets = summary.metadata.get(f"tickets[{period}]", {}).get("rows", 0)
-            company = summary.metadata.get(f"company_scores[{period}]", {}).get("company_ice_p")
-            ice_text = f", company ICE-P {company:.1f}" if isinstance(company, float) else ""
+            if not ok:
+                break
+            self._record(f"period-{period}", plan.fingerprints[period], summary.run_ids[-1])
             self.say(
-                f"[{index}/{len(chosen)}] {period}: {ratings} ratings, {tickets} tickets{ice_text} "
+                f"[{index}/{len(plan.compute)}] {period}: {self.progress_text(summary, period)} "
                 f"({time.perf_counter() - began:.1f} s)"
             )
+        summary.skipped = plan.skipped
         if summary.run_ids:  # nothing ran: the docs already show every stored result
             self.build_data_docs()
         summary.seconds = time.perf_counter() - started
         return summary
+
+    def progress_text(self, summary: RunSummary, period: str) -> str:
+        """``N ratings, M tickets, company ICE-P x`` of a computed period (from its metadata)."""
+        ratings = _row_count(summary.metadata.get(f"survey_ratings[{period}]", {}))
+        tickets = _row_count(summary.metadata.get(f"tickets[{period}]", {}))
+        company = summary.metadata.get(f"company_scores[{period}]", {}).get("company_ice_p")
+        ice_text = f", company ICE-P {company:.1f}" if isinstance(company, float) else ""
+        return f"{ratings} ratings, {tickets} tickets{ice_text}{checks_text(summary, period)}"
+
+    def periods_with_data(self, feeds: Sequence[str], table: str | None = None) -> list[str]:
+        """Partitions the ingested landing files of ``feeds`` hold rows for (of ``table`` only,
+        when given), oldest first."""
+        from ice_pipeline.cache import ParseCache
+
+        cache = ParseCache(self.settings.data_dir / "cache")
+        found: set[str] = set()
+        for feed in feeds:
+            for parse in cache.read_manifest(feed) or []:
+                found.update(parse.table_periods(table) if table else parse.periods)
+        return [key for key in self.partition_keys if key in found]
+
+    def period_fingerprints(self, periods: Sequence[str], dry_run: bool) -> dict[str, str]:
+        """Per period: the inputs besides the landing files, and the files holding its rows.
+
+        A period's fingerprint changes when a file with rows of that period is added, changed or
+        removed, when the HR roster changes (turnover and department mapping read all of it), or
+        when the config, an ``ICE_*`` setting, the version or the templates change.
+        """
+        from ice_pipeline.cache import ParseCache
+        from ice_pipeline.config import config_path
+
+        base = inputs_fingerprint(
+            None,
+            config_path(self.settings, self.environ),
+            self.environ,
+            [k.to_user_string() for k in [*self.unpartitioned, *self.partitioned]],
+            dry_run,
+        )
+        cache = ParseCache(self.settings.data_dir / "cache")
+        parses = {feed: cache.read_manifest(feed) or [] for feed in PERIOD_FEEDS + ("hr",)}
+        roster = sorted(p.source_sha256 for p in parses["hr"])
+        prints = {}
+        for period in periods:
+            files = sorted(
+                f"{feed}:{p.source_sha256}"
+                for feed in PERIOD_FEEDS
+                for p in parses[feed]
+                if period in p.periods
+            )
+            material = "\n".join([base, period, *files, *roster])
+            prints[period] = hashlib.sha256(material.encode("utf-8")).hexdigest()
+        return prints
+
+    def plan_periods(
+        self, chosen: Sequence[str], *, all_periods: bool, dry_run: bool
+    ) -> "PeriodPlan":
+        """Which periods to compute, which are skipped and why (one line), which are empty.
+
+        Explicit periods are all computed (the ones without survey data are listed as ``empty``
+        for the caller to refuse unless ``--allow-empty``). ``--all`` considers every period the
+        landing files hold rows for; a plain run every period with survey data. Of those, the
+        periods before the first one whose inputs changed since its last successful run are
+        skipped; that one and every later one are computed, because trends and correlations read
+        earlier periods.
+        """
+        surveyed = self.periods_with_data(("surveys",), "survey_ratings")
+        if chosen:
+            return PeriodPlan(
+                compute=list(chosen),
+                fingerprints=self.period_fingerprints(chosen, dry_run),
+                empty=[p for p in chosen if p not in surveyed],
+            )
+        candidates = self.periods_with_data(PERIOD_FEEDS) if all_periods else surveyed
+        prints = self.period_fingerprints(candidates, dry_run)
+        first_changed = next(
+            (
+                index
+                for index, period in enumerate(candidates)
+                if self._recorded(f"period-{period}") != prints[period]
+                or not self._period_in_warehouse(period)
+            ),
+            len(candidates),
+        )
+        plan = PeriodPlan(
+            compute=candidates[first_changed:],
+            fingerprints=prints,
+            skipped=candidates[:first_changed],
+        )
+        reasons = []
+        if plan.skipped:
+            reasons.append(
+                f"{_span(plan.skipped)} unchanged since their last successful run "
+                "(ice-pipeline run --partition YYYY-MM recomputes one)"
+            )
+        latest = self.partition_keys[-1] if self.partition_keys else None
+        if latest is not None and latest not in surveyed and not all_periods:
+            reasons.append(
+                f"{latest}, the latest complete period, has no survey data yet: it runs once "
+                "its survey export has landed"
+            )
+        if not candidates:
+            reasons.insert(0, "the landing files hold no rows within the job's periods")
+        if reasons:
+            plan.note = ("skipped: " if plan.compute else "no period to compute: ") + "; ".join(
+                reasons
+            )
+        return plan
 
     def fingerprint(self, dry_run: bool) -> str:
         from ice_pipeline.config import config_path
@@ -376,17 +538,24 @@ def _report_failure(summary: RunSummary) -> int:
     return 1
 
 
-def run_pipeline(partitions: list[str] | None, all_partitions: bool, dry_run: bool) -> int:
-    """``ice-pipeline run``: the latest complete period by default, or the given/all periods."""
+def run_pipeline(
+    partitions: list[str] | None, all_partitions: bool, dry_run: bool, allow_empty: bool = False
+) -> int:
+    """``ice-pipeline run``: the periods with new data by default, or the given/all periods."""
     from ice_pipeline.defs.resources import dispose_engines
 
     runner = Runner()
     try:
-        summary = runner.run(partitions, all_periods=all_partitions, dry_run=dry_run)
+        summary = runner.run(
+            partitions, all_periods=all_partitions, dry_run=dry_run, allow_empty=allow_empty
+        )
     finally:
         dispose_engines()
     if not summary.ok:
         return _report_failure(summary)
+    checks_line = checks_summary(summary)
+    if checks_line:
+        runner.say(checks_line)
     runner.say(
         f"done: {len(summary.periods)} period(s)"
         + (f", {len(summary.skipped)} unchanged" if summary.skipped else "")
@@ -457,6 +626,9 @@ def run_demo(employees: int = 2000) -> int:
         return _report_failure(summary)
     last = max(summary.periods + summary.skipped, default=DEMO_END_PERIOD)
     warehouse = settings.warehouse_url.removeprefix("duckdb:///")
+    checks_line = checks_summary(summary)
+    if checks_line:
+        runner.say(checks_line)
     runner.say("")
     unchanged = f", {len(summary.skipped)} unchanged" if summary.skipped else ""
     runner.say(

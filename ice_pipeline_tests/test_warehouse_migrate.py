@@ -70,8 +70,8 @@ def _primary_key(engine: sqlalchemy.Engine, table: sqlalchemy.Table) -> list[str
 
 def test_upgrade_is_idempotent_and_reports_head(warehouse_url: str) -> None:
     assert current_revision(warehouse_url) is None
-    assert upgrade(warehouse_url) == head_revision() == "0001"
-    assert current_revision(warehouse_url) == "0001"
+    assert upgrade(warehouse_url) == head_revision() == "0002_ops"
+    assert current_revision(warehouse_url) == "0002_ops"
     engine = connect_warehouse(warehouse_url)
     try:
         with engine.connect() as conn:
@@ -79,7 +79,7 @@ def test_upgrade_is_idempotent_and_reports_head(warehouse_url: str) -> None:
                 "SELECT table_schema, table_name FROM information_schema.tables "
                 "WHERE table_schema IN ('ice', 'ice_private', 'ice_ops') ORDER BY 1, 2"
             ).fetchall()
-        assert upgrade(warehouse_url) == "0001"
+        assert upgrade(warehouse_url) == "0002_ops"
         with engine.connect() as conn:
             after = conn.exec_driver_sql(
                 "SELECT table_schema, table_name FROM information_schema.tables "
@@ -89,7 +89,7 @@ def test_upgrade_is_idempotent_and_reports_head(warehouse_url: str) -> None:
     finally:
         engine.dispose()
     assert before == after
-    assert versions == [("0001",)]
+    assert versions == [("0002_ops",)]
     # 19 tables of record + alembic_version + 6 views
     assert len(after) == len(schema.metadata.tables) + 1 + len(EXPECTED_VIEWS)
 
@@ -162,7 +162,7 @@ def test_a_later_revision_applies_on_top(warehouse_url: str, tmp_path: Path) -> 
     (scripts / "versions" / "0002_test.py").write_text(
         '"""Test revision."""\n'
         "import sqlalchemy as sa\nfrom alembic import op\n\n"
-        'revision = "0002"\ndown_revision = "0001"\nbranch_labels = None\ndepends_on = None\n\n\n'
+        'revision = "0099"\ndown_revision = "0002_ops"\nbranch_labels = None\ndepends_on = None\n\n\n'
         "def upgrade() -> None:\n"
         '    op.add_column("run_log", sa.Column("host", sa.Text()), schema="ice_ops")\n'
         "\n\ndef downgrade() -> None:\n"
@@ -175,7 +175,7 @@ def test_a_later_revision_applies_on_top(warehouse_url: str, tmp_path: Path) -> 
             config.set_main_option("script_location", str(scripts))
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
-        assert current_revision(warehouse_url) == "0002"
+        assert current_revision(warehouse_url) == "0099"
         columns = [c["name"] for c in inspect(engine).get_columns("run_log", schema="ice_ops")]
         assert columns[-1] == "host"
     finally:
@@ -205,7 +205,7 @@ def test_upgrade_connection_in_callers_transaction(duckdb_url: str) -> None:
     engine = connect_warehouse(duckdb_url)
     try:
         with engine.begin() as conn:
-            assert upgrade_connection(conn) == "0001"
-        assert current_revision(duckdb_url) == "0001"
+            assert upgrade_connection(conn) == "0002_ops"
+        assert current_revision(duckdb_url) == "0002_ops"
     finally:
         engine.dispose()

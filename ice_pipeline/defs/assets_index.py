@@ -22,6 +22,7 @@ from ice_pipeline.defs.partitions import (
     previous_period,
 )
 from ice_pipeline.defs.resources import PipelineSettingsResource, WarehouseResource
+from ice_pipeline.defs.run_log import partition_log
 from ice_pipeline.defs.support import (
     GROUP_INDEX,
     Timer,
@@ -55,7 +56,9 @@ def _read_period(warehouse: WarehouseResource, name: str, periods: str | list[st
 def _write(warehouse: WarehouseResource, name: str, frame: pd.DataFrame, period: str) -> int:
     engine = warehouse.engine()
     with exclusive_write(engine, name, period):
-        return replace_partition(engine, _table(name), frame, {"period": period})
+        return replace_partition(
+            engine, _table(name), frame, {"period": period}, log=partition_log(engine, name, period)
+        )
 
 
 @dg.asset(

@@ -28,6 +28,7 @@ from ice_pipeline.cache import (
 )
 from ice_pipeline.defs.partitions import monthly_partitions
 from ice_pipeline.defs.resources import PipelineSettingsResource, WarehouseResource
+from ice_pipeline.defs.run_log import partition_log
 from ice_pipeline.defs.support import (
     GROUP_INGEST,
     Timer,
@@ -195,7 +196,11 @@ def _write_period(
     forget_shared_reads(table, period)
     with exclusive_write(engine, table, period):
         return replace_partition(
-            engine, schema.metadata.tables[_qualified(table)], frame, {"period": period}
+            engine,
+            schema.metadata.tables[_qualified(table)],
+            frame,
+            {"period": period},
+            log=partition_log(engine, table, period),  # ice_ops.run_log, same transaction
         )
 
 
@@ -347,7 +352,13 @@ def employees(
     with user_errors():
         roster = latest_roster(_ingested(pipeline, "hr"), _columns("employees"))
         with exclusive_write(warehouse.engine(), "employees"):
-            written = replace_partition(warehouse.engine(), schema.employees, roster, {})
+            written = replace_partition(
+                warehouse.engine(),
+                schema.employees,
+                roster,
+                {},
+                log=partition_log(warehouse.engine(), "employees", None),  # ice_ops.run_log
+            )
     active = roster[roster["termination_date"].isna()] if not roster.empty else roster
     return dg.MaterializeResult(
         metadata={

@@ -18,7 +18,12 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from ice_pipeline.defs.checks import Outcome, blocking_failures, period_check_outcomes
+from ice_pipeline.defs.checks import (
+    Outcome,
+    blocking_failures,
+    failure_text,
+    period_check_outcomes,
+)
 from ice_pipeline.defs.partitions import CORRELATION_HISTORY, monthly_partitions, periods_back
 from ice_pipeline.defs.resources import EmailResource, PipelineSettingsResource, WarehouseResource
 from ice_pipeline.defs.support import GROUP_REPORTS, Timer, markdown_table, user_errors
@@ -49,6 +54,16 @@ def _table(name: str) -> Any:
     return next(t for t in schema.metadata.tables.values() if t.name == name)
 
 
+def has_survey_rows(warehouse: WarehouseResource, period: str) -> bool:
+    """Whether the warehouse holds any survey rating of ``period`` (one indexed probe)."""
+    import sqlalchemy
+
+    table = schema.survey_ratings
+    probe = sqlalchemy.select(table.c.period).where(table.c.period == period).limit(1)
+    with warehouse.engine().connect() as connection:
+        return connection.execute(probe).first() is not None
+
+
 def quality_summary(
     warehouse: WarehouseResource, period: str, outcomes: list[Outcome]
 ) -> dict[str, Any]:
@@ -64,7 +79,10 @@ def quality_summary(
         else {}
     )
     failed = [
-        {"name": f"{o.table}: {o.check_name}", "description": o.description}
+        {
+            "name": f"{o.table}: {o.check_name} ({'blocking' if o.blocking else 'warning'})",
+            "description": failure_text(o),
+        }
         for o in outcomes
         if not o.passed
     ]
@@ -269,6 +287,12 @@ def report_delivery(
         if config.dry_run:
             return dg.MaterializeResult(
                 metadata={"dry_run": True, "sent": 0, "duration_s": timer.seconds}
+            )
+        if not has_survey_rows(warehouse, period):
+            # An empty period (run with --allow-empty) is archived for the record, never mailed.
+            context.log.info(f"{period} has no survey data: its report is not e-mailed")
+            return dg.MaterializeResult(
+                metadata={"sent": 0, "not_sent": f"{period} has no survey data"}
             )
         email_section = pipeline.section("email")
         if not email_section.get("recipients") and pipeline.demo_mode:

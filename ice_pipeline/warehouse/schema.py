@@ -373,6 +373,11 @@ run_log = Table(
     Column("message", Text),
     Column("started_at", DateTime),
     Column("finished_at", DateTime),
+    # Added by migration 0002_ops: what the write was computed from, and its checks' outcome.
+    Column("inputs_fingerprint", Text),
+    Column("checks_passed", Integer),
+    Column("checks_failed", Integer),
+    Column("failed_checks", Text),
     schema=OPS_SCHEMA,
     comment="What each run wrote, per step and partition.",
 )
