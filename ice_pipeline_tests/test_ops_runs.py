@@ -20,6 +20,7 @@ from ice_pipeline.defs.resources import dispose_engines
 from ice_pipeline.defs.schedules import latest_complete_period
 from ice_pipeline.demo.generator import generate_demo
 from ice_pipeline.errors import IceError
+from ice_pipeline.paths import sql_dir
 from ice_pipeline.runner import Runner
 from ice_pipeline.warehouse import schema
 from ice_pipeline.warehouse.engine import connect_warehouse
@@ -168,7 +169,7 @@ def test_an_empty_period_needs_allow_empty_and_is_never_mailed(
     assert "--allow-empty" in capsys.readouterr().err
 
 
-def test_run_log_matches_the_partitions_written(
+def test_run_log_matches_the_partitions_written_and_every_example_answers(
     warehouse_url: str, data_dir: Path, dagster_home: Path, tmp_path: Path
 ) -> None:
     summary = make_runner(data_dir, warehouse_url, dagster_home, tmp_path / "out.txt").run(
@@ -208,6 +209,15 @@ def test_run_log_matches_the_partitions_written(
     assert ratings["inputs_fingerprint"] == written.loc[("ice_scores", LAST_DATA)][
         "inputs_fingerprint"
     ]
+    # Every analyst example returns rows on the demo, on this engine.
+    engine = connect_warehouse(warehouse_url)
+    try:
+        with engine.connect() as connection:
+            for path in sorted((sql_dir() / "examples").glob("*.sql")):
+                rows = connection.exec_driver_sql(path.read_text(encoding="utf-8")).fetchall()
+                assert rows, f"{path.name} returns no row on the demo"
+    finally:
+        engine.dispose()
 
 
 def _cut_survey_export(path: Path, keep_share: float) -> None:

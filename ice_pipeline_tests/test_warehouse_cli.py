@@ -12,6 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from ice_pipeline.warehouse.migrate import head_revision
+
 CLI = Path(sys.executable).parent / "ice-pipeline"
 
 
@@ -32,16 +34,17 @@ def test_upgrade_default_duckdb_in_data_dir(tmp_path: Path) -> None:
     result = _run(["warehouse", "upgrade"], {"ICE_DATA_DIR": str(data_dir)}, tmp_path)
     assert result.returncode == 0, result.stderr
     warehouse = data_dir / "warehouse.duckdb"
-    assert f"warehouse at revision 0001: duckdb:///{warehouse}" in result.stdout
+    assert f"warehouse at revision {head_revision()}: duckdb:///{warehouse}" in result.stdout
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("SELECT version_num FROM ice_ops.alembic_version").fetchall() == [
-            ("0001",)
+            (head_revision(),)
         ]
         views = con.execute(
             "SELECT view_name FROM duckdb_views() WHERE schema_name = 'ice' ORDER BY 1"
         ).fetchall()
     assert [v for (v,) in views] == [
         "v_correlations",
+        "v_departments",
         "v_index_by_provider",
         "v_provider_consumer_matrix",
         "v_report_archive",
@@ -50,7 +53,7 @@ def test_upgrade_default_duckdb_in_data_dir(tmp_path: Path) -> None:
     ]
     again = _run(["warehouse", "upgrade"], {"ICE_DATA_DIR": str(data_dir)}, tmp_path)
     assert again.returncode == 0, again.stderr
-    assert "revision 0001" in again.stdout
+    assert f"revision {head_revision()}" in again.stdout
 
 
 def test_upgrade_postgres(postgres_url: str, tmp_path: Path) -> None:
@@ -60,7 +63,7 @@ def test_upgrade_postgres(postgres_url: str, tmp_path: Path) -> None:
         tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    assert "warehouse at revision 0001" in result.stdout
+    assert f"warehouse at revision {head_revision()}" in result.stdout
     assert not (tmp_path / "data").exists()  # a PostgreSQL warehouse needs no data directory
 
 

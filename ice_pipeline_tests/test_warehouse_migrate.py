@@ -22,6 +22,7 @@ from ice_pipeline.warehouse.migrate import (
 
 EXPECTED_VIEWS = [
     "v_correlations",
+    "v_departments",
     "v_index_by_provider",
     "v_provider_consumer_matrix",
     "v_report_archive",
@@ -151,6 +152,7 @@ def test_view_files_apply_in_name_order() -> None:
         "v_turnover",
         "v_correlations",
         "v_report_archive",
+        "v_departments",
     ]
 
 
