@@ -215,9 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help="period to run, YYYY-MM (repeatable; default: the periods with new data)",
     )
-    which.add_argument(
-        "--all", action="store_true", help="every period found in the landing files"
-    )
+    which.add_argument("--all", action="store_true", help="every period found in the landing files")
     run.add_argument("--dry-run", action="store_true", help="render reports but send no email")
     run.add_argument(
         "--allow-empty",

@@ -14,6 +14,7 @@ import dagster as dg
 from ice_pipeline.defs.assets_index import index_assets
 from ice_pipeline.defs.assets_ingest import ingest_assets
 from ice_pipeline.defs.assets_reports import report_assets
+from ice_pipeline.defs.catalog import catalogued
 from ice_pipeline.defs.checks import asset_checks
 from ice_pipeline.defs.jobs import ice_nightly_job
 from ice_pipeline.defs.resources import build_resources
@@ -24,7 +25,8 @@ from ice_pipeline.defs.sensors import sensors
 def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definitions:
     """Every asset, check, job, schedule and sensor; resources from ``environ``."""
     return dg.Definitions(
-        assets=[*ingest_assets, *index_assets, *report_assets],
+        # Column schema from warehouse/schema.py, owners, tags and code versions (defs/catalog.py).
+        assets=catalogued([*ingest_assets, *index_assets, *report_assets]),
         asset_checks=asset_checks,
         jobs=[ice_nightly_job],
         schedules=schedules,

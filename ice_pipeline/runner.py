@@ -409,8 +409,10 @@ class Runner:
         return f"{ratings} ratings, {tickets} tickets{ice_text}{checks_text(summary, period)}"
 
     def periods_with_data(self, feeds: Sequence[str], table: str | None = None) -> list[str]:
-        """Partitions the ingested landing files of ``feeds`` hold rows for (of ``table`` only,
-        when given), oldest first."""
+        """Partitions the ingested files of ``feeds`` hold rows for, oldest first.
+
+        With ``table``, only the rows of that table count (survey_ratings: survey data).
+        """
         from ice_pipeline.cache import ParseCache
 
         cache = ParseCache(self.settings.data_dir / "cache")

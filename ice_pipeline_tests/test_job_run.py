@@ -122,7 +122,9 @@ def test_the_job_fills_every_stage_and_reports_metadata(
     assert sorted(ratings["period"].unique()) == PERIODS
     # Metadata agrees with what landed.
     meta = summary.metadata
-    assert meta["survey_ratings[2026-10]"]["rows"] == int((ratings["period"] == "2026-10").sum())
+    assert meta["survey_ratings[2026-10]"]["dagster/row_count"] == int(
+        (ratings["period"] == "2026-10").sum()
+    )
     assert (
         meta["survey_ratings[2026-10]"]["respondents"]
         == ratings[ratings["period"] == "2026-10"]["respondent_id"].nunique()
@@ -139,7 +141,9 @@ def test_the_job_fills_every_stage_and_reports_metadata(
         == meta["raw_survey_exports[]"]["rows_read"]
     )
     ice = contents["ice.ice_scores"]
-    assert meta["ice_scores[2026-10]"]["rows"] == int((ice["period"] == "2026-10").sum())
+    assert meta["ice_scores[2026-10]"]["dagster/row_count"] == int(
+        (ice["period"] == "2026-10").sum()
+    )
     # The trend of the second month is computed against the first.
     second = ice[(ice["period"] == "2026-10") & ~ice["suppressed"].astype(bool)]
     assert second["ice_p_change"].notna().any()

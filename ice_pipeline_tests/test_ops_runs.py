@@ -92,8 +92,10 @@ def test_plain_run_computes_new_data_then_nothing_and_mails_nothing_new(
     data_dir: Path, dagster_home: Path, tmp_path: Path, duckdb_url: str
 ) -> None:
     log = tmp_path / "out.txt"
-    first = make_runner(data_dir, duckdb_url, dagster_home, log).run(None)
+    runner = make_runner(data_dir, duckdb_url, dagster_home, log)
+    first = runner.run(None)
     assert first.ok, first.failure
+    _assert_native_metadata(runner, first.run_ids[-1])
     assert first.periods == DATA_PERIODS  # both periods with data; not the empty latest one
     text = log.read_text()
     assert f"{EMPTY}, the latest complete period, has no survey data yet" in text
@@ -114,6 +116,34 @@ def test_plain_run_computes_new_data_then_nothing_and_mails_nothing_new(
     finally:
         engine.dispose()
     assert EMPTY not in set(archive["period"])
+
+
+def _assert_native_metadata(runner: Runner, run_id: str) -> None:
+    """Read back from the Dagster instance: row count, a table preview and the column schema."""
+    import dagster as dg
+
+    from ice_pipeline.warehouse.engine import connect_warehouse as _connect
+
+    event = runner.instance.get_latest_materialization_event(dg.AssetKey("ice_scores"))
+    assert event is not None and event.run_id == run_id
+    metadata = event.asset_materialization.metadata
+    engine = _connect(runner.settings.warehouse_url)
+    try:
+        stored = read_frame(engine, schema.ice_scores, where={"period": LAST_DATA})
+    finally:
+        engine.dispose()
+    assert metadata["dagster/row_count"].value == len(stored) > 0
+    preview = metadata["scores"]
+    assert isinstance(preview, dg.TableMetadataValue) and preview.records
+    assert {"provider_department", "ice"} <= set(preview.records[0].data)
+    columns = metadata["dagster/column_schema"].value.columns
+    assert [c.name for c in columns] == [c.name for c in schema.ice_scores.columns]
+    assert "duration_s" not in metadata  # Dagster's own step timing is the record
+    # The definition carries the same schema, an owner and a code version.
+    graph = runner.definitions.resolve_asset_graph()
+    node = graph.get(dg.AssetKey("ice_scores"))
+    assert node.owners == ["team:data-engineering"] and node.code_version
+    assert node.metadata["dagster/column_schema"].columns == columns
 
 
 def test_new_data_for_one_period_recomputes_it_and_later_ones_only(
@@ -206,9 +236,10 @@ def test_run_log_matches_the_partitions_written_and_every_example_answers(
         assert all(n.endswith(("(ERROR)", "(WARN)")) for n in names)
     # The fingerprint is the runner's per-period one (the same a later plain run compares).
     ratings = written.loc[("survey_ratings", LAST_DATA)]
-    assert ratings["inputs_fingerprint"] == written.loc[("ice_scores", LAST_DATA)][
-        "inputs_fingerprint"
-    ]
+    assert (
+        ratings["inputs_fingerprint"]
+        == written.loc[("ice_scores", LAST_DATA)]["inputs_fingerprint"]
+    )
     # Every analyst example returns rows on the demo, on this engine.
     engine = connect_warehouse(warehouse_url)
     try:

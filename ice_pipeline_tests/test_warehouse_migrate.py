@@ -164,7 +164,8 @@ def test_a_later_revision_applies_on_top(warehouse_url: str, tmp_path: Path) -> 
     (scripts / "versions" / "0002_test.py").write_text(
         '"""Test revision."""\n'
         "import sqlalchemy as sa\nfrom alembic import op\n\n"
-        'revision = "0099"\ndown_revision = "0002_ops"\nbranch_labels = None\ndepends_on = None\n\n\n'
+        'revision = "0099"\ndown_revision = "0002_ops"\n'
+        "branch_labels = None\ndepends_on = None\n\n\n"
         "def upgrade() -> None:\n"
         '    op.add_column("run_log", sa.Column("host", sa.Text()), schema="ice_ops")\n'
         "\n\ndef downgrade() -> None:\n"

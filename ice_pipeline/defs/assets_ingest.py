@@ -26,6 +26,7 @@ from ice_pipeline.cache import (
     rows_for_period,
     unrecorded,
 )
+from ice_pipeline.defs.catalog import written_metadata
 from ice_pipeline.defs.partitions import monthly_partitions
 from ice_pipeline.defs.resources import PipelineSettingsResource, WarehouseResource
 from ice_pipeline.defs.run_log import partition_log
@@ -243,7 +244,7 @@ def survey_tables(
         dg.MaterializeResult(
             asset_key="survey_ratings",
             metadata={
-                "rows": written,
+                **written_metadata("survey_ratings", written),
                 "respondents": respondents,
                 "files": ratings.files,
                 "duplicate_rows_replaced": ratings.duplicates_dropped,
@@ -255,7 +256,7 @@ def survey_tables(
         dg.MaterializeResult(
             asset_key="survey_comments",
             metadata={
-                "rows": comments_written,
+                **written_metadata("survey_comments", comments_written),
                 "files": comments.files,
             },
         ),
@@ -285,7 +286,7 @@ def tickets(
     unmapped = int(frame["consumer_department"].isna().sum()) if not frame.empty else 0
     return dg.MaterializeResult(
         metadata={
-            "rows": written,
+            **written_metadata("tickets", written),
             "files": rows.files,
             "duplicate_rows_replaced": rows.duplicates_dropped,
             "tickets_without_consumer_department": unmapped,
@@ -326,7 +327,7 @@ def external_metrics(
     )
     return dg.MaterializeResult(
         metadata={
-            "rows": written,
+            **written_metadata("external_metrics", written),
             "files": rows.files,
             "metrics": markdown_table(
                 preview.sort_values(["business_unit", "metric"]) if not preview.empty else preview,
@@ -362,7 +363,7 @@ def employees(
     active = roster[roster["termination_date"].isna()] if not roster.empty else roster
     return dg.MaterializeResult(
         metadata={
-            "rows": written,
+            **written_metadata("employees", written),
             "employees_active": len(active),
             "leavers": int(roster["termination_date"].notna().sum()) if not roster.empty else 0,
             "snapshots": ", ".join(sorted(roster["snapshot_period"].unique())[-3:])

@@ -26,7 +26,7 @@ from ice_pipeline.defs.checks import (
 )
 from ice_pipeline.defs.partitions import CORRELATION_HISTORY, monthly_partitions, periods_back
 from ice_pipeline.defs.resources import EmailResource, PipelineSettingsResource, WarehouseResource
-from ice_pipeline.defs.support import GROUP_REPORTS, Timer, markdown_table, user_errors
+from ice_pipeline.defs.support import GROUP_REPORTS, table_preview, user_errors
 from ice_pipeline.warehouse import schema
 from ice_pipeline.warehouse.writes import read_frame
 
@@ -193,7 +193,6 @@ def executive_report(
 ) -> dg.MaterializeResult:
     from ice_pipeline.reports.archive import archive_report
 
-    timer = Timer()
     period = context.partition_key
     with user_errors():
         outcomes = period_check_outcomes(context.run_id, warehouse, pipeline, period)
@@ -229,8 +228,7 @@ def executive_report(
             "executive_summary_path": dg.MetadataValue.path(summary.file_path or ""),
             "checks_failed": sum(not o.passed for o in outcomes),
             "blocking_checks_failed": len(blocking_failures(outcomes)),
-            "archived": markdown_table(listing, max_rows=40),
-            "duration_s": timer.seconds,
+            "archived": table_preview(listing, max_rows=40),
         }
     )
 
@@ -269,7 +267,6 @@ def report_delivery(
     from ice_pipeline.reports.archive import load_report
     from ice_pipeline.reports.delivery import deliver, recipients_from_section
 
-    timer = Timer()
     period = context.partition_key
     with user_errors():
         outcomes = period_check_outcomes(context.run_id, warehouse, pipeline, period)
@@ -285,9 +282,7 @@ def report_delivery(
                 metadata={"blocking_checks_failed": len(blocking), "checks": names},
             )
         if config.dry_run:
-            return dg.MaterializeResult(
-                metadata={"dry_run": True, "sent": 0, "duration_s": timer.seconds}
-            )
+            return dg.MaterializeResult(metadata={"dry_run": True, "sent": 0})
         if not has_survey_rows(warehouse, period):
             # An empty period (run with --allow-empty) is archived for the record, never mailed.
             context.log.info(f"{period} has no survey data: its report is not e-mailed")
@@ -351,7 +346,6 @@ def report_delivery(
             "already_sent": skipped,
             "transport": type(transport).__name__,
             "checks_failed": sum(not o.passed for o in outcomes),
-            "duration_s": timer.seconds,
         }
     )
 

@@ -190,8 +190,7 @@ def check_result(outcomes: list[Outcome]) -> dg.AssetCheckResult:
         passed=not failed,
         severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
         metadata=metadata,
-        description="; ".join(f"{o.check_name}: {failure_text(o)}" for o in failed)[:1000]
-        or None,
+        description="; ".join(f"{o.check_name}: {failure_text(o)}" for o in failed)[:1000] or None,
     )
 
 
