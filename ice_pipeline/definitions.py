@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import dagster as dg
 
+from ice_pipeline.defs.assets_dimensions import dimension_assets
 from ice_pipeline.defs.assets_index import index_assets
 from ice_pipeline.defs.assets_ingest import ingest_assets
 from ice_pipeline.defs.assets_reports import report_assets
@@ -26,7 +27,7 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definition
     """Every asset, check, job, schedule and sensor; resources from ``environ``."""
     return dg.Definitions(
         # Column schema from warehouse/schema.py, owners, tags and code versions (defs/catalog.py).
-        assets=catalogued([*ingest_assets, *index_assets, *report_assets]),
+        assets=catalogued([*ingest_assets, *dimension_assets, *index_assets, *report_assets]),
         asset_checks=asset_checks,
         jobs=[ice_nightly_job],
         schedules=schedules,

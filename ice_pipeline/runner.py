@@ -640,12 +640,31 @@ def run_demo(employees: int = 2000) -> int:
         f"  warehouse   {warehouse}   (read-only in Python: duckdb.connect(path, read_only=True)"
         ".sql('SELECT * FROM ice.v_index_by_provider'))"
     )
+    tools = tools_prefix()
     runner.say(
-        f"  reports     {settings.reports_dir}   (ice-pipeline report show {last} --out r.html)"
+        f"  reports     {settings.reports_dir}   "
+        f"({tools}ice-pipeline report show {last} --out r.html)"
     )
     runner.say(f"  outbox      {settings.outbox_dir}   (the emails, as .eml files)")
     runner.say(f"  data docs   {settings.gx_dir}")
     runner.say(
-        f"  Dagster UI  DAGSTER_HOME={os.environ['DAGSTER_HOME']} dagster dev -w workspace.yaml"
+        f"  Dagster UI  ICE_DEMO_MODE=1 DAGSTER_HOME={os.environ['DAGSTER_HOME']} {tools}dg dev"
     )
     return 0
+
+
+def tools_prefix() -> str:
+    """How to call this installation's commands from the current directory in a fresh shell.
+
+    ``.venv/bin/`` when they live in a virtualenv under the working directory (``make demo``),
+    the absolute bin directory for another virtualenv, nothing when they are on PATH anyway.
+    """
+    import shutil
+
+    bin_dir = Path(sys.executable).parent
+    try:
+        return f"{bin_dir.relative_to(Path.cwd()).as_posix()}/"
+    except ValueError:
+        pass
+    on_path = shutil.which("ice-pipeline")
+    return "" if on_path and Path(on_path).parent == bin_dir else f"{bin_dir}/"

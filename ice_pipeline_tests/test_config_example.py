@@ -61,3 +61,32 @@ def test_a_wrong_value_stops_the_run_before_any_work(
     assert main(["run"]) == 2
     assert not (tmp_path / "data" / "warehouse.duckdb").exists()
     assert not (tmp_path / "home" / "storage").exists()
+
+
+def test_department_short_names_and_groups() -> None:
+    from ice_pipeline.errors import ConfigError
+    from ice_pipeline.index.departments import department_rows
+
+    rows = department_rows(
+        {"short_names": {"IT": "Information Technology"}, "groups": {"Sales": ["S N", "S S"]}}
+    )
+    assert rows.to_dict("records") == [
+        {
+            "department": "Information Technology",
+            "department_group": "Information Technology",
+            "short_name": "IT",
+        },
+        {"department": "S N", "department_group": "Sales", "short_name": None},
+        {"department": "S S", "department_group": "Sales", "short_name": None},
+    ]
+    demo = department_rows(None, demo=True)
+    assert demo.set_index("department").loc["Information Technology", "short_name"] == "IT"
+    assert set(demo[demo["department_group"] == "Sales"]["department"]) == {
+        "Sales North",
+        "Sales South",
+    }
+    assert department_rows(None).empty  # outside demo mode nothing is invented
+    with pytest.raises(ConfigError, match="departments.groups.B"):
+        department_rows({"groups": {"A": ["x"], "B": ["x"]}})
+    with pytest.raises(ConfigError, match="departments.colours"):
+        department_rows({"colours": {}})

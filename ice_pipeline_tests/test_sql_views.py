@@ -45,6 +45,21 @@ def _populate(engine: sqlalchemy.Engine) -> None:
     def put(table: sqlalchemy.Table, rows: list[dict], partition: dict[str, object]) -> None:
         replace_partition(engine, table, pd.DataFrame(rows), partition)
 
+    # departments: {short_names: {IT: Information Technology}, groups: {Sales: [Sales, Legal]}}
+    put(
+        schema.department_groups,
+        [
+            {
+                "department": "Information Technology",
+                "department_group": "Information Technology",
+                "short_name": "IT",
+            },
+            {"department": "Sales", "department_group": "Sales", "short_name": None},
+            {"department": "Legal", "department_group": "Sales", "short_name": None},
+        ],
+        {},
+    )
+
     put(
         schema.ice_scores,
         [_ice_row("Information Technology", 20, 70.0, 73.0, 1), _ice_row("HR", 15, 60.0, 62.0, 2)],
@@ -543,6 +558,15 @@ def _check_departments_dimension_and_period_start(engine: sqlalchemy.Engine) -> 
     assert by_name["Finance"][:3] == (True, True, True)  # provides, rates, has turnover
     assert by_name["Sales"][:3] == (False, True, True)
     assert by_name["Ops"] == (False, False, True, FEB, dt.date(2025, 2, 1), FEB)
+    names = _rows(engine, "department, short_name, department_group", "v_departments", "department")
+    assert names == [
+        ("Finance", None, "Finance"),  # in no group: its own group
+        ("HR", None, "HR"),
+        ("Information Technology", "IT", "Information Technology"),
+        ("Legal", None, "Sales"),
+        ("Ops", None, "Ops"),
+        ("Sales", None, "Sales"),
+    ]
     # Every view carries period_start beside period, as a DATE of the month's first day.
     for view in ("v_index_by_provider", "v_provider_consumer_matrix", "v_trend", "v_turnover"):
         pairs = set(_rows(engine, "period, period_start", view, "period"))
@@ -592,6 +616,11 @@ EXPECTED_EXAMPLES = {
         (dt.date(2025, 2, 1), "HR", 57.0, 14),
         (dt.date(2025, 1, 1), "Information Technology", 73.0, 20),
         (dt.date(2025, 2, 1), "Information Technology", 79.0, 22),
+    ],
+    "08_it_for_sales.sql": [  # Legal is rolled up into Sales in this fixture; its cell is hidden
+        (dt.date(2025, 1, 1), "Sales", False, 90.0, None, None, 9),
+        (dt.date(2025, 2, 1), "Legal", True, None, None, None, None),
+        (dt.date(2025, 2, 1), "Sales", False, 70.0, 60.0, 80.0, 8),
     ],
     "06_latest_reports.sql": [
         (FEB, "executive_summary", "executives", 2, GENERATED + dt.timedelta(hours=1), "b2"),

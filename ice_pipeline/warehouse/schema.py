@@ -230,6 +230,16 @@ matrix_scores = Table(
     comment="Provider x consumer department: how each consumer department rates each provider.",
 )
 
+department_groups = Table(
+    "department_groups",
+    metadata,
+    Column("department", Text, primary_key=True),  # as the mappings name it
+    Column("department_group", Text, nullable=False),  # the roll-up; the department if in none
+    Column("short_name", String(32)),  # e.g. 'IT' for 'Information Technology'
+    schema=AGGREGATE_SCHEMA,
+    comment="Short names and roll-up groups of departments, from the departments: config section.",
+)
+
 consumer_satisfaction = Table(
     "consumer_satisfaction",
     metadata,

@@ -1,7 +1,10 @@
 -- ice.v_departments: the department dimension. One row per department named in the published
--- tables, with the roles it plays (provides internal services, rates them as a consumer, has
+-- tables, with its short_name ('IT') and department_group (the roll-up, e.g. 'Sales' for
+-- 'Sales North' and 'Sales South'; the department itself when in no group) from the departments:
+-- config section, the roles it plays (provides internal services, rates them as a consumer, has
 -- turnover figures) and the first and last period it appears in. Join it on
--- provider_department, consumer_department or department to filter by role or by time.
+-- provider_department, consumer_department or department: "IT for Sales" is
+-- p.short_name = 'IT' AND c.department_group = 'Sales'.
 -- period values are months written YYYY-MM; *_period_start is the first day of that month.
 CREATE OR REPLACE VIEW ice.v_departments AS
 WITH named AS (
@@ -15,16 +18,20 @@ WITH named AS (
     FROM ice.turnover
 )
 SELECT
-    department,
+    n.department,
+    MAX(g.short_name) AS short_name,
+    COALESCE(MAX(g.department_group), n.department) AS department_group,
     MAX(provider) = 1 AS is_provider,
     MAX(consumer) = 1 AS is_consumer,
     MAX(hr) = 1 AS in_hr_roster,
-    MIN(period) AS first_period,
-    CASE WHEN SUBSTR(MIN(period), 6, 1) <> 'Q' THEN CAST(MIN(period) || '-01' AS DATE) END
+    MIN(n.period) AS first_period,
+    CASE WHEN SUBSTR(MIN(n.period), 6, 1) <> 'Q' THEN CAST(MIN(n.period) || '-01' AS DATE) END
         AS first_period_start,
-    MAX(period) AS last_period,
-    CASE WHEN SUBSTR(MAX(period), 6, 1) <> 'Q' THEN CAST(MAX(period) || '-01' AS DATE) END
+    MAX(n.period) AS last_period,
+    CASE WHEN SUBSTR(MAX(n.period), 6, 1) <> 'Q' THEN CAST(MAX(n.period) || '-01' AS DATE) END
         AS last_period_start
-FROM named
-WHERE department IS NOT NULL
-GROUP BY department;
+FROM named AS n
+LEFT JOIN ice.department_groups AS g
+    ON g.department = n.department
+WHERE n.department IS NOT NULL
+GROUP BY n.department;
