@@ -377,6 +377,7 @@ def identifier_findings(
 NOT_FROM_RESPONDENTS = frozenset(
     {
         "period",
+        "period_start",  # the views' DATE form of period
         "scope",
         "provider_department",
         "consumer_department",

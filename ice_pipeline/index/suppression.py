@@ -32,6 +32,7 @@ import pandas as pd
 _KEPT_COLUMNS = frozenset(
     {
         "period",
+        "period_start",  # the views' DATE form of period (sql/views), a key like period
         "provider_department",
         "consumer_department",
         "dimension",
