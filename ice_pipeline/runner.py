@@ -23,7 +23,6 @@ Problems a person can fix (settings, files) raise IceError and cli.main prints t
 Dagster step prints ``ice-pipeline: step <step> failed for <period>: <message>`` and returns 1.
 """
 
-import hashlib
 import json
 import os
 import sys
@@ -37,6 +36,17 @@ from typing import Any
 from ice_pipeline.defs.checks import DEFER_DATA_DOCS_TAG
 from ice_pipeline.defs.run_log import INPUTS_FINGERPRINT_TAG
 from ice_pipeline.errors import IceError
+from ice_pipeline.run_plan import (
+    PERIOD_FEEDS,
+    PeriodPlan,
+    checks_summary,
+    checks_text,
+    inputs_fingerprint,
+    period_fingerprints,
+    periods_with_data,
+    plan_periods,
+    row_count,
+)
 
 DEMO_SEED = 42
 DEMO_PERIODS = 24
@@ -77,58 +87,6 @@ class RunSummary:
     @property
     def ok(self) -> bool:
         return self.failure is None
-
-
-# Feeds whose rows belong to a period (the HR roster is one snapshot for all periods).
-PERIOD_FEEDS = ("surveys", "tickets", "external")
-
-
-@dataclass
-class PeriodPlan:
-    """The periods a run computes, those it skips as unchanged, and the note saying why."""
-
-    compute: list[str] = field(default_factory=list)
-    fingerprints: dict[str, str] = field(default_factory=dict)  # period -> its inputs
-    skipped: list[str] = field(default_factory=list)
-    empty: list[str] = field(default_factory=list)  # explicit periods without survey data
-    note: str = ""
-
-
-def _span(periods: Sequence[str]) -> str:
-    """``2026-09`` / ``2026-09, 2026-10`` / ``24 periods 2024-11..2026-10``."""
-    if len(periods) <= 2:
-        return ", ".join(periods)
-    return f"{len(periods)} periods {periods[0]}..{periods[-1]}"
-
-
-def checks_text(summary: "RunSummary", period: str) -> str:
-    """``, 1 check failed: survey_ratings.x_fresh (WARN)`` for a progress line ('' if none)."""
-    failed = summary.failed_checks.get(period) or []
-    if not failed:
-        return ""
-    return f", {len(failed)} check{'s' if len(failed) != 1 else ''} failed: {', '.join(failed)}"
-
-
-def checks_summary(summary: "RunSummary") -> str | None:
-    """The closing line about failed checks: each name with its severity and in how many periods."""
-    counts: dict[str, int] = {}
-    for failed in summary.failed_checks.values():
-        for name in failed:
-            counts[name] = counts.get(name, 0) + 1
-    if not counts:
-        return None
-    computed = max(len(summary.periods), 1)
-    parts = [
-        f"{name} in {count} of {computed} period(s)" if count > 1 or computed > 1 else name
-        for name, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    ]
-    return f"checks failed: {sum(counts.values())} ({'; '.join(parts)})"
-
-
-def _row_count(metadata: Mapping[str, Any]) -> int:
-    """Rows written, from Dagster's ``dagster/row_count`` (or the older ``rows`` key)."""
-    value = metadata.get("dagster/row_count", metadata.get("rows", 0))
-    return int(value or 0)
 
 
 def _preflight(environ: Mapping[str, str]) -> Any:
@@ -176,49 +134,6 @@ def _first_failure(result: Any) -> tuple[str, str]:
 
 
 RUN_RECORDS_DIR = "runs"  # under <data_dir>/cache: the inputs of the last successful runs
-
-
-def inputs_fingerprint(
-    landing: Path | None,
-    config_file: Path | None,
-    environ: Mapping[str, str],
-    selection: Sequence[str],
-    dry_run: bool,
-) -> str:
-    """One hash of everything a run's results depend on besides the code of this version.
-
-    Landing files count by path and content (sha256), so a re-exported file with new rows is
-    new. ``ICE_*`` values are hashed, never stored. ``landing=None`` leaves the landing files
-    out (the per-period fingerprints add the files of each period themselves).
-    """
-    from importlib.metadata import version
-
-    from ice_pipeline.cache import file_sha256
-    from ice_pipeline.paths import templates_dir
-
-    digest = hashlib.sha256()
-
-    def add(*parts: object) -> None:
-        digest.update(("\x1f".join(str(part) for part in parts) + "\x1e").encode("utf-8"))
-
-    add("version", version("ice-pipeline"), "dry_run", dry_run, *sorted(selection))
-    for key in sorted(k for k in environ if k.startswith("ICE_")):
-        add("env", key, environ[key])
-    if config_file is not None and config_file.is_file():
-        add("config", file_sha256(config_file))
-    for folder, label in ((landing, "landing"), (templates_dir(), "templates")):
-        if folder is None or not folder.is_dir():
-            continue
-        # Each top-level folder is walked from its own path, as ingest's discovery does, so a
-        # feed folder that is a symbolic link is looked into.
-        tops = sorted(folder.iterdir())
-        files = [top for top in tops if top.is_file()]
-        for top in tops:
-            if top.is_dir():
-                files.extend(sorted(p for p in top.rglob("*") if p.is_file()))
-        for path in files:
-            add(label, path.relative_to(folder).as_posix(), file_sha256(path))
-    return digest.hexdigest()
 
 
 class Runner:
@@ -402,36 +317,33 @@ class Runner:
 
     def progress_text(self, summary: RunSummary, period: str) -> str:
         """``N ratings, M tickets, company ICE-P x`` of a computed period (from its metadata)."""
-        ratings = _row_count(summary.metadata.get(f"survey_ratings[{period}]", {}))
-        tickets = _row_count(summary.metadata.get(f"tickets[{period}]", {}))
+        ratings = row_count(summary.metadata.get(f"survey_ratings[{period}]", {}))
+        tickets = row_count(summary.metadata.get(f"tickets[{period}]", {}))
         company = summary.metadata.get(f"company_scores[{period}]", {}).get("company_ice_p")
         ice_text = f", company ICE-P {company:.1f}" if isinstance(company, float) else ""
-        return f"{ratings} ratings, {tickets} tickets{ice_text}{checks_text(summary, period)}"
+        checks = checks_text(summary.failed_checks, period)
+        return f"{ratings} ratings, {tickets} tickets{ice_text}{checks}"
 
     def periods_with_data(self, feeds: Sequence[str], table: str | None = None) -> list[str]:
-        """Partitions the ingested files of ``feeds`` hold rows for, oldest first.
+        """Partitions the ingested files of ``feeds`` hold rows for (run_plan.periods_with_data)."""
+        return periods_with_data(
+            self.settings.data_dir / "cache", self.partition_keys, feeds, table
+        )
 
-        With ``table``, only the rows of that table count (survey_ratings: survey data).
-        """
-        from ice_pipeline.cache import ParseCache
-
-        cache = ParseCache(self.settings.data_dir / "cache")
-        found: set[str] = set()
-        for feed in feeds:
-            for parse in cache.read_manifest(feed) or []:
-                found.update(parse.table_periods(table) if table else parse.periods)
-        return [key for key in self.partition_keys if key in found]
-
-    def period_fingerprints(self, periods: Sequence[str], dry_run: bool) -> dict[str, str]:
-        """Per period: the inputs besides the landing files, and the files holding its rows.
-
-        A period's fingerprint changes when a file with rows of that period is added, changed or
-        removed, when the HR roster changes (turnover and department mapping read all of it), or
-        when the config, an ``ICE_*`` setting, the version or the templates change.
-        """
-        from ice_pipeline.cache import ParseCache
+    def plan_periods(
+        self, chosen: Sequence[str], *, all_periods: bool, dry_run: bool
+    ) -> PeriodPlan:
+        """Which periods to compute and which to skip, and why (run_plan.plan_periods)."""
         from ice_pipeline.config import config_path
 
+        surveyed = self.periods_with_data(("surveys",), "survey_ratings")
+        candidates = (
+            list(chosen)
+            if chosen
+            else self.periods_with_data(PERIOD_FEEDS)
+            if all_periods
+            else surveyed
+        )
         base = inputs_fingerprint(
             None,
             config_path(self.settings, self.environ),
@@ -439,75 +351,19 @@ class Runner:
             [k.to_user_string() for k in [*self.unpartitioned, *self.partitioned]],
             dry_run,
         )
-        cache = ParseCache(self.settings.data_dir / "cache")
-        parses = {feed: cache.read_manifest(feed) or [] for feed in PERIOD_FEEDS + ("hr",)}
-        roster = sorted(p.source_sha256 for p in parses["hr"])
-        prints = {}
-        for period in periods:
-            files = sorted(
-                f"{feed}:{p.source_sha256}"
-                for feed in PERIOD_FEEDS
-                for p in parses[feed]
-                if period in p.periods
-            )
-            material = "\n".join([base, period, *files, *roster])
-            prints[period] = hashlib.sha256(material.encode("utf-8")).hexdigest()
-        return prints
-
-    def plan_periods(
-        self, chosen: Sequence[str], *, all_periods: bool, dry_run: bool
-    ) -> "PeriodPlan":
-        """Which periods to compute, which are skipped and why (one line), which are empty.
-
-        Explicit periods are all computed (the ones without survey data are listed as ``empty``
-        for the caller to refuse unless ``--allow-empty``). ``--all`` considers every period the
-        landing files hold rows for; a plain run every period with survey data. Of those, the
-        periods before the first one whose inputs changed since its last successful run are
-        skipped; that one and every later one are computed, because trends and correlations read
-        earlier periods.
-        """
-        surveyed = self.periods_with_data(("surveys",), "survey_ratings")
-        if chosen:
-            return PeriodPlan(
-                compute=list(chosen),
-                fingerprints=self.period_fingerprints(chosen, dry_run),
-                empty=[p for p in chosen if p not in surveyed],
-            )
-        candidates = self.periods_with_data(PERIOD_FEEDS) if all_periods else surveyed
-        prints = self.period_fingerprints(candidates, dry_run)
-        first_changed = next(
-            (
-                index
-                for index, period in enumerate(candidates)
-                if self._recorded(f"period-{period}") != prints[period]
-                or not self._period_in_warehouse(period)
-            ),
-            len(candidates),
-        )
-        plan = PeriodPlan(
-            compute=candidates[first_changed:],
+        prints = period_fingerprints(base, self.settings.data_dir / "cache", candidates)
+        return plan_periods(
+            chosen,
+            all_periods=all_periods,
+            partition_keys=self.partition_keys,
+            surveyed=surveyed,
+            candidates=candidates,
             fingerprints=prints,
-            skipped=candidates[:first_changed],
+            unchanged=lambda period: (
+                self._recorded(f"period-{period}") == prints[period]
+                and self._period_in_warehouse(period)
+            ),
         )
-        reasons = []
-        if plan.skipped:
-            reasons.append(
-                f"{_span(plan.skipped)} unchanged since their last successful run "
-                "(ice-pipeline run --partition YYYY-MM recomputes one)"
-            )
-        latest = self.partition_keys[-1] if self.partition_keys else None
-        if latest is not None and latest not in surveyed and not all_periods:
-            reasons.append(
-                f"{latest}, the latest complete period, has no survey data yet: it runs once "
-                "its survey export has landed"
-            )
-        if not candidates:
-            reasons.insert(0, "the landing files hold no rows within the job's periods")
-        if reasons:
-            plan.note = ("skipped: " if plan.compute else "no period to compute: ") + "; ".join(
-                reasons
-            )
-        return plan
 
     def fingerprint(self, dry_run: bool) -> str:
         from ice_pipeline.config import config_path
@@ -555,7 +411,7 @@ def run_pipeline(
         dispose_engines()
     if not summary.ok:
         return _report_failure(summary)
-    checks_line = checks_summary(summary)
+    checks_line = checks_summary(summary.failed_checks, len(summary.periods))
     if checks_line:
         runner.say(checks_line)
     runner.say(
@@ -628,7 +484,7 @@ def run_demo(employees: int = 2000) -> int:
         return _report_failure(summary)
     last = max(summary.periods + summary.skipped, default=DEMO_END_PERIOD)
     warehouse = settings.warehouse_url.removeprefix("duckdb:///")
-    checks_line = checks_summary(summary)
+    checks_line = checks_summary(summary.failed_checks, len(summary.periods))
     if checks_line:
         runner.say(checks_line)
     runner.say("")

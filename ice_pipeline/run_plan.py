@@ -1,0 +1,211 @@
+"""Which periods a CLI run computes, which it skips and why, and how it reports failed checks.
+
+Belongs here: the plain functions behind ``ice-pipeline run``'s choices (issue 15: runs that only
+do real work), so tests and the runner share them:
+
+* ``periods_with_data``: the partitions the ingested landing files hold rows for (the parse
+  cache's manifests), optionally of one table (``survey_ratings``: survey data);
+* ``inputs_fingerprint``: one hash of everything a run depends on besides the code;
+* ``period_fingerprints``: per period, a hash of the inputs besides the code (the files holding
+  its rows, the HR roster, and a base fingerprint of config, ``ICE_*`` settings, version,
+  templates);
+* ``plan_periods``: explicit periods are computed; otherwise the candidates before the first one
+  whose fingerprint changed are skipped and that one and every later one are computed (trends
+  and correlations read earlier periods), with one line saying what was skipped and why;
+* ``checks_text`` / ``checks_summary``: the failed checks of a progress line and of the summary.
+
+Executing runs, records of past runs and printing live in ``runner.py``.
+"""
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Feeds whose rows belong to a period (the HR roster is one snapshot for all periods).
+PERIOD_FEEDS = ("surveys", "tickets", "external")
+
+
+@dataclass
+class PeriodPlan:
+    """The periods a run computes, those it skips as unchanged, and the note saying why."""
+
+    compute: list[str] = field(default_factory=list)
+    fingerprints: dict[str, str] = field(default_factory=dict)  # period -> its inputs
+    skipped: list[str] = field(default_factory=list)
+    empty: list[str] = field(default_factory=list)  # explicit periods without survey data
+    note: str = ""
+
+
+def span(periods: Sequence[str]) -> str:
+    """``2026-09`` / ``2026-09, 2026-10`` / ``24 periods 2024-11..2026-10``."""
+    if len(periods) <= 2:
+        return ", ".join(periods)
+    return f"{len(periods)} periods {periods[0]}..{periods[-1]}"
+
+
+def periods_with_data(
+    cache_dir: Path, partition_keys: Sequence[str], feeds: Sequence[str], table: str | None = None
+) -> list[str]:
+    """Partitions the ingested files of ``feeds`` hold rows for, oldest first.
+
+    With ``table``, only the rows of that table count (survey_ratings: survey data).
+    """
+    from ice_pipeline.cache import ParseCache
+
+    cache = ParseCache(cache_dir)
+    found: set[str] = set()
+    for feed in feeds:
+        for parse in cache.read_manifest(feed) or []:
+            found.update(parse.table_periods(table) if table else parse.periods)
+    return [key for key in partition_keys if key in found]
+
+
+def inputs_fingerprint(
+    landing: Path | None,
+    config_file: Path | None,
+    environ: Mapping[str, str],
+    selection: Sequence[str],
+    dry_run: bool,
+) -> str:
+    """One hash of everything a run's results depend on besides the code of this version.
+
+    Landing files count by path and content (sha256), so a re-exported file with new rows is
+    new. ``ICE_*`` values are hashed, never stored. ``landing=None`` leaves the landing files
+    out (the per-period fingerprints add the files of each period themselves).
+    """
+    from importlib.metadata import version
+
+    from ice_pipeline.cache import file_sha256
+    from ice_pipeline.paths import templates_dir
+
+    digest = hashlib.sha256()
+
+    def add(*parts: object) -> None:
+        digest.update(("\x1f".join(str(part) for part in parts) + "\x1e").encode("utf-8"))
+
+    add("version", version("ice-pipeline"), "dry_run", dry_run, *sorted(selection))
+    for key in sorted(k for k in environ if k.startswith("ICE_")):
+        add("env", key, environ[key])
+    if config_file is not None and config_file.is_file():
+        add("config", file_sha256(config_file))
+    for folder, label in ((landing, "landing"), (templates_dir(), "templates")):
+        if folder is None or not folder.is_dir():
+            continue
+        # Each top-level folder is walked from its own path, as ingest's discovery does, so a
+        # feed folder that is a symbolic link is looked into.
+        tops = sorted(folder.iterdir())
+        files = [top for top in tops if top.is_file()]
+        for top in tops:
+            if top.is_dir():
+                files.extend(sorted(p for p in top.rglob("*") if p.is_file()))
+        for path in files:
+            add(label, path.relative_to(folder).as_posix(), file_sha256(path))
+    return digest.hexdigest()
+
+
+def period_fingerprints(base: str, cache_dir: Path, periods: Sequence[str]) -> dict[str, str]:
+    """Per period: ``base`` (everything but the landing files) and the files holding its rows.
+
+    A period's fingerprint changes when a file with rows of that period is added, changed or
+    removed, when the HR roster changes (turnover and department mapping read all of it), or
+    when ``base`` changes (config, an ``ICE_*`` setting, the version, the templates).
+    """
+    from ice_pipeline.cache import ParseCache
+
+    cache = ParseCache(cache_dir)
+    parses = {feed: cache.read_manifest(feed) or [] for feed in (*PERIOD_FEEDS, "hr")}
+    roster = sorted(p.source_sha256 for p in parses["hr"])
+    prints = {}
+    for period in periods:
+        files = sorted(
+            f"{feed}:{p.source_sha256}"
+            for feed in PERIOD_FEEDS
+            for p in parses[feed]
+            if period in p.periods
+        )
+        material = "\n".join([base, period, *files, *roster])
+        prints[period] = hashlib.sha256(material.encode("utf-8")).hexdigest()
+    return prints
+
+
+def plan_periods(
+    chosen: Sequence[str],
+    *,
+    all_periods: bool,
+    partition_keys: Sequence[str],
+    surveyed: Sequence[str],
+    candidates: Sequence[str],
+    fingerprints: Mapping[str, str],
+    unchanged: Callable[[str], bool],
+) -> PeriodPlan:
+    """Which periods to compute, which are skipped and why (one line), which are empty.
+
+    Explicit ``chosen`` periods are all computed (those without survey data are listed as
+    ``empty`` for the caller to refuse unless ``--allow-empty``). Otherwise ``candidates`` (every
+    period with data for ``--all``, every period with survey data for a plain run) before the
+    first one that is not ``unchanged`` are skipped; that one and every later one are computed.
+    """
+    if chosen:
+        return PeriodPlan(
+            compute=list(chosen),
+            fingerprints=dict(fingerprints),
+            empty=[p for p in chosen if p not in surveyed],
+        )
+    first_changed = next(
+        (index for index, period in enumerate(candidates) if not unchanged(period)),
+        len(candidates),
+    )
+    plan = PeriodPlan(
+        compute=list(candidates[first_changed:]),
+        fingerprints=dict(fingerprints),
+        skipped=list(candidates[:first_changed]),
+    )
+    reasons = []
+    if plan.skipped:
+        reasons.append(
+            f"{span(plan.skipped)} unchanged since their last successful run "
+            "(ice-pipeline run --partition YYYY-MM recomputes one)"
+        )
+    latest = partition_keys[-1] if partition_keys else None
+    if latest is not None and latest not in surveyed and not all_periods:
+        reasons.append(
+            f"{latest}, the latest complete period, has no survey data yet: it runs once "
+            "its survey export has landed"
+        )
+    if not candidates:
+        reasons.insert(0, "the landing files hold no rows within the job's periods")
+    if reasons:
+        plan.note = ("skipped: " if plan.compute else "no period to compute: ") + "; ".join(reasons)
+    return plan
+
+
+def row_count(metadata: Mapping[str, Any]) -> int:
+    """Rows written, from Dagster's ``dagster/row_count`` (or the older ``rows`` key)."""
+    value = metadata.get("dagster/row_count", metadata.get("rows", 0))
+    return int(value or 0)
+
+
+def checks_text(failed_checks: Mapping[str, list[str]], period: str) -> str:
+    """``, 1 check failed: survey_ratings.x_fresh (WARN)`` for a progress line ('' if none)."""
+    failed = failed_checks.get(period) or []
+    if not failed:
+        return ""
+    return f", {len(failed)} check{'s' if len(failed) != 1 else ''} failed: {', '.join(failed)}"
+
+
+def checks_summary(failed_checks: Mapping[str, list[str]], periods_computed: int) -> str | None:
+    """The closing line about failed checks: each name with its severity and in how many periods."""
+    counts: dict[str, int] = {}
+    for failed in failed_checks.values():
+        for name in failed:
+            counts[name] = counts.get(name, 0) + 1
+    if not counts:
+        return None
+    computed = max(periods_computed, 1)
+    parts = [
+        f"{name} in {count} of {computed} period(s)" if count > 1 or computed > 1 else name
+        for name, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ]
+    return f"checks failed: {sum(counts.values())} ({'; '.join(parts)})"
