@@ -2,10 +2,10 @@
 
 Belongs here: ``validate_config``, which builds every domain's settings from its section (the
 domain modules own the rules: ``index.config``, ``index.departments``, ``reports.config``,
-``reports.publish``, ``defs.schedules``, the alert recipients of ``defs.sensors``) and refuses
-unknown sections. The runner calls it in its preflight, so an out-of-range value stops the run
-in milliseconds instead of failing a step after the ingest. Each section is still read where
-it is used.
+``reports.publish``, ``defs.schedules``, ``connectors.config``, the alert recipients of
+``defs.sensors``) and refuses unknown sections. The runner calls it in its preflight, so an
+out-of-range value stops the run in milliseconds instead of failing a step after the ingest.
+Each section is still read where it is used.
 """
 
 from collections.abc import Mapping
@@ -14,11 +14,12 @@ from typing import Any
 from ice_pipeline.config import section
 from ice_pipeline.errors import ConfigError
 
-KNOWN_SECTIONS = ("index", "reports", "email", "schedule", "alerts", "departments")
+KNOWN_SECTIONS = ("index", "reports", "email", "schedule", "alerts", "departments", "connectors")
 
 
 def validate_config(config: Mapping[str, Any], environ: Mapping[str, str]) -> None:
     """Raise the ConfigError of the first wrong value in ``config``; return None when all fit."""
+    from ice_pipeline.connectors.config import load_sources
     from ice_pipeline.defs.schedules import schedule_settings_from
     from ice_pipeline.index.config import IndexConfig
     from ice_pipeline.index.departments import department_rows
@@ -38,6 +39,7 @@ def validate_config(config: Mapping[str, Any], environ: Mapping[str, str]) -> No
     EmailConfig.from_section(sections["email"])
     schedule_settings_from(sections["schedule"], dict(environ))
     department_rows(sections["departments"])
+    load_sources(config, environ)  # connectors: (issue 17); credentials may be unset here
     recipients = sections["alerts"].get("recipients", [])
     unknown_alerts = sorted(set(sections["alerts"]) - {"recipients"})
     if unknown_alerts:
