@@ -272,7 +272,11 @@ def test_demo_data_passes_freshness_and_a_stale_feed_fails_it(
     _cut_survey_export(data_dir / "landing" / "surveys" / f"ice_pulse_{LAST_DATA}.csv", 0.2)
     log.write_text("")
     stale = make_runner(data_dir, duckdb_url, dagster_home, log).run(None)
-    assert stale.ok and stale.periods == [LAST_DATA]
+    assert stale.ok and stale.periods == [LAST_DATA], (
+        stale.failed_step,
+        stale.failure,
+        stale.failed_files,
+    )
     fresh = "survey_ratings.survey_ratings_responded_at_fresh (WARN)"
     assert fresh in stale.failed_checks[LAST_DATA]
     progress = [line for line in log.read_text().splitlines() if f"] {LAST_DATA}:" in line]
