@@ -7,6 +7,7 @@ stderr with exit status 2; no traceback reaches the user.
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import NoReturn
 from ice_pipeline.errors import IceError
 
 Handler = Callable[[argparse.Namespace], int]
+# The report kinds the pipeline archives (reports/viewmodel.py): one summary, one page per provider.
+REPORT_KINDS = "executive_summary, provider:<department>"
 
 
 def _cmd_demo_data(args: argparse.Namespace) -> int:
@@ -83,7 +86,18 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from ice_pipeline.runner import run_pipeline
 
-    return run_pipeline(partitions=args.partition, all_partitions=args.all, dry_run=args.dry_run)
+    if args.allow_empty and not args.partition:
+        raise IceError(
+            "--allow-empty only applies to periods named with --partition",
+            fix="add --partition YYYY-MM, or drop --allow-empty",
+            where="--allow-empty",
+        )
+    return run_pipeline(
+        partitions=args.partition,
+        all_partitions=args.all,
+        dry_run=args.dry_run,
+        allow_empty=args.allow_empty,
+    )
 
 
 def _cmd_pull(args: argparse.Namespace) -> int:
@@ -102,7 +116,7 @@ def _cmd_report_list(args: argparse.Namespace) -> int:
     from ice_pipeline.reports.archive import print_report_list
     from ice_pipeline.settings import load_settings
 
-    return print_report_list(load_settings().warehouse_url)
+    return print_report_list(load_settings().warehouse_url, period=args.period, kind=args.kind)
 
 
 def _cmd_report_show(args: argparse.Namespace) -> int:
@@ -200,6 +214,26 @@ def _cmd_report_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ice-pipeline")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """Give every subcommand its one-line help as the description of its own ``--help``."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, child in action.choices.items():
+                if child.description is None:
+                    child.description = helps.get(name)
+                _describe(child)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="ice-pipeline",
@@ -208,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
             "(ICE_DATA_DIR, ICE_WAREHOUSE_URL, ICE_CONFIG, ICE_PSEUDONYM_SALT); see README.md."
         ),
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser(
@@ -286,9 +321,19 @@ def build_parser() -> argparse.ArgumentParser:
     insp.set_defaults(handler=_cmd_inspect)
 
     run = sub.add_parser("run", help="run the main job (ingest, index, reports, delivery)")
-    run.add_argument("--partition", action="append", help="period to run, YYYY-MM (repeatable)")
-    run.add_argument("--all", action="store_true", help="every period found in the landing files")
+    which = run.add_mutually_exclusive_group()
+    which.add_argument(
+        "--partition",
+        action="append",
+        help="period to run, YYYY-MM (repeatable; default: the periods with new data)",
+    )
+    which.add_argument("--all", action="store_true", help="every period found in the landing files")
     run.add_argument("--dry-run", action="store_true", help="render reports but send no email")
+    run.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="with --partition: compute a period without survey data (archived, never e-mailed)",
+    )
     run.set_defaults(handler=_cmd_run)
 
     pull = sub.add_parser(
@@ -302,11 +347,15 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="read reports back from the archive")
     rep_sub = rep.add_subparsers(dest="report_command", required=True, metavar="ACTION")
     rl = rep_sub.add_parser("list", help="list archived reports")
+    rl.add_argument("--period", help="only this period, YYYY-MM")
+    rl.add_argument("--kind", help=f"only this kind ({REPORT_KINDS})")
     rl.set_defaults(handler=_cmd_report_list)
     rs = rep_sub.add_parser("show", help="print or save one archived report")
     rs.add_argument("period", help="period, YYYY-MM")
     rs.add_argument(
-        "--kind", default="executive_summary", help="report kind (default executive_summary)"
+        "--kind",
+        default="executive_summary",
+        help=f"report kind: {REPORT_KINDS} (default executive_summary)",
     )
     rs.add_argument("--version", type=int, help="version (default the newest)")
     rs.add_argument(
@@ -324,7 +373,6 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("period", help="period, YYYY-MM")
     audit.set_defaults(handler=_cmd_audit)
 
-
     rx = rep_sub.add_parser(
         "export", help="write a period's reports as a linked static site (and the summary PDF)"
     )
@@ -332,6 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     rx.add_argument("directory", help="where to write <period>/*.html and index.html")
     rx.add_argument("--no-pdf", action="store_true", help="skip the executive-summary PDF")
     rx.set_defaults(handler=_cmd_report_export)
+    _describe(parser)
     return parser
 
 
@@ -340,7 +389,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     try:
-        return handler(args)
+        status = handler(args)
+        sys.stdout.flush()  # a closed pipe shows up here, inside the handler below
+        return status
+    except BrokenPipeError:
+        # The reader went away (`ice-pipeline report list | head -1`): end quietly, as Unix tools
+        # do. Pointing stdout at /dev/null stops Python's own flush at exit from failing again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool ended by a closed pipe
     except IceError as err:
         print(f"ice-pipeline: {err}", file=sys.stderr)
         return err.exit_code

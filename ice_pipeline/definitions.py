@@ -16,11 +16,13 @@ from collections.abc import Mapping
 import dagster as dg
 
 from ice_pipeline.defs.assets_analyst import analyst_assets
+from ice_pipeline.defs.assets_dimensions import dimension_assets
 from ice_pipeline.defs.assets_drivers import driver_assets
 from ice_pipeline.defs.assets_index import index_assets
 from ice_pipeline.defs.assets_ingest import ingest_assets_after
 from ice_pipeline.defs.assets_pull import build_pull_assets, pulls_by_feed
 from ice_pipeline.defs.assets_reports import report_assets
+from ice_pipeline.defs.catalog import catalogued
 from ice_pipeline.defs.checks import asset_checks
 from ice_pipeline.defs.jobs import ice_nightly_job
 from ice_pipeline.defs.resources import build_resources
@@ -33,14 +35,18 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definition
     """Every asset, check, job, schedule and sensor; resources from ``environ``."""
     sources = configured_sources(environ)  # ICE_CONFIG connectors: (none: no pull assets)
     return dg.Definitions(
-        assets=[
-            *build_pull_assets(sources),
-            *ingest_assets_after(pulls_by_feed(sources)),
-            *index_assets,
-            *driver_assets,
-            *report_assets,
-            *analyst_assets,
-        ],
+        # Column schema from warehouse/schema.py, owners, tags and code versions (defs/catalog.py).
+        assets=catalogued(
+            [
+                *build_pull_assets(sources),
+                *ingest_assets_after(pulls_by_feed(sources)),
+                *dimension_assets,
+                *index_assets,
+                *driver_assets,
+                *report_assets,
+                *analyst_assets,
+            ]
+        ),
         asset_checks=asset_checks,
         jobs=[ice_nightly_job],
         schedules=schedules,

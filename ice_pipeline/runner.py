@@ -23,10 +23,8 @@ Problems a person can fix (settings, files) raise IceError and cli.main prints t
 Dagster step prints ``ice-pipeline: step <step> failed for <period>: <message>`` and returns 1.
 """
 
-import hashlib
 import json
 import os
-import re
 import sys
 import time
 import warnings
@@ -37,7 +35,22 @@ from typing import Any
 
 from ice_pipeline.defs.assets_analyst import DEFER_ANALYST_FILE_TAG
 from ice_pipeline.defs.checks import DEFER_DATA_DOCS_TAG
+from ice_pipeline.defs.run_log import INPUTS_FINGERPRINT_TAG
 from ice_pipeline.errors import IceError, printable
+from ice_pipeline.run_plan import (
+    PERIOD_FEEDS,
+    PeriodPlan,
+    checks_summary,
+    checks_text,
+    first_failure,
+    held_text,
+    ingest_accounting,
+    inputs_fingerprint,
+    period_fingerprints,
+    periods_with_data,
+    plan_periods,
+    row_count,
+)
 
 DEMO_SEED = 42
 DEMO_PERIODS = 24
@@ -74,6 +87,8 @@ class RunSummary:
     metadata: dict[str, dict[str, Any]] = field(default_factory=dict)  # "asset[period]" -> metadata
     # Landing files that could not be used (one line each); the others and every period went on.
     failed_files: list[str] = field(default_factory=list)
+    # period ('' for the ingest run) -> failed expectations, "table.expectation (ERROR|WARN)"
+    failed_checks: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -83,13 +98,14 @@ class RunSummary:
 def _preflight(environ: Mapping[str, str]) -> Any:
     """Check every setting before running: data dir, salt, config file, warehouse (migrated)."""
     from ice_pipeline.config import config_path, load_config
+    from ice_pipeline.config_validation import validate_config
     from ice_pipeline.settings import ensure_data_dir, load_settings, pseudonym_salt
     from ice_pipeline.warehouse.migrate import upgrade
 
     settings = load_settings(dict(environ))
     ensure_data_dir(settings)
     pseudonym_salt(settings, dict(environ))
-    load_config(config_path(settings, dict(environ)))
+    validate_config(load_config(config_path(settings, dict(environ))), environ)
     upgrade(settings.warehouse_url)
     return settings
 
@@ -98,106 +114,9 @@ def _metadata_values(metadata: Mapping[str, Any]) -> dict[str, Any]:
     return {key: getattr(value, "value", value) for key, value in metadata.items()}
 
 
-def _ice_error_names() -> set[str]:
-    """Class names of IceError and its subclasses (messages a person can act on)."""
-    names, pending = set(), [IceError]
-    while pending:
-        cls = pending.pop()
-        names.add(cls.__name__)
-        pending.extend(cls.__subclasses__())
-    return names
-
-
-def _resource_failure(result: Any) -> str | None:
-    """The user's message behind "Initialization of resources ... failed" (e.g. a busy DuckDB)."""
-    for event in result.all_events:
-        error = getattr(event.event_specific_data, "error", None)
-        if event.event_type_value == "RESOURCE_INIT_FAILURE" and error is not None:
-            # "package.module.ClassName: message": the class is for developers, not operators.
-            return re.sub(r"^[\w.]+: ", "", error.message.strip().splitlines()[0])
-    return None
-
-
-def _first_failure(result: Any) -> tuple[str, str]:
-    """(step, one-line message) of the first failure of a run result."""
-    for event in result.all_events:
-        if event.is_step_failure:
-            data = event.step_failure_data
-            if data.user_failure_data is not None and data.user_failure_data.description:
-                message = data.user_failure_data.description
-            else:
-                message = data.error.message if data.error else "unknown error"
-                # Dagster prefixes the exception class; the cause chain holds the user's error.
-                cause = data.error.cause if data.error else None
-                # ...down to the first IceError (its message says what to do), else the root.
-                user_errors = _ice_error_names()
-                while (
-                    cause is not None
-                    and cause.cause is not None
-                    and cause.cls_name not in user_errors
-                ):
-                    cause = cause.cause
-                if cause is not None:
-                    message = cause.message
-                    if cause.cls_name in user_errors:
-                        message = re.sub(r"^[\w.]+: ", "", message.strip())
-            return event.step_key or "?", " ".join(message.strip().split())
-    cause = _resource_failure(result)
-    for event in result.all_events:
-        if event.event_type_value == "RESOURCE_INIT_FAILURE" and cause is not None:
-            return event.step_key or "run", cause
-        if event.is_failure or event.event_type_value in (
-            "RESOURCE_INIT_FAILURE",
-            "PIPELINE_FAILURE",
-        ):
-            return event.step_key or "run", " ".join((event.message or "run failed").split())
-    return "run", "the run failed without a step failure; see `dagster dev` for its event log"
-
+_first_failure = first_failure  # (step, one-line message) of a failed run (run_plan.py)
 
 RUN_RECORDS_DIR = "runs"  # under <data_dir>/cache: the inputs of the last successful runs
-
-
-def inputs_fingerprint(
-    landing: Path,
-    config_file: Path | None,
-    environ: Mapping[str, str],
-    selection: Sequence[str],
-    dry_run: bool,
-) -> str:
-    """One hash of everything a run's results depend on besides the code of this version.
-
-    Landing files count by path and content (sha256), so a re-exported file with new rows is
-    new. ``ICE_*`` values are hashed, never stored.
-    """
-    from importlib.metadata import version
-
-    from ice_pipeline.cache import file_sha256
-    from ice_pipeline.paths import templates_dir
-
-    digest = hashlib.sha256()
-
-    def add(*parts: object) -> None:
-        digest.update(("\x1f".join(str(part) for part in parts) + "\x1e").encode("utf-8"))
-
-    add("version", version("ice-pipeline"), "dry_run", dry_run, *sorted(selection))
-    for key in sorted(k for k in environ if k.startswith("ICE_")):
-        add("env", key, environ[key])
-    if config_file is not None and config_file.is_file():
-        add("config", file_sha256(config_file))
-    for folder, label in ((landing, "landing"), (templates_dir(), "templates")):
-        if not folder.is_dir():
-            continue
-        # Symbolic links count by where they point, never by what they point at: ingest refuses
-        # them (ingest/feeds.py), and the fingerprint must not read outside the folder either.
-        tops = sorted(folder.iterdir())
-        files = [top for top in tops if top.is_file() or top.is_symlink()]
-        for top in tops:
-            if top.is_dir() and not top.is_symlink():
-                files.extend(sorted(p for p in top.rglob("*") if p.is_file() or p.is_symlink()))
-        for path in files:
-            content = f"link:{os.readlink(path)}" if path.is_symlink() else file_sha256(path)
-            add(label, path.relative_to(folder).as_posix(), content)
-    return digest.hexdigest()
 
 
 class Runner:
@@ -243,6 +162,7 @@ class Runner:
         selection: list[Any],
         period: str | None,
         run_config: dict[str, Any],
+        inputs: str | None = None,
     ) -> bool:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -252,15 +172,27 @@ class Runner:
                 asset_selection=selection,
                 run_config={**QUIET_LOGGING, **run_config},
                 raise_on_error=False,
-                tags={"ice/trigger": "cli", DEFER_DATA_DOCS_TAG: "1", DEFER_ANALYST_FILE_TAG: "1"},
+                tags={
+                    "ice/trigger": "cli",
+                    DEFER_DATA_DOCS_TAG: "1",
+                    DEFER_ANALYST_FILE_TAG: "1",
+                    **({INPUTS_FINGERPRINT_TAG: inputs} if inputs else {}),
+                },
             )
         summary.run_ids.append(result.run_id)
+        failed = summary.failed_checks.setdefault(period or "", [])
+        for evaluation in result.get_asset_check_evaluations():
+            if evaluation.passed:
+                continue
+            table = evaluation.asset_key.to_user_string()
+            names = str(getattr(evaluation.metadata.get("failed_names"), "value", "") or "")
+            failed.extend(f"{table}.{name.strip()}" for name in names.split(",") if name.strip())
         for event in result.get_asset_materialization_events():
             materialization = event.event_specific_data.materialization
             key = materialization.asset_key.to_user_string()
             summary.metadata[f"{key}[{period or ''}]"] = _metadata_values(materialization.metadata)
         if not result.success:
-            summary.failed_step, summary.failure = _first_failure(result)
+            summary.failed_step, summary.failure = first_failure(result)
             summary.failure = self._disk_full_line(summary.failure)
             return False
         return True
@@ -308,14 +240,7 @@ class Runner:
 
     def ingested_periods(self) -> list[str]:
         """Partitions that the ingested landing files hold rows for."""
-        from ice_pipeline.cache import ParseCache
-
-        cache = ParseCache(self.settings.data_dir / "cache")
-        found: set[str] = set()
-        for feed in ("surveys", "tickets", "external"):
-            for parse in cache.read_manifest(feed) or []:
-                found.update(parse.periods)
-        return [key for key in self.partition_keys if key in found]
+        return self.periods_with_data(PERIOD_FEEDS)
 
     def check_periods(self, periods: Sequence[str]) -> list[str]:
         unknown = [p for p in periods if p not in self.partition_keys]
@@ -334,13 +259,18 @@ class Runner:
         return sorted(set(periods))
 
     def run(
-        self, periods: Sequence[str] | None, *, all_periods: bool = False, dry_run: bool = False
+        self,
+        periods: Sequence[str] | None,
+        *,
+        all_periods: bool = False,
+        dry_run: bool = False,
+        allow_empty: bool = False,
     ) -> RunSummary:
-        """Ingest, then compute each period oldest first; stops at the first failed run."""
+        """Ingest, then compute each chosen period oldest first; stops at the first failed run."""
         started = time.perf_counter()
         summary = RunSummary()
         chosen = self.check_periods(periods) if periods else []
-        # Skipping unchanged work is for the implicit selections (the nightly tick, --all).
+        # Skipping unchanged ingest work is for the implicit selections (the nightly tick, --all).
         fingerprint = None if periods else self.fingerprint(dry_run)
         if self.has_pulls:  # connectors fetch new data in the run itself: nothing is unchanged
             fingerprint = None
@@ -356,51 +286,33 @@ class Runner:
             self.say_ingest_accounting(summary)
             if not summary.failed_files:  # a failed file must fail the next run too
                 self._record("ingest", fingerprint, summary.run_ids[-1])
-        if all_periods:
-            chosen = self.ingested_periods()
-        elif not chosen:
-            chosen = self.partition_keys[-1:]
-        if not chosen:
-            self.say(
-                "no period to compute: the landing files hold no rows within the job's periods"
+        plan = self.plan_periods(chosen, all_periods=all_periods, dry_run=dry_run)
+        if plan.empty and not allow_empty:
+            raise IceError(
+                f"{', '.join(plan.empty)} has no survey data in the landing files, so there is "
+                "nothing to compute or e-mail",
+                fix="land the period's survey export first, or pass --allow-empty to compute it "
+                "anyway (its reports are archived, never e-mailed)",
+                where="--partition",
             )
+        if plan.note:
+            self.say(plan.note)
         delivery = {"ops": {"report_delivery": {"config": {"dry_run": dry_run}}}}
-        recomputed = False  # once a period is recomputed, the later ones read its new results
-        for index, period in enumerate(chosen, start=1):
+        for index, period in enumerate(plan.compute, start=1):
             began = time.perf_counter()
-            if (
-                fingerprint is not None
-                and not recomputed
-                and self._recorded(f"period-{period}") == fingerprint
-                and self._period_in_warehouse(period)
-            ):
-                summary.skipped.append(period)
-                self.say(
-                    f"[{index}/{len(chosen)}] {period}: unchanged since the last successful run, "
-                    "skipped (ice-pipeline run --partition " + period + " recomputes it)"
-                )
-                continue
-            recomputed = True
             self._record(f"period-{period}", None, None)
-            if not self._execute(summary, list(self.partitioned), period, delivery):
-                summary.periods.append(period)
-                break
-            summary.periods.append(period)
-            self._record(f"period-{period}", fingerprint, summary.run_ids[-1])
-            ratings = summary.metadata.get(f"survey_ratings[{period}]", {}).get("rows", 0)
-            tickets = summary.metadata.get(f"tickets[{period}]", {}).get("rows", 0)
-            company = summary.metadata.get(f"company_scores[{period}]", {}).get("company_ice_p")
-            ice_text = f", company ICE-P {company:.1f}" if isinstance(company, float) else ""
-            replaced = summary.metadata.get(f"survey_ratings[{period}]", {}).get(
-                "responses_replaced", 0
+            ok = self._execute(
+                summary, list(self.partitioned), period, delivery, plan.fingerprints[period]
             )
-            if replaced:
-                ice_text += f", {replaced} responses replaced by a later file"
-            ice_text += self._held_text(summary, period)
+            summary.periods.append(period)
+            if not ok:
+                break
+            self._record(f"period-{period}", plan.fingerprints[period], summary.run_ids[-1])
             self.say(
-                f"[{index}/{len(chosen)}] {period}: {ratings} ratings, {tickets} tickets{ice_text} "
+                f"[{index}/{len(plan.compute)}] {period}: {self.progress_text(summary, period)} "
                 f"({time.perf_counter() - began:.1f} s)"
             )
+        summary.skipped = plan.skipped
         if summary.run_ids:  # nothing ran: the docs already show every stored result
             self.build_data_docs()
         if summary.ok:  # after a failure the analysts keep the last good file
@@ -410,33 +322,65 @@ class Runner:
 
     def say_ingest_accounting(self, summary: RunSummary) -> None:
         """Per feed: read = kept + quarantined + excluded; collect the files that failed."""
-        from ice_pipeline.defs.assets_ingest import RAW_ASSET_OF_FEED
+        lines, failed = ingest_accounting(summary.metadata)
+        for line in lines:
+            self.say(line)
+        summary.failed_files.extend(failed)
 
-        for feed, asset in RAW_ASSET_OF_FEED.items():
-            meta = summary.metadata.get(f"{asset}[]")
-            if not meta:
-                continue
-            outside = meta.get("rows_outside_partitions", 0)
-            failed = [line for line in str(meta.get("failed_files") or "").splitlines() if line]
-            self.say(
-                f"  {feed}: {meta.get('files', 0)} files, read {meta.get('rows_read', 0)} = "
-                f"kept {meta.get('rows_kept', 0)} + quarantined {meta.get('rows_quarantined', 0)}"
-                f" + excluded {meta.get('rows_excluded', 0)}"
-                + (f" ({outside} quarantined outside the partitions)" if outside else "")
-                + (f"; {len(failed)} file(s) failed" if failed else "")
-            )
-            summary.failed_files.extend(failed)
+    def progress_text(self, summary: RunSummary, period: str) -> str:
+        """``N ratings, M tickets, company ICE-P x`` of a computed period (from its metadata)."""
+        ratings = row_count(summary.metadata.get(f"survey_ratings[{period}]", {}))
+        tickets = row_count(summary.metadata.get(f"tickets[{period}]", {}))
+        company = summary.metadata.get(f"company_scores[{period}]", {}).get("company_ice_p")
+        ice_text = f", company ICE-P {company:.1f}" if isinstance(company, float) else ""
+        replaced = summary.metadata.get(f"survey_ratings[{period}]", {}).get(
+            "responses_replaced", 0
+        )
+        if replaced:
+            ice_text += f", {replaced} responses replaced by a later file"
+        ice_text += held_text(summary.metadata, period)
+        checks = checks_text(summary.failed_checks, period)
+        return f"{ratings} ratings, {tickets} tickets{ice_text}{checks}"
 
-    @staticmethod
-    def _held_text(summary: RunSummary, period: str) -> str:
-        """Late responses held back from a published period (issue 11), if any."""
-        meta = summary.metadata.get(f"company_scores[{period}]", {})
-        held = meta.get("held_respondents") or 0
-        if not held:
-            return ""
-        return (
-            f", {held} late respondent(s) held (version {meta.get('publication_version')} "
-            "stands; see ice_ops.publication_log)"
+    def periods_with_data(self, feeds: Sequence[str], table: str | None = None) -> list[str]:
+        """Partitions the ingested files of ``feeds`` hold rows for (run_plan.periods_with_data)."""
+        return periods_with_data(
+            self.settings.data_dir / "cache", self.partition_keys, feeds, table
+        )
+
+    def plan_periods(
+        self, chosen: Sequence[str], *, all_periods: bool, dry_run: bool
+    ) -> PeriodPlan:
+        """Which periods to compute and which to skip, and why (run_plan.plan_periods)."""
+        from ice_pipeline.config import config_path
+
+        surveyed = self.periods_with_data(("surveys",), "survey_ratings")
+        candidates = (
+            list(chosen)
+            if chosen
+            else self.periods_with_data(PERIOD_FEEDS)
+            if all_periods
+            else surveyed
+        )
+        base = inputs_fingerprint(
+            None,
+            config_path(self.settings, self.environ),
+            self.environ,
+            [k.to_user_string() for k in [*self.unpartitioned, *self.partitioned]],
+            dry_run,
+        )
+        prints = period_fingerprints(base, self.settings.data_dir / "cache", candidates)
+        return plan_periods(
+            chosen,
+            all_periods=all_periods,
+            partition_keys=self.partition_keys,
+            surveyed=surveyed,
+            candidates=candidates,
+            fingerprints=prints,
+            unchanged=lambda period: (
+                self._recorded(f"period-{period}") == prints[period]
+                and self._period_in_warehouse(period)
+            ),
         )
 
     def fingerprint(self, dry_run: bool) -> str:
@@ -495,17 +439,24 @@ def _report_failed_files(summary: RunSummary) -> int:
     return 1 if summary.failed_files else 0
 
 
-def run_pipeline(partitions: list[str] | None, all_partitions: bool, dry_run: bool) -> int:
-    """``ice-pipeline run``: the latest complete period by default, or the given/all periods."""
+def run_pipeline(
+    partitions: list[str] | None, all_partitions: bool, dry_run: bool, allow_empty: bool = False
+) -> int:
+    """``ice-pipeline run``: the periods with new data by default, or the given/all periods."""
     from ice_pipeline.defs.resources import dispose_engines
 
     runner = Runner()
     try:
-        summary = runner.run(partitions, all_periods=all_partitions, dry_run=dry_run)
+        summary = runner.run(
+            partitions, all_periods=all_partitions, dry_run=dry_run, allow_empty=allow_empty
+        )
     finally:
         dispose_engines()
     if summary.failure is not None:
         return _report_failure(summary)
+    checks_line = checks_summary(summary.failed_checks, len(summary.periods))
+    if checks_line:
+        runner.say(checks_line)
     runner.say(
         f"done: {len(summary.periods)} period(s)"
         + (f", {len(summary.skipped)} unchanged" if summary.skipped else "")
@@ -576,6 +527,9 @@ def run_demo(employees: int = 2000) -> int:
         return _report_failure(summary)
     last = max(summary.periods + summary.skipped, default=DEMO_END_PERIOD)
     warehouse = settings.warehouse_url.removeprefix("duckdb:///")
+    checks_line = checks_summary(summary.failed_checks, len(summary.periods))
+    if checks_line:
+        runner.say(checks_line)
     runner.say("")
     unchanged = f", {len(summary.skipped)} unchanged" if summary.skipped else ""
     runner.say(
@@ -589,12 +543,31 @@ def run_demo(employees: int = 2000) -> int:
     runner.say(
         f"  analysts    {analyst_path(settings.data_dir)}   (schema ice only: duckdb -readonly)"
     )
+    tools = tools_prefix()
     runner.say(
-        f"  reports     {settings.reports_dir}   (ice-pipeline report show {last} --out r.html)"
+        f"  reports     {settings.reports_dir}   "
+        f"({tools}ice-pipeline report show {last} --out r.html)"
     )
     runner.say(f"  outbox      {settings.outbox_dir}   (the emails, as .eml files)")
     runner.say(f"  data docs   {settings.gx_dir}")
     runner.say(
-        f"  Dagster UI  DAGSTER_HOME={os.environ['DAGSTER_HOME']} dagster dev -w workspace.yaml"
+        f"  Dagster UI  ICE_DEMO_MODE=1 DAGSTER_HOME={os.environ['DAGSTER_HOME']} {tools}dg dev"
     )
     return _report_failed_files(summary)
+
+
+def tools_prefix() -> str:
+    """How to call this installation's commands from the current directory in a fresh shell.
+
+    ``.venv/bin/`` when they live in a virtualenv under the working directory (``make demo``),
+    the absolute bin directory for another virtualenv, nothing when they are on PATH anyway.
+    """
+    import shutil
+
+    bin_dir = Path(sys.executable).parent
+    try:
+        return f"{bin_dir.relative_to(Path.cwd()).as_posix()}/"
+    except ValueError:
+        pass
+    on_path = shutil.which("ice-pipeline")
+    return "" if on_path and Path(on_path).parent == bin_dir else f"{bin_dir}/"

@@ -29,6 +29,7 @@ from ice_pipeline.index import (
     compute_service_kpis,
     compute_turnover,
 )
+from ice_pipeline.index.departments import department_rows
 from ice_pipeline.index.drivers import DriverSettings, key_drivers
 from ice_pipeline.ingest.feeds import discover_exports, read_export
 from ice_pipeline.warehouse import schema
@@ -227,6 +228,7 @@ def write_run(
         )
 
     put("employees", tables["employees"], {})
+    put("department_groups", department_rows(None, demo=True), {})
     for period in run.periods:
         for name in ("survey_ratings", "survey_comments", "tickets", "external_metrics"):
             put(name, _rows_of(tables[name], period), {"period": period})
@@ -389,6 +391,7 @@ def identifier_findings(
 NOT_FROM_RESPONDENTS = frozenset(
     {
         "period",
+        "period_start",  # the views' DATE form of period
         "scope",
         "provider_department",
         "consumer_department",

@@ -1,5 +1,8 @@
 """ice.example.yaml documents every configuration key; it must stay loadable by the real code."""
 
+from pathlib import Path
+
+import pytest
 import yaml
 
 from ice_pipeline.defs.schedules import schedule_settings_from
@@ -22,3 +25,68 @@ def test_example_config_loads_with_every_section() -> None:
     schedule = schedule_settings_from(config["schedule"], {})
     assert schedule.cron == "0 2 * * *"
     assert config["alerts"]["recipients"]
+
+
+def test_example_config_passes_the_preflight_validation() -> None:
+    from ice_pipeline.config import load_config
+    from ice_pipeline.config_validation import validate_config
+    from ice_pipeline_tests.conftest import REPO_ROOT
+
+    validate_config(load_config(REPO_ROOT / "ice.example.yaml"), {})
+
+
+@pytest.mark.parametrize(
+    ("text", "setting"),
+    [
+        ("index:\n  k_min_respondents: 2\n", "index.k_min_respondents"),
+        ("index:\n  alpha: high\n", "index.alpha"),
+        ("schedule:\n  cron: nightly\n", "schedule.cron"),
+        ("alerts:\n  recipients: nobody\n", "alerts.recipients"),
+        ("emial:\n  transport: smtp\n", "emial"),
+    ],
+)
+def test_a_wrong_value_stops_the_run_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, setting: str
+) -> None:
+    """`ice-pipeline run` refuses in its preflight: no warehouse file, no Dagster run."""
+    from ice_pipeline.cli import main
+
+    config = tmp_path / "ice.yaml"
+    config.write_text(text)
+    monkeypatch.setenv("ICE_CONFIG", str(config))
+    monkeypatch.setenv("ICE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ICE_DEMO_MODE", "1")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("ICE_WAREHOUSE_URL", raising=False)
+    assert main(["run"]) == 2
+    assert not (tmp_path / "data" / "warehouse.duckdb").exists()
+    assert not (tmp_path / "home" / "storage").exists()
+
+
+def test_department_short_names_and_groups() -> None:
+    from ice_pipeline.errors import ConfigError
+    from ice_pipeline.index.departments import department_rows
+
+    rows = department_rows(
+        {"short_names": {"IT": "Information Technology"}, "groups": {"Sales": ["S N", "S S"]}}
+    )
+    assert rows.to_dict("records") == [
+        {
+            "department": "Information Technology",
+            "department_group": "Information Technology",
+            "short_name": "IT",
+        },
+        {"department": "S N", "department_group": "Sales", "short_name": None},
+        {"department": "S S", "department_group": "Sales", "short_name": None},
+    ]
+    demo = department_rows(None, demo=True)
+    assert demo.set_index("department").loc["Information Technology", "short_name"] == "IT"
+    assert set(demo[demo["department_group"] == "Sales"]["department"]) == {
+        "Sales North",
+        "Sales South",
+    }
+    assert department_rows(None).empty  # outside demo mode nothing is invented
+    with pytest.raises(ConfigError, match="departments.groups.B"):
+        department_rows({"groups": {"A": ["x"], "B": ["x"]}})
+    with pytest.raises(ConfigError, match="departments.colours"):
+        department_rows({"colours": {}})

@@ -40,6 +40,7 @@ EXPECTED_ASSETS = {
     "disclosure_audit",
     "report_delivery",
     "analyst_warehouse",
+    "department_groups",
 }
 
 
@@ -105,6 +106,16 @@ def test_every_asset_and_one_check_per_canonical_table(definitions: dg.Definitio
     assert graph.get(dg.AssetKey("ice_scores")).is_partitioned
     # Tickets are parsed after the roster (requester -> department).
     assert dg.AssetKey("raw_hr_exports") in graph.get(dg.AssetKey("raw_ticket_exports")).parent_keys
+
+
+def test_checks_are_partitioned_like_their_assets(definitions: dg.Definitions) -> None:
+    from ice_pipeline.defs.checks import asset_checks
+
+    graph = definitions.resolve_asset_graph()
+    for checks in asset_checks:
+        for spec in checks.check_specs:
+            asset = graph.get(spec.asset_key)
+            assert spec.partitions_def == asset.partitions_def, spec.key
 
 
 def test_lagged_reads_are_declared_as_partition_mappings(definitions: dg.Definitions) -> None:

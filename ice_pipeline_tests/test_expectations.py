@@ -408,3 +408,31 @@ def test_config_variables_keep_their_values_without_the_comment_template(tmp_pat
     path.write_text(edited, encoding="utf-8")
     _compact_config_variables(path)  # a file that does not start with GX's template is left alone
     assert path.read_text(encoding="utf-8") == edited
+
+
+def _wave(days: range, period: str = "2026-03") -> pd.DataFrame:
+    """A survey wave answered on the given days of the month (the demo answers days 2-20)."""
+    stamps = [f"{period}-{day:02d} 09:00" for day in days]
+    return _ratings(len(stamps), responded_at=pd.to_datetime(stamps), period=[period] * len(stamps))
+
+
+def test_freshness_passes_a_wave_closing_mid_month_and_fails_a_stale_export() -> None:
+    def fresh(frame: pd.DataFrame, previous: pd.DataFrame | None) -> CheckOutcome:
+        outcomes = run_suite(
+            "survey_ratings",
+            frame,
+            previous=previous,
+            known_departments={"IT", "Sales"},
+            period="2026-03",
+            gx_dir=None,
+        )
+        return _by_name(outcomes)["survey_ratings_responded_at_fresh"]
+
+    previous = _wave(range(2, 21), "2026-02")
+    normal = fresh(_wave(range(2, 20)), previous)  # as the demo: days 2-20, 11 days before the end
+    assert normal.passed, normal
+    stale = fresh(_wave(range(2, 7)), previous)  # exported on day 6 of a wave that ran to day 20
+    assert not stale.passed and not stale.blocking
+    assert stale.metadata["observed_value"].startswith("2026-03-06")
+    # Without a previous period the feed only has to reach into its own period.
+    assert fresh(_wave(range(2, 7)), None).passed

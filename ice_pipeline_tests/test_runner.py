@@ -109,3 +109,19 @@ def test_demo_data_is_generated_once_per_size(
     assert runner.ensure_demo_data(landing, 500) is True
     assert [c["employees"] for c in calls] == [300, 500]
     assert calls[0]["seed"] == runner.DEMO_SEED and calls[0]["periods"] == 24
+
+
+def test_demo_hints_name_the_commands_as_a_fresh_shell_finds_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make demo` runs .venv/bin/ice-pipeline: its closing hints must say .venv/bin/ too."""
+    import sys
+
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / ".venv" / "bin" / "python"))
+    assert runner.tools_prefix() == ".venv/bin/"
+    elsewhere = tmp_path.parent / "other-venv" / "bin" / "python"
+    monkeypatch.setattr(sys, "executable", str(elsewhere))
+    monkeypatch.setenv("PATH", "/usr/bin")
+    assert runner.tools_prefix() == f"{elsewhere.parent}/"

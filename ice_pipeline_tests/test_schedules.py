@@ -1,6 +1,7 @@
 """The nightly schedule asks for the latest complete month, in the configured timezone."""
 
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -17,6 +18,24 @@ from ice_pipeline.defs.schedules import (
 from ice_pipeline.errors import ConfigError
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+@pytest.fixture(autouse=True)
+def demo_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("ICE_PSEUDONYM_SALT", "ICE_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ICE_DEMO_MODE", "1")
+    monkeypatch.setenv("ICE_DATA_DIR", str(tmp_path / "data"))
+
+
+def test_schedule_skips_naming_a_missing_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ICE_DEMO_MODE")
+    schedule = build_nightly_schedule(ScheduleSettings())
+    result = schedule(
+        dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 3, 2, tzinfo=UTC))
+    )
+    assert isinstance(result, dg.SkipReason)
+    assert "ICE_PSEUDONYM_SALT" in (result.skip_message or "")
 
 
 def _evaluate(schedule: dg.ScheduleDefinition, instant: datetime) -> list[dg.RunRequest]:

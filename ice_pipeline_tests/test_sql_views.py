@@ -45,16 +45,31 @@ def _populate(engine: sqlalchemy.Engine) -> None:
     def put(table: sqlalchemy.Table, rows: list[dict], partition: dict[str, object]) -> None:
         replace_partition(engine, table, pd.DataFrame(rows), partition)
 
+    # departments: {short_names: {IT: Information Technology}, groups: {Sales: [Sales, Legal]}}
+    put(
+        schema.department_groups,
+        [
+            {
+                "department": "Information Technology",
+                "department_group": "Information Technology",
+                "short_name": "IT",
+            },
+            {"department": "Sales", "department_group": "Sales", "short_name": None},
+            {"department": "Legal", "department_group": "Sales", "short_name": None},
+        ],
+        {},
+    )
+
     put(
         schema.ice_scores,
-        [_ice_row("IT", 20, 70.0, 73.0, 1), _ice_row("HR", 15, 60.0, 62.0, 2)],
+        [_ice_row("Information Technology", 20, 70.0, 73.0, 1), _ice_row("HR", 15, 60.0, 62.0, 2)],
         {"period": JAN},
     )
     put(
         schema.ice_scores,
         [
             _ice_row(
-                "IT",
+                "Information Technology",
                 22,
                 78.0,
                 79.0,
@@ -106,7 +121,7 @@ def _populate(engine: sqlalchemy.Engine) -> None:
         schema.service_kpis,
         [
             {
-                "provider_department": "IT",
+                "provider_department": "Information Technology",
                 "tickets_n": 40,
                 "sla_met_pct": 92.5,
                 "median_resolution_hours": 5.5,
@@ -134,7 +149,7 @@ def _populate(engine: sqlalchemy.Engine) -> None:
         schema.matrix_scores,
         [
             {
-                "provider_department": "IT",
+                "provider_department": "Information Technology",
                 "consumer_department": "Sales",
                 "n_respondents": 9,
                 "suppressed": False,
@@ -147,7 +162,7 @@ def _populate(engine: sqlalchemy.Engine) -> None:
         schema.matrix_scores,
         [
             {
-                "provider_department": "IT",
+                "provider_department": "Information Technology",
                 "consumer_department": "Sales",
                 "n_respondents": 8,
                 "suppressed": False,
@@ -156,7 +171,7 @@ def _populate(engine: sqlalchemy.Engine) -> None:
                 "score_ci_high": 80.0,
             },
             {
-                "provider_department": "IT",
+                "provider_department": "Information Technology",
                 "consumer_department": "Finance",
                 "n_respondents": 6,
                 "suppressed": False,
@@ -165,7 +180,7 @@ def _populate(engine: sqlalchemy.Engine) -> None:
                 "score_ci_high": 95.0,
             },
             {
-                "provider_department": "IT",
+                "provider_department": "Information Technology",
                 "consumer_department": "HR",
                 "n_respondents": 2,
                 "suppressed": True,
@@ -173,7 +188,7 @@ def _populate(engine: sqlalchemy.Engine) -> None:
                 "score": 12.0,
             },
             {
-                "provider_department": "IT",
+                "provider_department": "Information Technology",
                 "consumer_department": "Legal",
                 "n_respondents": None,
                 "suppressed": True,
@@ -340,7 +355,7 @@ def _populate(engine: sqlalchemy.Engine) -> None:
                 {
                     **report,
                     "period": FEB,
-                    "kind": "provider:IT",
+                    "kind": "provider:Information Technology",
                     "audience": "provider",
                     "version": 1,
                     "content_sha256": "c1",
@@ -398,10 +413,10 @@ def _check_index_by_provider(engine: sqlalchemy.Engine) -> None:
     )
     assert rows == [
         (JAN, "HR", False, 15, 62.0, 60.0, 2, None, None),
-        (JAN, "IT", False, 20, 73.0, 70.0, 1, None, None),
+        (JAN, "Information Technology", False, 20, 73.0, 70.0, 1, None, None),
         (FEB, "Finance", False, 6, 52.0, 50.0, 3, None, None),
         (FEB, "HR", False, 14, 57.0, 55.0, 2, None, None),
-        (FEB, "IT", False, 22, 79.0, 78.0, 1, 40, 92.5),
+        (FEB, "Information Technology", False, 22, 79.0, 78.0, 1, 40, 92.5),
         (FEB, "Legal", True, None, None, None, None, None, None),
     ]
 
@@ -415,12 +430,12 @@ def _check_matrix_hides_suppressed_cells(engine: sqlalchemy.Engine) -> None:
         "period, provider_department, consumer_department",
     )
     assert rows == [
-        ("IT", "Sales", False, None, 9, 90.0, None),
+        ("Information Technology", "Sales", False, None, 9, 90.0, None),
         ("HR", "Sales", False, None, 7, 40.0, None),
-        ("IT", "Finance", False, None, 6, 85.0, 75.0),
-        ("IT", "HR", True, "small_group", None, None, None),
-        ("IT", "Legal", True, "complementary", None, None, None),
-        ("IT", "Sales", False, None, 8, 70.0, 60.0),
+        ("Information Technology", "Finance", False, None, 6, 85.0, 75.0),
+        ("Information Technology", "HR", True, "small_group", None, None, None),
+        ("Information Technology", "Legal", True, "complementary", None, None, None),
+        ("Information Technology", "Sales", False, None, 8, 70.0, 60.0),
     ]
 
 
@@ -435,11 +450,11 @@ def _check_trend_has_providers_and_company(engine: sqlalchemy.Engine) -> None:
     assert rows == [
         (JAN, "company", None, 40, 66.0, None, None, None, None),
         (JAN, "provider", "HR", 15, 60.0, None, None, None, None),
-        (JAN, "provider", "IT", 20, 70.0, None, None, None, None),
+        (JAN, "provider", "Information Technology", 20, 70.0, None, None, None, None),
         (FEB, "company", None, 45, 64.0, -2.0, -4.0, True, "declined"),
         (FEB, "provider", "Finance", 6, 50.0, -10.0, -15.0, True, "declined"),
         (FEB, "provider", "HR", 14, 55.0, -5.0, -11.0, False, "no significant change"),
-        (FEB, "provider", "IT", 22, 78.0, 8.0, 3.0, True, "improved"),
+        (FEB, "provider", "Information Technology", 22, 78.0, 8.0, 3.0, True, "improved"),
         (FEB, "provider", "Legal", None, None, None, None, None, None),
     ]
 
@@ -505,6 +520,7 @@ def _check_report_archive_index_has_no_html_or_recipients(engine: sqlalchemy.Eng
     )
     assert columns == [
         "period",
+        "period_start",
         "kind",
         "audience",
         "version",
@@ -514,14 +530,51 @@ def _check_report_archive_index_has_no_html_or_recipients(engine: sqlalchemy.Eng
         "file_name",
         "is_latest",
     ]
-    assert [(r[0], r[1], r[3], r[4], r[5], r[8]) for r in rows] == [
+    assert [(r[0], r[2], r[4], r[5], r[6], r[9]) for r in rows] == [
         # FEB's executive summary version 1 is superseded by version 2: not listed (issue 11).
         (JAN, "executive_summary", 1, "a1", GENERATED - dt.timedelta(days=28), True),
         (FEB, "executive_summary", 2, "b2", GENERATED + dt.timedelta(hours=1), True),
-        (FEB, "provider:IT", 1, "c1", GENERATED, True),
+        (FEB, "provider:Information Technology", 1, "c1", GENERATED, True),
     ]
     flat = repr(rows)
     assert "secret body" not in flat and "ceo@example.com" not in flat
+
+
+def _check_departments_dimension_and_period_start(engine: sqlalchemy.Engine) -> None:
+    rows = _rows(
+        engine,
+        "department, is_provider, is_consumer, in_hr_roster, first_period, first_period_start, "
+        "last_period",
+        "v_departments",
+        "department",
+    )
+    by_name = {row[0]: row[1:] for row in rows}
+    assert sorted(by_name) == ["Finance", "HR", "Information Technology", "Legal", "Ops", "Sales"]
+    assert by_name["Information Technology"] == (
+        True,
+        False,
+        False,
+        JAN,
+        dt.date(2025, 1, 1),
+        FEB,
+    )
+    assert by_name["Finance"][:3] == (True, True, True)  # provides, rates, has turnover
+    assert by_name["Sales"][:3] == (False, True, True)
+    assert by_name["Ops"] == (False, False, True, FEB, dt.date(2025, 2, 1), FEB)
+    names = _rows(engine, "department, short_name, department_group", "v_departments", "department")
+    assert names == [
+        ("Finance", None, "Finance"),  # in no group: its own group
+        ("HR", None, "HR"),
+        ("Information Technology", "IT", "Information Technology"),
+        ("Legal", None, "Sales"),
+        ("Ops", None, "Ops"),
+        ("Sales", None, "Sales"),
+    ]
+    # Every view carries period_start beside period, as a DATE of the month's first day.
+    for view in ("v_index_by_provider", "v_provider_consumer_matrix", "v_trend", "v_turnover"):
+        pairs = set(_rows(engine, "period, period_start", view, "period"))
+        assert pairs <= {(JAN, dt.date(2025, 1, 1)), (FEB, dt.date(2025, 2, 1))}, view
+        assert pairs, view
 
 
 def test_views(engine: sqlalchemy.Engine, subtests: pytest.Subtests) -> None:
@@ -533,6 +586,7 @@ def test_views(engine: sqlalchemy.Engine, subtests: pytest.Subtests) -> None:
         _check_turnover_beside_satisfaction,
         _check_correlations_say_association_not_causation,
         _check_report_archive_index_has_no_html_or_recipients,
+        _check_departments_dimension_and_period_start,
     ]
     for check in checks:
         with subtests.test(msg=check.__name__):
@@ -548,7 +602,7 @@ EXPECTED_EXAMPLES = {
     "03_significant_changes_last_period.sql": [
         ("provider", "Finance", 50.0, -10.0, -15.0, -5.0, "declined"),
         ("company", None, 64.0, -2.0, -4.0, -0.5, "declined"),
-        ("provider", "IT", 78.0, 8.0, 3.0, 13.0, "improved"),
+        ("provider", "Information Technology", 78.0, 8.0, 3.0, 13.0, "improved"),
     ],
     "04_it_trend_against_company.sql": [
         (JAN, 70.0, None, None, 66.0, 4.0),
@@ -559,9 +613,21 @@ EXPECTED_EXAMPLES = {
         (1, "all", 27, -0.45, -0.7, -0.1, 0.02, "association (not causation): negative"),
         (2, "all", 4, None, None, None, None, "insufficient data"),
     ],
+    "07_last_six_months_by_department_role.sql": [
+        (dt.date(2025, 2, 1), "Finance", 52.0, 6),
+        (dt.date(2025, 1, 1), "HR", 62.0, 15),
+        (dt.date(2025, 2, 1), "HR", 57.0, 14),
+        (dt.date(2025, 1, 1), "Information Technology", 73.0, 20),
+        (dt.date(2025, 2, 1), "Information Technology", 79.0, 22),
+    ],
+    "08_it_for_sales.sql": [  # Legal is rolled up into Sales in this fixture; its cell is hidden
+        (dt.date(2025, 1, 1), "Sales", False, 90.0, None, None, 9),
+        (dt.date(2025, 2, 1), "Legal", True, None, None, None, None),
+        (dt.date(2025, 2, 1), "Sales", False, 70.0, 60.0, 80.0, 8),
+    ],
     "06_latest_reports.sql": [
         (FEB, "executive_summary", "executives", 2, GENERATED + dt.timedelta(hours=1), "b2"),
-        (FEB, "provider:IT", "provider", 1, GENERATED, "c1"),
+        (FEB, "provider:Information Technology", "provider", 1, GENERATED, "c1"),
         (JAN, "executive_summary", "executives", 1, GENERATED - dt.timedelta(days=28), "a1"),
     ],
 }

@@ -401,3 +401,23 @@ def test_the_auditor_reads_report_versions_and_e_mails(warehouse_url: str, tmp_p
         for line in result.findings
     ), result.findings
     assert not result.ok and "finding(s)" in result.summary()
+
+
+def test_union_of_versions_when_the_earlier_version_published_nothing() -> None:
+    """An earlier version whose rows were all suppressed still unites (no KeyError 'period')."""
+    from ice_pipeline.index.versions import union_of_versions
+
+    earlier = {
+        "ice_scores": pd.DataFrame(
+            {"period": ["2026-10"], "provider_department": ["IT"], "suppressed": [True]}
+        )
+    }
+    later = {
+        "ice_scores": pd.DataFrame(
+            {"period": ["2026-10"], "provider_department": ["IT"], "suppressed": [False]}
+        )
+    }
+    union = union_of_versions(earlier, later, "2026-10")
+    assert union["ice_scores"][["period", "provider_department"]].values.tolist() == [
+        ["2026-10", "IT"]
+    ]

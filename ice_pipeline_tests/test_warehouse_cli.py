@@ -44,6 +44,7 @@ def test_upgrade_default_duckdb_in_data_dir(tmp_path: Path) -> None:
         ).fetchall()
     assert [v for (v,) in views] == [
         "v_correlations",
+        "v_departments",
         "v_index_by_provider",
         "v_provider_consumer_matrix",
         "v_report_archive",

@@ -22,6 +22,7 @@ from ice_pipeline.warehouse.migrate import (
 
 EXPECTED_VIEWS = [
     "v_correlations",
+    "v_departments",
     "v_index_by_provider",
     "v_provider_consumer_matrix",
     "v_report_archive",
@@ -70,7 +71,7 @@ def _primary_key(engine: sqlalchemy.Engine, table: sqlalchemy.Table) -> list[str
 
 def test_upgrade_is_idempotent_and_reports_head(warehouse_url: str) -> None:
     assert current_revision(warehouse_url) is None
-    assert upgrade(warehouse_url) == head_revision()
+    assert upgrade(warehouse_url) == head_revision() == "0002_ops"  # issue 15 is last
     assert current_revision(warehouse_url) == head_revision()
     engine = connect_warehouse(warehouse_url)
     try:
@@ -151,6 +152,7 @@ def test_view_files_apply_in_name_order() -> None:
         "v_turnover",
         "v_correlations",
         "v_report_archive",
+        "v_departments",
     ]
 
 

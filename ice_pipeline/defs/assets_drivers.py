@@ -7,14 +7,15 @@ method (Shapley R-squared, bootstrap, minimum respondents) lives in ``index/driv
 
 import dagster as dg
 
+from ice_pipeline.defs.catalog import written_metadata
 from ice_pipeline.defs.partitions import monthly_partitions
 from ice_pipeline.defs.resources import PipelineSettingsResource, WarehouseResource
+from ice_pipeline.defs.run_log import partition_log
 from ice_pipeline.defs.support import (
     GROUP_INDEX,
-    Timer,
     exclusive_write,
-    markdown_table,
     shared_read,
+    table_preview,
     user_errors,
 )
 from ice_pipeline.warehouse import schema
@@ -39,7 +40,6 @@ def key_drivers(
     from ice_pipeline.index.drivers import DriverSettings
     from ice_pipeline.index.drivers import key_drivers as compute_key_drivers
 
-    timer = Timer()
     period = context.partition_key
     with user_errors():
         config = pipeline.index_config()
@@ -50,21 +50,26 @@ def key_drivers(
         rows = compute_key_drivers(ratings, period, config.k_min_respondents, settings)
         engine = warehouse.engine()
         with exclusive_write(engine, "key_drivers", period):
-            written = replace_partition(engine, schema.key_drivers, rows, {"period": period})
+            written = replace_partition(
+                engine,
+                schema.key_drivers,
+                rows,
+                {"period": period},
+                log=partition_log(engine, "key_drivers", period),  # ice_ops.run_log
+            )
     published = rows[~rows["suppressed"].astype(bool)] if not rows.empty else rows
     return dg.MaterializeResult(
         metadata={
-            "rows": written,
+            **written_metadata("key_drivers", written),
             "groups_published": int(published["provider_department"].nunique())
             if not published.empty
             else 0,
             "outcome": str(rows["outcome"].iloc[0]) if not rows.empty else "none",
-            "drivers": markdown_table(
+            "drivers": table_preview(
                 published[["provider_department", "dimension", "importance_pct"]], max_rows=20
             )
             if not published.empty
             else "",
-            "duration_s": timer.seconds,
         }
     )
 

@@ -13,6 +13,7 @@ Reads beyond the period itself are declared, not hidden:
 import dagster as dg
 import pandas as pd
 
+from ice_pipeline.defs.catalog import written_metadata
 from ice_pipeline.defs.partitions import (
     CORRELATION_HISTORY,
     CORRELATION_WINDOW_PERIODS,
@@ -22,12 +23,12 @@ from ice_pipeline.defs.partitions import (
     previous_period,
 )
 from ice_pipeline.defs.resources import PipelineSettingsResource, WarehouseResource
+from ice_pipeline.defs.run_log import partition_log
 from ice_pipeline.defs.support import (
     GROUP_INDEX,
-    Timer,
     exclusive_write,
-    markdown_table,
     shared_read,
+    table_preview,
     user_errors,
 )
 from ice_pipeline.warehouse import schema
@@ -55,7 +56,9 @@ def _read_period(warehouse: WarehouseResource, name: str, periods: str | list[st
 def _write(warehouse: WarehouseResource, name: str, frame: pd.DataFrame, period: str) -> int:
     engine = warehouse.engine()
     with exclusive_write(engine, name, period):
-        return replace_partition(engine, _table(name), frame, {"period": period})
+        return replace_partition(
+            engine, _table(name), frame, {"period": period}, log=partition_log(engine, name, period)
+        )
 
 
 @dg.asset(
@@ -72,7 +75,6 @@ def service_kpis(
 ) -> dg.MaterializeResult:
     from ice_pipeline.index.kpis import compute_service_kpis
 
-    timer = Timer()
     period = context.partition_key
     with user_errors():
         kpis = compute_service_kpis(
@@ -88,10 +90,9 @@ def service_kpis(
     )
     return dg.MaterializeResult(
         metadata={
-            "rows": written,
+            **written_metadata("service_kpis", written),
             "tickets": int(kpis["tickets_n"].sum()) if not kpis.empty else 0,
-            "kpis": markdown_table(preview, max_rows=20),
-            "duration_s": timer.seconds,
+            "kpis": table_preview(preview, max_rows=20),
         }
     )
 
@@ -110,7 +111,6 @@ def turnover(
 ) -> dg.MaterializeResult:
     from ice_pipeline.index.turnover import compute_turnover
 
-    timer = Timer()
     period = context.partition_key
     with user_errors():
         roster = read_frame(warehouse.engine(), schema.employees)
@@ -133,14 +133,13 @@ def turnover(
     )
     return dg.MaterializeResult(
         metadata={
-            "rows": written,
+            **written_metadata("turnover", written),
             # Published departments only: a total over all of them minus the published ones
             # would reveal the withheld departments' leavers.
             "leavers_in_published_departments": int(rows["leavers"].fillna(0).sum())
             if not rows.empty
             else 0,
-            "turnover": markdown_table(preview, max_rows=40),
-            "duration_s": timer.seconds,
+            "turnover": table_preview(preview, max_rows=40),
         }
     )
 
@@ -179,7 +178,6 @@ def ice_tables(
     from ice_pipeline.index.versions import align_previous, protect_publication, published_basis
     from ice_pipeline.privacy.records import read_record, record_publication
 
-    timer = Timer()
     period = context.partition_key
     before = previous_period(period)
     with user_errors():
@@ -227,13 +225,13 @@ def ice_tables(
     for name in SCORE_TABLES:
         frame = tables[name]
         metadata: dict[str, object] = {
-            "rows": written[name],
+            **written_metadata(name, written[name]),
             "suppressed_rows": int(frame["suppressed"].sum())
             if "suppressed" in frame.columns and not frame.empty
             else 0,
         }
         if name == "ice_scores" and not ice.empty:
-            metadata["scores"] = markdown_table(
+            metadata["scores"] = table_preview(
                 ice[
                     [
                         "rank",
@@ -251,7 +249,6 @@ def ice_tables(
             row = company.iloc[0]
             metadata["company_ice_p"] = float(row["ice_p"]) if pd.notna(row["ice_p"]) else None
             metadata["n_respondents"] = int(row["n_respondents"])
-            metadata["duration_s"] = timer.seconds
         if name == "company_scores":
             metadata.update(
                 publication_version=publication.version,
@@ -289,7 +286,6 @@ def correlations(
 ) -> dg.MaterializeResult:
     from ice_pipeline.index.correlations import compute_correlations
 
-    timer = Timer()
     period = context.partition_key
     window = periods_back(period, CORRELATION_WINDOW_PERIODS)
     with user_errors():
@@ -317,13 +313,13 @@ def correlations(
     significant = ok[ok["significant"].fillna(False).astype(bool)] if not ok.empty else ok
     return dg.MaterializeResult(
         metadata={
-            "rows": written,
+            **written_metadata("correlations", written),
             "tests_with_enough_data": len(ok),
             "significant_after_bh": len(significant),
             "periods_in_window": len(set(inputs["ice_scores"]["period"]))
             if not inputs["ice_scores"].empty
             else 0,
-            "significant": markdown_table(
+            "significant": table_preview(
                 significant[
                     [
                         "analysis",
@@ -341,7 +337,6 @@ def correlations(
                 max_rows=15,
                 decimals=3,
             ),
-            "duration_s": timer.seconds,
         }
     )
 

@@ -26,15 +26,17 @@ from ice_pipeline.cache import (
     parse_feed,
     rows_for_period,
 )
+from ice_pipeline.defs.catalog import written_metadata
 from ice_pipeline.defs.partitions import monthly_partitions
 from ice_pipeline.defs.resources import PipelineSettingsResource, WarehouseResource
+from ice_pipeline.defs.run_log import partition_log
 from ice_pipeline.defs.support import (
     GROUP_INGEST,
     Timer,
     counts_by,
     exclusive_write,
     forget_shared_reads,
-    markdown_table,
+    table_preview,
     user_errors,
 )
 from ice_pipeline.errors import IceError
@@ -173,7 +175,7 @@ def _ingest_feed(
             if len(periods) <= 3
             else f"{periods[0]} .. {periods[-1]} ({len(periods)})",
             "landing_dir": dg.MetadataValue.path(str(pipeline.landing_dir / feed)),
-            "file_summary": markdown_table(_file_table(outcome.parses), max_rows=30),
+            "file_summary": table_preview(_file_table(outcome.parses), max_rows=30),
             "duration_s": timer.seconds,
         },
         check_results=[
@@ -234,7 +236,11 @@ def _write_period(
     forget_shared_reads(table, period)
     with exclusive_write(engine, table, period):
         return replace_partition(
-            engine, schema.metadata.tables[_qualified(table)], frame, {"period": period}
+            engine,
+            schema.metadata.tables[_qualified(table)],
+            frame,
+            {"period": period},
+            log=partition_log(engine, table, period),  # ice_ops.run_log, same transaction
         )
 
 
@@ -282,7 +288,7 @@ def survey_tables(
         dg.MaterializeResult(
             asset_key="survey_ratings",
             metadata={
-                "rows": written,
+                **written_metadata("survey_ratings", written),
                 "respondents": respondents,
                 "files": ratings.files,
                 "duplicate_rows_replaced": ratings.duplicates_dropped,
@@ -290,14 +296,14 @@ def survey_tables(
                 "responses_replaced": responses.responses_replaced,
                 "ratings_replaced": responses.ratings_replaced,
                 "providers": int(frame["provider_department"].nunique()) if not frame.empty else 0,
-                "respondents_by_provider": markdown_table(preview, max_rows=20),
+                "respondents_by_provider": table_preview(preview, max_rows=20),
                 "duration_s": timer.seconds,
             },
         ),
         dg.MaterializeResult(
             asset_key="survey_comments",
             metadata={
-                "rows": comments_written,
+                **written_metadata("survey_comments", comments_written),
                 "files": comments.files,
             },
         ),
@@ -328,11 +334,11 @@ def tickets(
     unmapped = int(frame["consumer_department"].isna().sum()) if not frame.empty else 0
     return dg.MaterializeResult(
         metadata={
-            "rows": written,
+            **written_metadata("tickets", written),
             "files": rows.files,
             "duplicate_rows_replaced": rows.duplicates_dropped,
             "tickets_without_consumer_department": unmapped,
-            "tickets_by_provider": markdown_table(
+            "tickets_by_provider": table_preview(
                 counts_by(frame, "provider_department", label="tickets"), max_rows=20
             ),
             "duration_s": timer.seconds,
@@ -370,9 +376,9 @@ def external_metrics(
     )
     return dg.MaterializeResult(
         metadata={
-            "rows": written,
+            **written_metadata("external_metrics", written),
             "files": rows.files,
-            "metrics": markdown_table(
+            "metrics": table_preview(
                 preview.sort_values(["business_unit", "metric"]) if not preview.empty else preview,
                 max_rows=20,
             ),
@@ -398,17 +404,23 @@ def employees(
             latest_roster(_ingested(pipeline, "hr"), _columns("employees")), _names(pipeline)
         )
         with exclusive_write(warehouse.engine(), "employees"):
-            written = replace_partition(warehouse.engine(), schema.employees, roster, {})
+            written = replace_partition(
+                warehouse.engine(),
+                schema.employees,
+                roster,
+                {},
+                log=partition_log(warehouse.engine(), "employees", None),  # ice_ops.run_log
+            )
     active = roster[roster["termination_date"].isna()] if not roster.empty else roster
     return dg.MaterializeResult(
         metadata={
-            "rows": written,
+            **written_metadata("employees", written),
             "employees_active": len(active),
             "leavers": int(roster["termination_date"].notna().sum()) if not roster.empty else 0,
             "snapshots": ", ".join(sorted(roster["snapshot_period"].unique())[-3:])
             if not roster.empty
             else "",
-            "active_by_department": markdown_table(
+            "active_by_department": table_preview(
                 counts_by(active, "department", label="employees"), max_rows=40
             ),
             "duration_s": timer.seconds,

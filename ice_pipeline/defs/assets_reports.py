@@ -20,10 +20,15 @@ import dagster as dg
 import pandas as pd
 
 from ice_pipeline.defs.assets_audit import disclosure_audit
-from ice_pipeline.defs.checks import Outcome, blocking_failures, period_check_outcomes
+from ice_pipeline.defs.checks import (
+    Outcome,
+    blocking_failures,
+    failure_text,
+    period_check_outcomes,
+)
 from ice_pipeline.defs.partitions import CORRELATION_HISTORY, monthly_partitions, periods_back
 from ice_pipeline.defs.resources import EmailResource, PipelineSettingsResource, WarehouseResource
-from ice_pipeline.defs.support import GROUP_REPORTS, Timer, markdown_table, user_errors
+from ice_pipeline.defs.support import GROUP_REPORTS, table_preview, user_errors
 from ice_pipeline.warehouse import schema
 from ice_pipeline.warehouse.writes import read_frame
 
@@ -52,6 +57,16 @@ def _table(name: str) -> Any:
     return next(t for t in schema.metadata.tables.values() if t.name == name)
 
 
+def has_survey_rows(warehouse: WarehouseResource, period: str) -> bool:
+    """Whether the warehouse holds any survey rating of ``period`` (one indexed probe)."""
+    import sqlalchemy
+
+    table = schema.survey_ratings
+    probe = sqlalchemy.select(table.c.period).where(table.c.period == period).limit(1)
+    with warehouse.engine().connect() as connection:
+        return connection.execute(probe).first() is not None
+
+
 def quality_summary(
     warehouse: WarehouseResource, period: str, outcomes: list[Outcome]
 ) -> dict[str, Any]:
@@ -73,7 +88,10 @@ def quality_summary(
         else {}
     )
     failed = not_ingested + [
-        {"name": f"{o.table}: {o.check_name}", "description": o.description}
+        {
+            "name": f"{o.table}: {o.check_name} ({'blocking' if o.blocking else 'warning'})",
+            "description": failure_text(o),
+        }
         for o in outcomes
         if not o.passed
     ]
@@ -175,7 +193,6 @@ def executive_report(
 ) -> dg.MaterializeResult:
     from ice_pipeline.reports.archive import archive_report
 
-    timer = Timer()
     period = context.partition_key
     with user_errors():
         outcomes = period_check_outcomes(context.run_id, warehouse, pipeline, period)
@@ -211,8 +228,7 @@ def executive_report(
             "executive_summary_path": dg.MetadataValue.path(summary.file_path or ""),
             "checks_failed": sum(not o.passed for o in outcomes),
             "blocking_checks_failed": len(blocking_failures(outcomes)),
-            "archived": markdown_table(listing, max_rows=40),
-            "duration_s": timer.seconds,
+            "archived": table_preview(listing, max_rows=40),
         }
     )
 
@@ -257,7 +273,6 @@ def report_delivery(
     from ice_pipeline.reports.delivery import recipients_from_section, retry_from_section
     from ice_pipeline.reports.delivery_ops import delivery_verdict
 
-    timer = Timer()
     period = context.partition_key
     with user_errors():
         outcomes_checks = period_check_outcomes(context.run_id, warehouse, pipeline, period)
@@ -277,8 +292,12 @@ def report_delivery(
         if audit_block:
             raise dg.Failure(description=audit_block, allow_retries=False)
         if config.dry_run:
+            return dg.MaterializeResult(metadata={"dry_run": True, "sent": 0})
+        if not has_survey_rows(warehouse, period):
+            # An empty period (run with --allow-empty) is archived for the record, never mailed.
+            context.log.info(f"{period} has no survey data: its report is not e-mailed")
             return dg.MaterializeResult(
-                metadata={"dry_run": True, "sent": 0, "duration_s": timer.seconds}
+                metadata={"sent": 0, "not_sent": f"{period} has no survey data"}
             )
         email_section = pipeline.section("email")
         if not email_section.get("recipients") and pipeline.demo_mode:
@@ -321,7 +340,6 @@ def report_delivery(
             "in_progress_elsewhere": verdict.counts["in_progress"],
             "transport": type(transport).__name__,
             "checks_failed": sum(not o.passed for o in outcomes_checks),
-            "duration_s": timer.seconds,
         }
     )
 

@@ -14,14 +14,15 @@ whichever step asks first; a later run evaluates afresh on the data then in the 
 """
 
 import threading
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
-import pandas as pd
 
-from ice_pipeline.defs.partitions import previous_period
+from ice_pipeline.defs.partitions import monthly_partitions, previous_period
 from ice_pipeline.defs.resources import PipelineSettingsResource, WarehouseResource
+from ice_pipeline.defs.run_log import record_checks
 from ice_pipeline.warehouse import schema
 from ice_pipeline.warehouse.writes import read_frame
 
@@ -142,43 +143,67 @@ def blocking_failures(outcomes: list[Outcome]) -> list[Outcome]:
     return [o for o in outcomes if o.blocking and not o.passed]
 
 
+def failed_names(outcomes: list[Outcome]) -> list[str]:
+    """``name (ERROR)`` / ``name (WARN)`` of each failed expectation: blocking ones are ERROR."""
+    return [
+        f"{o.check_name} ({'ERROR' if o.blocking else 'WARN'})" for o in outcomes if not o.passed
+    ]
+
+
+def failure_text(outcome: Outcome) -> str:
+    """How a failed expectation reads in a report or a check: a failure, never a pass."""
+    severity = "blocking" if outcome.blocking else "warning"
+    return f"FAILED ({severity}): expected {outcome.description}, and the data does not meet it"
+
+
 def check_result(outcomes: list[Outcome]) -> dg.AssetCheckResult:
     """Fold a table's outcomes into one Dagster check result (ERROR if a blocking one failed)."""
     failed = [o for o in outcomes if not o.passed]
     blocking = blocking_failures(outcomes)
-    rows = pd.DataFrame(
-        [
-            {
-                "expectation": o.check_name,
-                "passed": o.passed,
-                "blocking": o.blocking,
-                "description": o.description,
-            }
-            for o in outcomes
-        ]
-    )
-    from ice_pipeline.defs.support import markdown_table
-
+    rows = [
+        {
+            "expectation": o.check_name,
+            "passed": o.passed,
+            "blocking": o.blocking,
+            "description": o.description if o.passed else failure_text(o),
+        }
+        for o in outcomes
+    ]
     metadata: dict[str, Any] = {
         "expectations": len(outcomes),
         "failed": len(failed),
         "blocking_failed": len(blocking),
-        "failed_names": ", ".join(o.check_name for o in failed) or "none",
-        "outcomes": markdown_table(rows, max_rows=40),
+        "failed_names": ", ".join(failed_names(outcomes)) or "none",
+        "outcomes": dg.TableMetadataValue(
+            records=[dg.TableRecord(row) for row in rows],
+            schema=dg.TableSchema(
+                columns=[
+                    dg.TableColumn("expectation", "string"),
+                    dg.TableColumn("passed", "bool"),
+                    dg.TableColumn("blocking", "bool"),
+                    dg.TableColumn("description", "string"),
+                ]
+            ),
+        ),
     }
     return dg.AssetCheckResult(
         passed=not failed,
         severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
         metadata=metadata,
-        description="; ".join(o.description for o in failed)[:1000] or None,
+        description="; ".join(f"{o.check_name}: {failure_text(o)}" for o in failed)[:1000] or None,
     )
 
 
 def _build_check(table: str) -> dg.AssetChecksDefinition:
+    # Partitioned like the asset: a check result belongs to one period in the UI and can be
+    # launched for one period. The roster (employees) is one unpartitioned snapshot.
+    partitioned = table != "employees"
+
     @dg.asset_check(
         asset=table,
         name=CHECK_NAME,
         blocking=False,
+        partitions_def=monthly_partitions if partitioned else None,
         description=(
             f"great-expectations suite of {table} for the run's period; ERROR severity when an "
             "expectation that would make the index wrong fails (report delivery then refuses)."
@@ -189,11 +214,18 @@ def _build_check(table: str) -> dg.AssetChecksDefinition:
         warehouse: WarehouseResource,
         pipeline: PipelineSettingsResource,
     ) -> dg.AssetCheckResult:
-        period = None if table == "employees" else _partition_key(context)
-        outcomes = table_outcomes(
-            context.op_execution_context.run_id, warehouse, pipeline, table, period
-        )
+        period = _partition_key(context) if partitioned else None
+        run_id = context.op_execution_context.run_id
+        outcomes = table_outcomes(run_id, warehouse, pipeline, table, period)
         result = check_result(outcomes)
+        record_checks(
+            warehouse.engine(),
+            run_id,
+            table,
+            period,
+            passed=sum(o.passed for o in outcomes),
+            failed=failed_names(outcomes),
+        )
         if context.op_execution_context.run.tags.get(DEFER_DATA_DOCS_TAG) != "1":
             _build_docs(context, pipeline)
         return result
@@ -225,4 +257,7 @@ def _build_docs(context: dg.AssetCheckExecutionContext, pipeline: PipelineSettin
         context.log.warning(f"GX Data Docs were not rebuilt in {pipeline.gx_dir}: {err}")
 
 
-asset_checks = [_build_check(table) for table in CHECKED_TABLES]
+# Partitioned asset checks are a preview feature in Dagster 1.13 (pinned exactly in pyproject).
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", category=dg.PreviewWarning)
+    asset_checks = [_build_check(table) for table in CHECKED_TABLES]

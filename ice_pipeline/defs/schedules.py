@@ -4,6 +4,9 @@ Belongs here: when the nightly run happens (cron + timezone from the ``schedule:
 or ``ICE_SCHEDULE_CRON`` / ``ICE_SCHEDULE_TIMEZONE``), and which partition it asks for. The
 cross-period analyses (trends, lagged correlations) are downstream assets of that partition inside
 the same job, so one partitioned run covers them. What the job contains lives in ``defs/jobs.py``.
+A tick first checks the settings every run needs (``defs/readiness.py``) and skips with a reason
+naming a missing or wrong one instead of starting a run that must fail. A period without survey
+data is computed (late ticket exports still count) but its report is never e-mailed.
 
 The cron and timezone are read when the code location loads (a Dagster schedule's timezone is
 part of its definition); after changing them, reload the code location (restart the webserver and
@@ -111,6 +114,11 @@ def build_nightly_schedule(settings: ScheduleSettings) -> dg.ScheduleDefinition:
     def ice_nightly_schedule(
         context: dg.ScheduleEvaluationContext,
     ) -> dg.RunRequest | dg.SkipReason:
+        from ice_pipeline.defs.readiness import settings_problem
+
+        problem = settings_problem()
+        if problem:  # a run now would fail on the same setting
+            return dg.SkipReason(problem)
         instant = context.scheduled_execution_time
         period = latest_complete_period(instant, settings.timezone)
         valid_periods = monthly_partitions.get_partition_keys(

@@ -4,10 +4,16 @@ Belongs here:
 
 * ``ice_landing_sensor`` watches the landing location (``ICE_LANDING_URL``, default
   ``<ICE_DATA_DIR>/landing``; any fsspec URL such as ``s3://bucket/landing`` lists the same way)
-  for new or changed ``landing/<feed>/*.csv`` exports. Files are recognised by the sha256 of their
-  bytes, kept in the sensor cursor, so a renamed or touched file never starts a second run and a
-  changed file always does. Each new file requests one run per period it contains
-  (``ice_pipeline.ingest.feeds.periods_in_export``), with ``run_key = "<sha256>:<period>"``.
+  for new or changed ``landing/<feed>/*.csv`` exports (every suffix in
+  ``ice_pipeline.ingest.feeds.EXPORT_SUFFIXES``: .tsv, .xlsx, .xlsm too; links are skipped).
+  Files are recognised by the sha256 of their bytes, kept in the sensor cursor, so a renamed or
+  touched file never starts a second run and a changed file always does. The new files of a
+  tick form one file set, which requests ONE run: for the newest period the set holds rows
+  for (``ice_pipeline.ingest.feeds.periods_in_export``), with
+  ``run_key = "<sha256 of the set>:<period>"``. Earlier periods in the set are logged, not
+  launched one run each (a fresh instance would otherwise start a run per historical period).
+  Before anything, the settings every run needs are checked (``defs/readiness.py``): while one
+  is missing the sensor skips with a reason naming it and keeps its cursor.
 * ``ice_run_failure_email`` is a run-failure sensor that emails the data-engineering recipients
   (``alerts: {recipients: [...]}`` in ICE_CONFIG, or ``ICE_ALERT_RECIPIENTS``) with the failing
   step, its error and a link to the run (``ICE_DAGSTER_BASE_URL``). A run is alerted about once:
@@ -116,7 +122,13 @@ def _version_of(info: dict[str, Any]) -> str:
 
 
 def list_landing_files(fs: fsspec.AbstractFileSystem, root: str) -> list[LandingFile]:
-    """Every ``<root>/<feed>/**/*.csv`` export, skipping hidden and partial files."""
+    """Every ``<root>/<feed>/**/*<suffix>`` export (``EXPORT_SUFFIXES``).
+
+    Hidden and partial files are skipped, and so are links (the reader refuses them; a run for
+    one would only fail).
+    """
+    from ice_pipeline.ingest.feeds import EXPORT_SUFFIXES
+
     root = root.rstrip("/")
     if not fs.exists(root):
         return []
@@ -127,9 +139,9 @@ def list_landing_files(fs: fsspec.AbstractFileSystem, root: str) -> list[Landing
         if len(relative) < 2 or relative[0] not in FEED_FOLDERS:
             continue
         # Exporters that write in place are caught half-way; atomic writers use a temporary name.
-        if name.startswith((".", "_", "~")) or not name.lower().endswith(".csv"):
+        if name.startswith((".", "_", "~")) or not name.lower().endswith(EXPORT_SUFFIXES):
             continue
-        if info.get("type", "file") != "file":
+        if info.get("type", "file") != "file" or info.get("islink"):
             continue
         found.append(
             LandingFile(
@@ -239,28 +251,42 @@ def landing_run_requests(
     new_exports: Iterable[NewExport],
     periods_by_sha: dict[str, list[str]],
     valid_periods: Sequence[str],
-) -> tuple[list[dg.RunRequest], list[str]]:
-    """One run request per (new file, period in it); periods outside the partitions are skipped."""
+) -> tuple[list[dg.RunRequest], list[str], list[str]]:
+    """One run request for the new file set: its newest period within the partitions.
+
+    The run's unpartitioned ingest assets read every landing file anyway, so one run takes in
+    the whole set; its partition is the newest period the set holds rows for (normally the one
+    month just exported). Older periods in the set (the history on a fresh instance, a re-export
+    of past months) are returned as ``older`` instead of one run each: ``ice-pipeline run`` or a
+    backfill from the UI computes them. Returns (requests, outside the partitions, older).
+    """
+    exports = list(new_exports)
     valid = set(valid_periods)
-    requests: list[dg.RunRequest] = []
-    skipped: list[str] = []
-    for export in new_exports:
+    outside: list[str] = []
+    periods: set[str] = set()
+    for export in exports:
         for period in periods_by_sha[export.sha256]:
-            if period not in valid:
-                skipped.append(printable(f"{export.file.path}: {period}"))
-                continue
-            requests.append(
-                dg.RunRequest(
-                    run_key=f"{export.sha256}:{period}",
-                    partition_key=period,
-                    tags={
-                        "ice/trigger": "landing",
-                        "ice/source_sha256": export.sha256,
-                        "ice/source_file": printable(export.file.path)[-200:],
-                    },
-                )
-            )
-    return requests, skipped
+            if period in valid:
+                periods.add(period)
+            else:
+                outside.append(printable(f"{export.file.path}: {period}"))
+    if not periods:
+        return [], outside, []
+    newest = max(periods)
+    file_set = hashlib.sha256(
+        "\n".join(sorted(export.sha256 for export in exports)).encode("utf-8")
+    ).hexdigest()
+    request = dg.RunRequest(
+        run_key=f"{file_set}:{newest}",
+        partition_key=newest,
+        tags={
+            "ice/trigger": "landing",
+            "ice/source_files": str(len(exports)),
+            "ice/source_set_sha256": file_set,
+            "ice/source_file": printable(exports[-1].file.path)[-200:],
+        },
+    )
+    return [request], outside, sorted(periods - {newest})
 
 
 @dg.sensor(
@@ -269,13 +295,20 @@ def landing_run_requests(
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "Requests ice_nightly_job runs for the periods of new or changed export files in the "
-        "landing "
-        "location (ICE_LANDING_URL, default <ICE_DATA_DIR>/landing; any fsspec URL). Files are "
-        "recognised by sha256, so renaming or touching a file never starts a second run."
+        "Requests one ice_nightly_job run per set of new or changed export files in the landing "
+        "location (ICE_LANDING_URL, default <ICE_DATA_DIR>/landing; any fsspec URL), for the "
+        "newest period they hold. Files are recognised by sha256, so renaming or touching a file "
+        "never starts a second run. Skips, naming the setting, while a setting every run needs "
+        "(ICE_PSEUDONYM_SALT, ICE_CONFIG) is missing or wrong."
     ),
 )
 def ice_landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    from ice_pipeline.defs.readiness import settings_problem
+
+    problem = settings_problem()
+    if problem:
+        # The cursor stays where it is: once the setting is fixed, the files count as new.
+        return dg.SensorResult(skip_reason=problem)
     url = landing_url()
     fs, root = fsspec.core.url_to_fs(url)
     new_exports, next_cursor = scan_landing(fs, root, LandingCursor.from_json(context.cursor))
@@ -285,9 +318,14 @@ def ice_landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         for export in new_exports
     }
     valid_periods = monthly_partitions.get_partition_keys(current_time=now)
-    requests, skipped = landing_run_requests(new_exports, periods_by_sha, valid_periods)
-    for entry in skipped:
+    requests, outside, older = landing_run_requests(new_exports, periods_by_sha, valid_periods)
+    for entry in outside:
         context.log.info(f"not a partition of ice_nightly_job, no run requested: {entry}")
+    if older:
+        context.log.info(
+            f"the new files also hold {len(older)} earlier period(s) ({older[0]}..{older[-1]}); "
+            "no run each: `ice-pipeline run` or a backfill in the UI computes them"
+        )
     if not requests:
         return dg.SensorResult(
             skip_reason=f"no new export files in {url}"

@@ -58,6 +58,7 @@ DEFAULT_PROTECTION_WIDTH = 25.0
 _KEPT_COLUMNS = frozenset(
     {
         "period",
+        "period_start",  # the views' DATE form of period (sql/views), a key like period
         "provider_department",
         "consumer_department",
         "dimension",

@@ -182,12 +182,15 @@ def union_of_versions(
         published_later = new_rows[shown_new]
         later_keys = set(_keys(published_later, keys))
         published_earlier = old_rows[shown_old]
+        # Boolean masks as arrays: an empty Python list would select no COLUMNS, not no rows.
         only_earlier = published_earlier[
-            [key not in later_keys for key in _keys(published_earlier, keys)]
+            np.array([key not in later_keys for key in _keys(published_earlier, keys)], dtype=bool)
         ]
         earlier_keys = set(_keys(only_earlier, keys))
         hidden_later = new_rows[~shown_new]
-        rest = hidden_later[[key not in earlier_keys for key in _keys(hidden_later, keys)]]
+        rest = hidden_later[
+            np.array([key not in earlier_keys for key in _keys(hidden_later, keys)], dtype=bool)
+        ]
         union[name] = pd.concat([published_later, only_earlier, rest], ignore_index=True)
     return union
 

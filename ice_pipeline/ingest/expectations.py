@@ -85,6 +85,17 @@ def period_bounds(period: str) -> tuple[datetime, datetime]:
     return start, end
 
 
+def _reach_into_period(previous: pd.DataFrame | None, column: str) -> timedelta | None:
+    """How far past its period's start the previous period's latest ``column`` value was."""
+    if previous is None or previous.empty or column not in previous.columns:
+        return None
+    latest = pd.to_datetime(previous[column], errors="coerce").max()
+    if pd.isna(latest) or "period" not in previous.columns or previous["period"].isna().all():
+        return None
+    previous_start, _ = period_bounds(str(previous["period"].dropna().iloc[0]))
+    return latest.to_pydatetime().replace(tzinfo=None) - previous_start
+
+
 def _plan(
     table_name: str,
     frame: pd.DataFrame,
@@ -155,18 +166,27 @@ def _plan(
                 skip(name, False, text, "no HR departments known")
 
     def freshness(column: str) -> None:
+        # A feed is stale when its rows stop earlier in the period than they did in the previous
+        # one (an export taken before the survey wave closed, a ticket feed that stopped). A
+        # fixed distance from the period end would fail every survey wave that closes mid-month.
         start, end = period_bounds(period)
         name = f"{table_name}_{column}_fresh"
-        text = (
-            f"the latest {column} is within {freshness_days} days of the period end {end:%Y-%m-%d}"
-        )
+        reach = _reach_into_period(previous, column)
+        if reach is None:
+            earliest = start
+            text = f"the latest {column} falls within the period (no previous period to compare)"
+        else:
+            earliest = min(max(start + reach - timedelta(days=freshness_days), start), end)
+            text = (
+                f"the latest {column} reaches {earliest:%Y-%m-%d} or later: no more than "
+                f"{freshness_days} days short of how far into its period the previous period's "
+                "data reached"
+            )
         add(
             name,
             False,
             text,
-            gxe.ExpectColumnMaxToBeBetween(
-                column=column, min_value=end - timedelta(days=freshness_days), max_value=end
-            ),
+            gxe.ExpectColumnMaxToBeBetween(column=column, min_value=earliest, max_value=end),
         )
 
     def null_rate(column: str) -> None:

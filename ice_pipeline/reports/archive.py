@@ -316,8 +316,8 @@ def load_report(
     return None if row is None else _from_row(row, created=False)
 
 
-def print_report_list(url: str) -> int:
-    """``ice-pipeline report list``: one line per archived version."""
+def print_report_list(url: str, period: str | None = None, kind: str | None = None) -> int:
+    """``ice-pipeline report list``: one line per archived version (of one period/kind if given)."""
     engine = _open(url)
     try:
         rows = list_reports(engine)
@@ -325,6 +325,14 @@ def print_report_list(url: str) -> int:
         engine.dispose()
     if not rows:
         print("no reports archived yet; run `ice-pipeline run` (or `ice-pipeline demo`)")
+        return 0
+    rows = [
+        row
+        for row in rows
+        if (period is None or row["period"] == period) and (kind is None or row["kind"] == kind)
+    ]
+    if not rows:
+        print("no archived report matches; `ice-pipeline report list` shows them all")
         return 0
     header = ("period", "kind", "audience", "version", "generated_at (UTC)", "sha256", "run_id")
     lines = [header] + [
@@ -352,6 +360,7 @@ def show_report(url: str, *, period: str, kind: str, version: int | None, out: P
     try:
         report = load_report(engine, period=period, kind=kind, version=version)
         newest = current_version(engine, period=period, kind=kind)
+        kinds = sorted({row["kind"] for row in list_reports(engine) if row["period"] == period})
     finally:
         engine.dispose()
     if report is not None and newest is not None and report.version < newest:
@@ -365,8 +374,9 @@ def show_report(url: str, *, period: str, kind: str, version: int | None, out: P
         )
     if report is None:
         which = f"version {version} of " if version is not None else ""
+        known = printable(f"; kinds archived for {period}: {', '.join(kinds)}") if kinds else ""
         raise IceError(
-            f"no archived report is {which}kind {kind!r} for period {period}",
+            f"no archived report is {which}kind {kind!r} for period {period}{known}",
             fix="run `ice-pipeline report list` to see the archived periods, kinds and versions",
             where="report show",
         )

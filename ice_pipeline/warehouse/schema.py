@@ -230,6 +230,16 @@ matrix_scores = Table(
     comment="Provider x consumer department: how each consumer department rates each provider.",
 )
 
+department_groups = Table(
+    "department_groups",
+    metadata,
+    Column("department", Text, primary_key=True),  # as the mappings name it
+    Column("department_group", Text, nullable=False),  # the roll-up; the department if in none
+    Column("short_name", String(32)),  # e.g. 'IT' for 'Information Technology'
+    schema=AGGREGATE_SCHEMA,
+    comment="Short names and roll-up groups of departments, from the departments: config section.",
+)
+
 consumer_satisfaction = Table(
     "consumer_satisfaction",
     metadata,
@@ -403,6 +413,11 @@ run_log = Table(
     Column("message", Text),
     Column("started_at", DateTime),
     Column("finished_at", DateTime),
+    # Added by migration 0002_ops: what the write was computed from, and its checks' outcome.
+    Column("inputs_fingerprint", Text),
+    Column("checks_passed", Integer),
+    Column("checks_failed", Integer),
+    Column("failed_checks", Text),
     schema=OPS_SCHEMA,
     comment="What each run wrote, per step and partition.",
 )

@@ -37,6 +37,7 @@ from psycopg import sql as pg_sql
 from sqlalchemy import Boolean, Date, DateTime, Float, Integer, String, Table
 
 from ice_pipeline.warehouse.engine import dialect_name
+from ice_pipeline.warehouse.schema import run_log
 
 # Rows per CSV chunk streamed into COPY: bounds the memory of the text copy of a big frame.
 _COPY_CHUNK_ROWS = 200_000
@@ -348,6 +349,7 @@ def replace_partition(
     table: Table,
     frame: pd.DataFrame,
     partition: dict[str, object],
+    log: Mapping[str, object] | None = None,
 ) -> int:
     """Replace the rows of ``table`` in ``partition`` by the rows of ``frame``; return rows written.
 
@@ -357,6 +359,10 @@ def replace_partition(
     a killed process leaves the previous rows, and writing the same partition twice leaves the
     same rows. Raises ValueError for a frame that does not fit the table (unknown or missing
     columns, values of the wrong type, repeated primary keys), before anything is written.
+
+    ``log``, when given, is an ``ice_ops.run_log`` row (run_id, step, partition_key, ...); it is
+    written in the same transaction with ``rows_written`` and ``finished_at`` filled in, so the
+    log never claims a partition that was rolled back, nor misses one that was committed.
     """
     _check_partition(table, partition)
     rows = _frame_to_arrow(table, frame, partition)
@@ -365,10 +371,29 @@ def replace_partition(
     delete = table.delete()
     for name, value in partition.items():
         delete = delete.where(table.c[name] == value)
+    log_rows = _run_log_rows(log, rows.num_rows) if log is not None else None
     with engine.begin() as connection:
         connection.execute(delete)
         _bulk_insert(connection, table, rows)
+        if log_rows is not None:
+            _delete_keys(connection, run_log, log_rows.select(_key_names(run_log)))
+            _bulk_insert(connection, run_log, log_rows)
     return rows.num_rows
+
+
+def _key_names(table: Table) -> list[str]:
+    return [column.name for column in table.primary_key.columns]
+
+
+def _run_log_rows(log: Mapping[str, object], rows_written: int) -> pa.Table:
+    """The one-row Arrow table of a run_log entry for a write of ``rows_written`` rows."""
+    from datetime import UTC, datetime
+
+    entry = {column.name: None for column in run_log.columns}
+    entry.update({"status": "written", **log})
+    entry["rows_written"] = rows_written
+    entry["finished_at"] = datetime.now(UTC).replace(tzinfo=None)
+    return _frame_to_arrow(run_log, pd.DataFrame([entry]), {})
 
 
 def upsert_rows(engine: sqlalchemy.Engine, table: Table, frame: pd.DataFrame) -> int:

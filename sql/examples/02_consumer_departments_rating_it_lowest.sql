@@ -1,6 +1,6 @@
 -- Which consumer departments rate IT lowest in the most recent period?
 -- Cells suppressed for anonymity (suppressed = TRUE) carry no score and are left out;
--- change 'IT' to look at another provider department.
+-- change 'Information Technology' to look at another provider (ice.v_departments lists them).
 SELECT
     consumer_department,
     score,
@@ -8,7 +8,7 @@ SELECT
     score_ci_high,
     n_respondents
 FROM ice.v_provider_consumer_matrix
-WHERE provider_department = 'IT'
+WHERE provider_department = 'Information Technology'
     AND period = (SELECT MAX(period) FROM ice.v_provider_consumer_matrix)
     AND NOT suppressed
 ORDER BY score ASC, consumer_department;

@@ -1,5 +1,6 @@
 -- How has IT's ICE-P moved over time, next to the company-wide ICE-P of the same period?
 -- Periods where IT was suppressed show NULL for IT and still show the company figure.
+-- IT is the department named 'Information Technology' (ice.v_departments lists the names).
 SELECT
     c.period,
     p.ice_p AS it_ice_p,
@@ -11,6 +12,6 @@ FROM ice.v_trend AS c
 LEFT JOIN ice.v_trend AS p
     ON p.period = c.period
     AND p.scope = 'provider'
-    AND p.provider_department = 'IT'
+    AND p.provider_department = 'Information Technology'
 WHERE c.scope = 'company'
 ORDER BY c.period;

@@ -2,9 +2,12 @@
 -- with its interval, respondent count and the period's service KPIs from tickets.
 -- Suppressed rows (fewer respondents than the anonymity threshold) stay visible with
 -- suppressed = TRUE, but every survey-derived number on them is NULL.
+-- period: the month the ratings were given and the tickets opened (YYYY-MM); period_start is
+-- its first day, a DATE for ranges such as the last 6 months.
 CREATE OR REPLACE VIEW ice.v_index_by_provider AS
 SELECT
     s.period,
+    CASE WHEN SUBSTR(s.period, 6, 1) <> 'Q' THEN CAST(s.period || '-01' AS DATE) END AS period_start,
     s.provider_department,
     s.suppressed,
     CASE WHEN s.suppressed THEN NULL ELSE s.n_respondents END AS n_respondents,

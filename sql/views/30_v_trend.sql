@@ -2,9 +2,11 @@
 -- whole company (scope = 'company', provider_department NULL), with its interval and whether the
 -- change is statistically significant. trend says it in words: 'improved', 'declined',
 -- 'no significant change', or NULL when there is no previous period or the row is suppressed.
+-- period: the month compared with the month before it (YYYY-MM); period_start its first day.
 CREATE OR REPLACE VIEW ice.v_trend AS
 SELECT
     s.period,
+    CASE WHEN SUBSTR(s.period, 6, 1) <> 'Q' THEN CAST(s.period || '-01' AS DATE) END AS period_start,
     'provider' AS scope,
     s.provider_department,
     s.suppressed,
@@ -24,6 +26,7 @@ FROM ice.ice_scores AS s
 UNION ALL
 SELECT
     c.period,
+    CASE WHEN SUBSTR(c.period, 6, 1) <> 'Q' THEN CAST(c.period || '-01' AS DATE) END AS period_start,
     'company' AS scope,
     CAST(NULL AS TEXT) AS provider_department,
     FALSE AS suppressed,

@@ -2,9 +2,11 @@
 -- satisfaction with the internal services it receives (NULL when suppressed), so analysts can
 -- look at whether falling satisfaction comes before rising turnover. Turnover figures are NULL
 -- where withheld (turnover_suppressed: a department under k; a NULL split: fewer than k leavers).
+-- period: the month of the turnover and of the ratings (YYYY-MM); period_start its first day.
 CREATE OR REPLACE VIEW ice.v_turnover AS
 SELECT
     t.period,
+    CASE WHEN SUBSTR(t.period, 6, 1) <> 'Q' THEN CAST(t.period || '-01' AS DATE) END AS period_start,
     t.department,
     t.headcount_start,
     t.headcount_end,

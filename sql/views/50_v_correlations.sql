@@ -4,9 +4,12 @@
 --   'association (not causation): positive|negative'    significant after the Benjamini-Hochberg
 --                                                       correction across all tests of the run
 --   'no significant association'                        otherwise
+-- period is the ANALYSIS month (as-of): each row was computed from the 24 months of history
+-- ending there, not from that month alone; period_start is its first day.
 CREATE OR REPLACE VIEW ice.v_correlations AS
 SELECT
     r.period,
+    CASE WHEN SUBSTR(r.period, 6, 1) <> 'Q' THEN CAST(r.period || '-01' AS DATE) END AS period_start,
     r.analysis,
     r.x_metric,
     r.y_metric,

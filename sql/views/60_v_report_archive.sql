@@ -4,9 +4,11 @@
 -- `ice-pipeline report show`. Superseded versions are not listed: set side by side, two versions
 -- of one period could be subtracted (docs/methodology.md, "Versions of a period").
 -- is_latest is kept for compatibility and is always true.
+-- period: the month the report is about (YYYY-MM); period_start its first day.
 CREATE OR REPLACE VIEW ice.v_report_archive AS
 SELECT
     a.period,
+    CASE WHEN SUBSTR(a.period, 6, 1) <> 'Q' THEN CAST(a.period || '-01' AS DATE) END AS period_start,
     a.kind,
     a.audience,
     a.version,
