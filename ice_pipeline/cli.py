@@ -107,7 +107,7 @@ def _cmd_pull(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from ice_pipeline.runner import run_demo
+    from ice_pipeline.demo_run import run_demo
 
     return run_demo(employees=args.employees)
 

@@ -1,4 +1,4 @@
-"""``ice-pipeline run`` and ``ice-pipeline demo``: the main job executed in this process.
+"""``ice-pipeline run``: the main job executed in this process (``demo`` is in demo_run.py).
 
 Belongs here: checking the settings before anything runs, applying migrations, executing
 ``ice_nightly_job`` in-process against the project-local Dagster instance (so every run shows up
@@ -52,10 +52,6 @@ from ice_pipeline.run_plan import (
     row_count,
 )
 
-DEMO_SEED = 42
-DEMO_PERIODS = 24
-DEMO_END_PERIOD = "2026-10"
-DEMO_MARKER = ".ice-demo.json"
 TELEMETRY_OFF = "telemetry:\n  enabled: false\n"
 # Dagster's console logger would print each step's traceback; the runner prints one line instead
 # (everything stays in the instance's event log, visible in `dagster dev`).
@@ -464,110 +460,3 @@ def run_pipeline(
         f"{runner.settings.warehouse_url}"
     )
     return _report_failed_files(summary)
-
-
-def _demo_wanted(employees: int) -> dict[str, Any]:
-    return {
-        "employees": employees,
-        "periods": DEMO_PERIODS,
-        "seed": DEMO_SEED,
-        "end_period": DEMO_END_PERIOD,
-    }
-
-
-def ensure_demo_data(landing: Path, employees: int) -> bool:
-    """Write the demo exports into ``landing`` unless the same ones are there; True if written."""
-    import json
-
-    from ice_pipeline.demo.generator import generate_demo
-
-    wanted = _demo_wanted(employees)
-    marker = landing / DEMO_MARKER
-    if marker.is_file():
-        try:
-            if json.loads(marker.read_text(encoding="utf-8")) == wanted:
-                return False
-        except ValueError:
-            pass
-    generate_demo(
-        landing,
-        employees=employees,
-        periods=DEMO_PERIODS,
-        seed=DEMO_SEED,
-        end_period=DEMO_END_PERIOD,
-    )
-    marker.write_text(json.dumps(wanted), encoding="utf-8")
-    return True
-
-
-def run_demo(employees: int = 2000) -> int:
-    """``ice-pipeline demo``: demo exports, every period on embedded DuckDB, where to look."""
-    from ice_pipeline.defs.resources import dispose_engines
-    from ice_pipeline.settings import ensure_data_dir, load_settings
-
-    os.environ["ICE_DEMO_MODE"] = "1"
-    settings = load_settings()
-    ensure_data_dir(settings)
-    landing = settings.landing_dir
-    began = time.perf_counter()
-    if ensure_demo_data(landing, employees):
-        print(
-            f"demo data: {employees} employees, {DEMO_PERIODS} months written to {landing} "
-            f"({time.perf_counter() - began:.1f} s)",
-            flush=True,
-        )
-    else:
-        print(f"demo data: already in {landing}", flush=True)
-    runner = Runner()
-    try:
-        summary = runner.run(None, all_periods=True)
-    finally:
-        dispose_engines()
-    if summary.failure is not None:
-        return _report_failure(summary)
-    last = max(summary.periods + summary.skipped, default=DEMO_END_PERIOD)
-    warehouse = settings.warehouse_url.removeprefix("duckdb:///")
-    checks_line = checks_summary(summary.failed_checks, len(summary.periods))
-    if checks_line:
-        runner.say(checks_line)
-    runner.say("")
-    unchanged = f", {len(summary.skipped)} unchanged" if summary.skipped else ""
-    runner.say(
-        f"done: {len(summary.periods)} periods{unchanged} in {summary.seconds:.0f} s. The results:"
-    )
-    from ice_pipeline.warehouse.analyst_file import analyst_path
-
-    runner.say(
-        f"  warehouse   {warehouse}   (the pipeline's own, with personal rows: not for analysts)"
-    )
-    runner.say(
-        f"  analysts    {analyst_path(settings.data_dir)}   (schema ice only: duckdb -readonly)"
-    )
-    tools = tools_prefix()
-    runner.say(
-        f"  reports     {settings.reports_dir}   "
-        f"({tools}ice-pipeline report show {last} --out r.html)"
-    )
-    runner.say(f"  outbox      {settings.outbox_dir}   (the emails, as .eml files)")
-    runner.say(f"  data docs   {settings.gx_dir}")
-    runner.say(
-        f"  Dagster UI  ICE_DEMO_MODE=1 DAGSTER_HOME={os.environ['DAGSTER_HOME']} {tools}dg dev"
-    )
-    return _report_failed_files(summary)
-
-
-def tools_prefix() -> str:
-    """How to call this installation's commands from the current directory in a fresh shell.
-
-    ``.venv/bin/`` when they live in a virtualenv under the working directory (``make demo``),
-    the absolute bin directory for another virtualenv, nothing when they are on PATH anyway.
-    """
-    import shutil
-
-    bin_dir = Path(sys.executable).parent
-    try:
-        return f"{bin_dir.relative_to(Path.cwd()).as_posix()}/"
-    except ValueError:
-        pass
-    on_path = shutil.which("ice-pipeline")
-    return "" if on_path and Path(on_path).parent == bin_dir else f"{bin_dir}/"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ice_pipeline import runner
+from ice_pipeline import demo_run, runner
 from ice_pipeline.cli import main
 from ice_pipeline.defs.resources import dispose_engines
 
@@ -104,11 +104,11 @@ def test_demo_data_is_generated_once_per_size(
 
     monkeypatch.setattr("ice_pipeline.demo.generator.generate_demo", fake_generate)
     landing = tmp_path / "landing"
-    assert runner.ensure_demo_data(landing, 300) is True
-    assert runner.ensure_demo_data(landing, 300) is False
-    assert runner.ensure_demo_data(landing, 500) is True
+    assert demo_run.ensure_demo_data(landing, 300) is True
+    assert demo_run.ensure_demo_data(landing, 300) is False
+    assert demo_run.ensure_demo_data(landing, 500) is True
     assert [c["employees"] for c in calls] == [300, 500]
-    assert calls[0]["seed"] == runner.DEMO_SEED and calls[0]["periods"] == 24
+    assert calls[0]["seed"] == demo_run.DEMO_SEED and calls[0]["periods"] == 24
 
 
 def test_demo_hints_name_the_commands_as_a_fresh_shell_finds_them(
@@ -120,8 +120,8 @@ def test_demo_hints_name_the_commands_as_a_fresh_shell_finds_them(
     (tmp_path / ".venv" / "bin").mkdir(parents=True)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "executable", str(tmp_path / ".venv" / "bin" / "python"))
-    assert runner.tools_prefix() == ".venv/bin/"
+    assert demo_run.tools_prefix() == ".venv/bin/"
     elsewhere = tmp_path.parent / "other-venv" / "bin" / "python"
     monkeypatch.setattr(sys, "executable", str(elsewhere))
     monkeypatch.setenv("PATH", "/usr/bin")
-    assert runner.tools_prefix() == f"{elsewhere.parent}/"
+    assert demo_run.tools_prefix() == f"{elsewhere.parent}/"
