@@ -244,7 +244,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_demo_commands(sub)
+    _add_warehouse_commands(sub)
+    _add_inspect_command(sub)
+    _add_run_commands(sub)
+    _add_report_commands(sub)
+    _describe(parser)
+    return parser
 
+
+def _add_demo_commands(sub: argparse._SubParsersAction) -> None:
+    """``demo`` and ``demo-data``."""
     demo = sub.add_parser(
         "demo", help="generate demo data and run the main job on it (embedded DuckDB)"
     )
@@ -283,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     data.set_defaults(handler=_cmd_demo_data)
 
+
+def _add_warehouse_commands(sub: argparse._SubParsersAction) -> None:
+    """``warehouse upgrade`` and ``warehouse grant-analyst``."""
     wh = sub.add_parser("warehouse", help="manage the warehouse schema and analyst access")
     wh_sub = wh.add_subparsers(dest="warehouse_command", required=True, metavar="ACTION")
     up = wh_sub.add_parser("upgrade", help="apply migrations up to the newest revision")
@@ -304,6 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     grant.set_defaults(handler=_cmd_warehouse_grant)
 
+
+def _add_inspect_command(sub: argparse._SubParsersAction) -> None:
+    """``inspect``: one export parsed and validated, nothing written."""
     insp = sub.add_parser(
         "inspect", help="parse and validate one export, write nothing, print a JSON summary"
     )
@@ -320,6 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     insp.set_defaults(handler=_cmd_inspect)
 
+
+def _add_run_commands(sub: argparse._SubParsersAction) -> None:
+    """``run`` and ``pull``."""
     run = sub.add_parser("run", help="run the main job (ingest, index, reports, delivery)")
     which = run.add_mutually_exclusive_group()
     which.add_argument(
@@ -344,6 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
     pull.add_argument("--dry-run", action="store_true", help="fetch and count, land nothing")
     pull.set_defaults(handler=_cmd_pull)
 
+
+def _add_report_commands(sub: argparse._SubParsersAction) -> None:
+    """``report list|show|export``, ``delivery ...`` and ``audit``."""
     rep = sub.add_parser("report", help="read reports back from the archive")
     rep_sub = rep.add_subparsers(dest="report_command", required=True, metavar="ACTION")
     rl = rep_sub.add_parser("list", help="list archived reports")
@@ -380,8 +402,6 @@ def build_parser() -> argparse.ArgumentParser:
     rx.add_argument("directory", help="where to write <period>/*.html and index.html")
     rx.add_argument("--no-pdf", action="store_true", help="skip the executive-summary PDF")
     rx.set_defaults(handler=_cmd_report_export)
-    _describe(parser)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
