@@ -193,6 +193,31 @@ def _rolling_over_hidden_months(
     return problems
 
 
+def _rolling_12m(
+    leavers: np.ndarray, average: np.ndarray, small: np.ndarray, trusted_index: int
+) -> np.ndarray:
+    """Rolling 12-month turnover % per month x department; NaN before 12 trusted months or
+    when the window holds a month withheld for its size.
+    """
+    n_departments = leavers.shape[1]
+    # Cumulative sums give each 12-month window in one subtraction.
+    leavers_cum = np.vstack([np.zeros((1, n_departments)), np.cumsum(leavers, axis=0)])
+    average_cum = np.vstack([np.zeros((1, n_departments)), np.cumsum(average, axis=0)])
+    small_cum = np.vstack([np.zeros((1, n_departments)), np.cumsum(small, axis=0)])
+    rolling = np.full(average.shape, np.nan)
+    for i in range(len(leavers)):
+        if i - 11 < trusted_index:
+            continue
+        window_leavers = leavers_cum[i + 1] - leavers_cum[i - 11]
+        window_average = (average_cum[i + 1] - average_cum[i - 11]) / 12.0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rolling[i] = np.where(
+                window_average > 0, 100.0 * window_leavers / window_average, np.nan
+            )
+        rolling[i] = np.where(small_cum[i + 1] - small_cum[i - 11] > 0, np.nan, rolling[i])
+    return rolling
+
+
 def _dated_turnover(
     roster: pd.DataFrame, periods: list[str], history_start: str | None, min_group: int | None
 ) -> pd.DataFrame:
@@ -241,24 +266,10 @@ def _dated_turnover(
         rate = np.where(average > 0, 100.0 * leavers / average, np.nan)
         voluntary_rate = np.where(average > 0, 100.0 * voluntary_leavers / average, np.nan)
         involuntary_rate = np.where(average > 0, 100.0 * involuntary_leavers / average, np.nan)
-    # Rolling 12 months: cumulative sums give each 12-month window in one subtraction.
-    leavers_cum = np.vstack([np.zeros((1, n_departments)), np.cumsum(leavers, axis=0)])
-    average_cum = np.vstack([np.zeros((1, n_departments)), np.cumsum(average, axis=0)])
-    rolling = np.full(average.shape, np.nan)
     trusted_index = max(0, (trusted_from - months[0]).n)
     # A window holding a month withheld for its size publishes no rolling rate (module docstring).
     small = _under_k(np.maximum(start, end), leavers, min_group or 0)
-    small_cum = np.vstack([np.zeros((1, n_departments)), np.cumsum(small, axis=0)])
-    for i in range(len(months)):
-        if i - 11 < trusted_index:
-            continue
-        window_leavers = leavers_cum[i + 1] - leavers_cum[i - 11]
-        window_average = (average_cum[i + 1] - average_cum[i - 11]) / 12.0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rolling[i] = np.where(
-                window_average > 0, 100.0 * window_leavers / window_average, np.nan
-            )
-        rolling[i] = np.where(small_cum[i + 1] - small_cum[i - 11] > 0, np.nan, rolling[i])
+    rolling = _rolling_12m(leavers, average, small, trusted_index)
 
     month_index = np.array([months.get_loc(m) for m in requested])
     grid_month = np.repeat(month_index, n_departments)
