@@ -206,15 +206,13 @@ def _score_wave(waves: _SurveyWaves, t: int, wave: surveys.SurveyWave) -> None:
 
 def _write_surveys(
     folder: Path,
-    seed: int,
     roster: Roster,
     period_keys: list[str],
     shock: np.ndarray,
-    survey_format: str,
-    response_rate: float,
-    providers_per_respondent: int,
+    params: dict[str, Any],
 ) -> _SurveyWaves:
     """One survey wave per period in the tool's layout, and the mapping."""
+    seed, survey_format = params["seed"], params["survey_format"]
     periods = len(period_keys)
     trend = provider_trend_points(periods)
     dept_shift = department_shift_points(periods)
@@ -247,8 +245,8 @@ def _write_surveys(
             t,
             period,
             roster,
-            response_rate=response_rate,
-            providers_per_respondent=providers_per_respondent,
+            response_rate=params["response_rate"],
+            providers_per_respondent=params["providers_per_respondent"],
             score_shift=shift,
         )
         path = folder / f"{surveys.FILE_PREFIX[survey_format]}_{period}.csv"
@@ -272,17 +270,13 @@ def _write_surveys(
 
 
 def _write_tickets(
-    folder: Path,
-    seed: int,
-    roster: Roster,
-    period_keys: list[str],
-    tickets_per_employee_month: float,
-    ticket_format: str,
-    ticket_locale: str,
-    files: list[str],
+    folder: Path, roster: Roster, period_keys: list[str], params: dict[str, Any], files: list[str]
 ) -> int:
     """One ticket export per period in the tool's layout, and the mapping; the rows written."""
-    ticket_frame = tickets.simulate_tickets(seed, roster, period_keys, tickets_per_employee_month)
+    ticket_format, ticket_locale = params["ticket_format"], params["ticket_locale"]
+    ticket_frame = tickets.simulate_tickets(
+        params["seed"], roster, period_keys, params["tickets_per_employee_month"]
+    )
     ticket_rows = 0
     for period, part in ticket_frame.groupby("period", sort=True):
         path = folder / f"{tickets.FILE_PREFIX[ticket_format]}_{period}.csv"
@@ -304,13 +298,13 @@ def _write_tickets(
 
 def _write_external(
     folder: Path,
-    seed: int,
     period_keys: list[str],
     shock: np.ndarray,
-    responses_per_unit: int,
+    params: dict[str, Any],
     files: list[str],
 ) -> tuple[dict[str, int], dict[str, dict[str, list]]]:
     """NPS and CSAT answers per period with their mappings; rows written and realised metrics."""
+    seed, responses_per_unit = params["seed"], params["external_responses_per_unit"]
     external_rows = {"nps_responses": 0, "csat_responses": 0}
     external_metrics: dict[str, dict[str, list]] = {
         "nps": {u: [] for u in BUSINESS_UNITS},
@@ -368,21 +362,33 @@ def generate_demo(
     folder never mixes two layouts under one mapping.yaml.
     """
     began = time.perf_counter()
-    providers_per_respondent = 3 if providers_per_respondent is None else providers_per_respondent
-    response_rate = 0.45 if response_rate is None else response_rate
-    tickets_per_employee_month = (
-        1 / 12 if tickets_per_employee_month is None else tickets_per_employee_month
-    )
-    if external_responses_per_unit is None:
-        external_responses_per_unit = int(np.clip(employees // 10, 100, 2000))
+    params = {
+        "employees": employees,
+        "periods": periods,
+        "seed": seed,
+        "end_period": end_period,
+        "survey_format": survey_format,
+        "ticket_format": ticket_format,
+        "ticket_locale": ticket_locale,
+        "providers_per_respondent": 3
+        if providers_per_respondent is None
+        else providers_per_respondent,
+        "response_rate": 0.45 if response_rate is None else response_rate,
+        "tickets_per_employee_month": 1 / 12
+        if tickets_per_employee_month is None
+        else tickets_per_employee_month,
+        "external_responses_per_unit": int(np.clip(employees // 10, 100, 2000))
+        if external_responses_per_unit is None
+        else external_responses_per_unit,
+    }
     _check(
         employees,
         periods,
         survey_format,
         ticket_format,
         end_period,
-        providers_per_respondent,
-        response_rate,
+        params["providers_per_respondent"],
+        params["response_rate"],
         ticket_locale,
     )
     out = Path(out)
@@ -397,68 +403,52 @@ def generate_demo(
     roster = simulate_roster(seed, employees, period_keys)
     roster_rows = _write_hr(folders["hr"], roster, period_keys, files["hr"])
     seconds["hr"] = time.perf_counter() - mark
-
     # Surveys: the company shock has one extra leading period so CSAT at t can follow shock t-1.
     mark = time.perf_counter()
     shock = company_shock_points(seed, periods + CSAT_LAG_PERIODS)
-    waves = _write_surveys(
-        folders["surveys"],
-        seed,
-        roster,
-        period_keys,
-        shock,
-        survey_format,
-        response_rate,
-        providers_per_respondent,
-    )
+    waves = _write_surveys(folders["surveys"], roster, period_keys, shock, params)
     files["surveys"] = waves.files
-    survey_counts = waves.counts
     seconds["surveys"] = time.perf_counter() - mark
-
     mark = time.perf_counter()
-    ticket_rows = _write_tickets(
-        folders["tickets"],
-        seed,
-        roster,
-        period_keys,
-        tickets_per_employee_month,
-        ticket_format,
-        ticket_locale,
-        files["tickets"],
-    )
+    ticket_rows = _write_tickets(folders["tickets"], roster, period_keys, params, files["tickets"])
     seconds["tickets"] = time.perf_counter() - mark
-
     mark = time.perf_counter()
     external_rows, external_metrics = _write_external(
-        folders["external"],
-        seed,
-        period_keys,
-        shock,
-        external_responses_per_unit,
-        files["external"],
+        folders["external"], period_keys, shock, params, files["external"]
     )
     seconds["external"] = time.perf_counter() - mark
 
-    params = {
-        "employees": employees,
-        "periods": periods,
-        "seed": seed,
-        "end_period": end_period,
-        "survey_format": survey_format,
-        "ticket_format": ticket_format,
-        "ticket_locale": ticket_locale,
-        "providers_per_respondent": providers_per_respondent,
-        "response_rate": response_rate,
-        "tickets_per_employee_month": tickets_per_employee_month,
-        "external_responses_per_unit": external_responses_per_unit,
+    _write_ground_truth(out, params, period_keys, waves, roster, external_metrics, shock)
+    seconds["total"] = time.perf_counter() - began
+    return {
+        "out": str(out),
+        "periods": [period_keys[0], period_keys[-1]],
+        "parameters": params,
+        "files": {feed: [f"{feed}/{name}" for name in names] for feed, names in files.items()}
+        | {"ground_truth": ["ground_truth.json"]},
+        "rows": {
+            "surveys": waves.counts,
+            "tickets": ticket_rows,
+            "hr_roster": roster_rows,
+            "external": external_rows,
+        },
+        "seconds": {k: round(v, 3) for k, v in seconds.items()},
     }
+
+
+def _write_ground_truth(
+    out: Path,
+    params: dict[str, Any],
+    period_keys: list[str],
+    waves: _SurveyWaves,
+    roster: Roster,
+    external_metrics: dict[str, dict[str, list]],
+    shock: np.ndarray,
+) -> None:
+    qualtrics = params["survey_format"] == "qualtrics"  # other layouts export completes only
     exclusions = {
-        "preview_responses": survey_counts["preview_responses"]
-        if survey_format == "qualtrics"
-        else 0,
-        "incomplete_responses": survey_counts["incomplete_responses"]
-        if survey_format == "qualtrics"
-        else 0,
+        "preview_responses": waves.counts["preview_responses"] if qualtrics else 0,
+        "incomplete_responses": waves.counts["incomplete_responses"] if qualtrics else 0,
     }
     with warnings.catch_warnings():  # departments without respondents have all-NaN rows
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -477,21 +467,6 @@ def generate_demo(
     (out / "ground_truth.json").write_text(
         json.dumps(truth, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    seconds["total"] = time.perf_counter() - began
-    return {
-        "out": str(out),
-        "periods": [period_keys[0], period_keys[-1]],
-        "parameters": params,
-        "files": {feed: [f"{feed}/{name}" for name in names] for feed, names in files.items()}
-        | {"ground_truth": ["ground_truth.json"]},
-        "rows": {
-            "surveys": survey_counts,
-            "tickets": ticket_rows,
-            "hr_roster": roster_rows,
-            "external": external_rows,
-        },
-        "seconds": {k: round(v, 3) for k, v in seconds.items()},
-    }
 
 
 def generate_enterprise_month(
