@@ -257,27 +257,50 @@ def compute_correlations(
             provider_ice, _turnover_series(turnover, cadence(provider_ice), as_of_period), lag
         )
         rows.extend(_pooled_and_each("provider_ice_vs_turnover", "ice", lag, pairs, config))
-        for metric in ("nps", "csat_pct"):
-            external = _external_series(
-                external_metrics, metric, cadence(company_ice), as_of_period
+        rows.extend(
+            _external_results(
+                company_ice, external_metrics, cadence(company_ice), as_of_period, lag, config
             )
-            units = sorted(set(external["entity"]) - {"all"}) if not external.empty else []
-            groups = ["all"] + (units if len(units) > 1 else [])
-            for group in groups:
-                y = external[external["entity"] == group].assign(entity="all")
-                pairs = _pairs(company_ice, y[["period", "entity", "value"]], lag)
-                rows.append(
-                    _result(
-                        "company_ice_vs_external",
-                        "company_ice",
-                        metric,
-                        lag,
-                        group,
-                        pairs,
-                        config,
-                        within=False,
-                    )
+        )
+    return _correlations_table(rows, as_of, config)
+
+
+def _external_results(
+    company_ice: pd.DataFrame,
+    external_metrics: pd.DataFrame,
+    cadence: str,
+    as_of_period: pd.Period,
+    lag: int,
+    config: IndexConfig,
+) -> list[dict[str, object]]:
+    """Company ICE against each external metric: all business units, then each unit."""
+    rows: list[dict[str, object]] = []
+    for metric in ("nps", "csat_pct"):
+        external = _external_series(external_metrics, metric, cadence, as_of_period)
+        units = sorted(set(external["entity"]) - {"all"}) if not external.empty else []
+        groups = ["all"] + (units if len(units) > 1 else [])
+        for group in groups:
+            y = external[external["entity"] == group].assign(entity="all")
+            pairs = _pairs(company_ice, y[["period", "entity", "value"]], lag)
+            rows.append(
+                _result(
+                    "company_ice_vs_external",
+                    "company_ice",
+                    metric,
+                    lag,
+                    group,
+                    pairs,
+                    config,
+                    within=False,
                 )
+            )
+    return rows
+
+
+def _correlations_table(
+    rows: list[dict[str, object]], as_of: str, config: IndexConfig
+) -> pd.DataFrame:
+    """The results with Benjamini-Hochberg q over every test of the run, in a stable order."""
     if not rows:
         return empty_table("correlations")
     result = pd.DataFrame(rows)
