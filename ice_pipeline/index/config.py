@@ -151,6 +151,12 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
 
 
 def _check(config: IndexConfig) -> None:
+    _check_privacy(config)
+    _check_weights(config)
+    _check_statistics(config)
+
+
+def _check_privacy(config: IndexConfig) -> None:
     if config.k_min_respondents < K_FLOOR:
         raise ConfigError(
             "index.k_min_respondents",
@@ -176,6 +182,9 @@ def _check(config: IndexConfig) -> None:
             "comments would be shown for groups smaller than k",
             fix="set comment_min_group at least as large as k_min_respondents",
         )
+
+
+def _check_weights(config: IndexConfig) -> None:
     if (
         min(config.weight_ice_p, config.weight_ice_k) < 0
         or abs(config.weight_ice_p + config.weight_ice_k - 1.0) > 1e-9
@@ -205,6 +214,9 @@ def _check(config: IndexConfig) -> None:
                 f"{target} equals {zero}, so the KPI cannot be scored",
                 fix=f"give {target} (score 100) and {zero} (score 0) different values",
             )
+
+
+def _check_statistics(config: IndexConfig) -> None:
     if not 0.5 < config.confidence_level < 1:
         raise ConfigError(
             "index.confidence_level",
