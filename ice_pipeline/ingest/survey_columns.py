@@ -136,7 +136,8 @@ def _resolve_comments(
     return [resolved[c] for c in columns if c in resolved]
 
 
-def _default_column(name: str | None, columns: list[str]) -> str | None:
+def default_column(name: str | None, columns: list[str]) -> str | None:
+    """The first of a default column's spellings (vendor ``ALIASES``) the file has, or None."""
     if name is None:
         return None
     for candidate in (name, *DEFAULT_ALIASES.get(name, ())):
@@ -158,7 +159,7 @@ def _mapped_column(
         if explicit not in columns:
             raise _missing_column(decoded, sm, key, explicit, columns)
         return explicit
-    return _default_column(default, columns)
+    return default_column(default, columns)
 
 
 def exclusion_policy(sm: SurveyMapping, file_format: str) -> dict[str, Any]:
@@ -210,7 +211,7 @@ def _policy_columns(
                 decoded, sm, f"exclude.{key}", str(name), None, columns
             )
         else:
-            policy_columns[key] = _default_column(str(name), columns) if name else None
+            policy_columns[key] = default_column(str(name), columns) if name else None
     return policy_columns
 
 

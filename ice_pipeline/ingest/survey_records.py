@@ -87,24 +87,18 @@ class RecordContext:
 
 def _respondent_ids(ctx: RecordContext, salt: str) -> tuple[pd.Series, np.ndarray]:
     """The ids as written (a record's place when the layout has none), and the rejected."""
-    decoded, cols, rows, live, quarantine = (
-        ctx.decoded,
-        ctx.cols,
-        ctx.rows,
-        ctx.live,
-        ctx.quarantine,
-    )
+    cols, rows, live = ctx.cols, ctx.rows, ctx.live
     id_column = cols.id_column
     rejected = np.zeros(len(rows), dtype=bool)
     if id_column is not None:
         raw_ids = ctx.body[id_column].str.strip()
     else:
         # Layouts without a response id (Google Forms): the record's place in this file.
-        raw_ids = pd.Series([f"{decoded.sha256[:16]}:{r}" for r in rows], dtype=object)
+        raw_ids = pd.Series([f"{ctx.decoded.sha256[:16]}:{r}" for r in rows], dtype=object)
     if id_column is None or cols.structural:
         return raw_ids, rejected
     missing_id = (raw_ids == "").to_numpy() & live
-    quarantine.add(
+    ctx.quarantine.add(
         rows[missing_id],
         id_column,
         raw_ids[missing_id],
@@ -230,13 +224,8 @@ def _check_dates(
 
 def _departments(ctx: RecordContext) -> tuple[pd.Series, np.ndarray]:
     """The respondent's department per record (fixed, a column, or coded), and the rejected."""
-    sm, rows, live, quarantine, dept_column = (
-        ctx.sm,
-        ctx.rows,
-        ctx.live,
-        ctx.quarantine,
-        ctx.cols.dept_column,
-    )
+    sm, rows, live, quarantine = ctx.sm, ctx.rows, ctx.live, ctx.quarantine
+    dept_column = ctx.cols.dept_column
     n = len(rows)
     rejected = np.zeros(n, dtype=bool)
     if sm.consumer_department_fixed is not None:

@@ -48,7 +48,7 @@ from ice_pipeline.ingest.survey_columns import (
     CommentColumn,
     RatingColumn,
     SurveyColumns,
-    _default_column,
+    default_column,
     drop_personal,
     resolve_columns,
 )
@@ -91,7 +91,6 @@ from ice_pipeline.ingest.vendors import qualtrics
 
 FEED = "surveys"
 QUALTRICS_STATUS_NAMES = qualtrics.STATUS_NAMES
-_Quarantine = Quarantine  # the collector's former name
 
 __all__ = [
     "COMMENT_COLUMNS",
@@ -244,7 +243,7 @@ def _result(
         counts=counts,
         excluded_by_reason=excluded_by_reason,
         quarantined_by_reason=quarantined_by_reason(found, quarantined),
-        name_variants={group: found for group, found in variants.items() if found},
+        name_variants={group: names for group, names in variants.items() if names},
         columns_mapped=[] if cols.structural else cols.mapped,
         columns_unmapped=cols.columns if cols.structural else cols.unmapped,
         ambiguous_dates=records.ambiguous_count,
@@ -364,7 +363,7 @@ def structural_summary(decoded: DecodedFile, file_format: str | None = None) -> 
         "rows_read": len(table.body),
         "columns": table.columns,
     }
-    date_column = _default_column(
+    date_column = default_column(
         FORMAT_DEFAULTS.get(table.file_format, {}).get("responded_at"), table.columns
     )
     summary["date_column"] = date_column
