@@ -81,12 +81,10 @@ def inspect_file(
 
 def _layout(feed: str, file_format: str) -> dict[str, Any] | None:
     """The registry's entry for the layout read (vendors/__init__.py)."""
-    from dataclasses import asdict
-
     from ice_pipeline.ingest.vendors import layout_of
 
     found = layout_of(feed, file_format)
-    return asdict(found) if found else None
+    return found.describe() if found else None
 
 
 def _summary(

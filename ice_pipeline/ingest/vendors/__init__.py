@@ -1,41 +1,34 @@
 """The registry of vendor layouts: which export layouts the ingest knows, and where each lives.
 
-Belongs here: one ``Layout`` per vendor layout (its feed, its ``format:`` name, its vendor
-module, its header rows and one line saying how it is recognised). Detection in surveys.py asks
-the vendor modules; ``ice-pipeline inspect`` and docs/mappings.md name layouts as listed here
-(a test checks every registered format is documented). Adding a layout: write its recogniser in
-the vendor's module (``vendors/<vendor>.py``), list it here, and document it.
+Belongs here: the one list of layouts (``LAYOUTS``), gathered from the vendor modules, and the
+look-ups over it. Each vendor module (``vendors/<vendor>.py``) declares its survey layouts as a
+``LAYOUTS`` tuple of ``Layout`` (layout.py): feed, ``format:`` name, module, header rows, one
+line saying how it is recognised, and how the survey reader handles it (recogniser, column
+names, defaults). Survey detection iterates this registry (``detect``), ``ice-pipeline inspect``
+shows a file's entry, ``mapping.FORMATS`` lists its formats, and docs/mappings.md names every
+one (a test checks). Ticket, HR and external layouts are listed here with their feed reader as
+the module; those readers recognise them.
+
+Adding a survey layout: write ``vendors/<vendor>.py`` with its recogniser, column naming and
+defaults in a ``LAYOUTS`` tuple, add the module to ``_VENDOR_MODULES`` below (listing order is
+the order formats are named in messages; ``priority`` is the detection order), and document it.
 """
 
-from dataclasses import dataclass
+from ice_pipeline.ingest.vendors import (
+    google_forms,
+    limesurvey,
+    long,
+    plain_csv,
+    qualtrics,
+    surveymonkey,
+)
+from ice_pipeline.ingest.vendors.layout import Layout, Records
 
+__all__ = ["LAYOUTS", "Layout", "aliases", "detect", "layout_of", "layouts_of", "qualtrics"]
 
-@dataclass(frozen=True)
-class Layout:
-    """One export layout a reader understands."""
+_VENDOR_MODULES = (qualtrics, surveymonkey, limesurvey, google_forms, long, plain_csv)
 
-    feed: str
-    format: str
-    vendor: str  # the module under ingest/vendors/, or the feed reader (ingest/<feed>.py)
-    header_rows: int
-    recognised_by: str
-
-
-LAYOUTS: tuple[Layout, ...] = (
-    Layout(
-        "surveys",
-        "qualtrics",
-        "qualtrics",
-        3,
-        'third header row of ImportId cells, {"ImportId":...} (2018 on) or '
-        "{'ImportId': ...} (2016-2018)",
-    ),
-    Layout("surveys", "qualtrics_legacy", "qualtrics", 2, "first row V1, V2, ..."),
-    Layout("surveys", "surveymonkey", "surveys", 2, "second row of Response / Open-Ended Response"),
-    Layout("surveys", "limesurvey", "surveys", 1, "Response ID and Date submitted columns"),
-    Layout("surveys", "google_forms", "surveys", 1, "first column Timestamp"),
-    Layout("surveys", "long", "surveys", 1, "respondent_id, provider, dimension, rating columns"),
-    Layout("surveys", "csv", "surveys", 1, "never detected: named in the mapping"),
+_OTHER_FEEDS: tuple[Layout, ...] = (
     Layout("tickets", "servicenow", "tickets", 1, "number with assignment_group or opened_at"),
     Layout("tickets", "servicenow_audit", "tickets", 1, "number and sys_mod_count (event log)"),
     Layout("tickets", "jira", "tickets", 1, "Issue key, or localised Jira headers (languages)"),
@@ -48,12 +41,33 @@ LAYOUTS: tuple[Layout, ...] = (
     Layout("external", "metrics", "external", 1, "metric and value columns"),
 )
 
+LAYOUTS: tuple[Layout, ...] = (
+    *(layout for module in _VENDOR_MODULES for layout in module.LAYOUTS),
+    *_OTHER_FEEDS,
+)
+
 
 def layouts_of(feed: str) -> list[Layout]:
-    """The registered layouts of one feed, in detection order."""
+    """The registered layouts of one feed, in listing order."""
     return [layout for layout in LAYOUTS if layout.feed == feed]
 
 
 def layout_of(feed: str, file_format: str) -> Layout | None:
     """The registered layout of a feed and format (None for one not registered)."""
     return next((x for x in LAYOUTS if x.feed == feed and x.format == file_format), None)
+
+
+def detect(feed: str, records: Records) -> str | None:
+    """The first layout of ``feed``, by priority, whose recogniser accepts the header records."""
+    candidates = sorted(
+        (x for x in layouts_of(feed) if x.recognise is not None), key=lambda x: x.priority
+    )
+    return next((x.format for x in candidates if x.recognise(records)), None)
+
+
+def aliases() -> dict[str, tuple[str, ...]]:
+    """Alternative spellings of the default columns, from every vendor module that has some."""
+    merged: dict[str, tuple[str, ...]] = {}
+    for module in _VENDOR_MODULES:
+        merged.update(getattr(module, "ALIASES", {}))
+    return merged
