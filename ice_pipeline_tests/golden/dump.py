@@ -15,8 +15,12 @@ What is left out, and why (everything else is compared):
   token) and inputs_fingerprint (hashes the settings, which name the engine's URL).
 - Paths: the demo's data directory is a temporary directory, so in every text value it is
   replaced by ``$ICE_DATA_DIR`` (source_file, file_path, target, paths quoted in the HTML).
-Kept on purpose: content hashes (source_sha256, content_sha256, input_fingerprints, answers_hash)
-and Message-IDs, which are functions of the content and keys only.
+- ``input_fingerprints`` (report archive): sha256 of each input table of a report with floats
+  at 12 significant digits. Those tables are compared here themselves, to 1e-9; hashed, float
+  noise far below that (a sum of squares in SQL instead of pandas) would flip a 12th digit
+  somewhere and change every hash.
+Kept on purpose: content hashes (source_sha256, answers_hash, content_sha256 and the report HTML,
+whose figures are rounded for display) and Message-IDs, functions of content and keys only.
 
 Values are compared by column NAME (columns in name order), so a table that becomes a view with
 the same columns (``ice_private.survey_ratings``) still matches, and a column or table added later
@@ -49,6 +53,8 @@ RUN_TIME_COLUMNS = {
     "run_id",
     "inputs_fingerprint",
 }
+# Hashes of tables compared elsewhere with a float tolerance (see the module docstring).
+HASHED_TABLE_COLUMNS = {"input_fingerprints"}
 # Text columns holding JSON whose numbers are computed figures: parsed, so that float noise is
 # compared with the same tolerance as a float column (the JSON text repeats 17 digits).
 JSON_COLUMNS = {("ice_ops.published_figures", "row_json")}
@@ -115,7 +121,8 @@ def dump_warehouse(engine: sa.Engine, data_dir: Path) -> dict[str, TableDump]:
     for name, columns in sorted(list_relations(engine).items()):
         if name in EXCLUDED_TABLES:
             continue
-        kept = sorted((c, t) for c, t in columns if c not in RUN_TIME_COLUMNS)
+        left_out = RUN_TIME_COLUMNS | HASHED_TABLE_COLUMNS
+        kept = sorted((c, t) for c, t in columns if c not in left_out)
         dumps[name] = dump_table(engine, name, kept, str(data_dir))
     return dumps
 
