@@ -307,14 +307,17 @@ def parse_feed(
     hr_employees: pd.DataFrame | None = None,
     now: datetime | None = None,
     read_export: ReadExport | None = None,
+    max_file_mb: float | None = None,
 ) -> FeedParse:
     """Parse every export of ``feed`` in the landing directory, each file at most once.
 
     A file with a file-level problem (``FileProblem``, a mapping ``ConfigError``, or a file the
     operating system cannot read) is recorded in ``problems`` and contributes nothing; the other
     files go on. A survey file must have a mapping with rating rules (``landing_survey_problem``).
+    A file larger than ``max_file_mb`` (``ingest.max_file_mb``) is refused unread, the same way.
     """
     from ice_pipeline.ingest.feeds import landing_exports, landing_survey_problem
+    from ice_pipeline.ingest.limits import oversized_file
 
     reader = read_export
     if reader is None:
@@ -328,6 +331,11 @@ def parse_feed(
         if export.feed != feed:
             continue
         try:
+            too_large = oversized_file(export.path, max_file_mb)
+            if too_large is not None:  # refused before hashing: that alone reads every byte
+                outcome.problems.append(too_large)
+                outcome.failed_files.append(str(export.path))
+                continue
             sha = file_sha256(export.path)
             context = ParseCache.context_key(export.mapping_path, salt, extra)
         except OSError as err:

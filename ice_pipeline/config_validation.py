@@ -1,10 +1,11 @@
 """Checking the whole ICE_CONFIG file before a run does any work.
 
 Belongs here: ``validate_config``, which builds every domain's settings from its section (the
-domain modules own the rules: ``index.config``, ``index.departments``, ``reports.config``,
-``reports.publish``, ``defs.schedules``, ``connectors.config``, the alert recipients of
-``defs.sensors``) and refuses unknown sections. The runner calls it in its preflight, so an
-out-of-range value stops the run in milliseconds instead of failing a step after the ingest.
+domain modules own the rules: ``index.config``, ``index.departments``, ``ingest.limits``,
+``reports.config``, ``reports.publish``, ``defs.schedules``, ``connectors.config``, the alert
+recipients of ``defs.sensors``) and refuses unknown sections. The runner calls it in its
+preflight, so an out-of-range value stops the run in milliseconds instead of failing a step
+after the ingest.
 Each section is still read where it is used.
 """
 
@@ -14,7 +15,16 @@ from typing import Any
 from ice_pipeline.config import section
 from ice_pipeline.errors import ConfigError
 
-KNOWN_SECTIONS = ("index", "reports", "email", "schedule", "alerts", "departments", "connectors")
+KNOWN_SECTIONS = (
+    "index",
+    "ingest",
+    "reports",
+    "email",
+    "schedule",
+    "alerts",
+    "departments",
+    "connectors",
+)
 
 
 def validate_config(config: Mapping[str, Any], environ: Mapping[str, str]) -> None:
@@ -23,6 +33,7 @@ def validate_config(config: Mapping[str, Any], environ: Mapping[str, str]) -> No
     from ice_pipeline.defs.schedules import schedule_settings_from
     from ice_pipeline.index.config import IndexConfig
     from ice_pipeline.index.departments import department_rows
+    from ice_pipeline.ingest.limits import IngestSettings
     from ice_pipeline.reports.config import report_config_for
     from ice_pipeline.reports.publish import EmailConfig
 
@@ -35,6 +46,7 @@ def validate_config(config: Mapping[str, Any], environ: Mapping[str, str]) -> No
         )
     sections = {name: section(dict(config), name) for name in KNOWN_SECTIONS}
     index = IndexConfig.from_section(sections["index"])
+    IngestSettings.from_section(sections["ingest"])
     report_config_for(sections["reports"], index)
     EmailConfig.from_section(sections["email"])
     schedule_settings_from(sections["schedule"], dict(environ))

@@ -25,6 +25,9 @@ def test_example_config_loads_with_every_section() -> None:
     schedule = schedule_settings_from(config["schedule"], {})
     assert schedule.cron == "0 2 * * *"
     assert config["alerts"]["recipients"]
+    from ice_pipeline.ingest.limits import IngestSettings
+
+    assert IngestSettings.from_section(config["ingest"]) == IngestSettings()  # the defaults
 
 
 def test_example_config_passes_the_preflight_validation() -> None:
@@ -40,6 +43,7 @@ def test_example_config_passes_the_preflight_validation() -> None:
     [
         ("index:\n  k_min_respondents: 2\n", "index.k_min_respondents"),
         ("index:\n  alpha: high\n", "index.alpha"),
+        ("ingest:\n  max_file_mb: -1\n", "ingest.max_file_mb"),
         ("schedule:\n  cron: nightly\n", "schedule.cron"),
         ("alerts:\n  recipients: nobody\n", "alerts.recipients"),
         ("emial:\n  transport: smtp\n", "emial"),

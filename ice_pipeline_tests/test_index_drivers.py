@@ -124,6 +124,18 @@ def test_small_groups_are_not_published_and_the_fallback_outcome_is_named():
     assert set(fallback["dimension"]) == set(DIMENSIONS)
 
 
+def test_the_intervals_do_not_depend_on_the_order_of_the_rows():
+    """DuckDB and PostgreSQL return a period's ratings in different orders: same table anyway."""
+    ratings = _survey(120, ["IT", "HR"], seed=9)
+    settings = DriverSettings(bootstrap_replicates=50)
+    table = key_drivers(ratings, "2026-10", k=5, settings=settings)
+    shuffled = key_drivers(
+        ratings.sample(frac=1, random_state=4), "2026-10", k=5, settings=settings
+    )
+    assert table["importance_pct_ci_low"].notna().any()
+    pd.testing.assert_frame_equal(table, shuffled)
+
+
 def test_the_bootstrap_subsample_keeps_large_groups_cheap():
     rng = np.random.default_rng(11)
     n = 60_000

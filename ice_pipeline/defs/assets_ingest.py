@@ -138,6 +138,7 @@ def _ingest_feed(
             cache,
             salt=pipeline.salt(),
             hr_employees=_roster(pipeline) if feed == "tickets" else None,
+            max_file_mb=pipeline.ingest_settings().max_file_mb,
         )
         engine = warehouse.engine()
         with exclusive_write(engine, "source_files", feed):

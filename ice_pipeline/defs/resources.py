@@ -170,6 +170,12 @@ class PipelineSettingsResource(dg.ConfigurableResource):
 
         return IndexConfig.from_section(self.section("index"))
 
+    def ingest_settings(self) -> Any:
+        """The ``ingest`` section as :class:`ice_pipeline.ingest.limits.IngestSettings`."""
+        from ice_pipeline.ingest.limits import IngestSettings
+
+        return IngestSettings.from_section(self.section("ingest"))
+
 
 class EmailResource(dg.ConfigurableResource):
     """Where reports and alerts are sent: an SMTP server, or (default) an outbox of .eml files.

@@ -142,10 +142,13 @@ def relative_importance(
 
 def _wide(ratings: pd.DataFrame, dimensions: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
     """(respondent, provider) pairs and their (pairs, dimensions) score matrix, NaN = unanswered."""
+    # Sorted, so that the bootstrap (which draws rows by position) does not depend on the order
+    # in which the warehouse returned the ratings: DuckDB and PostgreSQL return different orders.
     pair_codes, pairs = pd.factorize(
         pd.MultiIndex.from_arrays(
             [ratings["respondent_id"].astype(str), ratings["provider_department"].astype(str)]
-        )
+        ),
+        sort=True,
     )
     dimension_codes = pd.Categorical(ratings["dimension"].astype(str), categories=dimensions).codes
     scores = np.full((len(pairs), len(dimensions)), np.nan)
