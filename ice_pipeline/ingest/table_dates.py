@@ -9,9 +9,10 @@ order cannot be told) and ``future_reasons``. The order arithmetic on numeric da
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from ice_pipeline.ingest.common import parse_dates
+from ice_pipeline.ingest.common import parse_dates, period_of
 from ice_pipeline.ingest.languages import english_month_names
 
 _NAMED_MONTH_FORMATS = (
@@ -171,3 +172,16 @@ def future_reasons(values: pd.Series, now: datetime, column: str) -> pd.Series:
         for v in values[future]
     ]
     return reasons
+
+
+def period_per_row(timestamps: pd.Series, cadence: str = "month") -> pd.Series:
+    """``common.period_of`` of each timestamp, formatted once per distinct month.
+
+    The same keys (a month or quarter key is a function of the month alone) without formatting
+    100k timestamps one by one: that per-row strftime was most of a large ticket file's period.
+    """
+    months = timestamps.to_numpy(dtype="datetime64[ns]").astype("datetime64[M]")
+    codes, distinct = pd.factorize(months)
+    keys = period_of(pd.Series(distinct.astype("datetime64[ns]")), cadence).to_numpy(dtype=object)
+    per_row = np.append(keys, pd.NA)[codes]  # code -1 (no timestamp) -> the last entry, NA
+    return pd.Series(per_row, index=timestamps.index, dtype="string")

@@ -138,9 +138,15 @@ def _records(
             },
             dtype=object,
         )
+        # A record holds something when any cell is more than blank: only the records not yet
+        # known to hold something are looked at in the next column (usually none after the id).
         filled = np.zeros(len(body), dtype=bool)
         for name in body.columns:
-            filled |= (body[name].str.strip() != "").to_numpy()
+            todo = np.flatnonzero(~filled)
+            if not len(todo):
+                break
+            cells = pd.Series(body[name].to_numpy()[todo], dtype=object)
+            filled[todo] = (cells.str.strip() != "").to_numpy()
         return header, body, filled
     rows = read_csv_rows(decoded, delimiter=delimiter)
     if not rows:

@@ -11,9 +11,11 @@ columns a layout has is ingest/vendors/; the rules are documented in tickets.py 
 docs/mappings.md (Tickets).
 """
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ice_pipeline.ingest.languages import priority_words
@@ -35,8 +37,38 @@ DEFAULT_PRIORITY_VALUES = {
 DEFAULT_SATISFACTION_VALUES: dict[str, float | None] = dict(zendesk.SATISFACTION_VALUES)
 
 
+def _per_distinct(
+    parse: Callable[[pd.Series], tuple[pd.Series, pd.Series]], raw: pd.Series
+) -> tuple[pd.Series, pd.Series]:
+    """``parse`` run once per distinct value, spread back to every row.
+
+    The same result (each output is a function of the value alone); 100k tickets carry a handful
+    of priorities and satisfaction labels, so the string work runs on those few values.
+    """
+    codes, distinct = pd.factorize(raw.to_numpy(dtype=object))
+    if len(distinct) == 0:
+        return parse(raw)
+    values, reasons = parse(pd.Series(np.asarray(distinct, dtype=object), dtype=object))
+    # Code -1 (a missing cell) takes the missing value / no reason.
+    spread_values = values.array.take(codes, allow_fill=True)
+    spread_reasons = np.append(reasons.to_numpy(dtype=object), None)[codes]
+    return (
+        pd.Series(spread_values, index=raw.index, dtype=values.dtype),
+        pd.Series(spread_reasons, index=raw.index, dtype=object),
+    )
+
+
 def parse_priority(raw: pd.Series, raw_mapping: dict[str, Any]) -> tuple[pd.Series, pd.Series]:
     """Priority text -> 1 (most urgent) .. 5, with reasons for values that are not understood."""
+    return _per_distinct(lambda values: _parse_priority(values, raw_mapping), raw)
+
+
+def parse_satisfaction(raw: pd.Series, raw_mapping: dict[str, Any]) -> tuple[pd.Series, pd.Series]:
+    """Satisfaction scores (1-5) or labels -> floats, with reasons for values not understood."""
+    return _per_distinct(lambda values: _parse_satisfaction(values, raw_mapping), raw)
+
+
+def _parse_priority(raw: pd.Series, raw_mapping: dict[str, Any]) -> tuple[pd.Series, pd.Series]:
     custom = {k.lower(): v for k, v in text_map(raw_mapping, "priority_values").items()}
     lookup = {**DEFAULT_PRIORITY_VALUES, **priority_words(), **custom}
     out = pd.Series(pd.NA, index=raw.index, dtype="Int64")
@@ -55,8 +87,7 @@ def parse_priority(raw: pd.Series, raw_mapping: dict[str, Any]) -> tuple[pd.Seri
     return out, reasons
 
 
-def parse_satisfaction(raw: pd.Series, raw_mapping: dict[str, Any]) -> tuple[pd.Series, pd.Series]:
-    """Satisfaction scores (1-5) or labels -> floats, with reasons for values not understood."""
+def _parse_satisfaction(raw: pd.Series, raw_mapping: dict[str, Any]) -> tuple[pd.Series, pd.Series]:
     custom = {k.lower(): v for k, v in text_map(raw_mapping, "satisfaction_values").items()}
     lookup = {**DEFAULT_SATISFACTION_VALUES, **custom}
     numbers = pd.to_numeric(raw, errors="coerce")

@@ -39,9 +39,9 @@ from typing import Any
 
 import pandas as pd
 
-from ice_pipeline.ingest.common import DecodedFile, ParseResult, period_of
+from ice_pipeline.ingest.common import DecodedFile, ParseResult
 from ice_pipeline.ingest.languages import layout_from_aliases
-from ice_pipeline.ingest.table_dates import future_reasons, parse_date_column
+from ice_pipeline.ingest.table_dates import future_reasons, parse_date_column, period_per_row
 from ice_pipeline.ingest.table_read import (
     DEFAULT_MISSING,
     PERSON_COLUMNS,
@@ -220,7 +220,7 @@ def _candidate(
     period = str(tickets.raw_mapping.get("period") or "month")
     candidate = pd.DataFrame(
         {
-            "period": period_of(opened, period).astype(object),
+            "period": period_per_row(opened, period).astype(object),
             "ticket_id": tickets.column("ticket_id").astype(object),
             "provider_department": provider,
             "consumer_department": consumer,
