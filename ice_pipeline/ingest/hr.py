@@ -4,7 +4,7 @@ Belongs here: reading HRIS rosters (BambooHR/Workday-like: employee id, departme
 termination date, termination type) and attrition snapshots without dates (the IBM attrition
 set: Attrition Yes/No). Only the canonical columns leave this module: names, e-mail addresses,
 locations, pay and every other column are dropped, and employee ids are replaced by the salted
-pseudonym (the same one tickets.py computes for requesters, so tickets join the roster).
+pseudonym (the same one ticket_fields.py computes for requesters, so tickets join the roster).
 Turnover arithmetic lives in ice_pipeline/index/turnover.py, not here.
 
 Documented rules (docs/mappings.md, HR):
