@@ -31,79 +31,35 @@ import pandas as pd
 from ice_pipeline.errors import FileProblem
 from ice_pipeline.ingest.common import DecodedFile, ParseResult, empty_quarantine, period_of
 from ice_pipeline.ingest.fixed import add_fixed_columns
-from ice_pipeline.ingest.languages import with_aliases
-from ice_pipeline.ingest.tickets import (
-    RowProblems,
+from ice_pipeline.ingest.table_dates import future_reasons, parse_date_column
+from ice_pipeline.ingest.table_read import (
     choose_format,
     clean_missing,
-    finish_result,
-    future_reasons,
     mapping_dict,
     mapping_name,
-    parse_date_column,
     read_table,
     resolve_columns,
     text_map,
     unmapped_columns,
 )
-
-
-def canonical_columns(table_name: str) -> list[str]:
-    """Column names of a canonical table (validation.py, imported on use: it loads pandera and
-    SQLAlchemy, which ``ice-pipeline inspect`` of a structural file must not pay for).
-    """
-    from ice_pipeline.ingest.validation import canonical_columns as columns_of
-
-    return columns_of(table_name)
-
-
-def validate_canonical(*args: Any, **kwargs: Any) -> Any:
-    """validation.validate_canonical, imported on use (see canonical_columns)."""
-    from ice_pipeline.ingest.validation import validate_canonical as validate
-
-    return validate(*args, **kwargs)
-
+from ice_pipeline.ingest.table_result import (
+    ExportRows,
+    RowProblems,
+    canonical_columns,
+    finish_result,
+    validate_canonical,
+)
+from ice_pipeline.ingest.vendors import external_answers, external_metrics, layouts_of
+from ice_pipeline.ingest.vendors.table_detection import default_columns, recognised_format
 
 FEED = "external"
-FORMATS = ("nps_responses", "csat_responses", "metrics")
+FORMATS = tuple(layout.format for layout in layouts_of(FEED))
+# Default columns per layout (localised aliases included): vendors/external_answers.py and
+# vendors/external_metrics.py.
+DEFAULT_COLUMNS: dict[str, dict[str, list[str]]] = default_columns(FEED)
+SCALES = external_answers.SCALES
+DEFAULT_METRIC_NAMES = external_metrics.METRIC_NAMES
 Z_95 = 1.959963984540054
-DEFAULT_COLUMNS: dict[str, dict[str, list[str]]] = {
-    "nps_responses": {
-        "responded_at": ["responded_at", "date", "response date", "submitted at", "timestamp"],
-        "business_unit": ["business_unit", "business unit", "segment"],
-        "score": [
-            "score",
-            "likely to recommend",
-            "likelytorecommend",
-            "nps",
-            "recommendation_score",
-        ],
-    },
-    "csat_responses": {
-        "responded_at": ["responded_at", "date", "response date", "submitted at", "timestamp"],
-        "business_unit": ["business_unit", "business unit", "segment"],
-        "score": ["score", "satisfaction", "csat"],
-    },
-    "metrics": {
-        "period": ["period"],
-        "business_unit": ["business_unit", "business unit"],
-        "metric": ["metric"],
-        "value": ["value"],
-        "n_responses": ["n_responses", "n"],
-        "value_ci_low": ["value_ci_low", "ci_low"],
-        "value_ci_high": ["value_ci_high", "ci_high"],
-        "department": ["department"],
-    },
-}
-SCALES = {"nps_responses": (0, 10), "csat_responses": (1, 5)}
-DEFAULT_METRIC_NAMES = {
-    "nps": "nps",
-    "net promoter score": "nps",
-    "csat": "csat_pct",
-    "csat_pct": "csat_pct",
-    "csat %": "csat_pct",
-    "top-2-box %": "csat_pct",
-}
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$")
 
 
@@ -127,18 +83,9 @@ def wilson_interval(successes: int, n: int) -> tuple[float, float]:
     return 100 * max(0.0, centre - half), 100 * min(1.0, centre + half)
 
 
-DEFAULT_COLUMNS = with_aliases(DEFAULT_COLUMNS, "external")  # issue 16: localised headers
-
-
 def detect_external_format(columns: list[str]) -> str | None:
-    names = {str(c).strip().lower() for c in columns}
-    if {"metric", "value"} <= names:
-        return "metrics"
-    if names & set(DEFAULT_COLUMNS["nps_responses"]["score"]):
-        return "nps_responses"
-    if names & set(DEFAULT_COLUMNS["csat_responses"]["score"]):
-        return "csat_responses"
-    return None
+    """The external layout of a header: the registered layouts' recognisers (ingest/vendors/)."""
+    return recognised_format(FEED, {str(c).strip().lower() for c in columns})
 
 
 def read_external(
@@ -218,11 +165,54 @@ def _read_responses(
     excluded: dict[str, int],
     now: datetime,
 ) -> ParseResult:
-    problems = RowProblems()
-    score_column = columns["score"]
-    answers = frame[score_column]
+    """Answers -> one NPS or CSAT row per period and business unit, with its interval."""
+    rows = ExportRows(frame, columns, raw_mapping)
+    # In this order on purpose: a cell with several problems joins their reasons in order.
+    asked, scores = _scores(rows, chosen, excluded)
+    units = _business_units(raw_mapping, frame, columns)
+    rows.problems.add_mask(
+        asked & units.isna(),
+        columns["business_unit"],
+        units,
+        "business unit is missing; set business_unit_default in the mapping to keep such answers",
+    )
+    period, ambiguous = _response_periods(rows, asked, now)
+    usable = asked & ~frame.index.isin(rows.problems.index)
+    answered = pd.DataFrame(
+        {"period": period[usable], "business_unit": units[usable], "score": scores[usable]}
+    )
+    aggregated = _aggregate(answered, chosen)
+    min_responses = int(raw_mapping.get("min_responses", 1))
+    small = aggregated["n_responses"] < min_responses
+    if small.any():
+        excluded[f"answer in a group of fewer than {min_responses} responses"] = int(
+            aggregated.loc[small, "n_responses"].sum()
+        )
+        aggregated = aggregated[~small]
+    aggregated["department"] = _departments(raw_mapping, aggregated["business_unit"])
+    # Schema ice is the analysts' surface: the file's name only, never a path on the server
+    # (ice_ops.source_files keeps the full path under the same sha256).
+    aggregated["source_file"] = Path(decoded.path).name
+    aggregated["source_sha256"] = decoded.sha256
+    aggregated["n_responses"] = aggregated["n_responses"].astype("Int64")
+    good, late = validate_canonical(
+        "external_metrics", aggregated[canonical_columns("external_metrics")], FEED, decoded
+    )
+    rows_read = len(frame) + blank_lines
+    return _responses_result(
+        decoded, chosen, rows, (good, late), source_rows, rows_read, excluded, ambiguous
+    )
+
+
+def _scores(rows: ExportRows, chosen: str, excluded: dict[str, int]) -> tuple[pd.Series, pd.Series]:
+    """(which rows hold an answer, the answers as numbers); bad answers are problems.
+
+    Unanswered items (blank or a ``not_applicable`` code) are counted as excluded.
+    """
+    score_column = rows.columns["score"]
+    answers = rows.frame[score_column]
     not_applicable = {
-        str(v).strip() for v in raw_mapping.get("not_applicable", ["NA", "N/A", "n/a"])
+        str(v).strip() for v in rows.raw_mapping.get("not_applicable", ["NA", "N/A", "n/a"])
     }
     unanswered = answers.isna() | answers.isin(not_applicable)
     if unanswered.any():
@@ -230,60 +220,61 @@ def _read_responses(
     low, high = SCALES[chosen]
     scores = pd.to_numeric(answers, errors="coerce")
     asked = ~unanswered
-    problems.add_mask(
+    rows.problems.add_mask(
         asked & scores.isna(),
         score_column,
         answers,
         score_column + " '" + answers.fillna("") + "' is not a number",
     )
-    problems.add_mask(
+    rows.problems.add_mask(
         asked & scores.notna() & (scores != scores.round()),
         score_column,
         answers,
         score_column + " " + answers.fillna("") + " is not a whole number",
     )
-    problems.add_mask(
+    rows.problems.add_mask(
         asked & scores.notna() & ((scores < low) | (scores > high)),
         score_column,
         answers,
         score_column + " " + answers.fillna("") + f" is outside {low}-{high}",
     )
+    return asked, scores
 
-    units = _business_units(raw_mapping, frame, columns)
-    problems.add_mask(
-        asked & units.isna(),
-        columns["business_unit"],
-        units,
-        "business unit is missing; set business_unit_default in the mapping to keep such answers",
-    )
-    ambiguous = 0
+
+def _response_periods(rows: ExportRows, asked: pd.Series, now: datetime) -> tuple[pd.Series, int]:
+    """(period per answer, ambiguous dates): ``period_value``, else the response date's month."""
+    raw_mapping, frame = rows.raw_mapping, rows.frame
     if raw_mapping.get("period_value"):
-        period = pd.Series(str(raw_mapping["period_value"]), index=frame.index, dtype=object)
-    else:
-        when, date_reasons, ambiguous = parse_date_column(
-            frame[columns["responded_at"]], raw_mapping, columns["responded_at"]
-        )
-        problems.add(
-            date_reasons.where(asked), columns["responded_at"], frame[columns["responded_at"]]
-        )
-        problems.add(
-            future_reasons(when, now, columns["responded_at"]).where(asked),
-            columns["responded_at"],
-            frame[columns["responded_at"]],
-        )
-        problems.add_mask(
-            asked & when.isna() & date_reasons.isna(),
-            columns["responded_at"],
-            frame[columns["responded_at"]],
-            "the response date is missing",
-        )
-        period = period_of(when, str(raw_mapping.get("period") or "month")).astype(object)
-
-    bad_index = problems.index
-    usable = asked & ~frame.index.isin(bad_index)
-    answered = pd.DataFrame(
-        {"period": period[usable], "business_unit": units[usable], "score": scores[usable]}
+        return pd.Series(str(raw_mapping["period_value"]), index=frame.index, dtype=object), 0
+    date_column = rows.columns["responded_at"]
+    when, date_reasons, ambiguous = parse_date_column(frame[date_column], raw_mapping, date_column)
+    rows.problems.add(date_reasons.where(asked), date_column, frame[date_column])
+    rows.problems.add(
+        future_reasons(when, now, date_column).where(asked), date_column, frame[date_column]
     )
+    rows.problems.add_mask(
+        asked & when.isna() & date_reasons.isna(),
+        date_column,
+        frame[date_column],
+        "the response date is missing",
+    )
+    period = period_of(when, str(raw_mapping.get("period") or "month")).astype(object)
+    return period, ambiguous
+
+
+_AGGREGATE_COLUMNS = [
+    "period",
+    "business_unit",
+    "metric",
+    "value",
+    "n_responses",
+    "value_ci_low",
+    "value_ci_high",
+]
+
+
+def _aggregate(answered: pd.DataFrame, chosen: str) -> pd.DataFrame:
+    """One row per (period, business unit): NPS or top-2-box CSAT %, n and the 95% interval."""
     rows: list[dict[str, Any]] = []
     for (period_key, unit), group in answered.groupby(["period", "business_unit"], sort=True):
         n = len(group)
@@ -306,42 +297,28 @@ def _read_responses(
                 "value_ci_high": ci_high,
             }
         )
-    aggregated = pd.DataFrame(
-        rows,
-        columns=[
-            "period",
-            "business_unit",
-            "metric",
-            "value",
-            "n_responses",
-            "value_ci_low",
-            "value_ci_high",
-        ],
-    )
-    min_responses = int(raw_mapping.get("min_responses", 1))
-    small = aggregated["n_responses"] < min_responses
-    if small.any():
-        excluded[f"answer in a group of fewer than {min_responses} responses"] = int(
-            aggregated.loc[small, "n_responses"].sum()
-        )
-        aggregated = aggregated[~small]
-    aggregated["department"] = _departments(raw_mapping, aggregated["business_unit"])
-    # Schema ice is the analysts' surface: the file's name only, never a path on the server
-    # (ice_ops.source_files keeps the full path under the same sha256).
-    aggregated["source_file"] = Path(decoded.path).name
-    aggregated["source_sha256"] = decoded.sha256
-    aggregated["n_responses"] = aggregated["n_responses"].astype("Int64")
-    good, late = validate_canonical(
-        "external_metrics", aggregated[canonical_columns("external_metrics")], FEED, decoded
-    )
-    early = problems.quarantine(FEED, decoded, source_rows)
+    return pd.DataFrame(rows, columns=_AGGREGATE_COLUMNS)
+
+
+def _responses_result(
+    decoded: DecodedFile,
+    chosen: str,
+    rows: ExportRows,
+    validated: tuple[pd.DataFrame, pd.DataFrame],
+    source_rows: pd.Series,
+    rows_read: int,
+    excluded: dict[str, int],
+    ambiguous: int,
+) -> ParseResult:
+    """The ParseResult of an answer file: answers counted per source row, not per output row."""
+    good, late = validated
+    early = rows.problems.quarantine(FEED, decoded, source_rows)
     quarantine = (
         pd.concat([q for q in (early, late) if not q.empty], ignore_index=True)
         if not (early.empty and late.empty)
         else empty_quarantine()
     )
     rows_quarantined = int(early["source_row"].nunique()) if not early.empty else 0
-    rows_read = len(frame) + blank_lines
     rows_excluded = sum(excluded.values())
     by_reason: dict[str, int] = {}
     for reason in quarantine["reason"]:
@@ -363,8 +340,8 @@ def _read_responses(
         },
         excluded_by_reason=excluded,
         quarantined_by_reason=by_reason,
-        columns_mapped=[f"{role}: {name}" for role, name in columns.items()],
-        columns_unmapped=unmapped_columns(frame, columns.values()),
+        columns_mapped=[f"{role}: {name}" for role, name in rows.columns.items()],
+        columns_unmapped=unmapped_columns(rows.frame, rows.columns.values()),
         ambiguous_dates=ambiguous,
     )
 

@@ -4,7 +4,7 @@ Belongs here: reading HRIS rosters (BambooHR/Workday-like: employee id, departme
 termination date, termination type) and attrition snapshots without dates (the IBM attrition
 set: Attrition Yes/No). Only the canonical columns leave this module: names, e-mail addresses,
 locations, pay and every other column are dropped, and employee ids are replaced by the salted
-pseudonym (the same one tickets.py computes for requesters, so tickets join the roster).
+pseudonym (the same one ticket_fields.py computes for requesters, so tickets join the roster).
 Turnover arithmetic lives in ice_pipeline/index/turnover.py, not here.
 
 Documented rules (docs/mappings.md, HR):
@@ -34,78 +34,43 @@ from ice_pipeline.ingest.common import DecodedFile, ParseResult, period_of
 from ice_pipeline.ingest.fixed import add_fixed_columns
 from ice_pipeline.ingest.hr_status import (
     ACTIVE,
+    UnplacedValue,
     place_statuses,
     unplaced_values,
 )
-from ice_pipeline.ingest.languages import with_aliases
 from ice_pipeline.ingest.privacy import pseudonymize
-from ice_pipeline.ingest.tickets import (
-    RowProblems,
+from ice_pipeline.ingest.table_dates import parse_date_column
+from ice_pipeline.ingest.table_read import (
     choose_format,
     clean_missing,
-    finish_result,
     mapping_dict,
     mapping_name,
-    parse_date_column,
     read_table,
     resolve_columns,
     text_map,
-    truthy,
     unmapped_columns,
 )
-
-
-def canonical_columns(table_name: str) -> list[str]:
-    """Column names of a canonical table (validation.py, imported on use: it loads pandera and
-    SQLAlchemy, which ``ice-pipeline inspect`` of a structural file must not pay for).
-    """
-    from ice_pipeline.ingest.validation import canonical_columns as columns_of
-
-    return columns_of(table_name)
-
+from ice_pipeline.ingest.table_result import (
+    ExportRows,
+    canonical_columns,
+    finish_result,
+    truthy,
+)
+from ice_pipeline.ingest.vendors import layouts_of
+from ice_pipeline.ingest.vendors.table_detection import default_columns, recognised_format
 
 FEED = "hr"
-FORMATS = ("roster", "snapshot")
-DEFAULT_COLUMNS: dict[str, dict[str, list[str]]] = {
-    "roster": {
-        "employee_id": [
-            "employee id",
-            "employee_id",
-            "employee number",
-            "employee #",
-            "employeenumber",
-            "worker id",
-            "employee_number",
-        ],
-        "department": ["department", "dept", "supervisory organization", "department name"],
-        "hire_date": ["hire date", "hire_date", "original hire date", "start date", "hired"],
-        "termination_date": ["termination date", "termination_date", "term date", "termination"],
-        "termination_type": [
-            "termination type",
-            "termination_type",
-            "termination category",
-            "term type",
-            "employment status",
-            "employmentstatus",
-            "employee status",
-        ],
-    },
-    "snapshot": {
-        "employee_id": ["employeenumber", "employee number", "employee id", "employee_id"],
-        "department": ["department", "dept"],
-        "attrited": ["attrition", "attrited", "left"],
-    },
-}
-DEFAULT_COLUMNS = with_aliases(DEFAULT_COLUMNS, "hr")  # issue 16: localised headers
+FORMATS = tuple(layout.format for layout in layouts_of(FEED))
+# Default columns per layout (localised aliases included): vendors/hris.py.
+DEFAULT_COLUMNS: dict[str, dict[str, list[str]]] = default_columns(FEED)
 DEFAULT_PERIOD_IN_FILENAME = r"(\d{4}-\d{2})"
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 def detect_hr_format(columns: list[str]) -> str:
+    """The HR layout of a header: a registered layout's recogniser (vendors/hris.py)."""
     names = {str(c).strip().lower() for c in columns}
-    has_dates = bool(names & set(DEFAULT_COLUMNS["roster"]["hire_date"]))
-    has_attrition = bool(names & set(DEFAULT_COLUMNS["snapshot"]["attrited"]))
-    return "snapshot" if has_attrition and not has_dates else "roster"
+    return recognised_format(FEED, names) or "roster"  # the roster takes every other header
 
 
 def _snapshot_period(
@@ -163,80 +128,16 @@ def read_hr(
         "HR export",
     )
     frame = clean_missing(frame, raw_mapping)
-    problems = RowProblems()
-
-    def column(role: str) -> pd.Series:
-        return (
-            frame[columns[role]]
-            if role in columns
-            else pd.Series(None, index=frame.index, dtype=object)
-        )
-
-    hire, hire_reasons, amb1 = parse_date_column(
-        column("hire_date"), raw_mapping, columns.get("hire_date", "hire_date")
-    )
-    term, term_reasons, amb2 = parse_date_column(
-        column("termination_date"), raw_mapping, columns.get("termination_date", "termination_date")
-    )
-    problems.add(hire_reasons, columns.get("hire_date", "hire_date"), column("hire_date"))
-    problems.add(
-        term_reasons,
-        columns.get("termination_date", "termination_date"),
-        column("termination_date"),
-    )
-
-    types_raw = column("termination_type")
-    type_column = columns.get("termination_type", "termination_type")
-    placed = place_statuses(types_raw, raw_mapping)
-    unknown = types_raw.notna() & placed.isna()
-    problems.add_mask(
-        unknown,
-        type_column,
-        types_raw,
-        "termination type '"
-        + types_raw.fillna("")
-        + "' is not mapped to voluntary or involuntary; "
-        "add it to termination_types in the mapping",
-    )
-    # A status that says the employee left, with no date: turnover cannot place the leaver in
-    # a month and would count them as still employed, so the row is quarantined, not guessed.
-    if "termination_date" in columns:
-        undated = (
-            placed.isin(["voluntary", "involuntary"])
-            & term.isna()
-            & column("termination_date").isna()
-        )
-        problems.add_mask(
-            undated,
-            type_column,
-            types_raw,
-            "status '"
-            + types_raw.fillna("")
-            + "' says the employee left but the termination date is missing",
-        )
-    termination_type = placed.where(placed != ACTIVE, None)
-    unplaced = unplaced_values(types_raw, placed, raw_mapping, type_column)
-
-    attrited = pd.Series(pd.NA, index=frame.index, dtype="boolean")
-    if "attrited" in columns:
-        attrited, attrition_reasons = truthy(column("attrited"), columns["attrited"])
-        problems.add(attrition_reasons, columns["attrited"], column("attrited"))
-
+    rows = ExportRows(frame, columns, raw_mapping)
+    # In this order on purpose: a cell with several problems joins their reasons in order.
+    hire, term, ambiguous = _employment_dates(rows)
+    termination_type, unplaced = _termination_types(rows, term)
+    attrited = _attrition(rows)
+    department = rows.column("department")
     department_map = text_map(raw_mapping, "departments")
-    department = column("department")
     if department_map:
         department = department.map(lambda d: department_map.get(d, d) if d is not None else None)
-
-    ids = column("employee_id")
-    pseudonyms = pseudonymize(ids, salt)  # once: 100k keyed hashes cost about half a second
-    repeated = ids.notna() & ids.duplicated(keep="first")
-    problems.add_mask(
-        repeated,
-        columns["employee_id"],
-        pseudonyms,
-        "employee id appears more than once in the file (the first row is kept)",
-    )
-
+    pseudonyms = _pseudonyms(rows, salt)
     snapshot = _snapshot_period(decoded, raw_mapping, [hire, term])
     candidate = pd.DataFrame(
         {
@@ -260,12 +161,83 @@ def read_hr(
         "employees",
         candidate,
         source_rows,
-        problems,
+        rows.problems,
         rows_read=len(frame) + blank_lines,
         excluded_by_reason={"blank line": blank_lines} if blank_lines else {},
         columns_mapped=[f"{role}: {name}" for role, name in columns.items()],
         columns_unmapped=unmapped_columns(frame, columns.values()),
-        ambiguous_dates=amb1 + amb2,
+        ambiguous_dates=ambiguous,
     )
     result.unplaced_values = [value.as_dict() for value in unplaced]
     return result
+
+
+def _employment_dates(rows: ExportRows) -> tuple[pd.Series, pd.Series, int]:
+    """(hire dates, termination dates, ambiguous count); unreadable dates are problems."""
+    hire, hire_reasons, amb1 = parse_date_column(
+        rows.column("hire_date"), rows.raw_mapping, rows.name("hire_date")
+    )
+    term, term_reasons, amb2 = parse_date_column(
+        rows.column("termination_date"), rows.raw_mapping, rows.name("termination_date")
+    )
+    rows.problems.add(hire_reasons, rows.name("hire_date"), rows.column("hire_date"))
+    rows.problems.add(term_reasons, rows.name("termination_date"), rows.column("termination_date"))
+    return hire, term, amb1 + amb2
+
+
+def _termination_types(rows: ExportRows, term: pd.Series) -> tuple[pd.Series, list[UnplacedValue]]:
+    """(voluntary / involuntary / None per row, the status values the mapping does not place)."""
+    types_raw = rows.column("termination_type")
+    type_column = rows.name("termination_type")
+    placed = place_statuses(types_raw, rows.raw_mapping)
+    unknown = types_raw.notna() & placed.isna()
+    rows.problems.add_mask(
+        unknown,
+        type_column,
+        types_raw,
+        "termination type '"
+        + types_raw.fillna("")
+        + "' is not mapped to voluntary or involuntary; "
+        "add it to termination_types in the mapping",
+    )
+    # A status that says the employee left, with no date: turnover cannot place the leaver in
+    # a month and would count them as still employed, so the row is quarantined, not guessed.
+    if "termination_date" in rows.columns:
+        undated = (
+            placed.isin(["voluntary", "involuntary"])
+            & term.isna()
+            & rows.column("termination_date").isna()
+        )
+        rows.problems.add_mask(
+            undated,
+            type_column,
+            types_raw,
+            "status '"
+            + types_raw.fillna("")
+            + "' says the employee left but the termination date is missing",
+        )
+    termination_type = placed.where(placed != ACTIVE, None)
+    return termination_type, unplaced_values(types_raw, placed, rows.raw_mapping, type_column)
+
+
+def _attrition(rows: ExportRows) -> pd.Series:
+    """The snapshot's Attrition Yes/No as booleans (missing in a roster)."""
+    if "attrited" not in rows.columns:
+        return pd.Series(pd.NA, index=rows.frame.index, dtype="boolean")
+    attrited, reasons = truthy(rows.column("attrited"), rows.columns["attrited"])
+    rows.problems.add(reasons, rows.columns["attrited"], rows.column("attrited"))
+    return attrited
+
+
+def _pseudonyms(rows: ExportRows, salt: str) -> pd.Series:
+    """Salted pseudonyms of the employee ids; a repeated id is a problem (first row kept)."""
+    ids = rows.column("employee_id")
+    pseudonyms = pseudonymize(ids, salt)  # once: 100k keyed hashes cost about half a second
+    repeated = ids.notna() & ids.duplicated(keep="first")
+    rows.problems.add_mask(
+        repeated,
+        rows.columns["employee_id"],
+        pseudonyms,
+        "employee id appears more than once in the file (the first row is kept)",
+    )
+    return pseudonyms

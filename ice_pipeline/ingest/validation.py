@@ -1,8 +1,9 @@
 """Row-level validation of the canonical tables with pandera, turning failures into quarantine rows.
 
-Belongs here: one pandera ``DataFrameModel`` per canonical table of
-``ice_pipeline/warehouse/schema.py`` (survey_ratings, survey_comments, tickets, employees,
-external_metrics) and ``validate_canonical``, which every reader calls last. It validates lazily,
+Belongs here: ``validate_canonical``, which every reader calls last, with the conversion of each
+column to the dtype convention and the wording of every failure. The pandera models (one per
+canonical table of ``ice_pipeline/warehouse/schema.py``) are validation_models.py's and are
+re-exported here (``MODELS``, ``canonical_columns`` and the allowed values). It validates lazily,
 so every failing (row, column) is found in one pass, and splits the frame into good rows and
 quarantine rows with a readable reason. A row failing any check leaves the good rows; no other
 row is lost. Feed-level, cross-period and cross-feed expectations live in expectations.py.
@@ -26,238 +27,35 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 from pandera.errors import SchemaErrors
-from pandera.typing import Series
 from sqlalchemy import Boolean, Date, DateTime, Float, Integer
 
 from ice_pipeline.ingest.common import DecodedFile, empty_quarantine, quarantine_frame
-from ice_pipeline.warehouse import schema
+from ice_pipeline.ingest.validation_models import (
+    EXTERNAL_METRIC_RANGES,
+    EXTERNAL_METRICS,
+    KEYS,
+    MODELS,
+    PERIOD_PATTERN,
+    SHA256_PATTERN,
+    TABLES,
+    TERMINATION_TYPES,
+    TICKET_PRIORITIES,
+    canonical_columns,
+)
 
-PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$"
-SHA256_PATTERN = r"^[0-9a-f]{64}$"
-TERMINATION_TYPES = ["voluntary", "involuntary"]
-EXTERNAL_METRICS = ["nps", "csat_pct"]
-# Range of each external metric's value: NPS is a difference of two percentages.
-EXTERNAL_METRIC_RANGES = {"nps": (-100.0, 100.0), "csat_pct": (0.0, 100.0)}
-TICKET_PRIORITIES = [1, 2, 3, 4, 5]
-
-
-def _period_field() -> object:
-    return pa.Field(nullable=False)
-
-
-def _sha_field() -> object:
-    return pa.Field(nullable=False)
-
-
-def _matches(values: pd.Series, pattern: str) -> pd.Series:
-    """Element-wise full regex match, once per distinct value (periods repeat millions of times)."""
-    compiled = re.compile(pattern)
-    distinct = pd.unique(values)
-    # Missing values are the not_nullable check's business, not this one's.
-    bad = [
-        v
-        for v in distinct
-        if isinstance(v, str)
-        and not compiled.fullmatch(v)
-        or not isinstance(v, str)
-        and not pd.isna(v)
-    ]
-    return ~values.isin(bad) if bad else pd.Series(True, index=values.index)
-
-
-class _Provenance(pa.DataFrameModel):
-    source_file: Series[object] = pa.Field(nullable=False)
-    source_sha256: Series[object] = _sha_field()
-    source_row: Series[int] = pa.Field(ge=0, nullable=False)
-
-    @pa.check("source_sha256", name="sha256_format")
-    def sha256_format(cls, values: pd.Series) -> pd.Series:
-        return _matches(values, SHA256_PATTERN)
-
-
-class SurveyRatingsModel(_Provenance):
-    """One rating of a provider on one dimension by one respondent (ice_private.survey_ratings)."""
-
-    period: Series[object] = _period_field()
-    respondent_id: Series[object] = pa.Field(nullable=False)
-    provider_department: Series[object] = pa.Field(nullable=False)
-
-    @pa.check("period", name="period_format")
-    def period_format(cls, values: pd.Series) -> pd.Series:
-        return _matches(values, PERIOD_PATTERN)
-
-    dimension: Series[object] = pa.Field(nullable=False)
-    consumer_department: Series[object] = pa.Field(nullable=False)
-    rating_raw: Series[float] = pa.Field(nullable=False)
-    scale_min: Series[float] = pa.Field(nullable=False)
-    scale_max: Series[float] = pa.Field(nullable=False)
-    reversed: Series[bool] = pa.Field(nullable=False)
-    score: Series[float] = pa.Field(nullable=False, in_range={"min_value": 0, "max_value": 100})
-    favourable: Series[bool] = pa.Field(nullable=False)
-    responded_at: Series[pd.Timestamp] = pa.Field(nullable=True)
-
-    @pa.dataframe_check(error="rating_outside_scale")
-    def rating_within_scale(cls, frame: pd.DataFrame) -> pd.Series:
-        return (frame["rating_raw"] >= frame["scale_min"]) & (
-            frame["rating_raw"] <= frame["scale_max"]
-        )
-
-    @pa.dataframe_check(error="duplicate_key")
-    def key_unique(cls, frame: pd.DataFrame) -> pd.Series:
-        return ~frame.duplicated(_KEYS["survey_ratings"], keep="first")
-
-
-class SurveyCommentsModel(_Provenance):
-    """One free-text comment about a provider (ice_private.survey_comments)."""
-
-    period: Series[object] = _period_field()
-    respondent_id: Series[object] = pa.Field(nullable=False)
-    provider_department: Series[object] = pa.Field(nullable=False)
-    consumer_department: Series[object] = pa.Field(nullable=False)
-
-    @pa.check("period", name="period_format")
-    def period_format(cls, values: pd.Series) -> pd.Series:
-        return _matches(values, PERIOD_PATTERN)
-
-    comment_text: Series[object] = pa.Field(nullable=False)
-
-    @pa.dataframe_check(error="duplicate_key")
-    def key_unique(cls, frame: pd.DataFrame) -> pd.Series:
-        return ~frame.duplicated(_KEYS["survey_comments"], keep="first")
-
-
-class TicketsModel(_Provenance):
-    """One ticket at its latest state (ice_private.tickets)."""
-
-    period: Series[object] = _period_field()
-    ticket_id: Series[object] = pa.Field(nullable=False)
-
-    @pa.check("period", name="period_format")
-    def period_format(cls, values: pd.Series) -> pd.Series:
-        return _matches(values, PERIOD_PATTERN)
-
-    provider_department: Series[object] = pa.Field(nullable=False)
-    consumer_department: Series[object] = pa.Field(nullable=True)
-    priority: Series[pd.Int64Dtype] = pa.Field(nullable=True, isin=TICKET_PRIORITIES)
-    opened_at: Series[pd.Timestamp] = pa.Field(nullable=False)
-    resolved_at: Series[pd.Timestamp] = pa.Field(nullable=True)
-    resolution_hours: Series[float] = pa.Field(nullable=True, ge=0)
-    sla_met: Series[pd.BooleanDtype] = pa.Field(nullable=True)
-    reopened: Series[pd.BooleanDtype] = pa.Field(nullable=True)
-    first_assignee_resolved: Series[pd.BooleanDtype] = pa.Field(nullable=True)
-    satisfaction: Series[float] = pa.Field(nullable=True, in_range={"min_value": 1, "max_value": 5})
-
-    @pa.dataframe_check(error="resolved_before_opened")
-    def resolved_after_opened(cls, frame: pd.DataFrame) -> pd.Series:
-        return ~(frame["resolved_at"] < frame["opened_at"]).fillna(False)
-
-    @pa.dataframe_check(error="duplicate_key")
-    def key_unique(cls, frame: pd.DataFrame) -> pd.Series:
-        return ~frame.duplicated(_KEYS["tickets"], keep="first")
-
-
-class EmployeesModel(_Provenance):
-    """One employee in one roster snapshot (ice_private.employees)."""
-
-    snapshot_period: Series[object] = _period_field()
-
-    @pa.check("snapshot_period", name="period_format")
-    def period_format(cls, values: pd.Series) -> pd.Series:
-        return _matches(values, PERIOD_PATTERN)
-
-    employee_id: Series[object] = pa.Field(nullable=False)
-    department: Series[object] = pa.Field(nullable=False)
-    hire_date: Series[pd.Timestamp] = pa.Field(nullable=True)
-    termination_date: Series[pd.Timestamp] = pa.Field(nullable=True)
-    termination_type: Series[object] = pa.Field(nullable=True, isin=TERMINATION_TYPES)
-    attrited: Series[pd.BooleanDtype] = pa.Field(nullable=True)
-
-    @pa.dataframe_check(error="terminated_before_hired")
-    def terminated_after_hired(cls, frame: pd.DataFrame) -> pd.Series:
-        return ~(frame["termination_date"] < frame["hire_date"]).fillna(False)
-
-    @pa.dataframe_check(error="duplicate_key")
-    def key_unique(cls, frame: pd.DataFrame) -> pd.Series:
-        return ~frame.duplicated(_KEYS["employees"], keep="first")
-
-
-class ExternalMetricsModel(pa.DataFrameModel):
-    """One external metric per period and business unit (ice.external_metrics).
-
-    Aggregated rows have no single source row (the table has no source_row column); a reader may
-    pass an extra ``source_row`` column (the row of a pre-aggregated table) so that quarantine
-    rows point at it; without it quarantine rows carry row 0.
-    """
-
-    period: Series[object] = _period_field()
-
-    @pa.check("period", name="period_format")
-    def period_format(cls, values: pd.Series) -> pd.Series:
-        return _matches(values, PERIOD_PATTERN)
-
-    business_unit: Series[object] = pa.Field(nullable=False)
-    metric: Series[object] = pa.Field(nullable=False, isin=EXTERNAL_METRICS)
-    department: Series[object] = pa.Field(nullable=True)
-    value: Series[float] = pa.Field(nullable=True)
-    n_responses: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0)
-    value_ci_low: Series[float] = pa.Field(nullable=True)
-    value_ci_high: Series[float] = pa.Field(nullable=True)
-    source_file: Series[object] = pa.Field(nullable=False)
-    source_sha256: Series[object] = _sha_field()
-
-    @pa.check("source_sha256", name="sha256_format")
-    def sha256_format(cls, values: pd.Series) -> pd.Series:
-        return _matches(values, SHA256_PATTERN)
-
-    @pa.dataframe_check(error="value_outside_metric_range")
-    def value_within_range(cls, frame: pd.DataFrame) -> pd.Series:
-        return _external_value_ok(frame)
-
-    @pa.dataframe_check(error="interval_excludes_value")
-    def interval_holds_value(cls, frame: pd.DataFrame) -> pd.Series:
-        low_bad = (frame["value_ci_low"] > frame["value"] + 1e-9).fillna(False)
-        high_bad = (frame["value_ci_high"] < frame["value"] - 1e-9).fillna(False)
-        return ~(low_bad | high_bad)
-
-    @pa.dataframe_check(error="duplicate_key")
-    def key_unique(cls, frame: pd.DataFrame) -> pd.Series:
-        return ~frame.duplicated(_KEYS["external_metrics"], keep="first")
-
-
-def _external_value_ok(frame: pd.DataFrame) -> pd.Series:
-    low = frame["metric"].map({m: r[0] for m, r in EXTERNAL_METRIC_RANGES.items()})
-    high = frame["metric"].map({m: r[1] for m, r in EXTERNAL_METRIC_RANGES.items()})
-    outside = ((frame["value"] < low) | (frame["value"] > high)).fillna(False)
-    return ~outside
-
-
-MODELS: dict[str, type[pa.DataFrameModel]] = {
-    "survey_ratings": SurveyRatingsModel,
-    "survey_comments": SurveyCommentsModel,
-    "tickets": TicketsModel,
-    "employees": EmployeesModel,
-    "external_metrics": ExternalMetricsModel,
-}
-
-_TABLES = {
-    "survey_ratings": schema.survey_ratings,
-    "survey_comments": schema.survey_comments,
-    "tickets": schema.tickets,
-    "employees": schema.employees,
-    "external_metrics": schema.external_metrics,
-}
-
-# Natural keys: the primary key of each table in schema.py.
-_KEYS: dict[str, list[str]] = {
-    name: [c.name for c in table.primary_key.columns] for name, table in _TABLES.items()
-}
-
-
-def canonical_columns(table_name: str) -> list[str]:
-    """Column names of a canonical table in schema order."""
-    return [c.name for c in _TABLES[table_name].columns]
+__all__ = [  # the names other modules and tests import from here
+    "EXTERNAL_METRICS",
+    "EXTERNAL_METRIC_RANGES",
+    "MODELS",
+    "PERIOD_PATTERN",
+    "SHA256_PATTERN",
+    "TERMINATION_TYPES",
+    "TICKET_PRIORITIES",
+    "canonical_columns",
+    "validate_canonical",
+]
+_TABLES, _KEYS = TABLES, KEYS  # the names this module used before the models moved
 
 
 def _fmt(value: object) -> str:
@@ -296,58 +94,11 @@ def _conform(
         raw = out[name]
         kind = column.type
         if isinstance(kind, Boolean):
-            if raw.dtype == bool or isinstance(raw.dtype, pd.BooleanDtype):
-                converted = raw.astype("boolean")
-            else:
-                text = raw.astype("string").str.strip().str.lower()
-                converted = text.map(_BOOL_TEXT, na_action="ignore").astype("boolean")
-                bad = text.notna() & converted.isna()
-                if bad.any():
-                    failures.append(
-                        (out.index[bad], name, raw[bad], f"{name} '{{value}}' is not true/false")
-                    )
-            out[name] = converted if column.nullable else converted
+            out[name] = _to_boolean(name, raw, failures)
         elif isinstance(kind, Integer | Float):
-            if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(
-                raw.dtype
-            ):
-                converted = pd.to_numeric(raw)
-            else:
-                converted = pd.to_numeric(raw, errors="coerce")
-                bad = raw.notna() & converted.isna() & (raw.astype("string").str.strip() != "")
-                if bad.any():
-                    failures.append(
-                        (out.index[bad], name, raw[bad], f"{name} '{{value}}' is not a number")
-                    )
-            if isinstance(kind, Integer):
-                whole = converted.isna() | (converted == converted.round())
-                if not whole.all():
-                    failures.append(
-                        (
-                            out.index[~whole],
-                            name,
-                            raw[~whole],
-                            f"{name} {{value}} is not a whole number",
-                        )
-                    )
-                    converted = converted.where(whole)
-                converted = converted.astype("Int64")
-            else:
-                converted = converted.astype("float64")
-            out[name] = converted
+            out[name] = _to_number(name, raw, isinstance(kind, Integer), failures)
         elif isinstance(kind, DateTime | Date):
-            if pd.api.types.is_datetime64_any_dtype(raw.dtype):
-                converted = raw
-                if getattr(raw.dt, "tz", None) is not None:
-                    converted = raw.dt.tz_convert(None)
-            else:
-                converted = pd.to_datetime(raw, errors="coerce", format="ISO8601")
-                bad = raw.notna() & converted.isna()
-                if bad.any():
-                    failures.append(
-                        (out.index[bad], name, raw[bad], f"{name} '{{value}}' is not a date")
-                    )
-            converted = converted.astype("datetime64[ns]")
+            converted = _to_timestamp(name, raw, failures)
             out[name] = converted.dt.normalize() if isinstance(kind, Date) else converted
         elif raw.dtype != object:
             # Text that arrived as numbers or pandas strings; object columns are checked by pandera.
@@ -360,6 +111,55 @@ def _conform(
         if declared in ("int64", "bool") and name in out.columns and out[name].notna().all():
             out[name] = out[name].astype(declared)
     return out, failures
+
+
+_Failures = list[tuple[pd.Index, str, pd.Series, str]]
+
+
+def _to_boolean(name: str, raw: pd.Series, failures: _Failures) -> pd.Series:
+    """Booleans, or true/false-like text; other text is a failure."""
+    if raw.dtype == bool or isinstance(raw.dtype, pd.BooleanDtype):
+        return raw.astype("boolean")
+    text = raw.astype("string").str.strip().str.lower()
+    converted = text.map(_BOOL_TEXT, na_action="ignore").astype("boolean")
+    bad = text.notna() & converted.isna()
+    if bad.any():
+        failures.append((raw.index[bad], name, raw[bad], f"{name} '{{value}}' is not true/false"))
+    return converted
+
+
+def _to_number(name: str, raw: pd.Series, integer: bool, failures: _Failures) -> pd.Series:
+    """float64, or Int64 for integer columns; non-numbers and fractions are failures."""
+    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+        converted = pd.to_numeric(raw)
+    else:
+        converted = pd.to_numeric(raw, errors="coerce")
+        bad = raw.notna() & converted.isna() & (raw.astype("string").str.strip() != "")
+        if bad.any():
+            failures.append((raw.index[bad], name, raw[bad], f"{name} '{{value}}' is not a number"))
+    if not integer:
+        return converted.astype("float64")
+    whole = converted.isna() | (converted == converted.round())
+    if not whole.all():
+        failures.append(
+            (raw.index[~whole], name, raw[~whole], f"{name} {{value}} is not a whole number")
+        )
+        converted = converted.where(whole)
+    return converted.astype("Int64")
+
+
+def _to_timestamp(name: str, raw: pd.Series, failures: _Failures) -> pd.Series:
+    """Naive datetime64[ns]; text that is not an ISO date is a failure."""
+    if pd.api.types.is_datetime64_any_dtype(raw.dtype):
+        converted = raw
+        if getattr(raw.dt, "tz", None) is not None:
+            converted = raw.dt.tz_convert(None)
+    else:
+        converted = pd.to_datetime(raw, errors="coerce", format="ISO8601")
+        bad = raw.notna() & converted.isna()
+        if bad.any():
+            failures.append((raw.index[bad], name, raw[bad], f"{name} '{{value}}' is not a date"))
+    return converted.astype("datetime64[ns]")
 
 
 # ---- failure cases -> readable reasons ----------------------------------------------------------
@@ -573,7 +373,19 @@ def validate_canonical(
         # All-missing 'value' columns (a missing cell is the failure) make pandas warn about dtypes.
         warnings.simplefilter("ignore", FutureWarning)
         failed = pd.concat(records, ignore_index=True)
-    bad_index = pd.Index(failed["index"].unique())
+    quarantine = _quarantine(failed, source_columns, source_rows, feed, decoded)
+    good = work.drop(index=pd.Index(failed["index"].unique()))
+    return good[columns].reset_index(drop=True), quarantine
+
+
+def _quarantine(
+    failed: pd.DataFrame,
+    source_columns: pd.Series | None,
+    source_rows: pd.Series,
+    feed: str,
+    decoded: DecodedFile,
+) -> pd.DataFrame:
+    """Quarantine rows from the failures: one per (source row, column), reasons joined."""
     column_names = failed["column"].astype(str)
     if source_columns is not None:
         named = source_columns.reindex(failed["index"]).to_numpy()
@@ -592,7 +404,7 @@ def validate_canonical(
         .agg(value=("value", "first"), reason=("reason", lambda r: "; ".join(dict.fromkeys(r))))
         .reset_index()
     )
-    quarantine = quarantine_frame(
+    return quarantine_frame(
         feed,
         decoded,
         merged["source_row"].astype("int64"),
@@ -600,5 +412,3 @@ def validate_canonical(
         merged["value"],
         merged["reason"],
     )
-    good = work.drop(index=bad_index)
-    return good[columns].reset_index(drop=True), quarantine

@@ -6,8 +6,9 @@ look-ups over it. Each vendor module (``vendors/<vendor>.py``) declares its surv
 line saying how it is recognised, and how the survey reader handles it (recogniser, column
 names, defaults). Survey detection iterates this registry (``detect``), ``ice-pipeline inspect``
 shows a file's entry, ``mapping.FORMATS`` lists its formats, and docs/mappings.md names every
-one (a test checks). Ticket, HR and external layouts are listed here with their feed reader as
-the module; those readers recognise them.
+one (a test checks). Ticket, HR and external layouts are listed here (``_OTHER_FEEDS``) with
+their vendor module, whose ``COLUMNS`` and ``RECOGNISERS`` the feed readers ask in this order
+(``vendors/table_detection.py``).
 
 Adding a survey layout: write ``vendors/<vendor>.py`` with its recogniser, column naming and
 defaults in a ``LAYOUTS`` tuple, add the module to ``_VENDOR_MODULES`` below (listing order is
@@ -29,16 +30,28 @@ __all__ = ["LAYOUTS", "Layout", "aliases", "detect", "layout_of", "layouts_of", 
 _VENDOR_MODULES = (qualtrics, surveymonkey, limesurvey, google_forms, long, plain_csv)
 
 _OTHER_FEEDS: tuple[Layout, ...] = (
-    Layout("tickets", "servicenow", "tickets", 1, "number with assignment_group or opened_at"),
-    Layout("tickets", "servicenow_audit", "tickets", 1, "number and sys_mod_count (event log)"),
-    Layout("tickets", "jira", "tickets", 1, "Issue key, or localised Jira headers (languages)"),
-    Layout("tickets", "zendesk", "tickets", 1, "Id and Created at, or Satisfaction Score"),
-    Layout("tickets", "generic", "tickets", 1, "ticket_id and opened_at"),
-    Layout("hr", "roster", "hr", 1, "employee id with hire/termination dates"),
-    Layout("hr", "snapshot", "hr", 1, "an Attrition column and no hire date"),
-    Layout("external", "nps_responses", "external", 1, "a likely-to-recommend score column"),
-    Layout("external", "csat_responses", "external", 1, "a satisfaction score column"),
-    Layout("external", "metrics", "external", 1, "metric and value columns"),
+    Layout(
+        "tickets",
+        "servicenow",
+        "servicenow",
+        1,
+        "number with assignment_group or opened_at, no sys_mod_count",
+    ),
+    Layout("tickets", "servicenow_audit", "servicenow", 1, "number and sys_mod_count (event log)"),
+    Layout("tickets", "jira", "jira", 1, "Issue key, or localised Jira headers (languages)"),
+    Layout("tickets", "zendesk", "zendesk", 1, "Id and Created at, or Satisfaction Score"),
+    Layout("tickets", "generic", "generic_tickets", 1, "ticket_id and opened_at"),
+    Layout("hr", "roster", "hris", 1, "any HR header that is not a snapshot (the default)"),
+    Layout("hr", "snapshot", "hris", 1, "an Attrition column and no hire date"),
+    Layout(
+        "external",
+        "nps_responses",
+        "external_answers",
+        1,
+        "a likely-to-recommend score column (or score)",
+    ),
+    Layout("external", "csat_responses", "external_answers", 1, "a satisfaction score column"),
+    Layout("external", "metrics", "external_metrics", 1, "metric and value columns"),
 )
 
 LAYOUTS: tuple[Layout, ...] = (

@@ -1,0 +1,187 @@
+"""Dates in table exports (tickets, HR, external answers): one column's text -> naive timestamps.
+
+Belongs here: ``parse_date_column`` (a mapping's ``date_format``, else month names in any
+language, else numeric dates in the configured or evidenced order, quarantining values whose
+order cannot be told) and ``future_reasons``. The order arithmetic on numeric dates
+(``parse_dates``) is common.py's, shared with the survey reader.
+"""
+
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ice_pipeline.ingest.common import parse_dates, period_of
+from ice_pipeline.ingest.languages import english_month_names
+
+_NAMED_MONTH_FORMATS = (
+    "%d/%b/%y %I:%M %p",
+    "%d/%b/%Y %I:%M %p",
+    "%d/%b/%y %H:%M",
+    "%d/%b/%Y",
+    "%d %b %Y",
+    "%b %d, %Y",
+    "%d-%b-%Y",
+)
+
+
+def _parse_named_months(named: pd.Series, remaining: pd.Series, values: pd.Series) -> None:
+    """Read values with month names by each named-month format; mark what was read."""
+    for fmt in _NAMED_MONTH_FORMATS:
+        candidates = named[remaining.reindex(named.index)]
+        if candidates.empty:
+            return
+        parsed = pd.to_datetime(candidates, format=fmt, errors="coerce")
+        hit = parsed[parsed.notna()]
+        values.loc[hit.index] = hit
+        remaining.loc[hit.index] = False
+
+
+def parse_date_column(
+    raw: pd.Series, raw_mapping: dict[str, Any], column: str
+) -> tuple[pd.Series, pd.Series, int]:
+    """Dates of one export column -> (naive timestamps, reasons where unusable, ambiguous count).
+
+    ``date_format`` (strptime, one or a list) wins. Else ``date_order`` (YMD/DMY/MDY) reads
+    numeric dates; values that another order would read differently are kept (the order was
+    configured) and counted as ambiguous only when no value of the column confirms the order
+    (e.g. a day above 12). Without ``date_order`` (or with
+    ``auto``) the order is taken from unambiguous values of the same column; when they give no
+    single answer, ambiguous values are quarantined rather than guessed.
+    """
+    values = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+    reasons = pd.Series(None, index=raw.index, dtype=object)
+    present = raw.notna()
+    if not present.any():
+        return values, reasons, 0
+    formats = raw_mapping.get("date_format")
+    if formats:
+        _by_date_format(raw, present, formats, column, values, reasons)
+        return values, reasons, 0
+    # Month names are unambiguous whatever the order (Jira writes 03/Mar/26 10:15 AM).
+    remaining = present.copy()
+    named = raw[present]
+    named = named[named.str.contains(r"[^\W\d_]{3}", regex=True, na=False)]
+    _parse_named_months(named, remaining, values)
+    left = named[remaining.reindex(named.index)]
+    if not left.empty:
+        # Month names in the export's language (ene, janv., März, mrt) -> Jan ... (CLDR); only
+        # the values English names did not read pay for the translation.
+        _parse_named_months(english_month_names(left), remaining, values)
+    order = str(raw_mapping.get("date_order") or "auto").upper()
+    rest = raw[remaining]
+    if order in ("YMD", "DMY", "MDY"):
+        return values, reasons, _by_configured_order(rest, order, column, values, reasons)
+    return values, reasons, _by_evidence(rest, column, values, reasons)
+
+
+def _by_date_format(
+    raw: pd.Series,
+    present: pd.Series,
+    formats: Any,
+    column: str,
+    values: pd.Series,
+    reasons: pd.Series,
+) -> None:
+    """Read by the mapping's ``date_format`` (one or a list, first match wins)."""
+    remaining = present.copy()
+    for fmt in [formats] if isinstance(formats, str) else list(formats):
+        parsed = pd.to_datetime(raw[remaining], format=fmt, errors="coerce")
+        hit = parsed.notna()
+        values.loc[hit[hit].index] = parsed[hit]
+        remaining.loc[hit[hit].index] = False
+    reasons[remaining] = [
+        f"{column} '{v}' does not match date_format {formats!r}" for v in raw[remaining]
+    ]
+
+
+def _by_configured_order(
+    rest: pd.Series, order: str, column: str, values: pd.Series, reasons: pd.Series
+) -> int:
+    """Read numeric dates in the mapping's ``date_order``; returns the ambiguous count."""
+    parsed = parse_dates(rest, order)
+    values.loc[rest.index] = parsed.values
+    bad = parsed.invalid
+    reasons.loc[bad[bad].index] = [
+        f"{column} '{v}' is not a date in {order} order" for v in rest[bad]
+    ]
+    if order == "YMD":
+        return 0
+    # A value readable only under the configured order (31-01-2016) confirms it for the
+    # column; without any such value the ambiguous ones are reported (still read as
+    # configured).
+    other = parsed.other_order_values  # the other order's reading, parsed already
+    confirmed = (parsed.values.notna() & other.isna()).any()
+    return 0 if confirmed else int(parsed.ambiguous.sum())
+
+
+def _by_evidence(rest: pd.Series, column: str, values: pd.Series, reasons: pd.Series) -> int:
+    """Read numeric dates in the order the column's unambiguous values show; returns ambiguous."""
+    ambiguous_count = 0
+    ymd = parse_dates(rest, "YMD")
+    dmy = parse_dates(rest, "DMY")
+    mdy_values = dmy.other_order_values  # the month-first reading, parsed already
+    chosen = ymd.values.copy()
+    need = chosen.isna()
+    only_dmy = need & dmy.values.notna() & mdy_values.isna()
+    only_mdy = need & mdy_values.notna() & dmy.values.isna()
+    both_same = need & dmy.values.notna() & (dmy.values == mdy_values)
+    both_differ = need & dmy.values.notna() & mdy_values.notna() & (dmy.values != mdy_values)
+    chosen[only_dmy] = dmy.values[only_dmy]
+    chosen[only_mdy] = mdy_values[only_mdy]
+    chosen[both_same] = dmy.values[both_same]
+    evidence = (
+        "DMY"
+        if only_dmy.any() and not only_mdy.any()
+        else "MDY"
+        if only_mdy.any() and not only_dmy.any()
+        else None
+    )
+    if evidence is not None:
+        source_values = dmy.values if evidence == "DMY" else mdy_values
+        chosen[both_differ] = source_values[both_differ]
+        ambiguous_count = int(both_differ.sum())
+    elif both_differ.any():
+        mixed = (
+            " (the column mixes day-first and month-first dates)"
+            if only_dmy.any() and only_mdy.any()
+            else ""
+        )
+        reasons.loc[both_differ[both_differ].index] = [
+            f"{column} '{v}' is ambiguous: day-first reads {d:%Y-%m-%d}, "
+            f"month-first reads {m:%Y-%m-%d}{mixed}; "
+            "set date_order in the mapping"
+            for v, d, m in zip(
+                rest[both_differ], dmy.values[both_differ], mdy_values[both_differ], strict=True
+            )
+        ]
+        ambiguous_count = int(both_differ.sum())
+    values.loc[rest.index] = chosen
+    bad = chosen.isna() & ~both_differ
+    reasons.loc[bad[bad].index] = [f"{column} '{v}' is not a date" for v in rest[bad]]
+    return ambiguous_count
+
+
+def future_reasons(values: pd.Series, now: datetime, column: str) -> pd.Series:
+    """Reason text where a timestamp lies after the run time (a clock or export error)."""
+    future = (values > pd.Timestamp(now)).fillna(False)
+    reasons = pd.Series(None, index=values.index, dtype=object)
+    reasons[future] = [
+        f"{column} {v:%Y-%m-%d %H:%M} is in the future (after {now:%Y-%m-%d %H:%M})"
+        for v in values[future]
+    ]
+    return reasons
+
+
+def period_per_row(timestamps: pd.Series, cadence: str = "month") -> pd.Series:
+    """``common.period_of`` of each timestamp, formatted once per distinct month.
+
+    The same keys (a month or quarter key is a function of the month alone) without formatting
+    100k timestamps one by one: that per-row strftime was most of a large ticket file's period.
+    """
+    months = timestamps.to_numpy(dtype="datetime64[ns]").astype("datetime64[M]")
+    codes, distinct = pd.factorize(months)
+    keys = period_of(pd.Series(distinct.astype("datetime64[ns]")), cadence).to_numpy(dtype=object)
+    per_row = np.append(keys, pd.NA)[codes]  # code -1 (no timestamp) -> the last entry, NA
+    return pd.Series(per_row, index=timestamps.index, dtype="string")
