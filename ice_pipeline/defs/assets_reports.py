@@ -192,8 +192,11 @@ def executive_report(
     pipeline: PipelineSettingsResource,
 ) -> dg.MaterializeResult:
     from ice_pipeline.reports.archive import archive_report
+    from ice_pipeline.reports.config import report_config_for
+    from ice_pipeline.reports.site import pdf_printer
 
     period = context.partition_key
+    print_pdf = report_config_for(pipeline.section("reports"), pipeline.index_config()).pdf
     with user_errors():
         outcomes = period_check_outcomes(context.run_id, warehouse, pipeline, period)
         reports = rendered_for_run(
@@ -213,6 +216,7 @@ def executive_report(
                 input_fingerprints=reports.fingerprints,
                 run_id=context.run_id,
                 reports_dir=pipeline.reports_dir,
+                print_pdf=pdf_printer(r.kind, print_pdf),
             )
             for r in reports.rendered
         ]
@@ -226,6 +230,7 @@ def executive_report(
             "new_versions": sum(a.created for a in archived),
             "executive_summary_version": summary.version,
             "executive_summary_path": dg.MetadataValue.path(summary.file_path or ""),
+            "executive_summary_pdf": dg.MetadataValue.path(str(summary.pdf_path or "")),
             "checks_failed": sum(not o.passed for o in outcomes),
             "blocking_checks_failed": len(blocking_failures(outcomes)),
             "archived": table_preview(listing, max_rows=40),

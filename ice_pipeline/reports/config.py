@@ -34,6 +34,9 @@ class ReportConfig:
     # A label per dimension code, shown instead of the code (e.g. {ease_of_use: "Ease of use"});
     # a code without one is shown in words ('ease_of_use' -> 'Ease of use').
     dimension_labels: dict[str, str] = field(default_factory=dict)
+    # Print the executive summary to PDF (headless chromium), archive it and attach it to the
+    # e-mail; false only where chromium cannot be installed (the archive then holds no PDF).
+    pdf: bool = True
 
     @classmethod
     def from_section(cls, section: dict[str, Any]) -> "ReportConfig":
@@ -73,6 +76,8 @@ class ReportConfig:
                 "must map each dimension code to a non-empty label",
                 fix='write e.g. dimension_labels: {responsiveness: "Responsiveness"}',
             )
+        if not isinstance(self.pdf, bool):
+            raise ConfigError("reports.pdf", f"is {self.pdf!r}", fix="set it to true or false")
         if self.best_worst_count < 1:
             raise ConfigError("reports.best_worst_count", "must be at least 1", fix="set it to 3")
 
