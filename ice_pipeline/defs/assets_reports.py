@@ -144,11 +144,14 @@ def render_period_reports(
     quality: Mapping[str, Any],
 ) -> PeriodReports:
     """Build the view-models of ``period`` from the warehouse and render them (deterministic)."""
+    from ice_pipeline.ingest.mapping_labels import survey_dimension_labels
     from ice_pipeline.reports.archive import input_fingerprints
     from ice_pipeline.reports.config import report_config_for
     from ice_pipeline.reports.publish import render_period_reports as render_all
 
     config = report_config_for(pipeline.section("reports"), pipeline.index_config())
+    # Issue 14: dimension labels come from the survey mappings (the config may override them).
+    config = config.with_mapping_labels(survey_dimension_labels(pipeline.landing_dir))
     engine = warehouse.engine()
     window = periods_back(period, HISTORY_PERIODS)
     tables = {
