@@ -28,6 +28,7 @@ Comment texts in the demo come from a bank of 14 sentences shared by all groups,
 gets a unique marker appended before it is written; a marker then identifies its group exactly.
 """
 
+import base64
 import json
 import re
 import time
@@ -41,6 +42,7 @@ import sqlalchemy
 
 from ice_pipeline.demo.generator import generate_demo
 from ice_pipeline.index import IndexConfig, find_disclosures
+from ice_pipeline.privacy.artefacts import figures_in_text, pdf_text, read_eml
 from ice_pipeline.reports.config import ReportConfig
 from ice_pipeline.reports.delivery import recipients_from_section
 from ice_pipeline.reports.publish import EmailConfig, publish_period
@@ -344,7 +346,7 @@ def test_scans_flag_a_leaky_warehouse(warehouse_url: str, small_demo: SmallDemo)
 class Artefact:
     source: str  # 'archive' | 'file' | 'email'
     kind: str  # 'executive_summary' | 'provider:<name>'
-    form: str  # 'html' | 'text'
+    form: str  # 'html' | 'text' | 'pdf' (the text of the executive summary's PDF, issue 14)
     content: str
 
 
@@ -356,6 +358,7 @@ class ArtefactScan:
         self.problems: list[str] = []
         self.withheld_checked = 0
         self.published_checked = 0
+        self.pdf_checked = 0
         keys = ["provider_department", "consumer_department"]
         truth = demo.matrix_truth[demo.matrix_truth["period"] == period]
         self.matrix = {
@@ -439,7 +442,13 @@ class ArtefactScan:
             if artefact.kind.startswith(PROVIDER_KIND_PREFIX)
             else None
         )
-        if artefact.form == "html":
+        if artefact.form == "pdf":
+            # A PDF has no cells: every "n = <count>" it prints, with the figure before it.
+            for key, figure in figures_in_text(artefact.content).items():
+                self.pdf_checked += 1
+                if figure.n < K:
+                    self.problems.append(f"{where}: {key} shows a figure from n = {figure.n}")
+        elif artefact.form == "html":
             tables = html_tables(artefact.content)
             for table in tables:
                 self._table(where, provider, table)
@@ -470,8 +479,7 @@ class ArtefactScan:
             (
                 part
                 for part in re.findall(r"<svg.*?</svg>", html, re.DOTALL)
-                if consumers
-                <= {unescape(t) for t in re.findall(r"<text[^>]*>(.*?)</text>", part)}
+                if consumers <= {unescape(t) for t in re.findall(r"<text[^>]*>(.*?)</text>", part)}
             ),
             None,
         )
@@ -611,11 +619,20 @@ def _artefacts(
         Artefact("archive", kind, "html", html)
         for kind, html in zip(archive["kind"], archive["html"], strict=True)
     ]
+    found += [
+        Artefact("archive", kind, "pdf", pdf_text(base64.b64decode(pdf)))
+        for kind, pdf in zip(archive["kind"], archive["pdf_base64"], strict=True)
+        if isinstance(pdf, str)
+    ]
     kind_of_stem = {
         Path(path).stem: kind
         for path, kind in zip(archive["file_path"], archive["kind"], strict=True)
     }
     for path in sorted(p for p in (reports_dir / period).rglob("*") if p.is_file()):
+        if path.suffix == ".pdf":
+            text = pdf_text(path.read_bytes())
+            found.append(Artefact("file", kind_of_stem[path.stem], "pdf", text))
+            continue
         text = path.read_text(encoding="utf-8")
         found.append(Artefact("file", kind_of_stem[path.stem], "html", text))
     for path in sorted((outbox_dir / period).rglob("*.eml")):
@@ -623,6 +640,8 @@ def _artefacts(
         parts = email_parts(path)
         found.append(Artefact("email", kind_of_stem[stem], "html", parts["html"]))
         found.append(Artefact("email", kind_of_stem[stem], "text", parts["text"]))
+        for pdf in read_eml(path).pdfs:
+            found.append(Artefact("email", kind_of_stem[stem], "pdf", pdf_text(pdf)))
     return found
 
 
@@ -684,6 +703,10 @@ def test_rendered_artefacts_reveal_no_small_group(
             ("file", "html"): reports + 2,
             ("email", "html"): reports,
             ("email", "text"): reports,
+            # Issue 14: the executive summary's PDF, archived, beside its file, and attached.
+            ("archive", "pdf"): 1,
+            ("file", "pdf"): 1,
+            ("email", "pdf"): 1,
         }
 
         # Issue 14: every e-mailed HTML part arrives whole (Gmail clips at ~102 KB).
@@ -697,6 +720,7 @@ def test_rendered_artefacts_reveal_no_small_group(
         # The scan really read the figures: withheld and published cells, in every form.
         print(f"{period}: {scan.withheld_checked} withheld and {scan.published_checked} published")
         assert scan.withheld_checked > 500 and scan.published_checked > 100
+        assert scan.pdf_checked >= 3 * 10  # the figures of the three PDF copies were read
         in_period = set(small_demo.comments.loc[small_demo.comments["period"] == period, "marker"])
         assert scan.small_markers & in_period, "no comment of a small group: nothing was tested"
         assert scan.shown_markers, "no comment shown at all: the comment scan saw none"

@@ -76,7 +76,8 @@ def pages(tmp_path_factory) -> dict[str, Path]:
     return written
 
 
-@pytest.mark.parametrize(("name", "expected_svgs"), [("executive_summary", 3), ("provider_IT", 3)])
+# The provider page: trend, dimensions, consumers and (issue 14) the key-driver quadrant.
+@pytest.mark.parametrize(("name", "expected_svgs"), [("executive_summary", 3), ("provider_IT", 4)])
 def test_page_renders_with_charts(pages, tmp_path, name, expected_svgs):
     chromium = _chromium()
     html = pages[name]

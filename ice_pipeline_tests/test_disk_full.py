@@ -1,6 +1,6 @@
-"""A full disk is an ordinary failure (issue 12 item 8), on a real 20 MB tmpfs.
+"""A full disk is an ordinary failure (issue 12 item 8), on a real 32 MB tmpfs.
 
-The data directory (reports, outbox, GX project) lives on a tmpfs of 20 MB that a ballast file
+The data directory (reports, outbox, GX project) lives on a tmpfs of 32 MB that a ballast file
 fills; the tests are skipped where mounting is not permitted (not root, no CAP_SYS_ADMIN). They
 check: one line naming the directory and the space needed; no traceback from any library; no
 half-written file; no ledger row left ``pending``; and after the ballast is removed, a re-run
@@ -38,7 +38,10 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     mount_point = tmp_path / "small"
     mount_point.mkdir()
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", str(mount_point)],
+        # 32 MB: a one-period demo's data directory holds ~15 MB (the executive summary's PDF
+        # archived and attached twice among them) and rewriting the analyst file needs a second
+        # copy of it (~5 MB) next to the first, so 20 MB no longer fitted the re-run.
+        ["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(mount_point)],
         capture_output=True,
         text=True,
     )
@@ -222,7 +225,7 @@ def test_pipeline_run_on_a_full_data_directory_then_a_rerun(
     capfd: pytest.CaptureFixture,
     leave_bytes: int,
 ) -> None:
-    """`ice-pipeline run` as an operator meets it: the whole job, the data directory on 20 MB."""
+    """`ice-pipeline run` as an operator meets it: the whole job, the data directory on 32 MB."""
     from ice_pipeline.defs.resources import dispose_engines
     from ice_pipeline.demo.generator import generate_demo
     from ice_pipeline.runner import Runner

@@ -3,7 +3,9 @@
 The fixture is respondent-level survey data for two periods, scored by the real index
 (``compute_period_scores`` and ``add_trend``): in the second period every provider rises by about
 4 points (the company shift) and one provider, P07, by about 12. Judged on its own change, nearly
-every provider "moved"; judged against the company, only P07 did.
+every provider "moved"; judged against the company, only P07 did. The same for dimensions,
+company-wide: with every dimension up by the company shift none moved; with one dimension
+("communication") up 8 points more, across every provider, only it did.
 """
 
 import numpy as np
@@ -11,10 +13,19 @@ import pandas as pd
 import pytest
 
 from ice_pipeline.index.config import IndexConfig
-from ice_pipeline.index.movers import change_between, relative_change, standard_error
+from ice_pipeline.index.movers import (
+    change_between,
+    pooled_change,
+    relative_change,
+    standard_error,
+)
 from ice_pipeline.index.scoring import add_trend, compute_period_scores
 from ice_pipeline.reports.views_common import Estimate
-from ice_pipeline.reports.views_movers import relative_movers
+from ice_pipeline.reports.views_movers import (
+    company_dimension_movers,
+    dimension_changes,
+    relative_movers,
+)
 
 PROVIDERS = [f"P{index:02d}" for index in range(1, 11)]
 CONSUMERS = ["Sales", "Operations", "Engineering", "Support"]
@@ -22,9 +33,12 @@ DIMENSIONS = ["speed", "quality", "communication"]
 COMPANY_SHIFT = 4.2
 PLANTED = "P07"
 PLANTED_EXTRA = 8.0
+PLANTED_DIMENSION = "communication"
 
 
-def _ratings(period: str, shift: float, seed: int, planted: bool) -> pd.DataFrame:
+def _ratings(
+    period: str, shift: float, seed: int, planted: bool, planted_dimension: bool = False
+) -> pd.DataFrame:
     """600 respondents, each rating 4 random providers on 3 dimensions (0-100 scores)."""
     rng = np.random.default_rng(seed)
     rows = []
@@ -35,7 +49,9 @@ def _ratings(period: str, shift: float, seed: int, planted: bool) -> pd.DataFram
             base = 60 + 2 * PROVIDERS.index(provider) + shift + person
             base += PLANTED_EXTRA if (planted and provider == PLANTED and shift) else 0.0
             for dimension in DIMENSIONS:
-                score = float(np.clip(base + rng.normal(0, 12), 0, 100))
+                extra = PLANTED_EXTRA if planted_dimension and shift else 0.0
+                extra = extra if dimension == PLANTED_DIMENSION else 0.0
+                score = float(np.clip(base + extra + rng.normal(0, 12), 0, 100))
                 rows.append((f"{period}-{respondent}", consumer, provider, dimension, score))
     frame = pd.DataFrame(
         rows,
@@ -154,3 +170,66 @@ def test_withheld_changes_are_not_compared():
         "points",
     )
     assert panel.compared == 0 and panel.movers == ()
+
+
+def _dimension_tables(planted_dimension: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(dimension_scores of both periods, company_scores of the second with its change)."""
+    config = IndexConfig()
+    before_ratings = _ratings("2026-01", 0.0, 3, False)
+    now_ratings = _ratings("2026-02", COMPANY_SHIFT, 4, False, planted_dimension)
+    before = compute_period_scores(before_ratings, None, config)
+    now = compute_period_scores(now_ratings, None, config)
+    company = add_trend(
+        now["company_scores"], before["company_scores"], now_ratings, before_ratings, config
+    )
+    dimensions = pd.concat([before["dimension_scores"], now["dimension_scores"]])
+    return dimensions, company
+
+
+def _label(code: str) -> str:
+    return code.capitalize()
+
+
+def test_a_company_wide_shift_alone_produces_no_dimension_movers():
+    dimensions, company = _dimension_tables(planted_dimension=False)
+    shared = _estimate(company.iloc[0])
+    changes = dimension_changes("2026-02", dimensions, k=5)
+    # Alone, every dimension rose significantly (by about the shift)...
+    assert sorted(changes) == sorted(DIMENSIONS)
+    assert all(change.ci_low > 0 for change in changes.values())
+    assert all(abs(change.value - COMPANY_SHIFT) < 1.5 for change in changes.values())
+    # ...against the company, none moved.
+    panel = company_dimension_movers("2026-02", dimensions, shared, _label, k=5)
+    assert panel.compared == len(DIMENSIONS) and panel.movers == ()
+
+
+def test_the_planted_relative_dimension_mover_is_found():
+    dimensions, company = _dimension_tables(planted_dimension=True)
+    shared = _estimate(company.iloc[0])
+    panel = company_dimension_movers("2026-02", dimensions, shared, _label, k=5)
+    assert [mover.name for mover in panel.movers] == ["Communication"]
+    mover = panel.movers[0]
+    assert mover.direction == "improved" and mover.relative.ci_low > 0
+    # ICE-P averages the three dimensions, so it rose by a third of the planted extra too.
+    expected = PLANTED_EXTRA - PLANTED_EXTRA / len(DIMENSIONS)
+    assert abs(mover.relative.value - expected) < 2.0
+    assert "Communication changed by +" in mover.sentence
+
+
+def test_pooled_change_is_weighted_and_conservative():
+    """sum(w se) per period (any correlation between providers), periods independent."""
+    change, low, high = pooled_change(
+        np.array([70.0, 60.0, np.nan]),
+        np.array([68.0, 56.0, 0.0]),
+        np.array([72.0, 64.0, 0.0]),
+        np.array([66.0, 59.0, 50.0]),
+        np.array([64.0, 57.0, 48.0]),
+        np.array([68.0, 61.0, 52.0]),
+        np.array([300.0, 100.0, 50.0]),
+    )
+    assert change == pytest.approx(0.75 * 4 + 0.25 * 1)
+    z = 1.959964
+    se_now = 0.75 * 2 / z + 0.25 * 4 / z
+    se_before = 0.75 * 2 / z + 0.25 * 2 / z
+    assert high - change == pytest.approx(z * np.hypot(se_now, se_before), rel=1e-6)
+    assert change - low == pytest.approx(high - change)

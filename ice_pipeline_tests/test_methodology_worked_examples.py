@@ -7,8 +7,10 @@ import pandas as pd
 import pytest
 
 from ice_pipeline.index.drivers import shapley_shares, subset_r2
-from ice_pipeline.index.movers import relative_change
+from ice_pipeline.index.movers import pooled_change, relative_change
 from ice_pipeline.index.participation import response_rates
+from ice_pipeline.reports.views_drivers import focus_areas
+from ice_pipeline.warehouse import schema
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "methodology.md").read_text("utf-8")
 
@@ -59,3 +61,82 @@ def test_participation_example():
     )
     assert frame.loc[0, "rate_pct"] == 42.0 and not frame.loc[0, "low"]
     assert "**105 respondents of 250 staff = 42%**" in DOC
+
+
+def test_dimension_movers_example():
+    change, low, high = pooled_change(
+        np.array([72.0, 64.0]),
+        np.array([70.0, 61.0]),
+        np.array([74.0, 67.0]),
+        np.array([64.0, 57.0]),
+        np.array([62.0, 55.0]),
+        np.array([66.0, 59.0]),
+        np.array([300.0, 100.0]),
+    )
+    assert f"+{change:.2f}" == "+7.75"
+    assert f"+{low:.2f} to +{high:.2f}" == "+4.74 to +10.76"
+    difference, rel_low, rel_high, moved = relative_change(
+        np.array([change]), np.array([low]), np.array([high]), 1.0, 0.2, 1.8, family_size=5
+    )
+    assert difference[0] == pytest.approx(6.75)
+    assert f"+{rel_low[0]:.2f} to +{rel_high[0]:.2f}" == "+2.66 to +10.84"
+    assert moved.tolist() == [True]
+    for text in ("**+7.75**", "**+4.74 to +10.76**", "**+2.66 to +10.84**", "z = 2.576"):
+        assert text in DOC
+
+
+def _frame(table: str, rows: list[dict]) -> pd.DataFrame:
+    columns = [column.name for column in schema.metadata.tables[f"ice.{table}"].columns]
+    return pd.DataFrame(rows).reindex(columns=columns)
+
+
+def test_focus_area_example():
+    period = "2026-10"
+    scores = dict(zip("ABCDE", (60.0, 65.0, 70.0, 75.0, 80.0), strict=True))
+    dimension_scores = _frame(
+        "dimension_scores",
+        [
+            {
+                "period": period,
+                "provider_department": provider,
+                "dimension": "speed",
+                "n_respondents": 100,
+                "suppressed": False,
+                "score": score,
+                "score_ci_low": score - 3,
+                "score_ci_high": score + 3,
+            }
+            for provider, score in scores.items()
+        ],
+    )
+    shares = {"A": (45.0, 30.0, 25.0), "B": (40.0, 30.0, 30.0)}
+    key_drivers = _frame(
+        "key_drivers",
+        [
+            {
+                "period": period,
+                "provider_department": provider,
+                "dimension": dimension,
+                "outcome": "overall",
+                "outcome_source": "item",
+                "n_respondents": 100,
+                "suppressed": False,
+                "r_squared": 0.5,
+                "importance_pct": share,
+                "importance_pct_ci_low": share - 5,
+                "importance_pct_ci_high": share + 5,
+            }
+            for provider, values in shares.items()
+            for dimension, share in zip(("speed", "quality", "effort"), values, strict=True)
+        ],
+    )
+    tables = {"dimension_scores": dimension_scores, "key_drivers": key_drivers}
+    focus, strengths = focus_areas(period, tables, 5, {"speed": "Speed"})
+    assert [(area.provider, area.dimension) for area in focus] == [("A", "Speed"), ("B", "Speed")]
+    assert strengths == ()
+    weights = [area.importance.value / 100 * (float(area.median_text) - area.score.value)
+               for area in focus]  # fmt: skip
+    assert [f"{weight:.1f}" for weight in weights] == ["4.5", "2.0"]
+    assert "10.0 below the median provider (70.0)" in focus[0].sentence
+    for text in ("**4.5**", "**2.0**"):
+        assert text in DOC

@@ -71,7 +71,7 @@ def _primary_key(engine: sqlalchemy.Engine, table: sqlalchemy.Table) -> list[str
 
 def test_upgrade_is_idempotent_and_reports_head(warehouse_url: str) -> None:
     assert current_revision(warehouse_url) is None
-    assert upgrade(warehouse_url) == head_revision() == "0002_ops"  # issue 15 is last
+    assert upgrade(warehouse_url) == head_revision() == "0008_report_pdf"  # issue 14 is last
     assert current_revision(warehouse_url) == head_revision()
     engine = connect_warehouse(warehouse_url)
     try:

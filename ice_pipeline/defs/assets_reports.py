@@ -144,11 +144,14 @@ def render_period_reports(
     quality: Mapping[str, Any],
 ) -> PeriodReports:
     """Build the view-models of ``period`` from the warehouse and render them (deterministic)."""
+    from ice_pipeline.ingest.mapping_labels import survey_dimension_labels
     from ice_pipeline.reports.archive import input_fingerprints
     from ice_pipeline.reports.config import report_config_for
     from ice_pipeline.reports.publish import render_period_reports as render_all
 
     config = report_config_for(pipeline.section("reports"), pipeline.index_config())
+    # Issue 14: dimension labels come from the survey mappings (the config may override them).
+    config = config.with_mapping_labels(survey_dimension_labels(pipeline.landing_dir))
     engine = warehouse.engine()
     window = periods_back(period, HISTORY_PERIODS)
     tables = {
@@ -192,8 +195,11 @@ def executive_report(
     pipeline: PipelineSettingsResource,
 ) -> dg.MaterializeResult:
     from ice_pipeline.reports.archive import archive_report
+    from ice_pipeline.reports.config import report_config_for
+    from ice_pipeline.reports.site import pdf_printer
 
     period = context.partition_key
+    print_pdf = report_config_for(pipeline.section("reports"), pipeline.index_config()).pdf
     with user_errors():
         outcomes = period_check_outcomes(context.run_id, warehouse, pipeline, period)
         reports = rendered_for_run(
@@ -213,6 +219,7 @@ def executive_report(
                 input_fingerprints=reports.fingerprints,
                 run_id=context.run_id,
                 reports_dir=pipeline.reports_dir,
+                print_pdf=pdf_printer(r.kind, print_pdf),
             )
             for r in reports.rendered
         ]
@@ -226,6 +233,7 @@ def executive_report(
             "new_versions": sum(a.created for a in archived),
             "executive_summary_version": summary.version,
             "executive_summary_path": dg.MetadataValue.path(summary.file_path or ""),
+            "executive_summary_pdf": dg.MetadataValue.path(str(summary.pdf_path or "")),
             "checks_failed": sum(not o.passed for o in outcomes),
             "blocking_checks_failed": len(blocking_failures(outcomes)),
             "archived": table_preview(listing, max_rows=40),

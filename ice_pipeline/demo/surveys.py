@@ -548,6 +548,17 @@ FILE_PREFIX = {
 # --------------------------------------------------------------------------------------------
 
 
+# What the reports call each dimension (the mapping's ``dimension_labels``): never a raw code.
+DIMENSION_LABELS: dict[str, str] = {
+    "responsiveness": "Responsiveness",
+    "quality": "Quality of work",
+    "communication": "Keeping customers informed",
+    "expertise": "Expertise",
+    "effort": "Ease of getting help",
+    "overall": "Overall satisfaction",
+}
+
+
 def _dimension_map(key: str) -> dict[str, str]:
     if key == "number":
         return {str(i + 1): dim for i, (dim, _, _) in enumerate(DIMENSIONS)}
@@ -565,6 +576,11 @@ NOT_APPLICABLE = [-1, -2, "N/A", "Unfamiliar (N/A)", "No basis for evaluation", 
 
 def survey_mapping(layout: str) -> dict:
     """The mapping.yaml content (as a dict) for the given layout, per docs/mappings.md."""
+    return {**_layout_mapping(layout), "dimension_labels": dict(DIMENSION_LABELS)}
+
+
+def _layout_mapping(layout: str) -> dict:
+    """The keys of :func:`survey_mapping` that differ by layout."""
     providers_by_name = {name: name for name in PROVIDER_NAMES}
     if layout == "qualtrics":
         return {

@@ -17,6 +17,15 @@ How the interval is made, and why it is conservative:
   Likewise for a dimension within its provider.
 So a relative mover is reported only when the evidence is at least as strong as the 95% level
 says. Every input is an already published figure, so nothing here can reveal a small group.
+
+Company-wide dimension movers (:func:`pooled_change`): a dimension's company-wide change is the
+respondent-weighted mean of its published provider changes (providers published in both
+periods), compared with the company's ICE-P change like a provider's. Its standard error is the
+weighted *sum* of the providers' standard errors, per period: a respondent rates several
+providers, so provider means are positively correlated, and sum(w_i se_i) bounds the standard
+error of a weighted mean under any correlation (Cauchy-Schwarz), where the independence formula
+sqrt(sum(w_i^2 se_i^2)) would understate it. Conservative again: a shift shared by every
+dimension names none.
 """
 
 import numpy as np
@@ -82,3 +91,36 @@ def change_between(
     )
     difference = np.asarray(now, dtype=float) - np.asarray(before, dtype=float)
     return difference, difference - z * se, difference + z * se
+
+
+def pooled_change(
+    now: np.ndarray,
+    now_low: np.ndarray,
+    now_high: np.ndarray,
+    before: np.ndarray,
+    before_low: np.ndarray,
+    before_high: np.ndarray,
+    weights: np.ndarray,
+    level: float = 0.95,
+) -> tuple[float, float, float]:
+    """The weighted mean change of several published means, with a conservative interval.
+
+    Rows with a missing input or a non-positive weight are left out; returns NaNs when none is
+    left. The standard error of each period's weighted mean is sum(w_i se_i) (module docstring);
+    the two periods are independent samples.
+    """
+    columns = [np.asarray(a, dtype=float) for a in (now, now_low, now_high, before)]
+    columns += [np.asarray(a, dtype=float) for a in (before_low, before_high, weights)]
+    usable = np.all(np.isfinite(np.vstack(columns)), axis=0) & (columns[-1] > 0)
+    if not usable.any():
+        return (np.nan, np.nan, np.nan)
+    now, now_low, now_high, before, before_low, before_high, weights = (
+        column[usable] for column in columns
+    )
+    share = weights / weights.sum()
+    change = float(np.sum(share * (now - before)))
+    se_now = float(np.sum(share * standard_error(now_low, now_high, level)))
+    se_before = float(np.sum(share * standard_error(before_low, before_high, level)))
+    z = scipy_stats.norm.ppf(0.5 + level / 2)
+    half = z * float(np.hypot(se_now, se_before))
+    return change, change - half, change + half

@@ -93,6 +93,8 @@ class SurveyKeys(CommonKeys):
     # The long format: one scale for the whole file.
     scale: ScaleSpec | str | None = None
     reversed_dimensions: list[Text] | None = None
+    # Issue 14: the label reports show per dimension code (ingest/mapping_labels.py).
+    dimension_labels: dict[Text, Text] | None = None
 
 
 class _TableKeys(CommonKeys):

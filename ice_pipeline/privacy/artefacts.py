@@ -1,7 +1,8 @@
 """Figures read back out of rendered reports and e-mails, as a reader (or an attacker) sees them.
 
 What belongs here: extracting every figure a report's HTML shows together with its respondent
-count (:func:`figures_in_html`), reading the HTML part of an ``.eml`` file (:func:`read_eml`),
+count (:func:`figures_in_html`) and from the text of a PDF (:func:`figures_in_pdf`), reading the
+HTML part and the PDF attachments of an ``.eml`` file (:func:`read_eml`),
 and the two checks that need only what was shown: a figure resting on fewer than k respondents
 (:func:`small_group_findings`) and two versions of one report whose counts differ by 1 to k-1
 (:func:`version_findings`). The auditor (:mod:`ice_pipeline.privacy.audit`) applies them.
@@ -12,10 +13,18 @@ together with its ``n``, written in the same cell ("77.7 (95% CI ...; n = 42)", 
 or in the row's ``n`` column. A figure is keyed by its section heading, table, row and column,
 so the same figure can be found in two versions of a report. ``n = 96 pairs`` (correlations)
 counts pairs of periods, not respondents, and is not read as a figure.
+
+A PDF has no cells: its text (extracted with pypdf) is one stream in which a table row or a tile
+may break over lines. Every ``n = <count>`` in it is a figure: the last number written before
+it, once intervals ("95% CI a to b") are set aside, keyed by the words in front of that number.
+A PDF's figures written only in an ``n`` column are not attributed; the PDF is printed from
+the archived HTML, whose reading above attributes them.
 """
 
+import io
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import policy
 from email.parser import BytesParser
 from html.parser import HTMLParser
@@ -24,6 +33,9 @@ from pathlib import Path
 _N = re.compile(r"(?<![A-Za-z])n = (\d+)(?![\d]| pairs)")
 _LEADING_NUMBER = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)")
 _BLOCK_TAGS = {"p", "li", "div"}
+_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+_INTERVAL = re.compile(r"95% CI [+-]?\d+(?:\.\d+)? to [+-]?\d+(?:\.\d+)?")
+_LABEL_WORDS = 6
 _HEADINGS = {"h1", "h2", "h3"}
 
 
@@ -186,9 +198,45 @@ def figures_in_html(html: str) -> dict[str, ShownFigure]:
     return reader.figures
 
 
+def pdf_text(pdf: bytes) -> str:
+    """The text of every page of a PDF, whitespace collapsed (pypdf's extraction)."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(pdf))
+    return " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)
+
+
+def figures_in_text(text: str) -> dict[str, ShownFigure]:
+    """Every ``n = <count>`` of flat text with the figure written before it (see module doc)."""
+    flat = _INTERVAL.sub(" ", " ".join(text.split()))
+    figures: dict[str, ShownFigure] = {}
+    start, label = 0, "(no label)"
+    for count in _N.finditer(flat):
+        before = flat[start : count.start()]
+        numbers = list(_NUMBER.finditer(before))
+        value = float(numbers[-1].group(0)) if numbers else math.nan
+        head = before[: numbers[-1].start()] if numbers else before
+        # Words only (numbers change between versions); a figure with none in front of it (the
+        # next cell of a matrix row) is keyed by the label of the row it continues.
+        words = [w for w in re.sub(r"[^\w&'’ -]+", " ", head).split() if not _NUMBER.search(w)]
+        label = " ".join(words[-_LABEL_WORDS:]) or label
+        key, repeat = f"pdf | {label}", 1
+        while key in figures:  # the same words in front of several figures: numbered in order
+            repeat += 1
+            key = f"pdf | {label} #{repeat}"
+        figures[key] = ShownFigure(value, int(count.group(1)))
+        start = count.end()
+    return figures
+
+
+def figures_in_pdf(pdf: bytes) -> dict[str, ShownFigure]:
+    """Every figure a PDF shows with its n = count (read as a reader copies its text)."""
+    return figures_in_text(pdf_text(pdf))
+
+
 @dataclass(frozen=True)
 class Email:
-    """One e-mail as delivered: who got it, which report version, and its HTML."""
+    """One e-mail as delivered: who got it, which report version, its HTML and its PDFs."""
 
     path: Path
     recipient: str
@@ -196,6 +244,7 @@ class Email:
     report: str  # the report's file stem without the version ("executive_summary")
     version: int | None
     html: str
+    pdfs: tuple[bytes, ...] = field(default=(), repr=False)  # attached application/pdf parts
 
 
 def read_eml(path: Path) -> Email:
@@ -204,6 +253,12 @@ def read_eml(path: Path) -> Email:
         message = BytesParser(policy=policy.default).parse(stream)
     body = message.get_body(preferencelist=("html",))
     html = body.get_content() if body is not None else ""
+    # Every PDF part, whatever its disposition or name: a reader opens all of them.
+    pdfs = tuple(
+        part.get_payload(decode=True) or b""
+        for part in message.walk()
+        if part.get_content_type() == "application/pdf"
+    )
     recipient = str(message.get("To", ""))
     # Internal X-ICE-* headers never leave (issue 12), so the report and its version come from the
     # outbox's own naming: <outbox>/<period>/<report stem>-v<version>-<recipient stem>.eml.
@@ -216,6 +271,7 @@ def read_eml(path: Path) -> Email:
         report=match.group(1) if match else stem or path.stem,
         version=int(match.group(2)) if match else None,
         html=html,
+        pdfs=pdfs,
     )
 
 

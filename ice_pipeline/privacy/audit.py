@@ -11,13 +11,19 @@ PERIOD`` print. It checks, for the period:
   holds now, with :func:`ice_pipeline.index.versions.find_version_disclosures`;
 * every archived version of every report (``ice_ops.report_archive``), read back as a reader
   sees it: figures from fewer than k respondents, and pairs of versions whose counts differ by
-  1 to k-1;
+  1 to k-1; and the PDF archived with a version (its text), for figures from fewer than k;
 * every e-mail written to the outbox for the period, the same way, pairwise per recipient and
-  report; and the delivery ledger, for versions sent whose content the archive no longer holds.
+  report, its attached PDFs included; and the delivery ledger, for versions sent whose content
+  the archive no longer holds.
+
+A PDF's figures are keyed by position in its text, not by table cell (artefacts.py), so PDFs are
+checked for small groups only; the pairwise comparison of versions uses the HTML each PDF was
+printed from, whose keys are exact.
 
 The auditor reads only what was published; it does not trust the pipeline's own decisions.
 """
 
+import base64
 import itertools
 import re
 from collections.abc import Iterable
@@ -31,6 +37,7 @@ from ice_pipeline.index.suppression import find_disclosures
 from ice_pipeline.index.versions import FIGURE_KEYS, find_version_disclosures
 from ice_pipeline.privacy.artefacts import (
     figures_in_html,
+    figures_in_pdf,
     read_eml,
     small_group_findings,
     version_findings,
@@ -54,6 +61,7 @@ class AuditResult:
     table_versions: int = 0
     report_versions: int = 0
     emails: int = 0
+    pdfs: int = 0  # archived and attached PDFs read
 
     @property
     def ok(self) -> bool:
@@ -63,7 +71,7 @@ class AuditResult:
         looked = (
             f"{self.tables} tables, {self.views} views, {self.table_versions} recorded versions "
             f"of the score tables, {self.report_versions} archived report versions, "
-            f"{self.emails} e-mails"
+            f"{self.emails} e-mails, {self.pdfs} PDFs"
         )
         if self.ok:
             return f"audit {self.period}: no disclosure found ({looked})"
@@ -145,6 +153,11 @@ def _report_findings(engine: sqlalchemy.Engine, period: str, k: int, result: Aud
         label = f"report {kind} ({audience}) {period}"
         for version, figures in sorted(shown.items()):
             result.findings += small_group_findings(f"{label} v{version}", figures, k)
+        for version, pdf in zip(rows["version"], rows["pdf_base64"], strict=True):
+            if isinstance(pdf, str) and pdf:
+                result.pdfs += 1
+                figures = figures_in_pdf(base64.b64decode(pdf))
+                result.findings += small_group_findings(f"{label} v{int(version)} PDF", figures, k)
         for (a, earlier), (b, later) in itertools.combinations(sorted(shown.items()), 2):
             result.findings += version_findings(f"{label} v{a} against v{b}", earlier, later, k)
     ledger = read_frame(engine, schema.delivery_ledger, where={"period": period})
@@ -169,6 +182,10 @@ def _email_findings(outbox_dir: Path, period: str, k: int, result: AuditResult) 
         email = read_eml(path)
         figures = figures_in_html(email.html)
         result.findings += small_group_findings(f"e-mail {path.name}", figures, k)
+        for pdf in email.pdfs:
+            result.pdfs += 1
+            source = f"e-mail {path.name} attached PDF"
+            result.findings += small_group_findings(source, figures_in_pdf(pdf), k)
         received.setdefault((email.recipient, email.report), {})[email.version or 0] = figures
     for (recipient, report), versions in sorted(received.items()):
         for (a, earlier), (b, later) in itertools.combinations(sorted(versions.items()), 2):

@@ -4,13 +4,16 @@ A version is identified by (period, kind, audience, version). Archiving HTML who
 the newest version's returns that version unchanged (no new row, no new file); different HTML
 becomes version + 1. Older versions are superseded: their rows (and HTML) stay in
 ``ice_ops.report_archive`` for the auditor, but their files are removed from the reports
-directory and ``report show`` serves only the current version (issue 11). ``generated_at`` and
-the run id live in the row, never in the HTML, which is why re-rendering the same inputs gives
-the same bytes. The CLI's ``report list`` / ``report show`` call :func:`print_report_list` and
-:func:`show_report`.
+directory and ``report show`` serves only the current version (issue 11). The executive summary
+also keeps its PDF (issue 14): in the row's ``pdf_base64`` column (for the auditor, every
+version) and as ``<kind>-v<version>.pdf`` beside the HTML file, removed with it when superseded.
+``generated_at`` and the run id live in the row, never in the HTML, which is why re-rendering the
+same inputs gives the same bytes. The CLI's ``report list`` / ``report show`` call
+:func:`print_report_list` and :func:`show_report`.
 Rows are single reports, so plain SQLAlchemy Core inserts are used (bulk loading is for data).
 """
 
+import base64
 import hashlib
 import json
 import math
@@ -18,7 +21,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -52,6 +55,14 @@ class ArchivedReport:
     run_id: str | None
     file_path: str | None
     created: bool  # False when identical content was already archived as this version
+    pdf: bytes | None = None  # the executive summary printed to PDF; None for other kinds
+
+    @property
+    def pdf_path(self) -> Path | None:
+        """The served PDF file beside the HTML file (None when superseded or without a PDF)."""
+        if self.pdf is None or self.file_path is None:
+            return None
+        return pdf_path_of(Path(self.file_path))
 
 
 def _canonical(value: Any) -> str:
@@ -134,12 +145,21 @@ def report_path(reports_dir: Path, period: str, kind: str, version: int) -> Path
     return reports_dir / period / f"{_file_stem(kind)}-v{version}.html"
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def pdf_path_of(html_path: Path) -> Path:
+    """The PDF kept beside an archived HTML file (same stem and version)."""
+    return html_path.with_suffix(".pdf")
+
+
+def _write_atomically(path: Path, text: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
+        if isinstance(text, bytes):
+            with os.fdopen(handle, "wb") as binary:
+                binary.write(text)
+        else:
+            with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+                stream.write(text)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -159,7 +179,53 @@ def _from_row(row: Mapping[str, Any], *, created: bool) -> ArchivedReport:
         run_id=row["run_id"],
         file_path=row["file_path"],
         created=created,
+        pdf=_pdf_of(row.get("pdf_base64")),
     )
+
+
+def _pdf_of(value: Any) -> bytes | None:
+    """The PDF of the ``pdf_base64`` column, or None."""
+    return base64.b64decode(value) if isinstance(value, str) and value else None
+
+
+def _base64(pdf: bytes | None) -> str | None:
+    return None if pdf is None else base64.b64encode(pdf).decode("ascii")
+
+
+def _latest_row(
+    conn: sqlalchemy.Connection, period: str, kind: str, audience: str
+) -> Mapping[str, Any] | None:
+    table = schema.report_archive
+    return (
+        conn.execute(
+            select(table)
+            .where(table.c.period == period, table.c.kind == kind, table.c.audience == audience)
+            .order_by(table.c.version.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+
+
+def _attach_pdf(conn: sqlalchemy.Connection, row: Mapping[str, Any], pdf: bytes) -> ArchivedReport:
+    """Store ``pdf`` with an archived version that has none yet (archived before issue 14)."""
+    table = schema.report_archive
+    conn.execute(
+        sqlalchemy.update(table)
+        .where(
+            table.c.period == row["period"],
+            table.c.kind == row["kind"],
+            table.c.audience == row["audience"],
+            table.c.version == row["version"],
+        )
+        .values(pdf_base64=_base64(pdf))
+    )
+    if row["file_path"]:
+        target = pdf_path_of(Path(row["file_path"]))
+        with disk_full_is_a_failure(target.parent, needed_bytes=len(pdf)):
+            _write_atomically(target, pdf)
+    return _from_row({**row, "pdf_base64": _base64(pdf)}, created=False)
 
 
 def archive_report(
@@ -172,22 +238,28 @@ def archive_report(
     input_fingerprints: Mapping[str, str],
     run_id: str | None,
     reports_dir: Path,
+    print_pdf: Callable[[str], bytes] | None = None,
 ) -> ArchivedReport:
-    """Store ``html`` as the next version of (period, kind, audience) unless it is unchanged."""
+    """Store ``html`` as the next version of (period, kind, audience) unless it is unchanged.
+
+    ``print_pdf`` (the executive summary: :func:`ice_pipeline.reports.site.summary_pdf`) turns
+    the HTML into the PDF kept with the version. It is called only when a version is created,
+    or when the unchanged current version has no PDF yet, and before the transaction opens:
+    printing takes seconds and must not hold the warehouse's write lock.
+    """
     table = schema.report_archive
     content_sha256 = hashlib.sha256(html.encode("utf-8")).hexdigest()
+    with engine.connect() as conn:
+        known = _latest_row(conn, period, kind, audience)
+    unchanged = known is not None and known["content_sha256"] == content_sha256
+    if unchanged and (print_pdf is None or known["pdf_base64"] is not None):
+        return _from_row(known, created=False)
+    pdf = print_pdf(html) if print_pdf is not None else None
     with engine.begin() as conn:
-        latest = (
-            conn.execute(
-                select(table)
-                .where(table.c.period == period, table.c.kind == kind, table.c.audience == audience)
-                .order_by(table.c.version.desc())
-                .limit(1)
-            )
-            .mappings()
-            .first()
-        )
+        latest = _latest_row(conn, period, kind, audience)
         if latest is not None and latest["content_sha256"] == content_sha256:
+            if pdf is not None and latest["pdf_base64"] is None:
+                return _attach_pdf(conn, latest, pdf)
             return _from_row(latest, created=False)
         version = 1 if latest is None else int(latest["version"]) + 1
         path = report_path(reports_dir, period, kind, version)
@@ -203,15 +275,20 @@ def archive_report(
             "generated_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0),
             "run_id": run_id,
             "file_path": str(path),
+            "pdf_base64": _base64(pdf),
         }
         conn.execute(insert(table).values(**values))
         superseded = _withdraw_superseded(conn, period, kind, audience, version)
         # Written inside the transaction: if the file cannot be written, the row is rolled back
         # (and a full disk is one line naming the reports directory, no traceback).
-        with disk_full_is_a_failure(path.parent, needed_bytes=len(html.encode("utf-8"))):
+        needed = len(html.encode("utf-8")) + len(pdf or b"")
+        with disk_full_is_a_failure(path.parent, needed_bytes=needed):
             _write_atomically(path, html)
+            if pdf is not None:
+                _write_atomically(pdf_path_of(path), pdf)
     for old_file in superseded:  # after the commit: a rolled-back version leaves them in place
         Path(old_file).unlink(missing_ok=True)
+        pdf_path_of(Path(old_file)).unlink(missing_ok=True)  # its PDF is superseded with it
     return _from_row(values, created=True)
 
 

@@ -417,3 +417,45 @@ def scatter_chart(
     fig.tight_layout()
     rows = [(label, f"{x_value:.1f}", f"{y_value:.1f}") for label, x_value, y_value in points]
     return _finish(fig, cid, title, alt, ("name", xlabel, ylabel), rows)
+
+
+def quadrant_chart(
+    cid: str,
+    title: str,
+    alt: str,
+    points: Sequence[tuple[str, float, float, float | None, float | None]],
+    *,
+    equal_share: float,
+) -> Chart:
+    """The importance-vs-performance quadrant of one group's key drivers.
+
+    ``points``: (label, score minus the median provider's, importance %, its 95% low, high).
+    The page gets hand-written SVG (``svg_charts.quadrant``); the PNG is drawn only if mailed.
+    """
+    rows = [
+        (label, f"{gap:+.1f}", f"{share:.1f}%", _fmt(low), _fmt(high))
+        for label, gap, share, low, high in points
+    ]
+
+    def build() -> Figure:
+        fig = Figure(figsize=(5.5, 4.2))
+        ax = fig.add_subplot()
+        ax.axvline(0, color=GREY, linewidth=1, linestyle="--")
+        ax.axhline(equal_share, color=GREY, linewidth=1, linestyle="--")
+        for label, gap, share, _, _ in points:
+            ax.scatter([gap], [share], color=BLUE, s=40, zorder=3, edgecolors=INK)
+            ax.annotate(_short(label), (gap, share), textcoords="offset points", xytext=(6, 4))
+        ax.set_xlabel("points below (-) or above (+) the median provider")
+        ax.set_ylabel("share of what explains satisfaction (%)")
+        fig.tight_layout()
+        return fig
+
+    return _text_chart(
+        cid,
+        title,
+        alt,
+        svg_charts.quadrant(cid, title, points, equal_share=equal_share),
+        ("dimension", "against the median provider", "share", "95% CI low", "95% CI high"),
+        rows,
+        build,
+    )

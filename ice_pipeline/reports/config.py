@@ -5,7 +5,7 @@ default, so a missing section means the defaults below. Email settings live in
 ``ice_pipeline.reports.delivery`` because they belong to the transport, not the content.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ice_pipeline.errors import ConfigError
@@ -31,9 +31,13 @@ class ReportConfig:
     min_correlation_pairs: int = 8
     executive_audience: str = "executives"
     provider_audience: str = "department_heads"
-    # A label per dimension code, shown instead of the code (e.g. {ease_of_use: "Ease of use"});
-    # a code without one is shown in words ('ease_of_use' -> 'Ease of use').
+    # A label per dimension code, shown instead of the code (e.g. {ease_of_use: "Ease of use"}).
+    # The survey mapping's ``dimension_labels`` supply them (:meth:`with_mapping_labels`); set
+    # here, a label wins over the mapping's; a code labelled nowhere is shown in words.
     dimension_labels: dict[str, str] = field(default_factory=dict)
+    # Print the executive summary to PDF (headless chromium), archive it and attach it to the
+    # e-mail; false only where chromium cannot be installed (the archive then holds no PDF).
+    pdf: bool = True
 
     @classmethod
     def from_section(cls, section: dict[str, Any]) -> "ReportConfig":
@@ -49,6 +53,12 @@ class ReportConfig:
         config = cls(**section)
         config.validate()
         return config
+
+    def with_mapping_labels(self, mapping_labels: dict[str, str]) -> "ReportConfig":
+        """This config with the survey mapping's labels under its own (which win)."""
+        if not mapping_labels:
+            return self
+        return replace(self, dimension_labels={**mapping_labels, **self.dimension_labels})
 
     def validate(self) -> None:
         if not isinstance(self.k_anonymity, int) or self.k_anonymity < MIN_K_ANONYMITY:
@@ -73,6 +83,8 @@ class ReportConfig:
                 "must map each dimension code to a non-empty label",
                 fix='write e.g. dimension_labels: {responsiveness: "Responsiveness"}',
             )
+        if not isinstance(self.pdf, bool):
+            raise ConfigError("reports.pdf", f"is {self.pdf!r}", fix="set it to true or false")
         if self.best_worst_count < 1:
             raise ConfigError("reports.best_worst_count", "must be at least 1", fix="set it to 3")
 

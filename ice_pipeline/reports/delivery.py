@@ -2,6 +2,7 @@
 
 What belongs here: the SMTP settings and recipient configuration (``email:`` YAML section), building
 a mail-safe ``multipart/alternative`` message (text + ``multipart/related`` HTML with CID PNGs),
+inside ``multipart/mixed`` with the archived PDF attached when the version has one (issue 14),
 and :func:`deliver`, which claims each (period, kind, audience, version, recipient) in
 ``ice_ops.delivery_ledger`` before handing the message to a transport, so that a report version
 reaches each recipient exactly once, however often and however concurrently the run is repeated.
@@ -240,11 +241,14 @@ def build_message(
     to: str,
     *,
     message_id: str | None = None,
+    attachments: Mapping[str, bytes] | None = None,
 ) -> EmailMessage:
     """multipart/alternative: text/plain, then multipart/related (HTML + PNGs by Content-ID).
 
     ``report_html`` must already be mail-safe (``RenderedReport.email_html``); every key of
-    ``images`` is a Content-ID referenced as ``cid:<key>`` in it.
+    ``images`` is a Content-ID referenced as ``cid:<key>`` in it. ``attachments`` (file name ->
+    PDF bytes) make the message multipart/mixed with each PDF attached after the alternatives;
+    the HTML part stays as it is, so its size is unchanged by them.
     """
     lowered = report_html.lower()
     if "<svg" in lowered or "<script" in lowered:
@@ -268,7 +272,14 @@ def build_message(
             filename=f"{content_id.split('@', 1)[0]}.png",
             disposition="inline",
         )
+    for filename, pdf in sorted((attachments or {}).items()):
+        message.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename)
     return message
+
+
+def pdf_attachment_name(report: ArchivedReport) -> str:
+    """``ice-<period>-<kind>.pdf``: what the recipient's mail program saves the PDF as."""
+    return f"ice-{report.period}-{_file_stem(report.kind).replace('_', '-')}.pdf"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -384,6 +395,8 @@ def deliver(
     policy_ = retry or RetryPolicy()
     outcome = DeliveryOutcome()
     folder, stem = report.period, f"{_file_stem(report.kind)}-v{report.version}"
+    # The PDF archived with this version (never a fresh print): what was audited is what is sent.
+    attachments = {pdf_attachment_name(report): report.pdf} if report.pdf else {}
     target_of = getattr(transport, "target", None)
     with ledger.active_claims() as token:
         for recipient in dict.fromkeys(address.strip() for address in recipients):
@@ -402,6 +415,7 @@ def deliver(
                 from_address,
                 recipient,
                 message_id=message_id,
+                attachments=attachments,
             )
             target = target_of(recipient, folder=folder, stem=stem) if target_of else None
             claimed = ledger.claim(engine, key, token, target)

@@ -31,6 +31,7 @@ from ice_pipeline.reports.delivery import (
     recipients_from_section,
 )
 from ice_pipeline.reports.render import PROVIDER_KIND_PREFIX, RenderedReport, render_report
+from ice_pipeline.reports.site import pdf_printer
 from ice_pipeline.reports.viewmodel import build_executive_view, build_provider_view
 from ice_pipeline.reports.views_correlations import build_correlations_view
 from ice_pipeline.reports.views_methodology import build_methodology_view
@@ -167,6 +168,7 @@ def publish_period(
                 input_fingerprints=prints,
                 run_id=run_id,
                 reports_dir=reports_dir,
+                print_pdf=pdf_printer(report.kind, config.pdf),
             )
         )
     if dry_run:

@@ -5,7 +5,9 @@ resolve in an exported site: ``<dir>/<period>/executive_summary.html``, ``method
 ``correlations.html``, ``provider-<name>.html``, and ``../<previous period>/...``),
 :func:`export_site` behind ``ice-pipeline report export PERIOD DIR`` (newest archived version of
 every page of the period and of every earlier archived period, so "previous period" links
-resolve), and :func:`summary_pdf`, the executive summary printed by headless chromium.
+resolve), and :func:`summary_pdf`, the executive summary printed by headless chromium: the
+pipeline prints it when it archives a new version of the summary (kept with that version, attached
+to its e-mail); the export writes the archived PDF and prints one only for a version without.
 
 Why chromium for the PDF: it is the browser the layout is tested in, so the PDF is the page as
 tested; WeasyPrint needs Pango and renders its own CSS subset. Chromium is a system package
@@ -17,6 +19,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy
@@ -58,10 +61,16 @@ def _chromium() -> str:
     if path is None:
         raise IceError(
             "cannot print the executive summary to PDF: chromium is not installed",
-            fix="install it (`apt-get install chromium`) or export without --pdf",
-            where="report export",
+            fix="install it (`apt-get install chromium`); or export with --no-pdf, and set "
+            "reports.pdf: false to archive and e-mail reports without their PDF",
+            where="executive summary PDF",
         )
     return path
+
+
+def pdf_printer(kind: str, enabled: bool) -> Callable[[str], bytes] | None:
+    """What prints an archived report of ``kind`` to PDF: the executive summary only."""
+    return summary_pdf if enabled and kind == "executive_summary" else None
 
 
 def summary_pdf(html: str, timeout_s: float = 120.0) -> bytes:
@@ -91,11 +100,13 @@ def summary_pdf(html: str, timeout_s: float = 120.0) -> bytes:
             raise IceError(
                 f"chromium could not print the executive summary to PDF ({err})",
                 fix="run `chromium --headless --print-to-pdf=x.pdf about:blank` to see why",
-                where="report export",
+                where="executive summary PDF",
             ) from err
         if not pdf.exists() or pdf.stat().st_size == 0:
             raise IceError(
-                "chromium wrote no PDF", fix="check chromium runs headless", where="report export"
+                "chromium wrote no PDF",
+                fix="check chromium runs headless",
+                where="executive summary PDF",
             )
         return pdf.read_bytes()
 
@@ -115,7 +126,8 @@ def export_site(
 ) -> list[Path]:
     """Write the newest archived version of every page of ``period`` and of every earlier
     archived period under ``directory/<period>/``, an ``index.html`` linking the periods, and
-    (``pdf``) ``<period>/executive_summary.pdf``. Returns the files written.
+    ``<period>/executive_summary.pdf`` for every period whose summary was archived with its PDF
+    (and, with ``pdf``, printed now for ``period`` if its version has none). Returns the files.
     """
     from ice_pipeline.reports.archive import list_reports, load_report
 
@@ -137,6 +149,9 @@ def export_site(
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(_unlink_missing(report.html, set(periods)), encoding="utf-8")
             written.append(path)
+            if report.pdf is not None:  # the PDF archived (and e-mailed) with this version
+                path.with_suffix(".pdf").write_bytes(report.pdf)
+                written.append(path.with_suffix(".pdf"))
     links = "\n".join(
         f'<li><a href="{each}/{EXECUTIVE_PAGE}">{each}</a></li>' for each in reversed(periods)
     )
@@ -150,7 +165,7 @@ def export_site(
     written.append(index)
     if pdf:
         summary = directory / period / EXECUTIVE_PAGE
-        if summary.exists():
+        if summary.exists() and not (directory / period / PDF_NAME).exists():
             target = directory / period / PDF_NAME
             target.write_bytes(summary_pdf(summary.read_text(encoding="utf-8")))
             written.append(target)

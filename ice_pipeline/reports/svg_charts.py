@@ -175,3 +175,92 @@ def trend(cid: str, title: str, points: Sequence[Item], *, ylabel: str) -> str:
             )
     parts.append("</svg>")
     return "".join(parts)
+
+
+# The quadrant is drawn narrow (a 440-unit viewBox, shown at most 560 px wide) so that its 12-unit
+# labels are still ~9.5 px on a 375 px phone, where the 816-unit charts shrink text to ~5 px.
+QUADRANT_WIDTH = 440.0
+QuadrantPoint = tuple[str, float, float, float | None, float | None]  # label, gap, share, lo, hi
+
+
+def _round_up(value: float, step: float) -> float:
+    return step * math.ceil(value / step)
+
+
+def quadrant(cid: str, title: str, points: Sequence[QuadrantPoint], *, equal_share: float) -> str:
+    """Importance (y, % of explained variance, with its interval) against performance (x,
+    points above or below the median provider), split at the median and at an equal share.
+    """
+    left, right, top, bottom = 50.0, QUADRANT_WIDTH - 14.0, 26.0, 292.0
+    height = bottom + 44.0
+    spread = max([abs(gap) for _, gap, _, _, _ in points] + [4.0])
+    x_max = _round_up(spread + 1.0, 5.0)
+    tops = [share for _, _, share, _, _ in points] + [
+        high for *_, high in points if high is not None
+    ]
+    y_max = min(100.0, _round_up(max(tops + [2 * equal_share]) + 2.0, 10.0))
+
+    def x(gap: float) -> float:
+        return left + (right - left) * (gap + x_max) / (2 * x_max)
+
+    def y(share: float) -> float:
+        return bottom - (bottom - top) * max(0.0, min(y_max, share)) / y_max
+
+    parts = [
+        _open(cid, height, title)
+        .replace(f'viewBox="0 0 {WIDTH} ', f'viewBox="0 0 {QUADRANT_WIDTH:.0f} ')
+        .replace('font-size="11"', 'font-size="12" style="max-width:560px"')
+    ]
+    for tick in (-x_max, -x_max / 2, 0.0, x_max / 2, x_max):
+        parts.append(
+            f'<text x="{_f(x(tick))}" y="{_f(bottom + 16)}" text-anchor="middle" '
+            f'fill="{INK}">{tick:+.0f}</text>'.replace(">+0<", ">0<")
+        )
+    for tick in range(0, int(y_max) + 1, int(_nice_step(y_max))):
+        parts.append(
+            f'<path d="M{_f(left)} {_f(y(tick))}H{_f(right)}" stroke="{GRID}"/>'
+            f'<text x="{_f(left - 6)}" y="{_f(y(tick) + 4)}" text-anchor="end" '
+            f'fill="{INK}">{tick}</text>'
+        )
+    parts.append(
+        f'<path d="M{_f(x(0))} {_f(top)}V{_f(bottom)}M{_f(left)} {_f(y(equal_share))}'
+        f'H{_f(right)}" stroke="{AXIS}" stroke-dasharray="4 3" fill="none"/>'
+        f'<path d="M{_f(left)} {_f(top)}V{_f(bottom)}H{_f(right)}" stroke="{AXIS}" fill="none"/>'
+        f'<text x="{_f((left + right) / 2)}" y="{_f(bottom + 34)}" text-anchor="middle" '
+        f'fill="{INK}">points below (-) or above (+) the median provider</text>'
+        f'<text transform="translate(14 {_f((top + bottom) / 2)}) rotate(-90)" '
+        f'text-anchor="middle" fill="{INK}">share of what explains satisfaction (%)</text>'
+    )
+    corners = (
+        (left + 6, top - 8, "start", "Focus", "#b44b00"),
+        (right - 6, top - 8, "end", "Strength", BLUE),
+        (left + 6, bottom - 6, "start", "Lower priority", MUTED),
+        (right - 6, bottom - 6, "end", "Maintain", MUTED),
+    )
+    for cx, cy, anchor, word, colour in corners:
+        parts.append(
+            f'<text x="{_f(cx)}" y="{_f(cy)}" text-anchor="{anchor}" font-weight="bold" '
+            f'fill="{colour}">{word}</text>'
+        )
+    placed: list[tuple[float, float]] = []
+    for label, gap, share, low, high in points:
+        px, py = x(gap), y(share)
+        if low is not None and high is not None:
+            parts.append(
+                f'<path d="M{_f(px)} {_f(y(low))}V{_f(y(high))}" stroke="{MUTED}" '
+                'stroke-width="1.2"/>'
+            )
+        # Labels point inwards, so a point near an edge keeps its label inside the chart; a
+        # label that would sit on an earlier one moves a line down.
+        anchor, dx = ("start", 8) if gap <= 0 else ("end", -8)
+        label_y = py - 6
+        while any(abs(px - ox) < 90 and abs(label_y - oy) < 13 for ox, oy in placed):
+            label_y += 13
+        placed.append((px, label_y))
+        parts.append(
+            f'<circle cx="{_f(px)}" cy="{_f(py)}" r="5" fill="{BLUE}" stroke="{INK}" '
+            f'stroke-width="0.6"/><text x="{_f(px + dx)}" y="{_f(label_y)}" '
+            f'text-anchor="{anchor}" fill="{INK}">{escape(label[:24])}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)

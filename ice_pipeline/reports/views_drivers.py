@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ice_pipeline.index.drivers import COMPANY
+from ice_pipeline.reports import charts
+from ice_pipeline.reports.charts import Chart
 from ice_pipeline.reports.views_common import Estimate, _count, _estimate, _flag, _rows, _text
 
 FOCUS_AREAS = 5
@@ -48,6 +50,7 @@ class DriverRow:
     score: Estimate  # the provider's published score on it (company-wide rows: not available)
     important: bool
     quadrant: str
+    gap: float | None = None  # score minus the median provider's on the dimension (None: no score)
 
 
 @dataclass(frozen=True)
@@ -135,8 +138,9 @@ def driver_panel(
         important = (importance.value or 0.0) > equal_share
         low = score.published and median is not None and (score.value or 0.0) < median
         quadrant = QUADRANTS[important, low] if score.published else ""
+        gap = (score.value or 0.0) - median if score.published and median is not None else None
         driver_rows.append(
-            DriverRow(dimension_label(code, labels), importance, score, important, quadrant)
+            DriverRow(dimension_label(code, labels), importance, score, important, quadrant, gap)
         )
     r_squared = float(first.get("r_squared") or 0.0)
     return DriverPanel(
@@ -217,4 +221,36 @@ def focus_areas(
     return (
         tuple(area for _, area in candidates[:FOCUS_AREAS]),
         tuple(area for _, area in strengths[:STRENGTHS]),
+    )
+
+
+def quadrant_chart(panel: DriverPanel | None) -> Chart | None:
+    """The panel's importance-vs-performance quadrant as a chart (None without two points)."""
+    if panel is None or not panel.published:
+        return None
+    points = [
+        (
+            row.dimension,
+            row.gap,
+            row.importance.value,
+            row.importance.ci_low,
+            row.importance.ci_high,
+        )
+        for row in panel.rows
+        if row.gap is not None and row.importance.published and row.importance.value is not None
+    ]
+    if len(points) < 2:
+        return None
+    equal_share = 100.0 / len(panel.rows)
+    focus = [row.dimension for row in panel.rows if row.quadrant.startswith("Focus")]
+    return charts.quadrant_chart(
+        "provider_quadrant",
+        f"{panel.group}: importance against performance of each dimension",
+        f"Scatter chart of {len(points)} dimensions: across, the score against the median "
+        f"provider; up, the share of what explains overall satisfaction (dashed: an equal share "
+        f"of {equal_share:.0f}%). Focus (important, below the median): "
+        + (", ".join(focus) if focus else "none")
+        + ".",
+        points,
+        equal_share=equal_share,
     )

@@ -36,7 +36,13 @@ from ice_pipeline.reports.views_common import (
     _text,
     withheld_label,
 )
-from ice_pipeline.reports.views_drivers import DriverPanel, FocusArea, driver_panel, focus_areas
+from ice_pipeline.reports.views_drivers import (
+    DriverPanel,
+    FocusArea,
+    dimension_label,
+    driver_panel,
+    focus_areas,
+)
 from ice_pipeline.reports.views_findings import (
     CorrelationSummary,
     Finding,
@@ -44,7 +50,11 @@ from ice_pipeline.reports.views_findings import (
     summarise_findings,
 )
 from ice_pipeline.reports.views_matrix import HeatMap, build_heatmap
-from ice_pipeline.reports.views_movers import MoversPanel, relative_movers
+from ice_pipeline.reports.views_movers import (
+    MoversPanel,
+    company_dimension_movers,
+    relative_movers,
+)
 from ice_pipeline.reports.views_participation import Participation, build_participation
 
 EMAIL_ROWS = 12  # department tables in the e-mail
@@ -98,6 +108,7 @@ class ExecutiveView:
     worst: tuple[ProviderRow, ...]
     withheld_providers: tuple[str, ...]
     movers: MoversPanel
+    dimension_movers: MoversPanel  # dimensions company-wide against the same company change
     participation: Participation
     company_drivers: DriverPanel | None
     focus_areas: tuple[FocusArea, ...]
@@ -380,6 +391,13 @@ def build_executive_view(
         worst=worst,
         withheld_providers=withheld_providers,
         movers=movers,
+        dimension_movers=company_dimension_movers(
+            period,
+            tables.get("dimension_scores"),
+            company.change,
+            lambda code: dimension_label(code, config.dimension_labels),
+            k,
+        ),
         participation=build_participation(period, tables, k, withheld_text),
         company_drivers=driver_panel(period, COMPANY, tables, k, config.dimension_labels),
         focus_areas=focus[0],

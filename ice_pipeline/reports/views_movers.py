@@ -2,16 +2,18 @@
 
 Belongs here: turning the published changes into :class:`Mover` sentences with
 :func:`ice_pipeline.index.movers.relative_change`: on the executive summary a provider's change
-against the company-wide change (stated once, in :class:`MoversPanel`), on a provider page a
-dimension's change against the provider's overall change.
+against the company-wide change (stated once, in :class:`MoversPanel`), and each dimension's
+company-wide change against the same company change (:func:`company_dimension_movers`); on a
+provider page a dimension's change against the provider's overall change.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
-from ice_pipeline.index.movers import change_between, relative_change
+from ice_pipeline.index.movers import change_between, pooled_change, relative_change
 from ice_pipeline.reports.views_common import Estimate
 
 
@@ -103,3 +105,57 @@ def change_estimate(now: Estimate, before: Estimate) -> Estimate:
         return Estimate(None, signed=True)
     difference, low, high = change_between(*(np.array([part], dtype=float) for part in parts))
     return Estimate(float(difference[0]), float(low[0]), float(high[0]), now.n, signed=True)
+
+
+def _published_dimension_rows(frame: pd.DataFrame, period: str, k: int) -> pd.DataFrame:
+    rows = frame[frame["period"].astype(str) == period]
+    suppressed = rows["suppressed"].fillna(True).astype(bool)
+    n = pd.to_numeric(rows["n_respondents"], errors="coerce")
+    return rows[~suppressed & (n >= k)]
+
+
+def dimension_changes(period: str, frame: pd.DataFrame | None, k: int) -> dict[str, Estimate]:
+    """Dimension code -> its company-wide change since the previous period in ``frame``.
+
+    The respondent-weighted mean of the providers' published changes on the dimension
+    (providers published in both periods), with the conservative interval of
+    :func:`ice_pipeline.index.movers.pooled_change`.
+    """
+    if frame is None or frame.empty:
+        return {}
+    earlier = sorted({str(p) for p in frame["period"] if str(p) < period})
+    if not earlier:
+        return {}
+    keys = ["provider_department", "dimension"]
+    both = _published_dimension_rows(frame, period, k).merge(
+        _published_dimension_rows(frame, earlier[-1], k), on=keys, suffixes=("", "_before")
+    )
+    changes = {}
+    for code, rows in both.groupby("dimension", sort=True):
+        columns = [
+            rows[f"{column}{suffix}"].to_numpy(dtype=float)
+            for suffix in ("", "_before")
+            for column in ("score", "score_ci_low", "score_ci_high")
+        ]
+        weights = pd.to_numeric(rows["n_respondents"], errors="coerce").to_numpy(dtype=float)
+        change, low, high = pooled_change(*columns, weights)
+        if np.isfinite(low) and np.isfinite(high):
+            changes[str(code)] = Estimate(change, low, high, signed=True)
+    return changes
+
+
+def company_dimension_movers(
+    period: str,
+    frame: pd.DataFrame | None,
+    shared: Estimate,
+    label: Callable[[str], str],
+    k: int,
+) -> MoversPanel:
+    """Dimensions whose company-wide change differs from the company's own (ICE-P) change."""
+    changes = dimension_changes(period, frame, k)
+    return relative_movers(
+        "The company as a whole",
+        shared,
+        [(label(code), change) for code, change in changes.items()],
+        "points",
+    )

@@ -31,7 +31,12 @@ from ice_pipeline.reports.views_common import (
     _text,
     withheld_label,
 )
-from ice_pipeline.reports.views_drivers import DriverPanel, dimension_label, driver_panel
+from ice_pipeline.reports.views_drivers import (
+    DriverPanel,
+    dimension_label,
+    driver_panel,
+    quadrant_chart,
+)
 from ice_pipeline.reports.views_movers import MoversPanel, change_estimate, relative_movers
 
 
@@ -245,6 +250,7 @@ def build_provider_view(
         else:
             withheld_groups += 1
 
+    drivers = driver_panel(period, provider, tables, k, config.dimension_labels)
     view_charts = {
         "trend": charts.trend_chart(
             "provider_trend",
@@ -278,6 +284,9 @@ def build_provider_view(
             withheld_text=withheld_text,
         ),
     }
+    quadrant = quadrant_chart(drivers)
+    if quadrant is not None:
+        view_charts["quadrant"] = quadrant
     return ProviderView(
         period=period,
         organisation=config.organisation,
@@ -288,7 +297,7 @@ def build_provider_view(
         trend=trend,
         dimensions=dimensions,
         dimension_movers=dimension_movers,
-        drivers=driver_panel(period, provider, tables, k, config.dimension_labels),
+        drivers=drivers,
         consumers=consumers,
         kpis=kpis,
         comment_groups=tuple(groups),

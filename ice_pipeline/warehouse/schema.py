@@ -376,6 +376,9 @@ report_archive = Table(
     Column("generated_at", DateTime, nullable=False),
     Column("run_id", Text),
     Column("file_path", Text),
+    # The executive summary printed to PDF (archived and attached to its e-mail), base64: text
+    # reads the same through every engine's bulk path (writes.read_frame); NULL for other kinds.
+    Column("pdf_base64", Text),
     schema=OPS_SCHEMA,
     comment="Every rendered report version; same inputs give the same bytes and no new version.",
 )
