@@ -52,6 +52,9 @@ RUN_TIME_COLUMNS = {
     "finished_at",
     "run_id",
     "inputs_fingerprint",
+    # The browser stamps a creation time into every PDF it prints; the PDF's text is checked
+    # by test_report_pdf.py, and the HTML it was printed from is compared here.
+    "pdf_base64",
 }
 # Hashes of tables compared elsewhere with a float tolerance (see the module docstring).
 HASHED_TABLE_COLUMNS = {"input_fingerprints"}
