@@ -251,7 +251,9 @@ def test_roster_departments_read_in_the_warehouse(warehouse_url: str, tmp_path: 
     from ice_pipeline.ingest.expectations import run_suite_in_warehouse
 
     fixtures = _fixtures()
-    _store(warehouse_url, {"tickets": fixtures["tickets"][0], "employees": fixtures["employees"][0]})
+    _store(
+        warehouse_url, {"tickets": fixtures["tickets"][0], "employees": fixtures["employees"][0]}
+    )
     import sqlalchemy
 
     engine = sqlalchemy.create_engine(warehouse_url)
