@@ -192,13 +192,51 @@ def _fixtures() -> dict[str, tuple[pd.DataFrame, pd.DataFrame | None]]:
         }
     )
     comments = ratings[["period", "respondent_id", "provider_department", "consumer_department"]]
-    return {
+    fixtures = {
         "tickets": (tickets, previous_tickets),
         "survey_ratings": (ratings, previous_ratings),
         "survey_comments": (comments, None),
         "employees": (employees, None),
         "external_metrics": (metrics, None),
     }
+    return {t: (_complete(t, f), p) for t, (f, p) in fixtures.items()}
+
+
+def _complete(table: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Every canonical column, the ones a fixture leaves out holding valid values."""
+    from ice_pipeline.ingest.validation import canonical_columns
+    from ice_pipeline_tests.test_expectations import SHA
+
+    n = len(frame)
+    defaults = {
+        "source_file": ["x.csv"] * n,
+        "source_sha256": [SHA] * n,
+        "source_row": list(range(2, n + 2)),
+        "comment_text": ["fine"] * n,
+        "hire_date": pd.to_datetime(["2020-01-01"] * n),
+        "termination_date": pd.to_datetime([None] * n),
+        "attrited": pd.array([pd.NA] * n, dtype="boolean"),
+        "department": [None] * n,
+        "value_ci_low": [float("nan")] * n,
+        "value_ci_high": [float("nan")] * n,
+    }
+    missing = {c: defaults[c] for c in canonical_columns(table) if c not in frame.columns}
+    return frame.reset_index(drop=True).assign(**missing)[canonical_columns(table)]
+
+
+# What each fixture breaks of its pandera contract (the key check is the suite's own).
+CONTRACT_FAILURES = {
+    "tickets": {
+        "priority:isin",
+        "satisfaction:in_range",
+        "resolution_hours:greater_than_or_equal_to",
+    },
+    "survey_ratings": {"score:in_range"},
+    "survey_comments": set(),
+    "employees": {"department:not_nullable", "termination_type:isin"},
+    # n_responses 0 meets the contract (>= 0); the suite's own check wants >= 1.
+    "external_metrics": {"metric:isin", "value_within_range"},
+}
 
 
 def test_suites_in_the_warehouse_give_the_pandas_outcomes(
@@ -236,6 +274,9 @@ def test_suites_in_the_warehouse_give_the_pandas_outcomes(
                 period=PERIOD,
                 gx_dir=None,
             )
+            contract = in_sql.pop()  # the warehouse path adds the pandera contract's row checks
+            assert contract.check_name == f"{table}_rows_meet_contract" and contract.blocking
+            assert set(contract.metadata["failed_checks"]) == CONTRACT_FAILURES[table], table
             assert _comparable(in_sql) == _comparable(in_pandas), table
             failed = {o.check_name for o in in_sql if not o.passed}
             assert f"{table}_key_unique" in failed or table == "external_metrics", failed

@@ -128,6 +128,20 @@ def key_check(engine: sa.Engine, table_name: str, period: str | None) -> KeyChec
     return KeyCheck(int(rows), int(duplicates), [" / ".join(str(v) for v in row) for row in shown])
 
 
+def contract_check(engine: sa.Engine, table_name: str, period: str | None) -> Any:
+    """The period's rows against the table's pandera contract, as SQL (validation_sql.py).
+
+    The key check is left out: ``key_check`` above counts the same duplicates for the suite.
+    """
+    from ice_pipeline.ingest.validation import canonical_columns
+    from ice_pipeline.ingest.validation_sql import check_contract
+
+    table = relation(table_name, canonical_columns(table_name))
+    rows = sa.select(table).where(_where(table, table_name, period)).subquery()
+    with engine.connect() as connection:
+        return check_contract(connection, table_name, rows, keys=False)
+
+
 def known_departments(engine: sa.Engine) -> set[str]:
     """The HR roster's departments, read as their distinct values."""
     table = relation("employees", ["department"])
