@@ -311,3 +311,33 @@ def test_roster_departments_read_in_the_warehouse(warehouse_url: str, tmp_path: 
     assert not provider.passed and provider.metadata["partial_unexpected_list"] == ["IT"]
     assert not consumer.passed and consumer.metadata["partial_unexpected_list"] == ["Mars"]
     assert outcomes["tickets_volume_vs_previous_period"].metadata["skipped"]
+
+
+def test_the_duckdb_file_is_free_for_other_processes_after_a_suite(tmp_path: Path) -> None:
+    """GX's persisted connection is closed after the run: another process can open the file."""
+    import subprocess
+    import sys
+
+    import sqlalchemy
+
+    from ice_pipeline.ingest.expectations import run_suite_in_warehouse
+
+    path = tmp_path / "warehouse.duckdb"
+    url = f"duckdb:///{path}"
+    _store(url, {"tickets": _fixtures()["tickets"][0]})
+    engine = sqlalchemy.create_engine(url)
+    outcomes = run_suite_in_warehouse(
+        "tickets",
+        engine,
+        period=PERIOD,
+        previous_period="2026-02",
+        gx_dir=tmp_path / "gx",
+        known_departments={"Sales"},
+    )
+    engine.dispose()
+    assert outcomes and not all(o.passed for o in outcomes)
+    probe = f"import duckdb; print(duckdb.connect({str(path)!r}).execute('SELECT 1').fetchone())"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0 and "(1,)" in done.stdout, done.stderr

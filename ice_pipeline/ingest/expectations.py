@@ -43,6 +43,7 @@ from ice_pipeline.ingest.gx_context import (
     open_context,
     pandas_batch_definition,
     persist_duckdb_connections,
+    release_warehouse,
     sql_batch_definition,
 )
 
@@ -330,7 +331,10 @@ def run_suite_in_warehouse(
             context = context_for(gx_dir)
             warnings.simplefilter("ignore")
             batch = sql_batch_definition(context, url, table_name, query)
-            result = _validate(context, table_name, period, batch, runnable)
+            try:
+                result = _validate(context, table_name, period, batch, runnable)
+            finally:
+                release_warehouse(context, url)
         outcomes.update(_gx_outcomes(result, runnable, period, key.rows))
     return [outcomes[p.check_name] for p in plans] + [_contract_outcome(engine, table_name, period)]
 

@@ -211,6 +211,29 @@ def sql_batch_definition(context: Any, url: str, table_name: str, query: str) ->
     ) or asset.add_batch_definition_whole_table("whole_period")
 
 
+def release_warehouse(context: Any, url: str) -> None:
+    """Close the connection GX keeps open to the warehouse at ``url`` after a suite run.
+
+    With ``persist_duckdb_connections`` GX holds one connection for as long as its data source
+    lives (this process, through the cached context); on DuckDB that would keep the file locked
+    against every other process until this one exits. ``_connection`` is GX's private name for
+    it (pinned with the other one; test_expectations_sql proves the file is free afterwards).
+    """
+    name = f"ice_warehouse_{hashlib.sha256(url.encode()).hexdigest()[:12]}"
+    source = next((s for s in context.data_sources.all().values() if s.name == name), None)
+    if source is None:
+        return
+    engine = source.get_execution_engine()
+    connection = getattr(engine, "_connection", None)
+    if connection is not None:
+        connection.close()
+        engine._connection = None
+    engine.engine.dispose()
+    pooled = getattr(source, "_engine", None)  # the data source's own, used to check assets
+    if pooled is not None:
+        pooled.dispose()
+
+
 class _DuckDBDialectName(str):
     """``"duckdb"`` with the ``.value`` GX reads from its dialect enum (which has no DuckDB)."""
 
