@@ -12,6 +12,7 @@ Why: pandera on 2.4M survey ratings in pandas took 4-6 s; the same row checks as
 query 0.16 s (../shared/STACK.md).
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +32,8 @@ EXAMPLES = 20
 # Name of the key check: a window over the relation, not a per-row condition.
 KEY_CHECK = "key_unique"
 
-Condition = Callable[[Any], Any]  # relation columns -> SQL boolean, true where a row FAILS
+# (relation, connection) -> SQL boolean, true where a row FAILS
+Condition = Callable[[Any, sa.Connection], Any]
 
 
 class UntranslatedCheck(LookupError):
@@ -43,9 +45,27 @@ def _failing(condition: Any) -> Any:
     return sa.func.coalesce(condition, sa.false())
 
 
+def _on_columns(condition: Callable[[Any], Any]) -> Condition:
+    """A condition written over the relation's columns (``c.score``)."""
+    return lambda relation, _connection: condition(relation.c)
+
+
 def _pattern(column: str, pattern: str) -> Condition:
-    # Missing values are the not-nullable check's business (as in validation._matches).
-    return lambda c: _failing(sa.not_(c[column].regexp_match(pattern)))
+    """Rows holding one of the column's distinct values that ``pattern`` does not match.
+
+    As validation._matches does, the regex (Python's, the very one pandera runs) is applied
+    once per distinct value: periods and file hashes repeat millions of times. In SQL,
+    PostgreSQL pushed the regex below a DISTINCT and ran it on every row (500k ratings: 9.7 s
+    against 0.3 s for the distinct values). Missing values are the not-nullable check's.
+    """
+    compiled = re.compile(pattern)
+
+    def failing(relation: Any, connection: sa.Connection) -> Any:
+        values = connection.execute(sa.select(relation.c[column]).distinct()).scalars()
+        bad = [v for v in values if v is not None and not compiled.fullmatch(str(v))]
+        return _failing(relation.c[column].in_(bad)) if bad else sa.false()
+
+    return failing
 
 
 def _metric_bound(c: Any, index: int) -> Any:
@@ -69,15 +89,17 @@ CUSTOM_CHECKS: dict[str, Callable[[str | None], Condition]] = {
     "period_format": lambda column: _pattern(str(column), PERIOD_PATTERN),
     "sha256_format": lambda column: _pattern(str(column), SHA256_PATTERN),
     # pandas: (raw >= min) & (raw <= max) is False on a missing value, so the row fails.
-    "rating_within_scale": lambda _: (
+    "rating_within_scale": lambda _: _on_columns(
         lambda c: sa.not_(
             _failing(sa.and_(c.rating_raw >= c.scale_min, c.rating_raw <= c.scale_max))
         )
     ),
-    "resolved_after_opened": lambda _: lambda c: _failing(c.resolved_at < c.opened_at),
-    "terminated_after_hired": lambda _: lambda c: _failing(c.termination_date < c.hire_date),
-    "value_within_range": lambda _: _outside_metric_range,
-    "interval_holds_value": lambda _: _interval_excludes_value,
+    "resolved_after_opened": lambda _: _on_columns(lambda c: _failing(c.resolved_at < c.opened_at)),
+    "terminated_after_hired": lambda _: _on_columns(
+        lambda c: _failing(c.termination_date < c.hire_date)
+    ),
+    "value_within_range": lambda _: _on_columns(_outside_metric_range),
+    "interval_holds_value": lambda _: _on_columns(_interval_excludes_value),
 }
 
 
@@ -92,13 +114,15 @@ class RowCheck:
 
 def _builtin(name: str, column: str, stats: dict[str, Any]) -> Condition:
     if name == "greater_than_or_equal_to":
-        return lambda c: _failing(c[column] < stats["min_value"])
+        return _on_columns(lambda c: _failing(c[column] < stats["min_value"]))
     if name == "in_range" and stats.get("include_min", True) and stats.get("include_max", True):
-        return lambda c: _failing(
-            sa.or_(c[column] < stats["min_value"], c[column] > stats["max_value"])
+        return _on_columns(
+            lambda c: _failing(
+                sa.or_(c[column] < stats["min_value"], c[column] > stats["max_value"])
+            )
         )
     if name == "isin":
-        return lambda c: _failing(c[column].not_in(list(stats["allowed_values"])))
+        return _on_columns(lambda c: _failing(c[column].not_in(list(stats["allowed_values"]))))
     raise UntranslatedCheck(f"pandera check {name!r} on {column!r} has no SQL spelling")
 
 
@@ -108,7 +132,11 @@ def row_checks(table_name: str) -> list[RowCheck]:
     checks: list[RowCheck] = []
     for column, spec in model.columns.items():
         if not spec.nullable:
-            checks.append(RowCheck("not_nullable", column, lambda c, col=column: c[col].is_(None)))
+            checks.append(
+                RowCheck(
+                    "not_nullable", column, _on_columns(lambda c, col=column: c[col].is_(None))
+                )
+            )
         for check in spec.checks:
             if check.name in CUSTOM_CHECKS:
                 condition = CUSTOM_CHECKS[check.name](column)
@@ -156,26 +184,27 @@ def check_contract(
     row_id: str | None = None,
     keys: bool = True,
 ) -> ContractResult:
-    """Run the table's contract over ``relation`` in one scan (two with the key check).
+    """Run the table's contract over ``relation`` in one scan (plus the key check's).
 
     ``relation`` has the canonical columns (a table, view or staged SELECT); ``row_id`` names a
     column that orders its rows and identifies them in the examples (with it, the key check
     fails every repeat of a key after the first, as pandas' ``duplicated(keep="first")``).
+    Pattern checks first read their column's distinct values (see ``_pattern``).
     """
     checks = row_checks(table_name)
-    c = relation.c
+    conditions = [check.failing(relation, connection) for check in checks]
     rows_query = sa.select(
-        sa.func.count(), *(sa.func.count().filter(check.failing(c)) for check in checks)
+        sa.func.count(), *(sa.func.count().filter(condition) for condition in conditions)
     ).select_from(relation)
     total, *counts = connection.execute(rows_query).one()
     failures = {_label(check): int(n) for check, n in zip(checks, counts, strict=True)}
     examples: list[tuple[Any, str]] = []
     if row_id is not None and any(counts):
-        flags = [check.failing(c).label(f"f{i}") for i, check in enumerate(checks)]
+        flags = [condition.label(f"f{i}") for i, condition in enumerate(conditions)]
         shown = (
-            sa.select(c[row_id], *flags)
-            .where(sa.or_(*(check.failing(c) for check in checks)))
-            .order_by(c[row_id])
+            sa.select(relation.c[row_id], *flags)
+            .where(sa.or_(*conditions))
+            .order_by(relation.c[row_id])
             .limit(EXAMPLES)
         )
         for row in connection.execute(shown):
