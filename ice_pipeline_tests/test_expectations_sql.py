@@ -285,6 +285,10 @@ def test_suites_in_the_warehouse_give_the_pandas_outcomes(
     config = (tmp_path / "gx" / "gx" / "great_expectations.yml").read_text(encoding="utf-8")
     assert "ice_warehouse_" in config and "${ICE_GX_WAREHOUSE_" in config
     assert warehouse_url not in config and "127.0.0.1" not in config and ".duckdb" not in config
+    from ice_pipeline.ingest.expectations import build_data_docs
+
+    index = build_data_docs(tmp_path / "gx")  # the docs render the SQL source's results too
+    assert index is not None and "ice_tickets" in index.read_text(encoding="utf-8")
 
 
 def test_roster_departments_read_in_the_warehouse(warehouse_url: str, tmp_path: Path) -> None:
