@@ -389,7 +389,7 @@ def test_concurrent_runs_share_a_fresh_gx_dir(tmp_path: Path) -> None:
 
 
 def test_config_variables_keep_their_values_without_the_comment_template(tmp_path: Path) -> None:
-    from ice_pipeline.ingest.expectations import _compact_config_variables
+    from ice_pipeline.ingest.gx_context import compact_config_variables
 
     path = tmp_path / "config_variables.yml"
     path.write_text(
@@ -397,7 +397,7 @@ def test_config_variables_keep_their_values_without_the_comment_template(tmp_pat
         "instance_id: 11c361e6-92c7-401a-93ac-66838e778895\nwarehouse_password: ${PGPASS}\n",
         encoding="utf-8",
     )
-    _compact_config_variables(path)
+    compact_config_variables(path)
     text = path.read_text(encoding="utf-8")
     assert "#" not in text
     assert yaml.safe_load(text) == {
@@ -406,7 +406,7 @@ def test_config_variables_keep_their_values_without_the_comment_template(tmp_pat
     }
     edited = "instance_id: abc\n# a comment a person added after the first line\n"
     path.write_text(edited, encoding="utf-8")
-    _compact_config_variables(path)  # a file that does not start with GX's template is left alone
+    compact_config_variables(path)  # a file that does not start with GX's template is left alone
     assert path.read_text(encoding="utf-8") == edited
 
 

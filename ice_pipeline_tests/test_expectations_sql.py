@@ -126,3 +126,222 @@ def test_unpatched_gx_on_duckdb_sees_nothing(
     engine.dispose()
     outcomes = _gx_on_sql(url, good, _ratings(10))
     assert outcomes and not all(outcomes.values())  # good rows, yet checks fail
+
+
+# --- run_suite_in_warehouse: the nightly path, every table, against run_suite in pandas -------
+
+_COMPARED = ("rows", "observed_value", "unexpected_count", "duplicate_rows", "skipped")
+
+
+def _store(url: str, frames: dict[str, pd.DataFrame]) -> None:
+    """Store frames as plain tables (no keys: duplicate keys must be storable to be found)."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(url)
+    with engine.begin() as connection:
+        for name in {schema.PRIVATE_SCHEMA, schema.AGGREGATE_SCHEMA}:
+            connection.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {name}")
+    for name, frame in frames.items():
+        table = next(t for t in schema.metadata.tables.values() if t.name == name)
+        frame.to_sql(name, engine, schema=table.schema, index=False, if_exists="append")
+    engine.dispose()
+
+
+def _comparable(outcomes: list) -> dict[str, tuple]:
+    def shown(value: object) -> object:
+        # A date's text differs by source (pandas "2026-03-02 00:00:00" vs SQL "...T00:00:00").
+        return str(value).replace("T", " ") if isinstance(value, str) else value
+
+    return {
+        o.check_name: (o.passed, o.blocking, *(shown(o.metadata.get(k)) for k in _COMPARED))
+        for o in outcomes
+    }
+
+
+def _fixtures() -> dict[str, tuple[pd.DataFrame, pd.DataFrame | None]]:
+    """(this period's rows with failures, the previous period's rows) per table."""
+    from ice_pipeline_tests.test_expectations import _tickets
+
+    tickets = _tickets(
+        6,
+        ticket_id=["T0", "T0", "T2", "T3", "T4", "T5"],
+        priority=pd.array([7, 3, 3, 3, 3, 3], dtype="Int64"),
+        satisfaction=[9.0, 4.0, 4.0, 4.0, 4.0, None],
+        resolution_hours=[-1.0, 2.0, 2.0, 2.0, 2.0, 2.0],
+        consumer_department=[None, "Sales", "Sales", "Sales", "Sales", "Mars"],
+        opened_at=pd.to_datetime(["2026-03-02"] * 6),
+    )
+    previous_tickets = _tickets(20, period=["2026-02"] * 20)
+    ratings = pd.concat([_failing_ratings(), _ratings(1, respondent_id=["r0"])])
+    previous_ratings = _ratings(40, period=["2026-02"] * 40)
+    employees = pd.DataFrame(
+        {
+            "snapshot_period": ["2026-03"] * 3,
+            "employee_id": ["a", "b", "b"],
+            "department": ["Sales", None, "Sales"],
+            "termination_type": ["voluntary", None, "fired"],
+        }
+    )
+    metrics = pd.DataFrame(
+        {
+            "period": ["2026-03"] * 3,
+            "business_unit": ["A", "A", "B"],
+            "metric": ["nps", "csat_pct", "churn"],
+            "value": [-120.0, 101.0, 40.0],
+            "n_responses": pd.array([10, 0, 5], dtype="Int64"),
+        }
+    )
+    comments = ratings[["period", "respondent_id", "provider_department", "consumer_department"]]
+    fixtures = {
+        "tickets": (tickets, previous_tickets),
+        "survey_ratings": (ratings, previous_ratings),
+        "survey_comments": (comments, None),
+        "employees": (employees, None),
+        "external_metrics": (metrics, None),
+    }
+    return {t: (_complete(t, f), p) for t, (f, p) in fixtures.items()}
+
+
+def _complete(table: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Every canonical column, the ones a fixture leaves out holding valid values."""
+    from ice_pipeline.ingest.validation import canonical_columns
+    from ice_pipeline_tests.test_expectations import SHA
+
+    n = len(frame)
+    defaults = {
+        "source_file": ["x.csv"] * n,
+        "source_sha256": [SHA] * n,
+        "source_row": list(range(2, n + 2)),
+        "comment_text": ["fine"] * n,
+        "hire_date": pd.to_datetime(["2020-01-01"] * n),
+        "termination_date": pd.to_datetime([None] * n),
+        "attrited": pd.array([pd.NA] * n, dtype="boolean"),
+        "department": [None] * n,
+        "value_ci_low": [float("nan")] * n,
+        "value_ci_high": [float("nan")] * n,
+    }
+    missing = {c: defaults[c] for c in canonical_columns(table) if c not in frame.columns}
+    return frame.reset_index(drop=True).assign(**missing)[canonical_columns(table)]
+
+
+# What each fixture breaks of its pandera contract (the key check is the suite's own).
+CONTRACT_FAILURES = {
+    "tickets": {
+        "priority:isin",
+        "satisfaction:in_range",
+        "resolution_hours:greater_than_or_equal_to",
+    },
+    "survey_ratings": {"score:in_range"},
+    "survey_comments": set(),
+    "employees": {"department:not_nullable", "termination_type:isin"},
+    # n_responses 0 meets the contract (>= 0); the suite's own check wants >= 1.
+    "external_metrics": {"metric:isin", "value_within_range"},
+}
+
+
+def test_suites_in_the_warehouse_give_the_pandas_outcomes(
+    warehouse_url: str, tmp_path: Path
+) -> None:
+    """Every table's suite run where the rows are stored, against the same rows in pandas.
+
+    The fixtures fail most checks (duplicate keys included), the warehouse engine stays open
+    while GX opens its own connection, and the GX project on disk never holds the URL.
+    """
+    import sqlalchemy
+
+    from ice_pipeline.ingest.expectations import run_suite_in_warehouse
+
+    fixtures = _fixtures()
+    stored = {t: pd.concat([f, p]) if p is not None else f for t, (f, p) in fixtures.items()}
+    _store(warehouse_url, stored)
+    engine = sqlalchemy.create_engine(warehouse_url)
+    with engine.connect() as held:  # a pipeline step holds its own connection meanwhile
+        held.exec_driver_sql("SELECT 1")
+        for table, (frame, previous) in fixtures.items():
+            in_sql = run_suite_in_warehouse(
+                table,
+                engine,
+                period=PERIOD,
+                previous_period="2026-02",
+                gx_dir=tmp_path / "gx",
+                known_departments={"Sales", "IT"},
+            )
+            in_pandas = run_suite(
+                table,
+                frame,
+                previous=previous,
+                known_departments={"Sales", "IT"},
+                period=PERIOD,
+                gx_dir=None,
+            )
+            contract = in_sql.pop()  # the warehouse path adds the pandera contract's row checks
+            assert contract.check_name == f"{table}_rows_meet_contract" and not contract.blocking
+            assert set(contract.metadata["failed_checks"]) == CONTRACT_FAILURES[table], table
+            assert _comparable(in_sql) == _comparable(in_pandas), table
+            failed = {o.check_name for o in in_sql if not o.passed}
+            assert f"{table}_key_unique" in failed or table == "external_metrics", failed
+            assert len(failed) >= 2, (table, failed)
+    engine.dispose()
+    config = (tmp_path / "gx" / "gx" / "great_expectations.yml").read_text(encoding="utf-8")
+    assert "ice_warehouse_" in config and "${ICE_GX_WAREHOUSE_" in config
+    assert warehouse_url not in config and "127.0.0.1" not in config and ".duckdb" not in config
+    from ice_pipeline.ingest.expectations import build_data_docs
+
+    index = build_data_docs(tmp_path / "gx")  # the docs render the SQL source's results too
+    assert index is not None and "ice_tickets" in index.read_text(encoding="utf-8")
+
+
+def test_roster_departments_read_in_the_warehouse(warehouse_url: str, tmp_path: Path) -> None:
+    """Without given departments, the reference checks use the roster's distinct departments."""
+    from ice_pipeline.ingest.expectations import run_suite_in_warehouse
+
+    fixtures = _fixtures()
+    _store(
+        warehouse_url, {"tickets": fixtures["tickets"][0], "employees": fixtures["employees"][0]}
+    )
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(warehouse_url)
+    outcomes = {
+        o.check_name: o
+        for o in run_suite_in_warehouse(
+            "tickets", engine, period=PERIOD, previous_period="2026-02", gx_dir=None
+        )
+    }
+    engine.dispose()
+    # The roster knows Sales only: IT providers and the Mars consumer are unknown.
+    provider = outcomes["tickets_provider_department_known_to_hr"]
+    consumer = outcomes["tickets_consumer_department_known_to_hr"]
+    assert not provider.passed and provider.metadata["partial_unexpected_list"] == ["IT"]
+    assert not consumer.passed and consumer.metadata["partial_unexpected_list"] == ["Mars"]
+    assert outcomes["tickets_volume_vs_previous_period"].metadata["skipped"]
+
+
+def test_the_duckdb_file_is_free_for_other_processes_after_a_suite(tmp_path: Path) -> None:
+    """GX's persisted connection is closed after the run: another process can open the file."""
+    import subprocess
+    import sys
+
+    import sqlalchemy
+
+    from ice_pipeline.ingest.expectations import run_suite_in_warehouse
+
+    path = tmp_path / "warehouse.duckdb"
+    url = f"duckdb:///{path}"
+    _store(url, {"tickets": _fixtures()["tickets"][0]})
+    engine = sqlalchemy.create_engine(url)
+    outcomes = run_suite_in_warehouse(
+        "tickets",
+        engine,
+        period=PERIOD,
+        previous_period="2026-02",
+        gx_dir=tmp_path / "gx",
+        known_departments={"Sales"},
+    )
+    engine.dispose()
+    assert outcomes and not all(o.passed for o in outcomes)
+    probe = f"import duckdb; print(duckdb.connect({str(path)!r}).execute('SELECT 1').fetchone())"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0 and "(1,)" in done.stdout, done.stderr

@@ -15,6 +15,9 @@ from ice_pipeline_tests.conftest import REPO_ROOT
 
 # Top-level packages that must not load with the code location.
 HEAVY = ("great_expectations", "scipy", "statsmodels", "matplotlib", "pandera", "dagster_pandera")
+# The data-frame stack too (issue 13 item 6): pandas alone costs 0.5-0.8 s of every start-up, and
+# no sensor tick, schedule or CLI call that only loads the code location needs it.
+FRAMES = ("pandas", "pyarrow", "numpy")
 
 _PROBE = (
     "import sys, json\n"
@@ -43,6 +46,13 @@ def test_definitions_import_loads_no_heavy_step_library() -> None:
     loaded = _loaded_by_definitions_import()
     assert "dagster" in loaded  # the probe really imported the code location
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_definitions_import_loads_no_data_frame_library() -> None:
+    """pandas, pyarrow and numpy load in the steps that compute, not with the code location."""
+    loaded = _loaded_by_definitions_import()
+    assert "sqlalchemy" in loaded  # the probe saw the warehouse schema load
+    assert not loaded & set(FRAMES), sorted(loaded & set(FRAMES))
 
 
 def test_heavy_libraries_are_loaded_by_the_steps_that_use_them() -> None:

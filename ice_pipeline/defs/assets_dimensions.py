@@ -12,7 +12,6 @@ from ice_pipeline.defs.resources import PipelineSettingsResource, WarehouseResou
 from ice_pipeline.defs.run_log import partition_log
 from ice_pipeline.defs.support import GROUP_INDEX, exclusive_write, table_preview, user_errors
 from ice_pipeline.warehouse import schema
-from ice_pipeline.warehouse.writes import replace_partition
 
 
 @dg.asset(
@@ -27,6 +26,7 @@ def department_groups(
     warehouse: WarehouseResource, pipeline: PipelineSettingsResource
 ) -> dg.MaterializeResult:
     from ice_pipeline.index.departments import department_rows
+    from ice_pipeline.warehouse.writes import replace_partition
 
     with user_errors():
         rows = department_rows(pipeline.section("departments"), demo=pipeline.demo_mode)

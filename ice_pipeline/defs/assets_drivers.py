@@ -19,7 +19,6 @@ from ice_pipeline.defs.support import (
     user_errors,
 )
 from ice_pipeline.warehouse import schema
-from ice_pipeline.warehouse.writes import replace_partition
 
 
 @dg.asset(
@@ -39,6 +38,7 @@ def key_drivers(
 ) -> dg.MaterializeResult:
     from ice_pipeline.index.drivers import DriverSettings
     from ice_pipeline.index.drivers import key_drivers as compute_key_drivers
+    from ice_pipeline.warehouse.writes import replace_partition
 
     period = context.partition_key
     with user_errors():

@@ -10,8 +10,9 @@ Reads beyond the period itself are declared, not hidden:
 * turnover reads the unpartitioned roster, which already holds the whole history.
 """
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
-import pandas as pd
 
 from ice_pipeline.defs.catalog import written_metadata
 from ice_pipeline.defs.partitions import (
@@ -32,7 +33,9 @@ from ice_pipeline.defs.support import (
     user_errors,
 )
 from ice_pipeline.warehouse import schema
-from ice_pipeline.warehouse.writes import read_frame, replace_partition
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCORE_TABLES = (
     "ice_scores",
@@ -49,11 +52,17 @@ def _table(name: str) -> object:
     return next(t for t in schema.metadata.tables.values() if t.name == name)
 
 
-def _read_period(warehouse: WarehouseResource, name: str, periods: str | list[str]) -> pd.DataFrame:
+def _read_period(
+    warehouse: WarehouseResource, name: str, periods: str | list[str]
+) -> "pd.DataFrame":
+    from ice_pipeline.warehouse.writes import read_frame
+
     return read_frame(warehouse.engine(), _table(name), where={"period": periods})
 
 
-def _write(warehouse: WarehouseResource, name: str, frame: pd.DataFrame, period: str) -> int:
+def _write(warehouse: WarehouseResource, name: str, frame: "pd.DataFrame", period: str) -> int:
+    from ice_pipeline.warehouse.writes import replace_partition
+
     engine = warehouse.engine()
     with exclusive_write(engine, name, period):
         return replace_partition(
@@ -110,6 +119,7 @@ def turnover(
     pipeline: PipelineSettingsResource,
 ) -> dg.MaterializeResult:
     from ice_pipeline.index.turnover import compute_turnover
+    from ice_pipeline.warehouse.writes import read_frame
 
     period = context.partition_key
     with user_errors():
@@ -174,6 +184,8 @@ def ice_tables(
     warehouse: WarehouseResource,
     pipeline: PipelineSettingsResource,
 ):  # noqa: ANN201 - a generator of MaterializeResults
+    import pandas as pd
+
     from ice_pipeline.index.scoring import add_trend, compute_period_scores
     from ice_pipeline.index.versions import align_previous, protect_publication, published_basis
     from ice_pipeline.privacy.records import read_record, record_publication

@@ -16,16 +16,10 @@ and period goes on. Rows whose period no partition reads are counted as quaranti
 depend on HR.
 """
 
-import dagster as dg
-import pandas as pd
+from typing import TYPE_CHECKING
 
-from ice_pipeline.cache import (
-    CachedParse,
-    ParseCache,
-    latest_roster,
-    parse_feed,
-    rows_for_period,
-)
+import dagster as dg
+
 from ice_pipeline.defs.catalog import written_metadata
 from ice_pipeline.defs.partitions import monthly_partitions
 from ice_pipeline.defs.resources import PipelineSettingsResource, WarehouseResource
@@ -40,13 +34,13 @@ from ice_pipeline.defs.support import (
     user_errors,
 )
 from ice_pipeline.errors import IceError
-from ice_pipeline.ingest.common import FEEDS
-from ice_pipeline.ingest.corrections import survey_responses_for_period
-from ice_pipeline.ingest.ledger import PartitionWindow, feed_totals, record_ledger
-from ice_pipeline.ingest.loss import QuarantineShareExceeded
-from ice_pipeline.ingest.names import apply_names, names_across_files
 from ice_pipeline.warehouse import schema
-from ice_pipeline.warehouse.writes import replace_partition
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ice_pipeline.cache import CachedParse
+    from ice_pipeline.ingest.ledger import PartitionWindow
 
 RAW_ASSET_OF_FEED = {
     "surveys": "raw_survey_exports",
@@ -67,8 +61,10 @@ def _qualified(table: str) -> str:
     raise KeyError(table)
 
 
-def _ingested(pipeline: PipelineSettingsResource, feed: str) -> list[CachedParse]:
+def _ingested(pipeline: PipelineSettingsResource, feed: str) -> "list[CachedParse]":
     """The parses the last successful raw run of ``feed`` used; [] if there were no files."""
+    from ice_pipeline.cache import ParseCache
+
     parses = ParseCache(pipeline.cache_dir).read_manifest(feed)
     if parses is None:
         raise IceError(
@@ -80,13 +76,19 @@ def _ingested(pipeline: PipelineSettingsResource, feed: str) -> list[CachedParse
 
 def _names(pipeline: PipelineSettingsResource) -> dict[str, dict[str, str]]:
     """One display name per department and dimension over every ingested file of every feed."""
+    from ice_pipeline.cache import ParseCache
+    from ice_pipeline.ingest.common import FEEDS
+    from ice_pipeline.ingest.names import names_across_files
+
     cache = ParseCache(pipeline.cache_dir)
     return names_across_files(
         p.name_spellings() for feed in FEEDS for p in (cache.read_manifest(feed) or [])
     )
 
 
-def _roster(pipeline: PipelineSettingsResource) -> pd.DataFrame | None:
+def _roster(pipeline: PipelineSettingsResource) -> "pd.DataFrame | None":
+    from ice_pipeline.cache import ParseCache, latest_roster
+
     parses = ParseCache(pipeline.cache_dir).read_manifest("hr") or []
     roster = latest_roster(parses, _columns("employees"))
     return None if roster.empty else roster
@@ -95,13 +97,17 @@ def _roster(pipeline: PipelineSettingsResource) -> pd.DataFrame | None:
 EVERY_FILE_READ = "every_file_read"
 
 
-def partition_window() -> PartitionWindow | None:
+def partition_window() -> "PartitionWindow | None":
     """The monthly partitions' first and last key (None before the first month completes)."""
+    from ice_pipeline.ingest.ledger import PartitionWindow
+
     keys = monthly_partitions.get_partition_keys()
     return PartitionWindow(keys[0], keys[-1]) if keys else None
 
 
-def _file_table(parses: list[CachedParse]) -> pd.DataFrame:
+def _file_table(parses: "list[CachedParse]") -> "pd.DataFrame":
+    import pandas as pd
+
     return pd.DataFrame(
         [
             {
@@ -128,6 +134,10 @@ def _ingest_feed(
     warehouse: WarehouseResource,
     pipeline: PipelineSettingsResource,
 ) -> dg.MaterializeResult:
+    from ice_pipeline.cache import ParseCache, parse_feed
+    from ice_pipeline.ingest.ledger import feed_totals, record_ledger
+    from ice_pipeline.ingest.loss import QuarantineShareExceeded
+
     timer = Timer()
     window = partition_window()
     with user_errors():
@@ -231,8 +241,10 @@ raw_external_exports = _raw_asset(
 
 
 def _write_period(
-    warehouse: WarehouseResource, table: str, frame: pd.DataFrame, period: str
+    warehouse: WarehouseResource, table: str, frame: "pd.DataFrame", period: str
 ) -> int:
+    from ice_pipeline.warehouse.writes import replace_partition
+
     engine = warehouse.engine()
     forget_shared_reads(table, period)
     with exclusive_write(engine, table, period):
@@ -269,6 +281,9 @@ def survey_tables(
     warehouse: WarehouseResource,
     pipeline: PipelineSettingsResource,
 ) -> tuple[dg.MaterializeResult, dg.MaterializeResult]:
+    from ice_pipeline.ingest.corrections import survey_responses_for_period
+    from ice_pipeline.ingest.names import apply_names
+
     timer = Timer()
     period = context.partition_key
     with user_errors():
@@ -323,6 +338,9 @@ def tickets(
     warehouse: WarehouseResource,
     pipeline: PipelineSettingsResource,
 ) -> dg.MaterializeResult:
+    from ice_pipeline.cache import rows_for_period
+    from ice_pipeline.ingest.names import apply_names
+
     timer = Timer()
     period = context.partition_key
     with user_errors():
@@ -359,6 +377,9 @@ def external_metrics(
     warehouse: WarehouseResource,
     pipeline: PipelineSettingsResource,
 ) -> dg.MaterializeResult:
+    from ice_pipeline.cache import rows_for_period
+    from ice_pipeline.ingest.names import apply_names
+
     timer = Timer()
     period = context.partition_key
     with user_errors():
@@ -399,6 +420,10 @@ def employees(
     warehouse: WarehouseResource,
     pipeline: PipelineSettingsResource,
 ) -> dg.MaterializeResult:
+    from ice_pipeline.cache import latest_roster
+    from ice_pipeline.ingest.names import apply_names
+    from ice_pipeline.warehouse.writes import replace_partition
+
     timer = Timer()
     with user_errors():
         roster = apply_names(

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
-import pandas as pd
 
 from ice_pipeline.defs.assets_audit import disclosure_audit
 from ice_pipeline.defs.checks import (
@@ -30,7 +29,6 @@ from ice_pipeline.defs.partitions import CORRELATION_HISTORY, monthly_partitions
 from ice_pipeline.defs.resources import EmailResource, PipelineSettingsResource, WarehouseResource
 from ice_pipeline.defs.support import GROUP_REPORTS, table_preview, user_errors
 from ice_pipeline.warehouse import schema
-from ice_pipeline.warehouse.writes import read_frame
 
 # Tables the reports read; history (for trends) is the same window the correlations use.
 REPORT_TABLES = (
@@ -71,6 +69,8 @@ def quality_summary(
     warehouse: WarehouseResource, period: str, outcomes: list[Outcome]
 ) -> dict[str, Any]:
     """Rows read and quarantined by the files feeding ``period``, and the failed checks."""
+    from ice_pipeline.warehouse.writes import read_frame
+
     files = read_frame(warehouse.engine(), schema.source_files)
     # A landing file that could not be used may have held rows of any period: always listed.
     not_ingested = [
@@ -144,10 +144,13 @@ def render_period_reports(
     quality: Mapping[str, Any],
 ) -> PeriodReports:
     """Build the view-models of ``period`` from the warehouse and render them (deterministic)."""
+    import pandas as pd
+
     from ice_pipeline.ingest.mapping_labels import survey_dimension_labels
     from ice_pipeline.reports.archive import input_fingerprints
     from ice_pipeline.reports.config import report_config_for
     from ice_pipeline.reports.publish import render_period_reports as render_all
+    from ice_pipeline.warehouse.writes import read_frame
 
     config = report_config_for(pipeline.section("reports"), pipeline.index_config())
     # Issue 14: dimension labels come from the survey mappings (the config may override them).
@@ -194,6 +197,8 @@ def executive_report(
     warehouse: WarehouseResource,
     pipeline: PipelineSettingsResource,
 ) -> dg.MaterializeResult:
+    import pandas as pd
+
     from ice_pipeline.reports.archive import archive_report
     from ice_pipeline.reports.config import report_config_for
     from ice_pipeline.reports.site import pdf_printer

@@ -23,8 +23,6 @@ import dagster as dg
 from ice_pipeline.defs.partitions import monthly_partitions, previous_period
 from ice_pipeline.defs.resources import PipelineSettingsResource, WarehouseResource
 from ice_pipeline.defs.run_log import record_checks
-from ice_pipeline.warehouse import schema
-from ice_pipeline.warehouse.writes import read_frame
 
 # Canonical table -> the asset that writes it.
 CHECKED_TABLES = ("survey_ratings", "survey_comments", "tickets", "external_metrics", "employees")
@@ -50,15 +48,6 @@ _MEMO: dict[tuple[str, str, str], list[Outcome]] = {}
 _MEMO_LOCK = threading.Lock()
 
 
-def _table(name: str) -> Any:
-    return next(t for t in schema.metadata.tables.values() if t.name == name)
-
-
-def _known_departments(warehouse: WarehouseResource) -> set[str]:
-    roster = read_frame(warehouse.engine(), schema.employees)
-    return set(roster["department"].dropna().astype(str)) if not roster.empty else set()
-
-
 def evaluate_table(
     warehouse: WarehouseResource,
     pipeline: PipelineSettingsResource,
@@ -66,27 +55,19 @@ def evaluate_table(
     period: str | None,
     run_id: str = "",
 ) -> list[Outcome]:
-    """Run ``table``'s expectation suite on its rows of ``period`` (for employees: the roster)."""
-    from ice_pipeline.defs.support import shared_read
-    from ice_pipeline.ingest.expectations import run_suite  # here: GX loads only when checks run
+    """Run ``table``'s expectation suite on its rows of ``period`` (for employees: the roster).
 
-    engine = warehouse.engine()
-    if table == "employees":
-        frame, previous = read_frame(engine, schema.employees), None
-        # The roster is one snapshot, not a period: its freshness is judged at its own snapshot.
-        period = str(frame["snapshot_period"].max()) if not frame.empty else ""
-    elif run_id:
-        frame = shared_read(run_id, engine, _table(table), period)
-        previous = shared_read(run_id, engine, _table(table), previous_period(period))
-    else:
-        frame = read_frame(engine, _table(table), where={"period": period})
-        previous = read_frame(engine, _table(table), where={"period": previous_period(period)})
-    outcomes = run_suite(
+    The suite runs in the warehouse (GX's SQL data source and a few aggregates): the period's
+    rows are not read back into pandas (``run_id`` is kept for the callers' signature).
+    """
+    from ice_pipeline.ingest.expectations import run_suite_in_warehouse  # GX loads here only
+
+    del run_id
+    outcomes = run_suite_in_warehouse(
         table,
-        frame,
-        previous=previous,
-        known_departments=_known_departments(warehouse),
-        period=period,
+        warehouse.engine(),
+        period=None if table == "employees" else period,
+        previous_period=None if table == "employees" or period is None else previous_period(period),
         gx_dir=pipeline.gx_dir,
     )
     return [

@@ -10,13 +10,15 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-import pandas as pd
 import sqlalchemy
 
 from ice_pipeline.errors import IceError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 GROUP_INGEST = "ingest"
 GROUP_INDEX = "index"
@@ -49,6 +51,8 @@ class Timer:
 
 def _cell(value: Any, decimals: int) -> str | int | float | bool | None:
     """A frame value as a TableRecord accepts it (plain Python scalars, None for missing)."""
+    import pandas as pd
+
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     if isinstance(value, bool | str):
@@ -62,7 +66,9 @@ def _cell(value: Any, decimals: int) -> str | int | float | bool | None:
     return str(value)
 
 
-def _column_type(series: pd.Series) -> str:
+def _column_type(series: "pd.Series") -> str:
+    import pandas as pd
+
     if pd.api.types.is_bool_dtype(series):
         return "bool"
     if pd.api.types.is_integer_dtype(series):
@@ -72,7 +78,7 @@ def _column_type(series: pd.Series) -> str:
     return "string"
 
 
-def table_preview(frame: pd.DataFrame, max_rows: int = 12, decimals: int = 1) -> dg.MetadataValue:
+def table_preview(frame: "pd.DataFrame", max_rows: int = 12, decimals: int = 1) -> dg.MetadataValue:
     """An aggregate frame as a Dagster table preview (callers pass aggregates, never person rows).
 
     The first ``max_rows`` rows, with a typed column schema; the UI shows it as a table.
@@ -96,9 +102,11 @@ markdown_table = table_preview
 
 
 def counts_by(
-    frame: pd.DataFrame, column: str, distinct: str | None = None, label: str = "rows"
-) -> pd.DataFrame:
+    frame: "pd.DataFrame", column: str, distinct: str | None = None, label: str = "rows"
+) -> "pd.DataFrame":
     """Row (or distinct ``distinct``) counts per value of ``column``: a safe aggregate preview."""
+    import pandas as pd
+
     if frame.empty or column not in frame.columns:
         return pd.DataFrame({column: [], label: []})
     grouped = frame.groupby(column, dropna=False, observed=True)
@@ -150,11 +158,11 @@ SHARED_READ_CATEGORICAL = (
     "source_file",
     "source_sha256",
 )
-_SHARED: dict[tuple[str, str, str, str], pd.DataFrame] = {}
+_SHARED: "dict[tuple[str, str, str, str], pd.DataFrame]" = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def shared_read(run_id: str, engine: sqlalchemy.Engine, table: Any, period: str) -> pd.DataFrame:
+def shared_read(run_id: str, engine: sqlalchemy.Engine, table: Any, period: str) -> "pd.DataFrame":
     """``read_frame(engine, table, where={"period": period})``, read once per run (text of
     ``SHARED_READ_TABLES`` as categoricals, see ``SHARED_READ_CATEGORICAL``).
 
