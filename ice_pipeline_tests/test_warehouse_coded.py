@@ -127,6 +127,39 @@ def test_the_view_gives_back_the_rows_written(warehouse_url: str) -> None:
         engine.dispose()
 
 
+def _coded_contents(engine: sqlalchemy.Engine) -> dict[str, pd.DataFrame]:
+    tables = (schema.survey_answers, schema.survey_responses, schema.survey_items)
+    return {
+        table.name: read_frame(engine, table, order_by=[c.name for c in table.primary_key])
+        for table in tables
+    }
+
+
+def test_writing_the_same_rows_again_keeps_the_keys(duckdb_url: str) -> None:
+    """A re-run leaves identical rows in every table (test_job_run); keys do not grow."""
+    upgrade(duckdb_url)
+    engine = connect_warehouse(duckdb_url)
+    try:
+        may, june = _ratings("2026-05", 20, seed=12), _ratings("2026-06", 20, seed=13)
+        replace_partition(engine, schema.survey_ratings, may, {"period": "2026-05"})
+        replace_partition(engine, schema.survey_ratings, june, {"period": "2026-06"})
+        before = _coded_contents(engine)
+        replace_partition(engine, schema.survey_ratings, may, {"period": "2026-05"})
+        after = _coded_contents(engine)
+        for name, frame in before.items():
+            pd.testing.assert_frame_equal(frame, after[name], obj=name)
+        # Fewer responses fit in May's range; more take new keys after June's.
+        replace_partition(engine, schema.survey_ratings, may.head(10), {"period": "2026-05"})
+        bigger = _ratings("2026-05", 30, seed=14)
+        replace_partition(engine, schema.survey_ratings, bigger, {"period": "2026-05"})
+        keys = read_frame(engine, schema.survey_responses, where={"period": "2026-05"})
+        assert keys["response_key"].min() > before["survey_responses"]["response_key"].max()
+        _assert_view_gives_back(engine, "2026-05", bigger)
+        _assert_view_gives_back(engine, "2026-06", june)
+    finally:
+        engine.dispose()
+
+
 def test_categorical_frames_and_reads_round_trip(warehouse_url: str) -> None:
     """The ingest hands over categoricals for big frames; the shared read asks for them back."""
     upgrade(warehouse_url)

@@ -13,10 +13,11 @@ export row of a wide export) and the provider/dimension/scale once per item.
 A *response* is every distinct combination of the per-response columns and an *item* every
 distinct combination of the per-item columns among the rows written, so any rows round-trip
 exactly (a long export, one answer per source row, simply has one response per answer). Keys
-are allocated as the table's largest key + 1 onwards, inside the write's transaction (PostgreSQL:
-under a table lock, so two periods written at once cannot take the same keys; DuckDB allows one
-writing process, and the primary key refuses a clash). A period's keys are therefore one
-contiguous range, which lets a delete or a read of one period skip the others' blocks.
+are allocated inside the write's transaction (PostgreSQL: under a table lock, so two periods
+written at once cannot take the same keys; DuckDB allows one writing process, and the primary
+key refuses a clash): the period's previous range again when the new rows fit in it (writing the
+same rows again gives the same keys), else the table's largest key + 1 onwards. A period's keys
+are therefore one contiguous range, which lets a delete of one period skip the others' blocks.
 """
 
 from collections.abc import Mapping
@@ -114,25 +115,41 @@ def encode(rows: pa.Table) -> CodedRows:
     )
 
 
-def _scalar(connection: sqlalchemy.Connection, sql: str, params: Mapping[str, object]) -> object:
-    return connection.execute(sqlalchemy.text(sql), dict(params)).scalar()
-
-
-def _next_keys(connection: sqlalchemy.Connection) -> tuple[int, int]:
-    """The first free response and item keys (read before the period's rows are deleted, so a
-    key deleted in this transaction is never inserted again in it).
-    """
+def _lock(connection: sqlalchemy.Connection) -> None:
+    """PostgreSQL: writers of the coded tables take turns (keys are read, then allocated)."""
     if connection.dialect.name == "postgresql":
         # Self-conflicting, so concurrent writers of other periods wait; readers do not.
         connection.exec_driver_sql(
             f"LOCK TABLE {_qualified(connection, survey_responses)}, "
             f"{_qualified(connection, survey_items)} IN SHARE ROW EXCLUSIVE MODE"
         )
-    responses = _qualified(connection, survey_responses)
-    items = _qualified(connection, survey_items)
-    response_base = _scalar(connection, f"SELECT max(response_key) FROM {responses}", {})  # noqa: S608
-    item_base = _scalar(connection, f"SELECT max(item_key) FROM {items}", {})  # noqa: S608
-    return int(response_base or 0) + 1, int(item_base or 0) + 1
+
+
+def _first_key(
+    connection: sqlalchemy.Connection,
+    table: sqlalchemy.Table,
+    key: str,
+    partition: Mapping[str, object],
+    needed: int,
+) -> int:
+    """The first of ``needed`` consecutive keys for the partition's rows of ``table``.
+
+    The period's own range again when the new rows fit in it (so writing the same rows twice
+    gives the same keys, and keys do not grow with every rewrite), else the table's largest
+    key + 1 onwards. A range is reused only while it is whole (its rows fill it), the
+    invariant every write keeps; the keys are read before the period's rows are deleted.
+    """
+    name = _qualified(connection, table)
+    low, high, count, top = connection.execute(
+        sqlalchemy.text(
+            f"SELECT min(p.{key}), max(p.{key}), count(*), (SELECT max({key}) FROM {name}) "  # noqa: S608
+            f"FROM {name} p WHERE p.period = :period"
+        ),
+        {"period": partition.get("period")},
+    ).one()
+    if low is not None and high - low + 1 == count and needed <= count:
+        return int(low)
+    return int(top or 0) + 1
 
 
 def _delete_period(connection: sqlalchemy.Connection, partition: Mapping[str, object]) -> None:
@@ -182,7 +199,11 @@ def replace_coded_partition(
             f"{survey_ratings.fullname} is replaced by period (or whole); not by {sorted(unknown)}"
         )
     coded = encode(rows)
-    response_base, item_base = _next_keys(connection)
+    _lock(connection)
+    response_base = _first_key(
+        connection, survey_responses, "response_key", partition, len(coded.responses)
+    )
+    item_base = _first_key(connection, survey_items, "item_key", partition, len(coded.items))
     _delete_period(connection, partition)
     responses, items, answers = coded.keyed(response_base, item_base)
     _bulk_insert(connection, survey_items, items)
