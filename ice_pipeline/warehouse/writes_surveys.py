@@ -40,6 +40,14 @@ from ice_pipeline.warehouse.schema import (
 RESPONSE_COLUMNS = [c.name for c in survey_responses.columns if c.name != "response_key"]
 ITEM_COLUMNS = [c.name for c in survey_items.columns if c.name != "item_key"]
 ANSWER_COLUMNS = [c.name for c in survey_answers.columns if not c.name.endswith("_key")]
+# The columns that usually tell responses (items) apart first: the others then cost one
+# comparison each when they follow from them (see group_codes).
+_IDENTIFYING_FIRST = {
+    "responses": ["source_sha256", "source_row"]
+    + [name for name in RESPONSE_COLUMNS if name not in ("source_sha256", "source_row")],
+    "items": ["provider_department", "dimension"]
+    + [name for name in ITEM_COLUMNS if name not in ("provider_department", "dimension")],
+}
 
 
 def is_coded(table: sqlalchemy.Table) -> bool:
@@ -79,33 +87,57 @@ def _column_codes(column: pa.ChunkedArray) -> np.ndarray:
     return pc.fill_null(array.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
+def _first_rows(codes: np.ndarray) -> np.ndarray:
+    """Where each code first appears, for codes numbered in order of appearance (a row holds a
+    new code exactly when its code exceeds every code before it).
+    """
+    if len(codes) == 0:
+        return np.zeros(0, dtype=np.int64)
+    seen = np.maximum.accumulate(codes)
+    return np.flatnonzero(np.concatenate(([True], codes[1:] > seen[:-1])))
+
+
+def _follows_groups(column: pa.ChunkedArray, leaders: pa.Array) -> bool:
+    """Whether every row's value equals the value on its group's first row (``leaders``: that
+    row's index, per row); NULL equals NULL here.
+    """
+    values = column.combine_chunks()
+    if pa.types.is_dictionary(values.type):
+        values = values.indices  # one dictionary for the whole column: equal index, equal value
+    reference = values.take(leaders)
+    same = pc.if_else(
+        pc.is_null(values), pc.is_null(reference), pc.fill_null(pc.equal(values, reference), False)
+    )
+    return bool(pc.all(same).as_py())
+
+
 def group_codes(rows: pa.Table, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Per row, the code of its combination of ``names`` (0, 1, ... in order of first appearance),
     and the row index where each code first appears.
 
-    Codes are combined one column at a time and re-densified, so the intermediate numbers stay
-    below rows x (distinct values + 1) whatever the number of columns.
+    A column whose value is the same on every row of each group found so far cannot split a
+    group and costs one comparison instead of hashing: list the identifying columns first
+    (``source_sha256, source_row`` for responses), and the columns that follow from them cost
+    almost nothing. Codes are re-densified after each column, so they stay below rows x values.
     """
-    combined = np.zeros(rows.num_rows, dtype=np.int64)
+    codes = np.zeros(rows.num_rows, dtype=np.int64)
+    first = _first_rows(codes)
+    leaders = pa.array(np.zeros(rows.num_rows, dtype=np.int64))
     for name in names:
-        codes = _column_codes(rows.column(name)) + 1  # NULL -> 0
-        if rows.num_rows == 0 or codes.min() == codes.max():
-            continue  # one value on every row (the partition's period): distinguishes nothing
-        combined = combined * (int(codes.max()) + 1) + codes
-        combined = pd.factorize(combined)[0].astype(np.int64)
-    if rows.num_rows:
-        combined = pd.factorize(combined)[0].astype(np.int64)
-    # Codes are numbered in order of appearance: a row holds a new code exactly when its code
-    # exceeds every code before it.
-    seen = np.maximum.accumulate(combined)
-    first = np.flatnonzero(np.concatenate(([True], combined[1:] > seen[:-1]))[: rows.num_rows])
-    return combined, first
+        column = rows.column(name)
+        if rows.num_rows == 0 or _follows_groups(column, leaders):
+            continue
+        values = _column_codes(column) + 1  # NULL -> 0
+        codes = pd.factorize(codes * (int(values.max()) + 1) + values)[0].astype(np.int64)
+        first = _first_rows(codes)
+        leaders = pa.array(first[codes])
+    return codes, first
 
 
 def encode(rows: pa.Table) -> CodedRows:
     """Split ``survey_ratings`` rows (all 15 columns, typed by ``bulk._frame_to_arrow``)."""
-    response_codes, response_rows = group_codes(rows, RESPONSE_COLUMNS)
-    item_codes, item_rows = group_codes(rows, ITEM_COLUMNS)
+    response_codes, response_rows = group_codes(rows, _IDENTIFYING_FIRST["responses"])
+    item_codes, item_rows = group_codes(rows, _IDENTIFYING_FIRST["items"])
     return CodedRows(
         responses=rows.select(RESPONSE_COLUMNS).take(pa.array(response_rows)),
         items=rows.select(ITEM_COLUMNS).take(pa.array(item_rows)),
@@ -162,21 +194,26 @@ def _delete_period(connection: sqlalchemy.Connection, partition: Mapping[str, ob
             connection.exec_driver_sql(f"DELETE FROM {name}")  # noqa: S608 (our table names)
         return
     period = {"period": partition["period"]}
-    low, high = connection.execute(
+    low, high, count = connection.execute(
         sqlalchemy.text(
-            f"SELECT min(response_key), max(response_key) FROM {responses} "  # noqa: S608
+            f"SELECT min(response_key), max(response_key), count(*) FROM {responses} "  # noqa: S608
             "WHERE period = :period"
         ),
         period,
     ).one()
     if low is not None:
-        # The key range lets DuckDB's zone maps and PostgreSQL's BRIN index skip other periods;
-        # the subquery keeps the delete exact whatever the ranges.
+        # A whole range (its rows fill it: every write keeps it so) holds this period's keys
+        # only, and the range alone lets DuckDB's zone maps and PostgreSQL's BRIN index skip the
+        # other periods; otherwise the subquery keeps the delete exact.
+        exact = ""
+        if high - low + 1 != count:
+            exact = (
+                f" AND response_key IN (SELECT response_key FROM {responses} "  # noqa: S608
+                "WHERE period = :period)"
+            )
         connection.execute(
             sqlalchemy.text(
-                f"DELETE FROM {answers} WHERE response_key BETWEEN :low AND :high "  # noqa: S608
-                f"AND response_key IN (SELECT response_key FROM {responses} "
-                "WHERE period = :period)"
+                f"DELETE FROM {answers} WHERE response_key BETWEEN :low AND :high{exact}"  # noqa: S608
             ),
             {**period, "low": low, "high": high},
         )
