@@ -81,11 +81,9 @@ survey_ratings = Table(
     info={"view": True},
 )
 
-# The coded long table: each answer stored narrow with integer keys, the text that every answer
-# of a response (or of an item) repeated stored once. Storing a 2.4M-row text column cost
-# ~0.6-0.75 s of CPU per column, so the 15-column long table cost ~7.5 s to store per period.
-# Keys are allocated per write from the table's largest key + 1, so a period's keys are one
-# contiguous range (writes_surveys.py); response_key is 64-bit as keys are never reused.
+# The coded long table: answers narrow with integer keys, the text each answer of a response (or
+# an item) repeated stored once: a 2.4M-row text column cost ~0.6-0.75 s of CPU to store. A
+# period's keys are one contiguous range allocated by writes_surveys.py (64-bit: keys grow).
 survey_responses = Table(
     "survey_responses",
     metadata,
@@ -542,9 +540,6 @@ RESPONDENT_LEVEL_TABLES = (
 # PostgreSQL gets a BRIN index on the partition column instead; DuckDB's zone maps need none.
 # survey_answers is replaced with its period's survey_responses (it has no period column).
 BULK_FEED_TABLES = (survey_answers, survey_comments, tickets, employees)
-
-# Tables of record that are views in the warehouse (see survey_ratings).
-VIEWS = tuple(table for table in metadata.tables.values() if table.info.get("view"))
 
 
 def is_view(table: Table) -> bool:
