@@ -115,6 +115,9 @@ def test_role_reads_views_and_is_refused_elsewhere(migrated_postgres: str, role_
 
     refused = [
         "SELECT * FROM ice_private.survey_ratings",
+        "SELECT * FROM ice_private.survey_answers",  # the coded tables behind the view
+        "SELECT * FROM ice_private.survey_responses",
+        "SELECT * FROM ice_private.survey_items",
         "SELECT * FROM ice_private.employees",
         "SELECT * FROM ice_ops.delivery_ledger",
         "SELECT html FROM ice_ops.report_archive",
