@@ -268,7 +268,7 @@ def test_migration_moves_rows_and_downgrade_restores_the_table(warehouse_url: st
         with engine.begin() as connection:
             for name in schema.ALL_SCHEMAS:
                 connection.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {name}")
-            command.upgrade(_alembic(connection), "0002_ops")  # the table before this change
+            command.upgrade(_alembic(connection), "0008_report_pdf")  # the table before this change
             _bulk_insert(
                 connection, schema.survey_ratings, _frame_to_arrow(schema.survey_ratings, rows, {})
             )
@@ -284,7 +284,7 @@ def test_migration_moves_rows_and_downgrade_restores_the_table(warehouse_url: st
         _assert_view_gives_back(engine, "2026-01", rows[rows["period"] == "2026-01"])
 
         with engine.begin() as connection:
-            command.downgrade(_alembic(connection), "0002_ops")
+            command.downgrade(_alembic(connection), "0008_report_pdf")
         inspector = inspect(engine)
         assert "survey_ratings" in inspector.get_table_names(schema="ice_private")
         assert not set(CODED) & set(inspector.get_table_names(schema="ice_private"))

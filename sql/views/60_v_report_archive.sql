@@ -18,8 +18,17 @@ SELECT
     regexp_replace(a.file_path, '^.*[/\\]', '') AS file_name,
     a.is_latest
 FROM (
+    -- Named columns, not r.*: PostgreSQL binds r.* at creation, and the view would then hold
+    -- on to every column of the archive (the PDF too) and block its migrations.
     SELECT
-        r.*,
+        r.period,
+        r.kind,
+        r.audience,
+        r.version,
+        r.content_sha256,
+        r.generated_at,
+        r.run_id,
+        r.file_path,
         r.version = MAX(r.version) OVER (PARTITION BY r.period, r.kind, r.audience) AS is_latest
     FROM ice_ops.report_archive AS r
 ) AS a
