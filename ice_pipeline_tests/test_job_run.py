@@ -34,6 +34,7 @@ VOLATILE_COLUMNS = {
     "started_at",
     "finished_at",
     "inputs_fingerprint",  # hashes the ICE_* settings, which name the engine
+    "pdf_base64",  # the browser stamps its creation time into the PDF (text: test_report_pdf)
 }
 
 

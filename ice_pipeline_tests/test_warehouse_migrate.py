@@ -140,6 +140,7 @@ def test_migrated_schema_matches_schema_of_record(warehouse_url: str) -> None:
                 )
             assert brin == [
                 "ix_employees_snapshot_period",
+                "ix_survey_answers_period",
                 "ix_survey_answers_response_key",
                 "ix_survey_comments_period",
                 "ix_survey_responses_period",

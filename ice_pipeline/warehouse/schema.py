@@ -116,6 +116,8 @@ survey_answers = Table(
     metadata,
     Column("response_key", BigInteger, primary_key=True, autoincrement=False),
     Column("item_key", Integer, primary_key=True, autoincrement=False),
+    # Repeated from the response so one-period reads of the view filter answers (0008_coded).
+    Column("period", String(16), nullable=False),
     Column("rating_raw", Float, nullable=False),
     Column("score", Float, nullable=False),
     Column("favourable", Boolean, nullable=False),

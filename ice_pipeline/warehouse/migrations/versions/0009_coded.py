@@ -39,12 +39,12 @@ RATING_COLUMNS = (
 )
 VIEW_SQL = """
 CREATE VIEW ice_private.survey_ratings AS
-SELECT r.period, r.respondent_id, i.provider_department, i.dimension, r.consumer_department,
+SELECT a.period, r.respondent_id, i.provider_department, i.dimension, r.consumer_department,
        a.rating_raw, i.scale_min, i.scale_max, i.reversed, a.score, a.favourable,
        r.responded_at, r.source_file, r.source_sha256, r.source_row
 FROM ice_private.survey_answers a
-JOIN ice_private.survey_responses r ON r.response_key = a.response_key
-JOIN ice_private.survey_items i ON i.item_key = a.item_key
+JOIN ice_private.survey_responses r ON r.response_key = a.response_key AND r.period = a.period
+JOIN ice_private.survey_items i ON i.item_key = a.item_key AND i.period = a.period
 """
 # Joining on responded_at, which may be NULL, through a sentinel keeps the join hashable on
 # PostgreSQL (IS NOT DISTINCT FROM is not); no survey answer is dated in year 1.
@@ -87,6 +87,10 @@ def _create_coded_tables() -> None:
         "survey_answers",
         sa.Column("response_key", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("item_key", sa.Integer(), autoincrement=False, nullable=False),
+        # The period again, so that a one-period read of the view filters the answers directly:
+        # the view's joins carry it over to responses and items (PostgreSQL derives r.period = X
+        # and i.period = X from a.period = X), instead of scanning every period's answers.
+        sa.Column("period", sa.String(16), nullable=False),
         sa.Column("rating_raw", sa.Double(), nullable=False),
         sa.Column("score", sa.Double(), nullable=False),
         sa.Column("favourable", sa.Boolean(), nullable=False),
@@ -121,8 +125,8 @@ def _move_rows_to_coded_tables() -> None:
     )
     op.execute(
         "INSERT INTO ice_private.survey_answers "
-        "(response_key, item_key, rating_raw, score, favourable) "
-        "SELECT r.response_key, i.item_key, s.rating_raw, s.score, s.favourable "
+        "(response_key, item_key, period, rating_raw, score, favourable) "
+        "SELECT r.response_key, i.item_key, s.period, s.rating_raw, s.score, s.favourable "
         "FROM ice_private.survey_ratings s "
         f"JOIN ice_private.survey_responses r ON {same_response} "
         f"JOIN ice_private.survey_items i ON {same_item}"
@@ -148,6 +152,13 @@ def upgrade() -> None:
             "ix_survey_answers_response_key",
             "survey_answers",
             ["response_key"],
+            schema=SCHEMA,
+            postgresql_using="brin",
+        )
+        op.create_index(
+            "ix_survey_answers_period",
+            "survey_answers",
+            ["period"],
             schema=SCHEMA,
             postgresql_using="brin",
         )
