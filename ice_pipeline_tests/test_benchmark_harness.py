@@ -83,7 +83,12 @@ def test_a_failed_run_is_a_missed_target_with_its_reason() -> None:
         "met": True,
     }
     assert verdicts["enterprise_duckdb_over_prototype"]["met"] is None  # no prototype this run
-    assert "did NOT complete" in targets.one_machine_statement(results)
+    statement = targets.one_machine_statement(results)
+    assert "did NOT complete" in statement and "neither fits" in statement
+    x20["prototype"] = {"returncode": 0, "wall_s": 600.0, "peak_rss_mb": 6144.0}
+    statement = targets.one_machine_statement(results)
+    assert "prototype did the same files in 10.0 min at 6.0 GB" in statement
+    assert "one machine suffices" in statement
 
 
 def test_prototype_gets_a_libpq_url() -> None:
