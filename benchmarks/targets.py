@@ -121,15 +121,23 @@ def one_machine_statement(results: dict[str, Any]) -> str | None:
             f"; the limit prototype did the same files in {proto['wall_s'] / 60:.1f} min at "
             f"{proto['peak_rss_mb'] / 1024:.1f} GB peak"
         )
-    fits = run.get("returncode") == 0 or proto.get("returncode") == 0
-    verdict = "one machine suffices" if fits else "neither fits this machine"
-    return f"{said}: {verdict} for the largest employers (more memory or cores on it scale further)"
+    if run.get("returncode") == 0:
+        verdict = "one machine suffices for the largest employers"
+    elif proto.get("returncode") == 0:
+        verdict = (
+            "the work of the largest employers fits one machine; the project's memory is what "
+            "must come down, not the machine count"
+        )
+    else:
+        verdict = "neither fits this machine"
+    return f"{said}: {verdict}"
 
 
 def print_summary(results: dict[str, Any]) -> None:
     """Scenario figures, the side-by-side ratios and every target's verdict, as text."""
     print(
-        "\nscenario                       wall s    cpu s  peak MB   prototype wall/cpu/MB  ratio"
+        f"\n{'scenario':<28} {'wall s':>8} {'cpu s':>8} {'peak MB':>8}   "
+        "prototype wall/cpu/MB  project/prototype wall/cpu"
     )
     for name, run in results["scenarios"].items():
         proto = run.get("prototype") or {}
@@ -139,10 +147,11 @@ def print_summary(results: dict[str, Any]) -> None:
             if proto
             else f"{'skipped' if run.get('prototype_skipped') else '-':>22}"
         )
-        ratio = (run.get("vs_prototype") or {}).get("wall")
+        ratios = run.get("vs_prototype") or {}
+        ratio = f"{ratios['wall']}/{ratios['cpu']}" if ratios.get("wall") else ""
         print(
             f"{name:<28} {run['wall_s']:>8} {run.get('cpu_s', 0):>8} {run['peak_rss_mb']:>8}"
-            f"   {shown}  {'' if ratio is None else ratio}"
+            f"   {shown}  {ratio}"
             + ("" if run.get("returncode") == 0 else f"  FAILED exit {run.get('returncode')}")
         )
     if tick := results.get("idle_tick"):

@@ -88,7 +88,7 @@ def test_a_failed_run_is_a_missed_target_with_its_reason() -> None:
     x20["prototype"] = {"returncode": 0, "wall_s": 600.0, "peak_rss_mb": 6144.0}
     statement = targets.one_machine_statement(results)
     assert "prototype did the same files in 10.0 min at 6.0 GB" in statement
-    assert "one machine suffices" in statement
+    assert "fits one machine; the project's memory is what must come down" in statement
 
 
 def test_prototype_gets_a_libpq_url() -> None:
