@@ -21,7 +21,13 @@ import pandas as pd
 import sqlalchemy
 from sqlalchemy import Boolean, Float, Integer
 
-from ice_pipeline.index.versions import FIGURE_KEYS, Publication, PublishedRecord, answer_hashes
+from ice_pipeline.index.versions import (
+    FIGURE_KEYS,
+    Publication,
+    PublishedRecord,
+    respondent_count,
+    respondent_hashes,
+)
 from ice_pipeline.warehouse import schema
 from ice_pipeline.warehouse.writes import read_frame, replace_partition, upsert_rows
 
@@ -140,7 +146,7 @@ def record_publication(
             figure_rows(period, publication.version, publication.tables),
             {"period": period, "version": publication.version},
         )
-        hashes = answer_hashes(publication.basis)
+        hashes = respondent_hashes(publication.basis)
         respondents = pd.DataFrame(
             {
                 "period": period,
@@ -165,9 +171,7 @@ def record_publication(
                 "decision": decision,
                 "version": publication.version,
                 "policy": policy,
-                "respondents_published": int(publication.basis["respondent_id"].nunique())
-                if not publication.basis.empty
-                else 0,
+                "respondents_published": respondent_count(publication.basis),
                 "late_respondents": len(changes.late),
                 "late_ratings": publication.late_ratings,
                 "held_respondents": publication.held_respondents,
