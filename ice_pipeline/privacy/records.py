@@ -32,13 +32,20 @@ from ice_pipeline.warehouse import schema
 from ice_pipeline.warehouse.writes import read_frame, replace_partition, upsert_rows
 
 
+# Significant digits a recorded figure keeps. The warehouse sums in its own order (DuckDB in
+# parallel, PostgreSQL in its own), so the last bits of a mean differ between engines and runs;
+# ten digits are far beyond any published precision and far inside the 1e-7 within which
+# versions.same_figures takes two figures as the same, and make the record the same everywhere.
+RECORDED_DIGITS = 10
+
+
 def _json_value(value: Any) -> Any:
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if hasattr(value, "item"):  # numpy scalars
         value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
+    if isinstance(value, float):
+        return None if math.isnan(value) else float(f"{value:.{RECORDED_DIGITS}g}")
     return value
 
 
