@@ -92,6 +92,8 @@ class WarehouseRatings:
 
     def without(self, respondents: Collection[str]) -> "WarehouseRatings":
         """These ratings without the given respondents."""
+        if not respondents:
+            return self
         kept = self._respondents
         if kept is not None:
             kept = kept[~kept.index.isin(list(respondents))]
@@ -104,14 +106,26 @@ class WarehouseRatings:
         )
 
     def limited_to(self, respondents: Collection[str]) -> "WarehouseRatings":
-        """These ratings of the given respondents only."""
-        only = set(respondents) if self.only is None else self.only & set(respondents)
-        kept = self._respondents
-        if kept is not None:
-            kept = kept[kept.index.isin(list(only))]
-        return WarehouseRatings(
-            self.engine, self.period, excluded=self.excluded, only=only, respondents=kept
-        )
+        """These ratings of the given respondents only.
+
+        Expressed as leaving out the respondents present but not listed: usually none or a few
+        (late ones held back), where a filter on the listed ones would be the whole period
+        (on PostgreSQL a 100,000-name filter added 6 s to the query).
+        """
+        return self.without(self.respondent_ids() - set(respondents))
+
+    def respondent_ids(self) -> set[str]:
+        """The respondents these ratings hold."""
+        if self._respondents is not None:
+            return set(self._respondents.index)
+        clause, params = respondent_filter(self.excluded, self.only)
+        sql = f"SELECT DISTINCT respondent_id FROM {{table}} WHERE period = :period{clause}"
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                sqlalchemy.text(sql.format(table=qualified_ratings(connection))),
+                {"period": self.period, **params},
+            )
+            return {str(row[0]) for row in result}
 
     def respondents(self) -> pd.DataFrame:
         """One row per respondent (index respondent_id): ``ratings`` and ``answers_hash``."""
