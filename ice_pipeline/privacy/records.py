@@ -31,7 +31,6 @@ from ice_pipeline.index.versions import (
 from ice_pipeline.warehouse import schema
 from ice_pipeline.warehouse.writes import read_frame, replace_partition, upsert_rows
 
-
 # Significant digits a recorded figure keeps. The warehouse sums in its own order (DuckDB in
 # parallel, PostgreSQL in its own), so the last bits of a mean differ between engines and runs;
 # ten digits are far beyond any published precision and far inside the 1e-7 within which
