@@ -206,9 +206,11 @@ def ice_tables(
 
 
 def _score_metadata(
-    name: str, frame: pd.DataFrame, written: int, publication: "Publication"
+    name: str, frame: "pd.DataFrame", written: int, publication: "Publication"
 ) -> dict[str, object]:
     """The Dagster metadata of one score table as written (aggregates only)."""
+    import pandas as pd
+
     metadata: dict[str, object] = {
         **written_metadata(name, written),
         "suppressed_rows": int(frame["suppressed"].sum())
