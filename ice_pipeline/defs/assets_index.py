@@ -5,7 +5,8 @@ computation reads, the partition mappings that declare those reads, and writing 
 with ``replace_partition``. Every formula lives in ``ice_pipeline.index``.
 
 Reads beyond the period itself are declared, not hidden:
-* the ICE tables read the previous period's ratings too (``WITH_PREVIOUS_PERIOD``) for the trend;
+* the ICE tables read the previous period's ratings too (``WITH_PREVIOUS_PERIOD``) for the trend,
+  as moments computed in the warehouse (``ice_pipeline.index.publish``);
 * the correlations at an as-of period read the 24 periods ending there (``CORRELATION_HISTORY``);
 * turnover reads the unpartitioned roster, which already holds the whole history.
 """
@@ -28,14 +29,15 @@ from ice_pipeline.defs.run_log import partition_log
 from ice_pipeline.defs.support import (
     GROUP_INDEX,
     exclusive_write,
-    shared_read,
     table_preview,
     user_errors,
 )
 from ice_pipeline.warehouse import schema
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pandas and the index stay unimported until a step runs (lean start-up)
     import pandas as pd
+
+    from ice_pipeline.index.versions import Publication
 
 SCORE_TABLES = (
     "ice_scores",
@@ -184,92 +186,62 @@ def ice_tables(
     warehouse: WarehouseResource,
     pipeline: PipelineSettingsResource,
 ):  # noqa: ANN201 - a generator of MaterializeResults
-    import pandas as pd
-
-    from ice_pipeline.index.scoring import add_trend, compute_period_scores
-    from ice_pipeline.index.versions import align_previous, protect_publication, published_basis
-    from ice_pipeline.privacy.records import read_record, record_publication
+    from ice_pipeline.index.publish import publish_from_warehouse
+    from ice_pipeline.privacy.records import record_publication
 
     period = context.partition_key
-    before = previous_period(period)
     with user_errors():
         config = pipeline.index_config()
         engine = warehouse.engine()
-        # Shared with the survey_ratings expectation suite of the same run (one read, not two).
-        ratings = shared_read(context.run_id, engine, schema.survey_ratings, period)
-        previous_record = read_record(engine, before)
-        # The previous period as published: respondents held back there stay out of the trend.
-        previous_ratings = published_basis(
-            shared_read(context.run_id, engine, schema.survey_ratings, before), previous_record
-        )
-        kpis = _read_period(warehouse, "service_kpis", period)
-        # A period published before is protected against its own earlier version (issue 11).
-        publication = protect_publication(
-            ratings,
-            lambda rows: compute_period_scores(rows, kpis, config),
-            read_record(engine, period),
-            k=config.k_min_respondents,
-            policy=config.late_responses,
+        # The ratings stay in the warehouse: it computes the moments, Python the few hundred rows.
+        publication = publish_from_warehouse(
+            engine,
+            period,
+            previous_period(period),
+            _read_period(warehouse, "service_kpis", period),
+            config,
         )
         tables = publication.tables
-        # The previous period's published/suppressed state comes from the same computation on its
-        # ratings, so the trend needs no read of this asset's own earlier partition.
-        previous = (
-            align_previous(compute_period_scores(previous_ratings, None, config), previous_record)
-            if not previous_ratings.empty
-            else None
-        )
-        if publication.decision != "kept_published":  # kept figures keep their trend as well
-            for name in ("ice_scores", "company_scores"):
-                tables[name] = add_trend(
-                    tables[name],
-                    previous[name] if previous else None,
-                    publication.basis,
-                    previous_ratings if previous else None,
-                    config,
-                )
         written = {name: _write(warehouse, name, tables[name], period) for name in SCORE_TABLES}
         record_publication(
             engine, period, publication, policy=config.late_responses, run_id=context.run_id
         )
-    ice = tables["ice_scores"]
-    company = tables["company_scores"]
     for name in SCORE_TABLES:
-        frame = tables[name]
-        metadata: dict[str, object] = {
-            **written_metadata(name, written[name]),
-            "suppressed_rows": int(frame["suppressed"].sum())
-            if "suppressed" in frame.columns and not frame.empty
-            else 0,
-        }
-        if name == "ice_scores" and not ice.empty:
-            metadata["scores"] = table_preview(
-                ice[
-                    [
-                        "rank",
-                        "provider_department",
-                        "n_respondents",
-                        "ice_p",
-                        "ice_k",
-                        "ice",
-                        "ice_p_change",
-                    ]
-                ].sort_values("rank"),
-                max_rows=20,
-            )
-        if name == "company_scores" and not company.empty:
-            row = company.iloc[0]
+        yield dg.MaterializeResult(
+            asset_key=name, metadata=_score_metadata(name, tables[name], written[name], publication)
+        )
+
+
+def _score_metadata(
+    name: str, frame: "pd.DataFrame", written: int, publication: "Publication"
+) -> dict[str, object]:
+    """The Dagster metadata of one score table as written (aggregates only)."""
+    import pandas as pd
+
+    metadata: dict[str, object] = {
+        **written_metadata(name, written),
+        "suppressed_rows": int(frame["suppressed"].sum())
+        if "suppressed" in frame.columns and not frame.empty
+        else 0,
+    }
+    if name == "ice_scores" and not frame.empty:
+        columns = ["rank", "provider_department", "n_respondents", "ice_p", "ice_k", "ice"]
+        metadata["scores"] = table_preview(
+            frame[[*columns, "ice_p_change"]].sort_values("rank"), max_rows=20
+        )
+    if name == "company_scores":
+        if not frame.empty:
+            row = frame.iloc[0]
             metadata["company_ice_p"] = float(row["ice_p"]) if pd.notna(row["ice_p"]) else None
             metadata["n_respondents"] = int(row["n_respondents"])
-        if name == "company_scores":
-            metadata.update(
-                publication_version=publication.version,
-                publication_decision=publication.decision,
-                late_respondents=len(publication.changes.late),
-                held_respondents=publication.held_respondents,
-                held_late_ratings=publication.late_ratings,
-            )
-        yield dg.MaterializeResult(asset_key=name, metadata=metadata)
+        metadata.update(
+            publication_version=publication.version,
+            publication_decision=publication.decision,
+            late_respondents=len(publication.changes.late),
+            held_respondents=publication.held_respondents,
+            held_late_ratings=publication.late_ratings,
+        )
+    return metadata
 
 
 @dg.asset(

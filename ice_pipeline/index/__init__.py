@@ -1,7 +1,9 @@
 """The index and its statistics: plain functions from canonical rows to aggregate tables.
 
-No Dagster and no warehouse access here; assets call these functions and write the frames they
-return (whose columns are exactly those of the tables in ``ice_pipeline.warehouse.schema``).
+No Dagster here; assets call these functions and write the frames they return (whose columns
+are exactly those of the tables in ``ice_pipeline.warehouse.schema``). The warehouse is only
+queried, never written, and only by the moments path (``moments``, ``warehouse_ratings``,
+``publish``), which leaves a period's ratings where they are stored.
 docs/methodology.md describes every formula.
 """
 

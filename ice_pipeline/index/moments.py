@@ -25,23 +25,25 @@ A respondent who appears under two consumer departments in one period (ingest va
 reports that) is counted under the alphabetically last; the pandas path takes the last row read.
 """
 
+from collections.abc import Collection
+
 import numpy as np
 import pandas as pd
 import sqlalchemy
 
 from ice_pipeline.index.config import IndexConfig
-from ice_pipeline.index.scoring import (
+from ice_pipeline.index.score_tables import (
     SCORE_TABLES,
-    _company_ice_k,
-    _favourable_columns,
-    _frame,
-    _kpis_by_provider,
-    _mean_columns,
+    GroupStatistics,
+    company_scores_table,
+    consumer_satisfaction_table,
+    dimension_scores_table,
     empty_table,
-    rank_providers,
-    trend_from_moments,
+    ice_scores_table,
+    matrix_scores_table,
+    suppress_and_rank,
 )
-from ice_pipeline.index.suppression import suppress
+from ice_pipeline.index.scoring import trend_from_moments
 from ice_pipeline.warehouse import schema
 
 # PostgreSQL's memory for the moments query's sorts and hash tables (per node, server side).
@@ -67,7 +69,7 @@ _MOMENTS_SQL = """
 WITH ratings AS (
     SELECT respondent_id, provider_department, dimension, consumer_department, score,
            CAST(CASE WHEN favourable THEN 1 ELSE 0 END AS DOUBLE PRECISION) AS favourable
-    FROM {table} WHERE period = :period
+    FROM {table} WHERE period = :period{respondents}
 ), pairs AS (
     SELECT respondent_id, provider_department, avg(score) AS score,
            avg(favourable) AS favourable, max(consumer_department) AS consumer_department
@@ -104,26 +106,56 @@ FROM respondents HAVING count(*) > 0
 """
 
 
-def period_moments(engine: sqlalchemy.Engine, period: str) -> pd.DataFrame:
+def respondent_filter(
+    excluded: Collection[str] = (), only: Collection[str] | None = None
+) -> tuple[str, dict[str, list[str]]]:
+    """The SQL condition (and its parameters) that limits a period's ratings to some respondents.
+
+    ``excluded`` respondents are left out (late responses held back); with ``only``, just those
+    respondents count (a period as published). One array parameter each, whatever their number:
+    both engines turn ``IN (SELECT unnest(...))`` into a hash semi/anti join.
+    """
+    clause, params = "", {}
+    if excluded:
+        clause += " AND respondent_id NOT IN (SELECT unnest(CAST(:excluded AS TEXT[])))"
+        params["excluded"] = sorted(excluded)
+    if only is not None:
+        clause += " AND respondent_id IN (SELECT unnest(CAST(:only AS TEXT[])))"
+        params["only"] = sorted(only)
+    return clause, params
+
+
+def qualified_ratings(connection: sqlalchemy.Connection) -> str:
+    """``survey_ratings`` as a quoted ``schema.table`` name for the connection's dialect."""
+    table = schema.survey_ratings
+    if connection.dialect.name == "duckdb":
+        # duckdb_engine has no "schema.table" quoting of its own; the name is ours, not input.
+        return f"{table.schema}.{table.name}"
+    preparer = connection.dialect.identifier_preparer
+    return f"{preparer.quote_schema(str(table.schema))}.{preparer.quote(table.name)}"
+
+
+def period_moments(
+    engine: sqlalchemy.Engine,
+    period: str,
+    *,
+    excluded: Collection[str] = (),
+    only: Collection[str] | None = None,
+) -> pd.DataFrame:
     """The group moments of one period's ratings, computed by the warehouse (see module doc).
 
-    An empty frame (with the columns) when the period has no ratings. Rows come back sorted by
-    grain and keys in Python's string order, the order the pandas path produces.
+    ``excluded`` / ``only`` limit the respondents (:func:`respondent_filter`). An empty frame
+    (with the columns) when no rating is left. Rows come back sorted by grain and keys in
+    Python's string order, the order the pandas path produces.
     """
-    table = schema.survey_ratings
+    clause, params = respondent_filter(excluded, only)
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # The default 4 MB makes the respondent-level hash aggregates spill to disk: 6.3 s
             # against 4.9 s for an enterprise month. LOCAL: this transaction only.
             connection.execute(sqlalchemy.text(f"SET LOCAL work_mem = '{POSTGRES_WORK_MEM}'"))
-        preparer = connection.dialect.identifier_preparer
-        qualified = f"{preparer.quote_schema(str(table.schema))}.{preparer.quote(table.name)}"
-        if connection.dialect.name == "duckdb":
-            # duckdb_engine has no "schema.table" quoting of its own; the name is ours, not input.
-            qualified = f"{table.schema}.{table.name}"
-        result = connection.execute(
-            sqlalchemy.text(_MOMENTS_SQL.format(table=qualified)), {"period": period}
-        )
+        sql = _MOMENTS_SQL.format(table=qualified_ratings(connection), respondents=clause)
+        result = connection.execute(sqlalchemy.text(sql), {"period": period, **params})
         moments = pd.DataFrame(result.fetchall(), columns=list(MOMENT_COLUMNS))
     for column in ("n", "total", "m2", "favourable", "fewest_rated", "most_rated"):
         moments[column] = pd.to_numeric(moments[column]).astype(float)
@@ -139,7 +171,7 @@ def _grain(moments: pd.DataFrame, grain: str) -> pd.DataFrame:
     return moments[moments["grain"] == grain].reset_index(drop=True)
 
 
-def _statistics(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _statistics(rows: pd.DataFrame, favourable: bool = True) -> GroupStatistics:
     """n, mean, sample sd (NaN for n < 2) and favourable share per row of moments."""
     n = rows["n"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -147,11 +179,11 @@ def _statistics(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray,
         sd = np.sqrt(rows["m2"].to_numpy(dtype=float) / (n - 1))
         share = rows["favourable"].to_numpy(dtype=float) / n
     sd[n < 2] = np.nan
-    return n, mean, sd, share
+    return GroupStatistics(n, mean, sd, share if favourable else None)
 
 
-def _renamed(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    return {k.replace("ice_p", "score"): v for k, v in columns.items()}
+def _keys(rows: pd.DataFrame, column: str) -> np.ndarray:
+    return rows[column].to_numpy(dtype=object)
 
 
 def scores_from_moments(
@@ -160,56 +192,45 @@ def scores_from_moments(
     """All perception tables of one period from its moments: suppressed and ranked, no trend.
 
     The same tables, columns and dtypes as :func:`.scoring.compute_period_scores` on the
-    period's ratings (the tests compare the two to 1e-9).
+    period's ratings (the same builders, :mod:`.score_tables`; the tests compare to 1e-9).
     """
     if moments.empty:
         return {name: empty_table(name) for name in SCORE_TABLES}
     level = config.confidence_level
     providers = _grain(moments, "provider")
-    n, mean, sd, share = _statistics(providers)
-    ice = pd.DataFrame(
-        {
-            "provider_department": providers["provider_department"].to_numpy(dtype=object),
-            "n_respondents": n.astype(np.int64),
-            **_mean_columns("ice_p", n, mean, sd, level),
-            **_favourable_columns(n, share, level),
-        }
-    )
-    ice["ice_k"] = ice["provider_department"].map(_kpis_by_provider(service_kpis, period))
-    ice["ice_k"] = ice["ice_k"].astype(float)
-    ice["no_tickets"] = ice["ice_k"].isna()
-    ice["ice"] = np.where(
-        ice["no_tickets"],
-        ice["ice_p"],
-        config.weight_ice_p * ice["ice_p"] + config.weight_ice_k * ice["ice_k"],
-    )
+    dimensions = _grain(moments, "dimension")
+    cells = _grain(moments, "cell")
+    consumers = _grain(moments, "consumer")
     tables = {
-        "ice_scores": _frame(
-            "ice_scores",
-            {
-                **{c: ice[c] for c in ice.columns},
-                "period": period,
-                "suppressed": False,
-                "rank": pd.Series(pd.NA, index=ice.index, dtype="Int64"),
-                "ice_p_change": np.nan,
-                "ice_p_change_ci_low": np.nan,
-                "ice_p_change_ci_high": np.nan,
-                "change_significant": pd.Series(pd.NA, index=ice.index, dtype="boolean"),
-            },
+        "ice_scores": ice_scores_table(
+            period,
+            _keys(providers, "provider_department"),
+            _statistics(providers),
+            service_kpis,
+            config,
         ),
-        "dimension_scores": _dimension_scores(_grain(moments, "dimension"), period, level),
-        "matrix_scores": _matrix_scores(_grain(moments, "cell"), period, level),
-        "consumer_satisfaction": _consumer_satisfaction(_grain(moments, "consumer"), period, level),
-        "company_scores": _company_scores(_grain(moments, "company"), period, service_kpis, config),
+        "company_scores": company_scores_table(
+            period, _statistics(_grain(moments, "company"), False), service_kpis, config
+        ),
+        "dimension_scores": dimension_scores_table(
+            period,
+            _keys(dimensions, "provider_department"),
+            _keys(dimensions, "dimension"),
+            _statistics(dimensions),
+            level,
+        ),
+        "matrix_scores": matrix_scores_table(
+            period,
+            _keys(cells, "provider_department"),
+            _keys(cells, "consumer_department"),
+            _statistics(cells),
+            level,
+        ),
+        "consumer_satisfaction": consumer_satisfaction_table(
+            period, _keys(consumers, "consumer_department"), _statistics(consumers, False), level
+        ),
     }
-    tables = suppress(
-        tables,
-        config.k_min_respondents,
-        protection_width=config.protection_width_points,
-        column_multiplicity=moments_providers_rated(moments, period),
-    )
-    tables["ice_scores"]["rank"] = rank_providers(tables["ice_scores"], config)
-    return {name: tables[name] for name in SCORE_TABLES}
+    return suppress_and_rank(tables, config, moments_providers_rated(moments, period))
 
 
 def moments_providers_rated(moments: pd.DataFrame, period: str) -> dict[tuple[str, str], int]:
@@ -226,84 +247,12 @@ def moments_providers_rated(moments: pd.DataFrame, period: str) -> dict[tuple[st
     }
 
 
-def _dimension_scores(rows: pd.DataFrame, period: str, level: float) -> pd.DataFrame:
-    n, mean, sd, share = _statistics(rows)
-    return _frame(
-        "dimension_scores",
-        {
-            "period": period,
-            "provider_department": rows["provider_department"].to_numpy(dtype=object),
-            "dimension": rows["dimension"].to_numpy(dtype=object),
-            "n_respondents": n.astype(np.int64),
-            "suppressed": False,
-            **_renamed(_mean_columns("ice_p", n, mean, sd, level)),
-            **_favourable_columns(n, share, level),
-        },
-    )
-
-
-def _matrix_scores(rows: pd.DataFrame, period: str, level: float) -> pd.DataFrame:
-    n, mean, sd, share = _statistics(rows)
-    return _frame(
-        "matrix_scores",
-        {
-            "period": period,
-            "provider_department": rows["provider_department"].to_numpy(dtype=object),
-            "consumer_department": rows["consumer_department"].to_numpy(dtype=object),
-            "n_respondents": pd.array(n.astype(np.int64), dtype="Int64"),
-            "suppressed": False,
-            "suppression_reason": pd.Series([None] * len(rows), dtype=object),
-            **_renamed(_mean_columns("ice_p", n, mean, sd, level)),
-            **_favourable_columns(n, share, level),
-        },
-    )
-
-
-def _consumer_satisfaction(rows: pd.DataFrame, period: str, level: float) -> pd.DataFrame:
-    n, mean, sd, _ = _statistics(rows)
-    return _frame(
-        "consumer_satisfaction",
-        {
-            "period": period,
-            "consumer_department": rows["consumer_department"].to_numpy(dtype=object),
-            "n_respondents": pd.array(n.astype(np.int64), dtype="Int64"),
-            "suppressed": False,
-            **_renamed(_mean_columns("ice_p", n, mean, sd, level)),
-        },
-    )
-
-
-def _company_scores(
-    rows: pd.DataFrame, period: str, service_kpis: pd.DataFrame | None, config: IndexConfig
-) -> pd.DataFrame:
-    n, mean, sd, _ = _statistics(rows)
-    company_ice_k = _company_ice_k(service_kpis, period)
-    company_ice = (
-        mean
-        if np.isnan(company_ice_k)
-        else (config.weight_ice_p * mean + config.weight_ice_k * company_ice_k)
-    )
-    return _frame(
-        "company_scores",
-        {
-            "period": [period],
-            "n_respondents": n.astype(np.int64),
-            **_mean_columns("ice_p", n, mean, sd, config.confidence_level),
-            "ice": company_ice,
-            "ice_p_change": np.nan,
-            "ice_p_change_ci_low": np.nan,
-            "ice_p_change_ci_high": np.nan,
-            "change_significant": pd.array([pd.NA], dtype="boolean"),
-        },
-    )
-
-
 def trend_moments(moments: pd.DataFrame, by_provider: bool) -> pd.DataFrame:
     """n, mean and sd per provider (or of the company, keyed 'all') for the trend's Welch test."""
     rows = _grain(moments, "provider" if by_provider else "company")
-    n, mean, sd, _ = _statistics(rows)
+    stats = _statistics(rows, False)
     index = rows["provider_department"].to_numpy(dtype=object) if by_provider else ["all"]
-    return pd.DataFrame({"n": n, "mean": mean, "sd": sd}, index=index)
+    return pd.DataFrame({"n": stats.n, "mean": stats.mean, "sd": stats.sd}, index=index)
 
 
 def period_tables(

@@ -2,9 +2,10 @@
 
 What belongs here: turning rows of ``survey_ratings`` (scores already 0-100) into the aggregate
 tables ``ice_scores``, ``company_scores``, ``dimension_scores``, ``matrix_scores`` and
-``consumer_satisfaction``, respondent first, with intervals, then combining ICE-P with ICE-K
-(from :mod:`ice_pipeline.index.kpis`), applying suppression (:mod:`.suppression`), ranking, and
-the change from the previous period. Reading and writing the warehouse does not belong here.
+``consumer_satisfaction``, respondent first, and the change from the previous period. The tables
+themselves (intervals, ICE from ICE-P and ICE-K, suppression, ranking) are built by
+:mod:`.score_tables`, shared with the warehouse-moments path (:mod:`.moments`). Reading and
+writing the warehouse does not belong here.
 
 Respondent first: a respondent's score for a provider is the mean of the dimensions they
 answered; every published mean is a mean over respondents, never over ratings. All grouping is
@@ -17,43 +18,21 @@ import numpy as np
 import pandas as pd
 
 from ice_pipeline.index.config import IndexConfig
-from ice_pipeline.index.stats import group_moments, t_interval, welch_interval, wilson_interval
-from ice_pipeline.index.suppression import suppress
-from ice_pipeline.warehouse import schema
-
-SCORE_TABLES = (
-    "ice_scores",
-    "company_scores",
-    "dimension_scores",
-    "matrix_scores",
-    "consumer_satisfaction",
+from ice_pipeline.index.score_tables import (  # noqa: F401 - re-exported: callers import them here
+    SCORE_TABLES,
+    GroupStatistics,
+    _frame,
+    company_scores_table,
+    consumer_satisfaction_table,
+    dimension_scores_table,
+    empty_table,
+    ice_scores_table,
+    matrix_scores_table,
+    rank_providers,
+    suppress_and_rank,
+    table_columns,
 )
-
-
-def table_columns(name: str) -> list[str]:
-    """The columns of a warehouse table, in schema order."""
-    return [column.name for column in schema.metadata.tables[f"{_schema_of(name)}.{name}"].columns]
-
-
-def _schema_of(name: str) -> str:
-    for table in schema.metadata.tables.values():
-        if table.name == name:
-            return str(table.schema)
-    raise KeyError(name)
-
-
-def empty_table(name: str) -> pd.DataFrame:
-    return pd.DataFrame({column: pd.Series(dtype=object) for column in table_columns(name)})
-
-
-def _frame(name: str, columns: dict[str, object]) -> pd.DataFrame:
-    """A frame with exactly the schema's columns of table ``name``, in order."""
-    expected = table_columns(name)
-    missing = set(expected) - set(columns)
-    extra = set(columns) - set(expected)
-    if missing or extra:
-        raise ValueError(f"{name}: missing {sorted(missing)}, unexpected {sorted(extra)}")
-    return pd.DataFrame({column: columns[column] for column in expected})
+from ice_pipeline.index.stats import group_moments, welch_interval
 
 
 @dataclass
@@ -127,25 +106,12 @@ def _dense_groups(keys: np.ndarray, n_possible: int) -> tuple[np.ndarray, np.nda
     return lookup[keys], present
 
 
-def _mean_columns(
-    prefix: str, n: np.ndarray, mean: np.ndarray, sd: np.ndarray, level: float
-) -> dict[str, np.ndarray]:
-    low, high = t_interval(mean, sd, n, level)
-    # The scale is bounded, so an interval never reaches past 0 or 100.
-    return {
-        prefix: mean,
-        f"{prefix}_ci_low": np.clip(low, 0, 100),
-        f"{prefix}_ci_high": np.clip(high, 0, 100),
-    }
-
-
-def _favourable_columns(n: np.ndarray, share: np.ndarray, level: float) -> dict[str, np.ndarray]:
-    low, high = wilson_interval(share, n, level)
-    return {
-        "favourable_pct": 100 * share,
-        "favourable_pct_ci_low": 100 * low,
-        "favourable_pct_ci_high": 100 * high,
-    }
+def _group_statistics(
+    group_ids: np.ndarray, score: np.ndarray, favourable: np.ndarray | None, n_groups: int
+) -> GroupStatistics:
+    n, mean, sd = group_moments(group_ids, score, n_groups)
+    share = None if favourable is None else group_moments(group_ids, favourable, n_groups)[1]
+    return GroupStatistics(n, mean, sd, share)
 
 
 def compute_period_scores(
@@ -165,146 +131,64 @@ def compute_period_scores(
     level = config.confidence_level
     scores = respondent_scores(ratings)
     n_providers, n_consumers = len(scores.providers), len(scores.consumers)
-
     # ICE-P per provider: mean over respondents of their provider score.
-    n, mean, sd = group_moments(scores.pair_provider, scores.pair_score, n_providers)
-    _, favourable, _ = group_moments(scores.pair_provider, scores.pair_favourable, n_providers)
-    ice = pd.DataFrame(
-        {
-            "provider_department": scores.providers,
-            "n_respondents": n.astype(np.int64),
-            **_mean_columns("ice_p", n, mean, sd, level),
-            **_favourable_columns(n, favourable, level),
-        }
+    providers = _group_statistics(
+        scores.pair_provider, scores.pair_score, scores.pair_favourable, n_providers
     )
-    kpis = _kpis_by_provider(service_kpis, period)
-    ice["ice_k"] = ice["provider_department"].map(kpis).astype(float)
-    ice["no_tickets"] = ice["ice_k"].isna()
-    ice["ice"] = np.where(
-        ice["no_tickets"],
-        ice["ice_p"],
-        config.weight_ice_p * ice["ice_p"] + config.weight_ice_k * ice["ice_k"],
-    )
-    ice_scores = _frame(
-        "ice_scores",
-        {
-            **{c: ice[c] for c in ice.columns},
-            "period": period,
-            "suppressed": False,
-            "rank": pd.Series(pd.NA, index=ice.index, dtype="Int64"),
-            "ice_p_change": np.nan,
-            "ice_p_change_ci_low": np.nan,
-            "ice_p_change_ci_high": np.nan,
-            "change_significant": pd.Series(pd.NA, index=ice.index, dtype="boolean"),
-        },
-    )
-
-    # Dimension scores: one rating per respondent per (provider, dimension), so the mean over
-    # ratings is already the mean over respondents.
-    dimension_codes, dimensions = pd.factorize(ratings["dimension"], sort=True)
-    cell_key = scores.rating_provider.astype(np.int64) * len(dimensions) + dimension_codes
-    cell_ids, cell_keys = _dense_groups(cell_key, n_providers * len(dimensions))
-    n_d, mean_d, sd_d = group_moments(
-        cell_ids, ratings["score"].to_numpy(dtype=float), len(cell_keys)
-    )
-    _, fav_d, _ = group_moments(
-        cell_ids, ratings["favourable"].to_numpy(dtype=float), len(cell_keys)
-    )
-    dimension_scores = _frame(
-        "dimension_scores",
-        {
-            "period": period,
-            "provider_department": scores.providers[cell_keys // len(dimensions)],
-            "dimension": np.asarray(dimensions, dtype=object)[cell_keys % len(dimensions)],
-            "n_respondents": n_d.astype(np.int64),
-            "suppressed": False,
-            **{
-                k.replace("ice_p", "score"): v
-                for k, v in _mean_columns("ice_p", n_d, mean_d, sd_d, level).items()
-            },
-            **_favourable_columns(n_d, fav_d, level),
-        },
-    )
-
     # Matrix: respondents of each consumer department, per provider.
     matrix_key = scores.pair_provider * n_consumers + scores.pair_consumer
     matrix_ids, matrix_keys = _dense_groups(matrix_key, n_providers * n_consumers)
-    n_m, mean_m, sd_m = group_moments(matrix_ids, scores.pair_score, len(matrix_keys))
-    _, fav_m, _ = group_moments(matrix_ids, scores.pair_favourable, len(matrix_keys))
-    matrix_scores = _frame(
-        "matrix_scores",
-        {
-            "period": period,
-            "provider_department": scores.providers[matrix_keys // n_consumers],
-            "consumer_department": scores.consumers[matrix_keys % n_consumers],
-            "n_respondents": pd.array(n_m.astype(np.int64), dtype="Int64"),
-            "suppressed": False,
-            "suppression_reason": pd.Series([None] * len(matrix_keys), dtype=object),
-            **{
-                k.replace("ice_p", "score"): v
-                for k, v in _mean_columns("ice_p", n_m, mean_m, sd_m, level).items()
-            },
-            **_favourable_columns(n_m, fav_m, level),
-        },
+    cells = _group_statistics(
+        matrix_ids, scores.pair_score, scores.pair_favourable, len(matrix_keys)
     )
-
     # Consumer view: each respondent's mean over the providers they rated, averaged per department.
-    n_c, mean_c, sd_c = group_moments(
-        scores.respondent_consumer, scores.respondent_score, n_consumers
+    consumers = _group_statistics(
+        scores.respondent_consumer, scores.respondent_score, None, n_consumers
     )
-    consumer_satisfaction = _frame(
-        "consumer_satisfaction",
-        {
-            "period": period,
-            "consumer_department": scores.consumers,
-            "n_respondents": pd.array(n_c.astype(np.int64), dtype="Int64"),
-            "suppressed": False,
-            **{
-                k.replace("ice_p", "score"): v
-                for k, v in _mean_columns("ice_p", n_c, mean_c, sd_c, level).items()
-            },
-        },
-    )
-
     # Company: the same respondent scores over everyone.
     everyone = np.zeros(len(scores.respondent_score), dtype=np.int64)
-    n_all, mean_all, sd_all = group_moments(everyone, scores.respondent_score, 1)
-    company_ice_k = _company_ice_k(service_kpis, period)
-    company_ice = (
-        mean_all
-        if np.isnan(company_ice_k)
-        else (config.weight_ice_p * mean_all + config.weight_ice_k * company_ice_k)
-    )
-    company_scores = _frame(
-        "company_scores",
-        {
-            "period": [period],
-            "n_respondents": n_all.astype(np.int64),
-            **_mean_columns("ice_p", n_all, mean_all, sd_all, level),
-            "ice": company_ice,
-            "ice_p_change": np.nan,
-            "ice_p_change_ci_low": np.nan,
-            "ice_p_change_ci_high": np.nan,
-            "change_significant": pd.array([pd.NA], dtype="boolean"),
-        },
-    )
+    company = _group_statistics(everyone, scores.respondent_score, None, 1)
+    tables = {
+        "ice_scores": ice_scores_table(period, scores.providers, providers, service_kpis, config),
+        "company_scores": company_scores_table(period, company, service_kpis, config),
+        "dimension_scores": _dimension_scores(ratings, scores, period, level),
+        "matrix_scores": matrix_scores_table(
+            period,
+            scores.providers[matrix_keys // n_consumers],
+            scores.consumers[matrix_keys % n_consumers],
+            cells,
+            level,
+        ),
+        "consumer_satisfaction": consumer_satisfaction_table(
+            period, scores.consumers, consumers, level
+        ),
+    }
+    multiplicity = {(period, consumer): m for consumer, m in providers_rated(scores).items()}
+    return suppress_and_rank(tables, config, multiplicity)
 
-    tables = suppress(
-        {
-            "ice_scores": ice_scores,
-            "company_scores": company_scores,
-            "dimension_scores": dimension_scores,
-            "matrix_scores": matrix_scores,
-            "consumer_satisfaction": consumer_satisfaction,
-        },
-        config.k_min_respondents,
-        protection_width=config.protection_width_points,
-        column_multiplicity={
-            (period, consumer): m for consumer, m in providers_rated(scores).items()
-        },
+
+def _dimension_scores(
+    ratings: pd.DataFrame, scores: RespondentScores, period: str, level: float
+) -> pd.DataFrame:
+    """One rating per respondent per (provider, dimension): the mean over ratings is already
+    the mean over respondents.
+    """
+    dimension_codes, dimensions = pd.factorize(ratings["dimension"], sort=True)
+    cell_key = scores.rating_provider.astype(np.int64) * len(dimensions) + dimension_codes
+    cell_ids, cell_keys = _dense_groups(cell_key, len(scores.providers) * len(dimensions))
+    cells = _group_statistics(
+        cell_ids,
+        ratings["score"].to_numpy(dtype=float),
+        ratings["favourable"].to_numpy(dtype=float),
+        len(cell_keys),
     )
-    tables["ice_scores"]["rank"] = rank_providers(tables["ice_scores"], config)
-    return {name: tables[name] for name in SCORE_TABLES}
+    return dimension_scores_table(
+        period,
+        scores.providers[cell_keys // len(dimensions)],
+        np.asarray(dimensions, dtype=object)[cell_keys % len(dimensions)],
+        cells,
+        level,
+    )
 
 
 def providers_rated(scores: RespondentScores) -> dict[object, int]:
@@ -325,31 +209,6 @@ def providers_rated(scores: RespondentScores) -> dict[object, int]:
         for c in range(n_consumers)
         if high[c] > 0 and low[c] == high[c]
     }
-
-
-def rank_providers(ice_scores: pd.DataFrame, config: IndexConfig) -> pd.Series:
-    """Rank 1 = best ICE among published providers; equal published figures share a rank ('min')."""
-    published = ice_scores["ice"].where(~ice_scores["suppressed"].astype(bool)).astype(float)
-    ranks = published.round(config.rank_decimals).rank(method="min", ascending=False)
-    return ranks.astype("Int64")
-
-
-def _kpis_by_provider(service_kpis: pd.DataFrame | None, period: str) -> pd.Series:
-    if service_kpis is None or service_kpis.empty:
-        return pd.Series(dtype=float)
-    rows = service_kpis[service_kpis["period"] == period]
-    return rows.set_index("provider_department")["ice_k"].astype(float)
-
-
-def _company_ice_k(service_kpis: pd.DataFrame | None, period: str) -> float:
-    """Company ICE-K: the providers' ICE-K weighted by ticket volume (each ticket counts once)."""
-    if service_kpis is None or service_kpis.empty:
-        return np.nan
-    rows = service_kpis[(service_kpis["period"] == period) & service_kpis["ice_k"].notna()]
-    weights = rows["tickets_n"].astype(float)
-    if rows.empty or weights.sum() <= 0:
-        return np.nan
-    return float(np.average(rows["ice_k"].astype(float), weights=weights))
 
 
 def add_trend(

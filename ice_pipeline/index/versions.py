@@ -16,12 +16,14 @@ the same disclosure audit as one publication (complementary suppression that mov
 versions would otherwise expose the cell it protected). Otherwise the late responses are held.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
+from ice_pipeline.index.answer_hashes import answer_hashes
 from ice_pipeline.index.config import LATE_RESPONSE_POLICIES
 from ice_pipeline.index.suppression import find_disclosures
 
@@ -200,46 +202,6 @@ def union_of_versions(
 # ------------------------------------------------------------------------------------------------
 
 
-def _column_hash(values: pd.Series) -> np.ndarray:
-    """The stable uint64 hash pandas gives every value, computed once per distinct value."""
-    if isinstance(values.dtype, pd.CategoricalDtype) or pd.api.types.is_float_dtype(values):
-        return pd.util.hash_pandas_object(values, index=False).to_numpy(dtype=np.uint64)
-    codes, uniques = pd.factorize(values, sort=False)
-    hashed = pd.util.hash_pandas_object(pd.Series(uniques), index=False).to_numpy(np.uint64)
-    return hashed[codes]
-
-
-def answer_hashes(ratings: pd.DataFrame) -> pd.Series:
-    """respondent_id -> a 16-hex hash of all their answers in ``ratings`` (order independent).
-
-    Vectorised (a period holds millions of ratings): each column is hashed once per distinct
-    value, the columns are mixed per row, and a respondent's rows are summed modulo 2**64, which
-    does not depend on their order (the two 32-bit halves are summed exactly by ``bincount``).
-    """
-    if ratings.empty:
-        return pd.Series(dtype=object, name="answers_hash")
-    mixed = np.zeros(len(ratings), dtype=np.uint64)
-    columns = ("provider_department", "dimension", "consumer_department", "score")
-    with np.errstate(over="ignore"):
-        for position, column in enumerate(columns, start=1):
-            values = ratings[column]
-            if column == "score":
-                values = values.astype(float).round(9)
-            weight = np.uint64(2 * position + 1)
-            mixed = mixed * np.uint64(1_000_003) + _column_hash(values) * weight
-    codes, respondents = pd.factorize(ratings["respondent_id"], sort=False)
-    low = np.bincount(codes, (mixed & np.uint64(0xFFFFFFFF)).astype(float), len(respondents))
-    high = np.bincount(codes, (mixed >> np.uint64(32)).astype(float), len(respondents))
-    with np.errstate(over="ignore"):  # exact below 2**21 rows per respondent, then wraps
-        sums = (high.astype(np.uint64) << np.uint64(32)) + low.astype(np.uint64)
-    return pd.Series(
-        [format(int(value), "016x") for value in sums],
-        index=pd.Index([str(label) for label in respondents]),
-        dtype=object,
-        name="answers_hash",
-    )
-
-
 @dataclass(frozen=True)
 class RespondentChanges:
     """Respondents of a period now, against the set it was published on."""
@@ -268,6 +230,58 @@ def respondent_changes(current: pd.Series, published: pd.Series) -> RespondentCh
 # ------------------------------------------------------------------------------------------------
 
 
+class StoredRatings(Protocol):
+    """A period's ratings left where they are stored (:class:`.warehouse_ratings.WarehouseRatings`).
+
+    Everything :func:`protect_publication` needs of the respondents, without their rows.
+    """
+
+    @property
+    def empty(self) -> bool: ...
+
+    def answer_hashes(self) -> pd.Series: ...
+
+    def rating_counts(self) -> pd.Series: ...
+
+    def without(self, respondents: Collection[str]) -> "StoredRatings": ...
+
+    def limited_to(self, respondents: Collection[str]) -> "StoredRatings": ...
+
+
+# A period's ratings: the rows themselves, or a handle on them in the warehouse.
+Ratings = pd.DataFrame | StoredRatings
+
+
+def respondent_hashes(ratings: Ratings) -> pd.Series:
+    """:func:`answer_hashes` of either kind of ratings."""
+    return answer_hashes(ratings) if isinstance(ratings, pd.DataFrame) else ratings.answer_hashes()
+
+
+def respondent_count(ratings: Ratings) -> int:
+    """How many respondents the ratings hold."""
+    if isinstance(ratings, pd.DataFrame):
+        return int(ratings["respondent_id"].nunique()) if not ratings.empty else 0
+    return len(ratings.rating_counts())
+
+
+def rating_rows(ratings: Ratings, respondents: Collection[str]) -> int:
+    """How many rating rows the given respondents have in ``ratings``."""
+    if not respondents:
+        return 0
+    if isinstance(ratings, pd.DataFrame):
+        return int(ratings["respondent_id"].astype(str).isin(set(respondents)).sum())
+    counts = ratings.rating_counts()
+    return int(counts[counts.index.isin(list(respondents))].sum())
+
+
+def without_respondents(ratings: Ratings, respondents: Collection[str]) -> Ratings:
+    """``ratings`` without the given respondents' rows."""
+    if not isinstance(ratings, pd.DataFrame):
+        return ratings.without(respondents) if respondents else ratings
+    late = ratings["respondent_id"].astype(str).isin(set(respondents))
+    return ratings[~late.to_numpy()]
+
+
 @dataclass(frozen=True)
 class PublishedRecord:
     """What was last published for a period: its version, figures and respondents."""
@@ -286,7 +300,7 @@ class Publication:
     tables: dict[str, pd.DataFrame]
     decision: str  # 'first' | 'unchanged' | 'republished' | 'held' | 'kept_published'
     version: int
-    basis: pd.DataFrame  # the ratings the published figures rest on
+    basis: "Ratings"  # the ratings the published figures rest on (rows or a warehouse handle)
     changes: RespondentChanges
     late_ratings: int = 0  # rating rows of held late respondents
     findings: list[str] = field(default_factory=list)  # why a re-publication was refused
@@ -314,8 +328,8 @@ def same_figures(left: Mapping[str, pd.DataFrame], right: Mapping[str, pd.DataFr
 
 
 def protect_publication(
-    ratings: pd.DataFrame,
-    compute: Callable[[pd.DataFrame], dict[str, pd.DataFrame]],
+    ratings: Ratings,
+    compute: Callable[[Ratings], dict[str, pd.DataFrame]],
     record: PublishedRecord | None,
     *,
     k: int,
@@ -335,7 +349,9 @@ def protect_publication(
         return Publication(candidate, "first", 1, ratings, NO_CHANGES, new_version=True)
     unknown = record.respondents is None
     changes = (
-        NO_CHANGES if unknown else respondent_changes(answer_hashes(ratings), record.respondents)
+        NO_CHANGES
+        if unknown
+        else respondent_changes(respondent_hashes(ratings), record.respondents)
     )
     if same_figures(record.tables, candidate):
         # Figures published before the record existed: record them (and who they rest on) now.
@@ -348,8 +364,8 @@ def protect_publication(
         return Publication(
             candidate, "republished", record.version + 1, ratings, changes, new_version=True
         )
-    late = ratings["respondent_id"].astype(str).isin(set(changes.late))
-    basis = ratings[~late.to_numpy()]
+    basis = without_respondents(ratings, changes.late)
+    late_ratings = rating_rows(ratings, changes.late)
     if not (changes.changed or changes.withdrawn or unknown):
         held = compute(basis) if changes.late else candidate
         if same_figures(record.tables, held) or not find_version_disclosures(
@@ -362,7 +378,7 @@ def protect_publication(
                 record.version if same else record.version + 1,
                 basis,
                 changes,
-                int(late.sum()),
+                late_ratings,
                 findings,
                 new_version=not same,
             )
@@ -374,7 +390,7 @@ def protect_publication(
         record.version,
         basis,
         changes,
-        int(late.sum()),
+        late_ratings,
         findings,
     )
 
@@ -413,7 +429,7 @@ def align_previous(
     return result
 
 
-def published_basis(ratings: pd.DataFrame, record: PublishedRecord | None) -> pd.DataFrame:
+def published_basis(ratings: Ratings, record: PublishedRecord | None) -> Ratings:
     """A period's ratings limited to the respondents its published version rests on.
 
     Used for the trend of the following period, which must compare with the figures as
@@ -422,4 +438,6 @@ def published_basis(ratings: pd.DataFrame, record: PublishedRecord | None) -> pd
     if record is None or record.respondents is None or record.respondents.empty or ratings.empty:
         return ratings
     published = set(record.respondents.index)
+    if not isinstance(ratings, pd.DataFrame):
+        return ratings.limited_to(published)
     return ratings[ratings["respondent_id"].astype(str).isin(published).to_numpy()]

@@ -21,9 +21,21 @@ import pandas as pd
 import sqlalchemy
 from sqlalchemy import Boolean, Float, Integer
 
-from ice_pipeline.index.versions import FIGURE_KEYS, Publication, PublishedRecord, answer_hashes
+from ice_pipeline.index.versions import (
+    FIGURE_KEYS,
+    Publication,
+    PublishedRecord,
+    respondent_count,
+    respondent_hashes,
+)
 from ice_pipeline.warehouse import schema
 from ice_pipeline.warehouse.writes import read_frame, replace_partition, upsert_rows
+
+# Significant digits a recorded figure keeps. The warehouse sums in its own order (DuckDB in
+# parallel, PostgreSQL in its own), so the last bits of a mean differ between engines and runs;
+# ten digits are far beyond any published precision and far inside the 1e-7 within which
+# versions.same_figures takes two figures as the same, and make the record the same everywhere.
+RECORDED_DIGITS = 10
 
 
 def _json_value(value: Any) -> Any:
@@ -31,8 +43,8 @@ def _json_value(value: Any) -> Any:
         return None
     if hasattr(value, "item"):  # numpy scalars
         value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
+    if isinstance(value, float):
+        return None if math.isnan(value) else float(f"{value:.{RECORDED_DIGITS}g}")
     return value
 
 
@@ -140,7 +152,7 @@ def record_publication(
             figure_rows(period, publication.version, publication.tables),
             {"period": period, "version": publication.version},
         )
-        hashes = answer_hashes(publication.basis)
+        hashes = respondent_hashes(publication.basis)
         respondents = pd.DataFrame(
             {
                 "period": period,
@@ -165,9 +177,7 @@ def record_publication(
                 "decision": decision,
                 "version": publication.version,
                 "policy": policy,
-                "respondents_published": int(publication.basis["respondent_id"].nunique())
-                if not publication.basis.empty
-                else 0,
+                "respondents_published": respondent_count(publication.basis),
                 "late_respondents": len(changes.late),
                 "late_ratings": publication.late_ratings,
                 "held_respondents": publication.held_respondents,
