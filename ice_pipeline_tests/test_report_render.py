@@ -387,3 +387,20 @@ def test_report_settings_follow_the_index_configuration() -> None:
     assert (config.k_anonymity, config.comment_min_group, config.organisation) == (7, 12, "Acme")
     with pytest.raises(ConfigError, match=r"reports.k_anonymity.*index.k_min_respondents"):
         report_config_for({"k_anonymity": 3}, index)
+
+
+def test_report_figures_do_not_depend_on_the_engines_summation_order() -> None:
+    """61.25 summed in two orders arrives as ...4999 or ...5001: both must print as one figure."""
+    import pandas as pd
+
+    from ice_pipeline.reports.publish import steady_floats
+
+    frame = pd.DataFrame(
+        {"score": [61.24999999999999, 61.25000000000001, float("nan"), 0.0, -3.3e-7], "n": [1] * 5}
+    )
+    steady = steady_floats(frame)
+    assert f"{steady['score'][0]:.1f}" == f"{steady['score'][1]:.1f}" == "61.2"
+    assert steady["score"][2] != steady["score"][2]  # NaN stays NaN
+    assert steady["score"][3] == 0.0 and steady["score"][4] == -3.3e-7
+    assert steady["n"].tolist() == [1] * 5
+    assert f"{frame['score'][1]:.1f}" == "61.3"  # what the page showed before

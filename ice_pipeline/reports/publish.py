@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy
 
@@ -90,6 +91,31 @@ class EmailConfig:
         return OutboxTransport(outbox_dir)
 
 
+REPORT_SIGNIFICANT_DIGITS = 10
+
+
+def steady_floats(frame: pd.DataFrame, digits: int = REPORT_SIGNIFICANT_DIGITS) -> pd.DataFrame:
+    """``frame`` with every float rounded to ``digits`` significant digits.
+
+    The two engines sum in different orders, so a mean of exactly 61.25 arrives as
+    61.24999999999999 from one and 61.25000000000001 from the other: shown to one decimal, the
+    same figure would read 61.2 in one warehouse and 61.3 in the other (and a chart's SVG ids,
+    hashed from its coordinates, would differ). Ten significant digits remove that noise and keep
+    far more precision than any page shows.
+    """
+    floats = frame.select_dtypes(include="floating").columns
+    if len(floats) == 0:
+        return frame
+    out = frame.copy()
+    for column in floats:
+        values = out[column].to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            magnitude = np.floor(np.log10(np.abs(values)))
+        scale = np.where(np.isfinite(magnitude), 10.0 ** (digits - 1 - magnitude), 1.0)
+        out[column] = np.where(np.isfinite(magnitude), np.round(values * scale) / scale, values)
+    return out
+
+
 def render_period_reports(
     period: str,
     tables: Mapping[str, pd.DataFrame],
@@ -98,6 +124,7 @@ def render_period_reports(
     config: ReportConfig,
 ) -> list[RenderedReport]:
     """The executive summary, the methodology and correlations pages, then one page per provider."""
+    tables = {name: steady_floats(frame) for name, frame in tables.items()}
     reports = [
         render_report(
             build_executive_view(period, tables, quality, config),
