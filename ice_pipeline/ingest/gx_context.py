@@ -183,6 +183,18 @@ def compact_config_variables(path: Path) -> None:
         path.write_text(yaml.safe_dump(variables, sort_keys=True), encoding="utf-8")
 
 
+def _data_source(context: Any, name: str) -> Any:
+    """The context's data source ``name`` (None if it has none), attached to the context.
+
+    Looked up by key, not by iterating ``all().values()``: a cached data source reached by
+    iteration can come without its data context, and GX then fails inside ``get_batch`` (seen
+    on PostgreSQL when a second suite of a run reused the source: "'ConfigStr' object has no
+    attribute 'startswith'" after a MissingDataContextError).
+    """
+    sources = context.data_sources.all()
+    return sources[name] if name in sources else None
+
+
 def sql_batch_definition(context: Any, url: str, table_name: str, query: str) -> Any:
     """A whole-table batch definition of ``query`` on the warehouse at ``url`` (GX SQL source).
 
@@ -197,11 +209,15 @@ def sql_batch_definition(context: Any, url: str, table_name: str, query: str) ->
     os.environ[variable] = url
     persist_duckdb_connections()
     name = f"ice_warehouse_{digest}"
-    source = next((s for s in context.data_sources.all().values() if s.name == name), None)
-    if source is None:
-        source = context.data_sources.add_sql(name, connection_string="${" + variable + "}")
+    source = _data_source(context, name)
+    if source is None or source._data_context is None:
+        # A source GX hands back without its context fails inside get_batch
+        # (MissingDataContextError): replace it by a fresh one, attached to this context.
+        source = context.data_sources.add_or_update_sql(
+            name, connection_string="${" + variable + "}"
+        )
     asset = next((a for a in source.assets if a.name == table_name), None)
-    if asset is not None and asset.query != query:
+    if asset is not None and (asset.query != query or asset._datasource is not source):
         source.delete_asset(table_name)
         asset = None
     if asset is None:
@@ -220,10 +236,12 @@ def release_warehouse(context: Any, url: str) -> None:
     it (pinned with the other one; test_expectations_sql proves the file is free afterwards).
     """
     name = f"ice_warehouse_{hashlib.sha256(url.encode()).hexdigest()[:12]}"
-    source = next((s for s in context.data_sources.all().values() if s.name == name), None)
+    source = _data_source(context, name)
     if source is None:
         return
-    engine = source.get_execution_engine()
+    engine = getattr(source, "_execution_engine", None)  # never create one just to close it
+    if engine is None:
+        return
     connection = getattr(engine, "_connection", None)
     if connection is not None:
         connection.close()
