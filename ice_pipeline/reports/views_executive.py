@@ -267,50 +267,11 @@ def _turnover_row(row: Mapping[str, Any]) -> TurnoverRow:
     )
 
 
-def build_executive_view(
-    period: str,
-    tables: Mapping[str, pd.DataFrame],
-    quality: Mapping[str, Any],
-    config: ReportConfig,
-) -> ExecutiveView:
-    """The executive summary of ``period`` from the index tables (all periods up to it)."""
-    k = config.k_anonymity
-    withheld_text = withheld_label(k)
-    company = _with_ice_k(
-        _company(period, tables.get("company_scores"), k),
-        period,
-        tables.get("service_kpis"),
-        config.weight_perception,
-    )
-
-    provider_rows = [
-        _provider_row(row, k) for row in _rows(tables.get("ice_scores"), period=period)
-    ]
-    published = [row for row in provider_rows if row.ice_p.published]
-    ranked = sorted(
-        published, key=lambda row: (int(row.rank_text) if row.rank_text else 10**6, row.provider)
-    )
-    withheld_providers = tuple(
-        sorted(row.provider for row in provider_rows if not row.ice_p.published)
-    )
-    count = min(config.best_worst_count, len(ranked) // 2) if len(ranked) > 1 else len(ranked)
-    best = tuple(ranked[:count])
-    worst = tuple(reversed(ranked[-count:])) if len(ranked) > 1 else ()
-    movers = relative_movers(
-        "The company as a whole",
-        company.change,
-        [(row.provider, row.change) for row in published],
-        "points of ICE-P",
-    )
-
-    focus = focus_areas(period, tables, k, config.dimension_labels)
-    heatmap = build_heatmap(
-        period,
-        tables.get("matrix_scores"),
-        [row.provider for row in ranked] + list(withheld_providers),
-        k,
-    )
-    consumers = tuple(
+def _consumer_rows(
+    period: str, tables: Mapping[str, pd.DataFrame], k: int
+) -> tuple[ConsumerRow, ...]:
+    """Each consumer department's satisfaction with the providers it rated, by name."""
+    return tuple(
         ConsumerRow(
             _text(row["consumer_department"]),
             _estimate(row, "score", interval_prefix=None, n=_count(row.get("n_respondents")), k=k),
@@ -320,7 +281,11 @@ def build_executive_view(
             key=lambda row: _text(row["consumer_department"]),
         )
     )
-    turnover = tuple(
+
+
+def _turnover_rows(period: str, tables: Mapping[str, pd.DataFrame]) -> tuple[TurnoverRow, ...]:
+    """Departments by rolling 12-month turnover, highest first."""
+    return tuple(
         _turnover_row(row)
         for row in sorted(
             _rows(tables.get("turnover"), period=period),
@@ -330,8 +295,17 @@ def build_executive_view(
             ),
         )
     )
-    findings = sorted_findings(period, tables, config.min_correlation_pairs)
 
+
+def _summary_charts(
+    period: str,
+    company: CompanyHeadline,
+    provider_rows: list[ProviderRow],
+    withheld_providers: tuple[str, ...],
+    withheld_text: str,
+) -> dict[str, Any]:
+    """The summary's charts: company trend, provider ranking, ICE-P against ICE-K."""
+    published = [row for row in provider_rows if row.ice_p.published]
     by_ice_p = sorted(published, key=lambda row: (-(row.ice_p.value or 0.0), row.provider))
     view_charts = {
         "company_trend": charts.trend_chart(
@@ -379,6 +353,58 @@ def build_executive_view(
             xlabel="ICE-P",
             ylabel="ICE-K",
         )
+
+    return view_charts
+
+
+def build_executive_view(
+    period: str,
+    tables: Mapping[str, pd.DataFrame],
+    quality: Mapping[str, Any],
+    config: ReportConfig,
+) -> ExecutiveView:
+    """The executive summary of ``period`` from the index tables (all periods up to it)."""
+    k = config.k_anonymity
+    withheld_text = withheld_label(k)
+    company = _with_ice_k(
+        _company(period, tables.get("company_scores"), k),
+        period,
+        tables.get("service_kpis"),
+        config.weight_perception,
+    )
+
+    provider_rows = [
+        _provider_row(row, k) for row in _rows(tables.get("ice_scores"), period=period)
+    ]
+    published = [row for row in provider_rows if row.ice_p.published]
+    ranked = sorted(
+        published, key=lambda row: (int(row.rank_text) if row.rank_text else 10**6, row.provider)
+    )
+    withheld_providers = tuple(
+        sorted(row.provider for row in provider_rows if not row.ice_p.published)
+    )
+    count = min(config.best_worst_count, len(ranked) // 2) if len(ranked) > 1 else len(ranked)
+    best = tuple(ranked[:count])
+    worst = tuple(reversed(ranked[-count:])) if len(ranked) > 1 else ()
+    movers = relative_movers(
+        "The company as a whole",
+        company.change,
+        [(row.provider, row.change) for row in published],
+        "points of ICE-P",
+    )
+
+    focus = focus_areas(period, tables, k, config.dimension_labels)
+    heatmap = build_heatmap(
+        period,
+        tables.get("matrix_scores"),
+        [row.provider for row in ranked] + list(withheld_providers),
+        k,
+    )
+    consumers = _consumer_rows(period, tables, k)
+    turnover = _turnover_rows(period, tables)
+    findings = sorted_findings(period, tables, config.min_correlation_pairs)
+
+    view_charts = _summary_charts(period, company, provider_rows, withheld_providers, withheld_text)
 
     return ExecutiveView(
         period=period,

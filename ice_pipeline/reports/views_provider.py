@@ -162,6 +162,86 @@ def _dimension_movers(
     return relative_movers(f"{provider} as a whole", shared, changes, "points")
 
 
+def _comment_groups(
+    period: str,
+    provider: str,
+    consumers: tuple[ConsumerRating, ...],
+    comments: pd.DataFrame | None,
+    comment_min_group: int,
+) -> tuple[list[CommentGroup], int]:
+    """Comments by consumer department, only for published groups of ``comment_min_group``
+    respondents or more; and how many groups' comments are withheld.
+    """
+    large_groups = {
+        rating.consumer: rating.score.n
+        for rating in consumers
+        if rating.score.published and (rating.score.n or 0) >= comment_min_group
+    }
+    groups: list[CommentGroup] = []
+    withheld_groups = 0
+    comment_rows = _rows(comments, period=period, provider_department=provider)
+    by_consumer: dict[str, list[str]] = {}
+    for row in comment_rows:
+        text = _text(row.get("comment_text")).strip()
+        if text:
+            by_consumer.setdefault(_text(row["consumer_department"]), []).append(text)
+    for consumer in sorted(by_consumer):
+        if consumer in large_groups:
+            groups.append(
+                CommentGroup(
+                    consumer, int(large_groups[consumer] or 0), tuple(sorted(by_consumer[consumer]))
+                )
+            )
+        else:
+            withheld_groups += 1
+
+    return groups, withheld_groups
+
+
+def _provider_charts(
+    period: str,
+    provider: str,
+    trend: tuple[TrendPoint, ...],
+    dimensions: tuple[DimensionRow, ...],
+    consumers: tuple[ConsumerRating, ...],
+    withheld_text: str,
+) -> dict[str, Any]:
+    """The provider page's trend, dimension and consumer charts."""
+    return {
+        "trend": charts.trend_chart(
+            "provider_trend",
+            f"ICE-P of {provider} by period",
+            f"Line chart of {provider}'s ICE-P over {len(trend)} periods; {period}: "
+            f"{trend[-1].estimate.value_text if trend else NOT_AVAILABLE}.",
+            [
+                (point.period, point.estimate.value, point.estimate.ci_low, point.estimate.ci_high)
+                for point in trend
+            ],
+        ),
+        "dimensions": charts.ranked_bar_chart(
+            "provider_dimensions",
+            f"{provider}: score by dimension with 95% intervals",
+            f"Bar chart of {len(dimensions)} dimension scores of {provider}, highest first.",
+            [
+                (row.dimension, row.score.value, row.score.ci_low, row.score.ci_high)
+                for row in dimensions
+            ],
+            withheld_text=withheld_text,
+        ),
+        "consumers": charts.ranked_bar_chart(
+            "provider_consumers",
+            f"How each department rates {provider}",
+            f"Bar chart of the scores {len(consumers)} consumer departments give {provider}; "
+            f"{sum(not c.score.published for c in consumers)} are withheld.",
+            [
+                (row.consumer, row.score.value, row.score.ci_low, row.score.ci_high)
+                for row in consumers
+            ],
+            withheld_text=withheld_text,
+        ),
+    }
+
+
 def build_provider_view(
     period: str,
     provider: str,
@@ -227,63 +307,12 @@ def build_provider_view(
     kpi_rows = _rows(tables.get("service_kpis"), period=period, provider_department=provider)
     kpis = _kpis(kpi_rows[0] if kpi_rows else None)
 
-    large_groups = {
-        rating.consumer: rating.score.n
-        for rating in consumers
-        if rating.score.published and (rating.score.n or 0) >= config.comment_min_group
-    }
-    groups: list[CommentGroup] = []
-    withheld_groups = 0
-    comment_rows = _rows(comments, period=period, provider_department=provider)
-    by_consumer: dict[str, list[str]] = {}
-    for row in comment_rows:
-        text = _text(row.get("comment_text")).strip()
-        if text:
-            by_consumer.setdefault(_text(row["consumer_department"]), []).append(text)
-    for consumer in sorted(by_consumer):
-        if consumer in large_groups:
-            groups.append(
-                CommentGroup(
-                    consumer, int(large_groups[consumer] or 0), tuple(sorted(by_consumer[consumer]))
-                )
-            )
-        else:
-            withheld_groups += 1
+    groups, withheld_groups = _comment_groups(
+        period, provider, consumers, comments, config.comment_min_group
+    )
 
     drivers = driver_panel(period, provider, tables, k, config.dimension_labels)
-    view_charts = {
-        "trend": charts.trend_chart(
-            "provider_trend",
-            f"ICE-P of {provider} by period",
-            f"Line chart of {provider}'s ICE-P over {len(trend)} periods; {period}: "
-            f"{trend[-1].estimate.value_text if trend else NOT_AVAILABLE}.",
-            [
-                (point.period, point.estimate.value, point.estimate.ci_low, point.estimate.ci_high)
-                for point in trend
-            ],
-        ),
-        "dimensions": charts.ranked_bar_chart(
-            "provider_dimensions",
-            f"{provider}: score by dimension with 95% intervals",
-            f"Bar chart of {len(dimensions)} dimension scores of {provider}, highest first.",
-            [
-                (row.dimension, row.score.value, row.score.ci_low, row.score.ci_high)
-                for row in dimensions
-            ],
-            withheld_text=withheld_text,
-        ),
-        "consumers": charts.ranked_bar_chart(
-            "provider_consumers",
-            f"How each department rates {provider}",
-            f"Bar chart of the scores {len(consumers)} consumer departments give {provider}; "
-            f"{sum(not c.score.published for c in consumers)} are withheld.",
-            [
-                (row.consumer, row.score.value, row.score.ci_low, row.score.ci_high)
-                for row in consumers
-            ],
-            withheld_text=withheld_text,
-        ),
-    }
+    view_charts = _provider_charts(period, provider, trend, dimensions, consumers, withheld_text)
     quadrant = quadrant_chart(drivers)
     if quadrant is not None:
         view_charts["quadrant"] = quadrant
