@@ -246,3 +246,20 @@ def replace_coded_partition(
     _bulk_insert(connection, survey_items, items)
     _bulk_insert(connection, survey_responses, responses)
     _bulk_insert(connection, survey_answers, answers)
+    _analyze(connection)
+
+
+def _analyze(connection: sqlalchemy.Connection) -> None:
+    """PostgreSQL: refresh the planner's statistics of the coded tables after a write.
+
+    Without them (autovacuum has not run yet after a bulk COPY) PostgreSQL estimates one row per
+    period and plans the index's moments query through the view as nested loops: an enterprise
+    month took over ten minutes instead of seconds. ANALYZE samples ~30,000 rows per table
+    (well under a second) and runs inside the write's transaction. DuckDB needs nothing.
+    """
+    if connection.dialect.name != "postgresql":
+        return
+    tables = ", ".join(
+        _qualified(connection, table) for table in (survey_items, survey_responses, survey_answers)
+    )
+    connection.exec_driver_sql(f"ANALYZE {tables}")
