@@ -178,7 +178,7 @@ def run_make_demo(root: Path, employees: int | None, smoke: bool) -> Scenario:
     env = scenario_env(data_dir, None)
     argv = [CLI, "demo"] + (["--employees", str(employees)] if employees else [])
     if smoke:
-        from ice_pipeline.runner import DEMO_MARKER, _demo_wanted
+        from ice_pipeline.demo_run import DEMO_MARKER, _demo_wanted
 
         landing = data_dir / "landing"
         datasets.generate(landing, employees or 2000, 2, enterprise=False)

@@ -105,3 +105,21 @@ def test_benjamini_hochberg_equals_statsmodels_and_skips_missing() -> None:
     expected = multipletests(p[tested], method="fdr_bh")[1]
     assert np.isnan(q[2])
     assert q[tested] == pytest.approx(expected)
+
+
+def test_round_significant_makes_sums_in_another_order_equal() -> None:
+    """Equal means summed in different orders differ in the last bits; ranks must not see it."""
+    from scipy.stats import spearmanr
+
+    from ice_pipeline.index.stats import round_significant
+
+    a = np.array([61.24999999999999, 61.25000000000001, np.nan, 0.0, -3.3e-7, 1e-300, np.inf])
+    rounded = round_significant(a)
+    assert rounded[0] == rounded[1] == 61.25
+    assert np.isnan(rounded[2]) and rounded[3] == 0.0 and rounded[4] == -3.3e-7
+    assert rounded[5] == 1e-300 and rounded[6] == np.inf
+    x = np.array([1.0, 2.0, 3.0, 4.0])
+    noisy = np.array([10.0, 20.000000000000004, 19.999999999999996, 30.0])  # a tie, broken by noise
+    exact = np.array([10.0, 20.0, 20.0, 30.0])
+    assert spearmanr(x, noisy)[0] != spearmanr(x, exact)[0]
+    assert spearmanr(x, round_significant(noisy))[0] == spearmanr(x, exact)[0]

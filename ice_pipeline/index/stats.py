@@ -12,6 +12,27 @@ import numpy as np
 # scipy is imported inside the functions that use it (~1 s): importing the index must stay cheap.
 
 
+SIGNIFICANT_DIGITS = 10
+
+
+def round_significant(values: np.ndarray, digits: int = SIGNIFICANT_DIGITS) -> np.ndarray:
+    """``values`` rounded to ``digits`` significant digits (NaN and infinities kept).
+
+    Sums taken in a different order (DuckDB's parallel aggregation, PostgreSQL against DuckDB)
+    differ in the last bits: two means that are equal come out as 61.24999999999999 and
+    61.25000000000001. Rounding to ten significant digits makes them equal again, so ties stay
+    ties (ranks, Spearman's rho) and a figure prints the same whichever engine summed it.
+    """
+    values = np.asarray(values, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        magnitude = np.floor(np.log10(np.abs(values)))
+    # Magnitudes near the float limits are left alone: the scale would overflow (none of the
+    # index's figures comes near them).
+    finite = np.isfinite(magnitude) & (np.abs(magnitude) < 290)
+    scale = np.where(finite, 10.0 ** (digits - 1 - np.where(finite, magnitude, 0.0)), 1.0)
+    return np.where(finite, np.round(values * scale) / scale, values)
+
+
 def group_moments(
     group_ids: np.ndarray, values: np.ndarray, n_groups: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -109,7 +130,11 @@ def correlation(
     y = np.asarray(y, dtype=float)
     n_effective = len(x) - df_lost
     pearson_r = _pearson(x, y)
-    spearman_rho = _pearson(scipy_stats.rankdata(x), scipy_stats.rankdata(y))
+    # Ranked after rounding to 10 significant digits: equal published values stay tied whatever
+    # order the engine summed them in (a tie broken by the last bit moved rho by 0.04).
+    spearman_rho = _pearson(
+        scipy_stats.rankdata(round_significant(x)), scipy_stats.rankdata(round_significant(y))
+    )
     z = scipy_stats.norm.ppf(0.5 + level / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         fisher = np.arctanh(np.clip(pearson_r, -1 + 1e-15, 1 - 1e-15))

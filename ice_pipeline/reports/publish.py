@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import sqlalchemy
 
 from ice_pipeline.errors import ConfigError
+from ice_pipeline.index.stats import SIGNIFICANT_DIGITS, round_significant
 from ice_pipeline.reports.archive import ArchivedReport, archive_report, input_fingerprints
 from ice_pipeline.reports.config import ReportConfig
 from ice_pipeline.reports.delivery import (
@@ -91,7 +91,7 @@ class EmailConfig:
         return OutboxTransport(outbox_dir)
 
 
-REPORT_SIGNIFICANT_DIGITS = 10
+REPORT_SIGNIFICANT_DIGITS = SIGNIFICANT_DIGITS
 
 
 def steady_floats(frame: pd.DataFrame, digits: int = REPORT_SIGNIFICANT_DIGITS) -> pd.DataFrame:
@@ -108,11 +108,7 @@ def steady_floats(frame: pd.DataFrame, digits: int = REPORT_SIGNIFICANT_DIGITS) 
         return frame
     out = frame.copy()
     for column in floats:
-        values = out[column].to_numpy(dtype=float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            magnitude = np.floor(np.log10(np.abs(values)))
-        scale = np.where(np.isfinite(magnitude), 10.0 ** (digits - 1 - magnitude), 1.0)
-        out[column] = np.where(np.isfinite(magnitude), np.round(values * scale) / scale, values)
+        out[column] = round_significant(out[column].to_numpy(dtype=float), digits)
     return out
 
 
