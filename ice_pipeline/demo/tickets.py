@@ -1,9 +1,10 @@
 """Helpdesk tickets: one canonical set, written as ServiceNow, Jira or Zendesk exports.
 
-Belongs here: drawing the tickets of each month (vectorised per month) and the three tools'
-layouts with their mapping.yaml. All times are whole minutes so that a layout without seconds
-(ServiceNow's ``dd-mm-yyyy HH:MM``, Jira's ``03/Oct/26 2:05 PM``) carries exactly the same
-instants as one with seconds (Zendesk's ISO 8601 UTC).
+Belongs here: the three tools' layouts of the canonical tickets and their mapping.yaml; the
+tickets themselves are drawn in ``ticket_simulation`` (re-exported here). All times are whole
+minutes so that a layout without seconds (ServiceNow's ``dd-mm-yyyy HH:MM``, Jira's
+``03/Oct/26 2:05 PM``) carries exactly the same instants as one with seconds (Zendesk's ISO 8601
+UTC).
 
 Every file is a list export taken once, right after the window's last period closes, so
 tickets still open then have no resolution. Requesters are roster employee ids, so the
@@ -15,168 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ice_pipeline.demo.organisation import (
-    DECLINING_PROVIDERS,
-    FIRST_NAMES,
-    IMPROVING_PROVIDERS,
-    LAST_NAMES,
-    PROVIDER_NAMES,
-    TICKET_GROUPS,
-    TICKET_SHARE,
-    Roster,
-    format_times,
-    month_bounds,
-    stream,
-    window_fraction,
-)
+from ice_pipeline.demo.organisation import TICKET_GROUPS, format_times
+from ice_pipeline.demo.ticket_simulation import simulate_tickets
+
+__all__ = ["simulate_tickets"]  # re-exported: the generator draws tickets through this module
 
 TICKET_FORMATS = ("servicenow", "jira", "zendesk")
-PRIORITY_SHARE = np.array([0.03, 0.15, 0.55, 0.27])  # priority 1..4
-PRIORITY_MEDIAN_HOURS = np.array([3.0, 6.0, 16.0, 40.0])
-PRIORITY_TARGET_HOURS = np.array([4.0, 8.0, 24.0, 72.0])
-TREND_LOG_RESOLUTION = 0.45  # improving providers resolve exp(-0.45) ~ 36% faster by the end
-SATISFACTION_SHARE = 0.25
-AUTO_CLOSE_HOURS = 72
-AGENTS_PER_GROUP = 4
-
-SUMMARIES: dict[str, list[str]] = {
-    "Information Technology": [
-        "Laptop will not start",
-        "Password reset",
-        "VPN drops, every 10 minutes",
-    ],
-    "Human Resources": ["New starter set-up", "Parental leave question"],
-    "Finance": ["Expense claim rejected", "Invoice on hold"],
-    "Procurement": ["Purchase order approval", "New supplier request"],
-    "Facilities": ["Desk booking broken", "Heating not working on floor 3"],
-    "Legal": ["Contract review", 'NDA for a "pilot" customer'],
-    "Payroll": ["Payslip query", "Overtime missing"],
-    "Security": ["Badge not working", "Phishing e-mail reported"],
-    "Data & Analytics": ['Report shows "N/A" for Q3', "Data extract needed"],
-    "Communications": ["Intranet page update", "All-hands slides"],
-}
-
-
-def _agents(seed: int) -> dict[str, list[str]]:
-    rng = stream(seed, "tickets", 10_000)
-    agents: dict[str, list[str]] = {}
-    for provider in PROVIDER_NAMES:
-        for group in TICKET_GROUPS[provider]:
-            firsts = rng.choice(FIRST_NAMES, AGENTS_PER_GROUP)
-            lasts = rng.choice(LAST_NAMES, AGENTS_PER_GROUP)
-            agents[group] = [f"{f} {last}" for f, last in zip(firsts, lasts, strict=True)]
-    return agents
-
-
-def simulate_tickets(
-    seed: int, roster: Roster, period_keys: list[str], tickets_per_employee_month: float
-) -> pd.DataFrame:
-    """Columns: ticket_no, period, provider, group, requester, priority, opened_at, resolved_at,
-    closed_at, state, first_assignee, resolved_by, sla_met, reopen_count, satisfaction, summary.
-    """
-    agents = _agents(seed)
-    # Integer codes for the teams: comparing object strings per team was the slow part at 500k.
-    group_names = np.array([g for p in PROVIDER_NAMES for g in TICKET_GROUPS[p]], dtype=object)
-    group_offset = np.cumsum([0] + [len(TICKET_GROUPS[p]) for p in PROVIDER_NAMES])[:-1]
-    agent_table = np.array([agents[g] for g in group_names], dtype=object)
-    frac = window_fraction(len(period_keys))
-    share = np.array([TICKET_SHARE[p] for p in PROVIDER_NAMES])
-    share = share / share.sum()
-    trend_sign = np.array(
-        [
-            -1.0 if p in IMPROVING_PROVIDERS else 1.0 if p in DECLINING_PROVIDERS else 0.0
-            for p in PROVIDER_NAMES
-        ]
-    )
-    _, after_last = month_bounds(period_keys[-1])
-    export_at = np.datetime64(after_last * 1440 + 6 * 60, "m")  # 06:00 the morning after
-
-    parts: list[pd.DataFrame] = []
-    for t, period in enumerate(period_keys):
-        rng = stream(seed, "tickets", t)
-        start, end = month_bounds(period)
-        active = roster.active_on(start)
-        n = int(rng.poisson(active.size * tickets_per_employee_month))
-        provider = rng.choice(len(PROVIDER_NAMES), n, p=share)
-        group_pick = rng.random(n)
-        group_code = np.empty(n, dtype=np.int64)
-        first_resolves = rng.random(n) < 0.72
-        agent_pick = rng.integers(0, AGENTS_PER_GROUP, n)
-        other_pick = (agent_pick + rng.integers(1, AGENTS_PER_GROUP, n)) % AGENTS_PER_GROUP
-        for p, name in enumerate(PROVIDER_NAMES):  # loop over 10 providers, vectorised inside
-            mask = provider == p
-            names = TICKET_GROUPS[name]
-            # The first group of a provider takes half its tickets, the rest share the remainder.
-            weights = np.array([0.5] + [0.5 / (len(names) - 1)] * (len(names) - 1))
-            idx = np.searchsorted(np.cumsum(weights), group_pick[mask], side="right")
-            group_code[mask] = group_offset[p] + np.minimum(idx, len(names) - 1)
-        groups = group_names[group_code]
-        first = agent_table[group_code, agent_pick]
-        resolver = agent_table[group_code, np.where(first_resolves, agent_pick, other_pick)]
-        priority = rng.choice(4, n, p=PRIORITY_SHARE)
-        minutes_in_month = (end - start) * 1440
-        opened_min = start * 1440 + np.sort(rng.integers(0, minutes_in_month, n))
-        log_hours = (
-            np.log(PRIORITY_MEDIAN_HOURS[priority])
-            + trend_sign[provider] * TREND_LOG_RESOLUTION * frac[t]
-            + rng.normal(0.0, 0.9, n)
-        )
-        hours = np.exp(log_hours)
-        resolution_min = np.maximum(5, np.rint(hours * 60)).astype(np.int64)
-        resolved_min = opened_min + resolution_min
-        sla_met = hours <= PRIORITY_TARGET_HOURS[priority]
-        reopen_count = np.where(
-            rng.random(n) < 0.05 + 0.03 * (trend_sign[provider] > 0), rng.integers(1, 3, n), 0
-        )
-        satisfaction = np.clip(
-            np.rint(
-                4.2
-                - 0.6 * np.log(hours / PRIORITY_TARGET_HOURS[priority])
-                - 0.8 * reopen_count
-                + rng.normal(0, 0.8, n)
-            ),
-            1,
-            5,
-        )
-        has_satisfaction = rng.random(n) < SATISFACTION_SHARE
-        requester = active[rng.integers(0, active.size, n)]
-        summary_pick = rng.integers(0, 1000, n)
-        summary = np.empty(n, dtype=object)
-        for p, name in enumerate(PROVIDER_NAMES):
-            mask = provider == p
-            options = np.array(SUMMARIES[name], dtype=object)
-            summary[mask] = options[summary_pick[mask] % options.size]
-
-        opened_at = opened_min.astype("datetime64[m]")
-        resolved_at = resolved_min.astype("datetime64[m]")
-        closed_at = resolved_at + np.timedelta64(AUTO_CLOSE_HOURS * 60, "m")
-        is_resolved = resolved_at <= export_at
-        is_closed = closed_at <= export_at
-        state = np.where(is_closed, "Closed", np.where(is_resolved, "Resolved", "In Progress"))
-        parts.append(
-            pd.DataFrame(
-                {
-                    "period": period,
-                    "provider": np.array(PROVIDER_NAMES, dtype=object)[provider],
-                    "group": groups,
-                    "requester": roster.employee_id[requester],
-                    "priority": priority + 1,
-                    "opened_at": opened_at,
-                    "resolved_at": np.where(is_resolved, resolved_at, np.datetime64("NaT")),
-                    "closed_at": np.where(is_closed, closed_at, np.datetime64("NaT")),
-                    "state": state,
-                    "first_assignee": first,
-                    "resolved_by": np.where(is_resolved, resolver, ""),
-                    "sla_met": sla_met,
-                    "reopen_count": reopen_count,
-                    "satisfaction": np.where(has_satisfaction & is_resolved, satisfaction, np.nan),
-                    "summary": summary,
-                }
-            )
-        )
-    frame = pd.concat(parts, ignore_index=True)
-    frame.insert(0, "ticket_no", np.arange(12_001, 12_001 + len(frame)))
-    return frame
 
 
 # --------------------------------------------------------------------------------------------
@@ -372,81 +217,96 @@ def ticket_mapping(layout: str, locale: str = "en") -> dict:
         "requester_departments": {},
     }
     if layout == "servicenow":
-        return {
-            "feed": "tickets",
-            "format": "servicenow",
-            "encoding": "auto",
-            "date_order": "DMY",
-            "period": "month",
-            "columns": {
-                "ticket_id": "number",
-                "opened_at": "opened_at",
-                "resolved_at": "resolved_at",
-                "assignment_group": "assignment_group",
-                "requester": "caller_id",
-                "priority": "priority",
-                "sla_met": "made_sla",
-                "reopen_count": "reopen_count",
-                "first_assignee": "assigned_to",
-                "resolved_by": "resolved_by",
-                "satisfaction": "u_satisfaction",
-            },
-            "missing_values": ["?"],
-            **common_tail,
-        }
+        return _servicenow_mapping(common_tail)
     if layout == "jira":
-        h = dict(zip(JIRA_HEADERS["en"], JIRA_HEADERS[locale], strict=True))
-        return {
-            "feed": "tickets",
-            "format": "jira",
-            "encoding": "auto",
-            "date_order": "DMY",
-            "period": "month",
-            "columns": {
-                "ticket_id": h["Issue key"],
-                "opened_at": h["Created"],
-                "resolved_at": h["Resolved"],
-                "assignment_group": h["Component/s"],
-                "requester": h["Reporter"],
-                "priority": h["Priority"],
-                "sla_met": h["Custom field (SLA met)"],
-                "reopen_count": h["Custom field (Reopen count)"],
-                "first_assignee": h["Custom field (First assignee)"],
-                "resolved_by": h["Assignee"],
-                "satisfaction": h["Custom field (Satisfaction)"],
-            },
-            # Proposed key (not yet in docs/mappings.md): priority names -> 1 (most urgent) .. 4.
-            "priority_values": {
-                v: k for k, v in (JIRA_PRIORITY_DE if locale == "de" else JIRA_PRIORITY).items()
-            },
-            **common_tail,
-        }
+        return _jira_mapping(locale, common_tail)
     if layout == "zendesk":
-        return {
-            "feed": "tickets",
-            "format": "zendesk",
-            "encoding": "auto",
-            "date_order": "YMD",
-            "period": "month",
-            "columns": {
-                "ticket_id": "id",
-                "opened_at": "created_at",
-                "resolved_at": "solved_at",
-                "assignment_group": "group_name",
-                "requester": "requester_external_id",
-                "priority": "priority",
-                "sla_met": "SLA achieved",
-                "reopen_count": "reopens",
-                "first_assignee": "First assignee",
-                "resolved_by": "assignee_name",
-                "satisfaction": "satisfaction_score",
-            },
-            # Proposed keys (not yet in docs/mappings.md).
-            "priority_values": {v: k for k, v in ZENDESK_PRIORITY.items()},
-            "satisfaction_values": {"good": 5, "bad": 1},
-            **common_tail,
-        }
+        return _zendesk_mapping(common_tail)
     raise ValueError(f"unknown ticket layout {layout!r}")
+
+
+def _servicenow_mapping(common_tail: dict) -> dict:
+    """ServiceNow's list export: its field names are the headers."""
+    return {
+        "feed": "tickets",
+        "format": "servicenow",
+        "encoding": "auto",
+        "date_order": "DMY",
+        "period": "month",
+        "columns": {
+            "ticket_id": "number",
+            "opened_at": "opened_at",
+            "resolved_at": "resolved_at",
+            "assignment_group": "assignment_group",
+            "requester": "caller_id",
+            "priority": "priority",
+            "sla_met": "made_sla",
+            "reopen_count": "reopen_count",
+            "first_assignee": "assigned_to",
+            "resolved_by": "resolved_by",
+            "satisfaction": "u_satisfaction",
+        },
+        "missing_values": ["?"],
+        **common_tail,
+    }
+
+
+def _jira_mapping(locale: str, common_tail: dict) -> dict:
+    """Jira's headers are translated in a German export; so are its priority names."""
+    h = dict(zip(JIRA_HEADERS["en"], JIRA_HEADERS[locale], strict=True))
+    return {
+        "feed": "tickets",
+        "format": "jira",
+        "encoding": "auto",
+        "date_order": "DMY",
+        "period": "month",
+        "columns": {
+            "ticket_id": h["Issue key"],
+            "opened_at": h["Created"],
+            "resolved_at": h["Resolved"],
+            "assignment_group": h["Component/s"],
+            "requester": h["Reporter"],
+            "priority": h["Priority"],
+            "sla_met": h["Custom field (SLA met)"],
+            "reopen_count": h["Custom field (Reopen count)"],
+            "first_assignee": h["Custom field (First assignee)"],
+            "resolved_by": h["Assignee"],
+            "satisfaction": h["Custom field (Satisfaction)"],
+        },
+        # Proposed key (not yet in docs/mappings.md): priority names -> 1 (most urgent) .. 4.
+        "priority_values": {
+            v: k for k, v in (JIRA_PRIORITY_DE if locale == "de" else JIRA_PRIORITY).items()
+        },
+        **common_tail,
+    }
+
+
+def _zendesk_mapping(common_tail: dict) -> dict:
+    """Zendesk: priority and satisfaction words mapped to numbers."""
+    return {
+        "feed": "tickets",
+        "format": "zendesk",
+        "encoding": "auto",
+        "date_order": "YMD",
+        "period": "month",
+        "columns": {
+            "ticket_id": "id",
+            "opened_at": "created_at",
+            "resolved_at": "solved_at",
+            "assignment_group": "group_name",
+            "requester": "requester_external_id",
+            "priority": "priority",
+            "sla_met": "SLA achieved",
+            "reopen_count": "reopens",
+            "first_assignee": "First assignee",
+            "resolved_by": "assignee_name",
+            "satisfaction": "satisfaction_score",
+        },
+        # Proposed keys (not yet in docs/mappings.md).
+        "priority_values": {v: k for k, v in ZENDESK_PRIORITY.items()},
+        "satisfaction_values": {"good": 5, "bad": 1},
+        **common_tail,
+    }
 
 
 FILE_PREFIX = {
