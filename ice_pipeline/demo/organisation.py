@@ -1,7 +1,7 @@
 """The fictional organisation: its departments, teams, people and the effects planted in it.
 
 Belongs here: the constant catalogue (departments and their sizes, service providers, ticket
-teams, business units, survey dimensions, names), the planted-effect parameters, and the
+teams, business units, survey dimensions; the name lists are in ``names.py``), the planted-effect parameters, and the
 vectorised simulation of the HR roster over the window. Writing files in a tool's layout does
 not belong here (see ``surveys.py``, ``tickets.py``, ``hr.py``, ``external.py``).
 
@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+# The roster draws from these lists; other demo modules and tests import them from here too.
+from ice_pipeline.demo.names import FIRST_NAMES, LAST_NAMES, LOCATIONS
 
 # --------------------------------------------------------------------------------------------
 # Catalogue
@@ -125,112 +128,6 @@ BUSINESS_UNITS: dict[str, str] = {
     "Digital Channels": "Marketing",
 }
 
-LOCATIONS: list[str] = ["London", "Manchester", "Leeds", "Edinburgh", "Cardiff", "Remote"]
-
-FIRST_NAMES: list[str] = [
-    "Amelia",
-    "Oliver",
-    "Isla",
-    "George",
-    "Ava",
-    "Noah",
-    "Mia",
-    "Arthur",
-    "Ivy",
-    "Leo",
-    "Freya",
-    "Oscar",
-    "Lily",
-    "Harry",
-    "Sofia",
-    "Jack",
-    "Grace",
-    "Theo",
-    "Aisha",
-    "Ravi",
-    "Chloé",
-    "Mateo",
-    "Zara",
-    "Yusuf",
-    "Hannah",
-    "Kenji",
-    "Priya",
-    "Lukas",
-    "Nia",
-    "Omar",
-    "Elena",
-    "Tomasz",
-    "Mei",
-    "Samuel",
-    "Ingrid",
-    "Diego",
-    "Fatima",
-    "Finn",
-    "Léa",
-    "Kwame",
-    "Anya",
-    "Rhys",
-    "Maja",
-    "Jonah",
-    "Sana",
-    "Callum",
-    "Ines",
-    "Bilal",
-    "Rosa",
-    "Ethan",
-]
-LAST_NAMES: list[str] = [
-    "Smith",
-    "Jones",
-    "Taylor",
-    "Brown",
-    "Williams",
-    "Wilson",
-    "Johnson",
-    "Davies",
-    "Patel",
-    "Robinson",
-    "Wright",
-    "Thompson",
-    "Evans",
-    "Walker",
-    "White",
-    "Roberts",
-    "Green",
-    "Hall",
-    "Wood",
-    "Jackson",
-    "Clarke",
-    "Khan",
-    "Nowak",
-    "Müller",
-    "O'Brien",
-    "Nguyen",
-    "García",
-    "Okafor",
-    "Kowalski",
-    "Singh",
-    "Hughes",
-    "Edwards",
-    "Lewis",
-    "Harris",
-    "Morgan",
-    "Cooper",
-    "Ward",
-    "Moreno",
-    "Fischer",
-    "Yamamoto",
-    "Mensah",
-    "Larsen",
-    "Rossi",
-    "Dubois",
-    "Ahmed",
-    "Murphy",
-    "Kelly",
-    "Byrne",
-    "Chen",
-    "Silva",
-]
 
 # --------------------------------------------------------------------------------------------
 # Planted effects (all on the 0-100 score scale unless the name says otherwise)
