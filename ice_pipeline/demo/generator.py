@@ -56,16 +56,28 @@ _OWN_FILES = (
 )
 
 
-def _check(
-    employees: int,
-    periods: int,
-    survey_format: str,
-    ticket_format: str,
-    end_period: str,
-    providers_per_respondent: int,
-    response_rate: float,
-    ticket_locale: str,
-) -> None:
+def _resolved(params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` with the optional ones' defaults filled in (in place, key order kept), checked."""
+    fixed = {
+        "providers_per_respondent": 3,
+        "response_rate": 0.45,
+        "tickets_per_employee_month": 1 / 12,
+    }
+    for key, default in fixed.items():
+        if params[key] is None:
+            params[key] = default
+    if params["external_responses_per_unit"] is None:
+        params["external_responses_per_unit"] = int(np.clip(params["employees"] // 10, 100, 2000))
+    _check(params)
+    return params
+
+
+def _check(params: dict[str, Any]) -> None:
+    """Refuse parameters the demo cannot honour, naming the option and a fix."""
+    employees, periods, end_period = params["employees"], params["periods"], params["end_period"]
+    survey_format, ticket_format = params["survey_format"], params["ticket_format"]
+    ticket_locale, response_rate = params["ticket_locale"], params["response_rate"]
+    providers_per_respondent = params["providers_per_respondent"]
     if employees < 100:
         raise ConfigError(
             "--employees",
@@ -338,6 +350,14 @@ def _write_external(
     return external_rows, external_metrics
 
 
+def _cleared_folders(out: Path) -> dict[str, Path]:
+    """Each feed's folder under ``out``, emptied of this generator's files of an earlier run."""
+    folders = {feed: out / feed for feed in ("surveys", "tickets", "hr", "external")}
+    for folder in folders.values():
+        _clear(folder)
+    return folders
+
+
 def generate_demo(
     out: Path,
     *,
@@ -362,39 +382,23 @@ def generate_demo(
     folder never mixes two layouts under one mapping.yaml.
     """
     began = time.perf_counter()
-    params = {
-        "employees": employees,
-        "periods": periods,
-        "seed": seed,
-        "end_period": end_period,
-        "survey_format": survey_format,
-        "ticket_format": ticket_format,
-        "ticket_locale": ticket_locale,
-        "providers_per_respondent": 3
-        if providers_per_respondent is None
-        else providers_per_respondent,
-        "response_rate": 0.45 if response_rate is None else response_rate,
-        "tickets_per_employee_month": 1 / 12
-        if tickets_per_employee_month is None
-        else tickets_per_employee_month,
-        "external_responses_per_unit": int(np.clip(employees // 10, 100, 2000))
-        if external_responses_per_unit is None
-        else external_responses_per_unit,
-    }
-    _check(
-        employees,
-        periods,
-        survey_format,
-        ticket_format,
-        end_period,
-        params["providers_per_respondent"],
-        params["response_rate"],
-        ticket_locale,
+    params = _resolved(
+        {
+            "employees": employees,
+            "periods": periods,
+            "seed": seed,
+            "end_period": end_period,
+            "survey_format": survey_format,
+            "ticket_format": ticket_format,
+            "ticket_locale": ticket_locale,
+            "providers_per_respondent": providers_per_respondent,
+            "response_rate": response_rate,
+            "tickets_per_employee_month": tickets_per_employee_month,
+            "external_responses_per_unit": external_responses_per_unit,
+        }
     )
     out = Path(out)
-    folders = {feed: out / feed for feed in ("surveys", "tickets", "hr", "external")}
-    for folder in folders.values():
-        _clear(folder)
+    folders = _cleared_folders(out)
     period_keys = period_list(end_period, periods)
     seconds: dict[str, float] = {}
     files: dict[str, list[str]] = {feed: [] for feed in folders}

@@ -1,9 +1,10 @@
 """The fictional organisation: its departments, teams, people and the effects planted in it.
 
 Belongs here: the constant catalogue (departments and their sizes, service providers, ticket
-teams, business units, survey dimensions; the name lists are in ``names.py``), the planted-effect parameters, and the
-vectorised simulation of the HR roster over the window. Writing files in a tool's layout does
-not belong here (see ``surveys.py``, ``tickets.py``, ``hr.py``, ``external.py``).
+teams, business units, survey dimensions; the name lists are in ``names.py``), the
+planted-effect parameters, and the vectorised simulation of the HR roster over the window.
+Writing files in a tool's layout does not belong here (see ``surveys.py``, ``tickets.py``,
+``hr.py``, ``external.py``).
 
 Every random draw goes through :func:`stream`, one independent numpy generator per purpose, so
 that changing e.g. the ticket volume never changes the survey answers of the same seed.
