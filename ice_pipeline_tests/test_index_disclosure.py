@@ -12,13 +12,8 @@ import pandas as pd
 import pytest
 
 from ice_pipeline.index.config import IndexConfig
-from ice_pipeline.index.disclosure_audit import (
-    _build_system,
-    _dense,
-    _mean_bounds,
-    _single_relation_bounds,
-    audit_intervals,
-)
+from ice_pipeline.index.disclosure_audit import _single_relation_bounds, audit_intervals
+from ice_pipeline.index.disclosure_lp import build_system, dense_form, mean_bounds
 from ice_pipeline.index.disclosure_model import period_figures
 from ice_pipeline.index.scoring import compute_period_scores
 from ice_pipeline.index.suppression import find_disclosures, line_violation
@@ -75,8 +70,8 @@ def _bounds(
     for key, n in (known_counts or {}).items():
         figures.figures[key].n = n
     relations = [r for r in figures.relations if "score" in r.measures]
-    system = _build_system(figures, "score", relations)
-    low, high = _mean_bounds(system, _dense(system, homogeneous=True), figures, ref)
+    system = build_system(figures, "score", relations)
+    low, high = mean_bounds(system, dense_form(system, homogeneous=True), figures, ref)
     return round(low, 3), round(high, 3)  # the relations hold to a 1e-7 relative tolerance
 
 
@@ -391,12 +386,12 @@ def test_closed_form_row_bounds_match_the_linear_programs(seed: int) -> None:
         if known:
             for i, n in enumerate(sizes):
                 figures.figures[("cell", ("P", f"C{i}"))].n = float(n)
-        system = _build_system(figures, "score", [row])
-        dense = _dense(system, homogeneous=True)
+        system = build_system(figures, "score", [row])
+        dense = dense_form(system, homogeneous=True)
         for i in np.flatnonzero(hidden):
             ref = ("cell", ("P", f"C{i}"))
             closed = _single_relation_bounds(figures, [row], "score", ref)
-            solved = _mean_bounds(system, dense, figures, ref)
+            solved = mean_bounds(system, dense, figures, ref)
             assert closed == pytest.approx(solved, abs=1e-3), (known, ref)
 
 
