@@ -40,220 +40,210 @@ def _ci(rng: np.random.Generator, value: float, half: float) -> tuple[float, flo
     return round(value - width, 2), round(value + width, 2)
 
 
-def sample_tables(
-    period: str = "2026-10", *, hostile: bool = False, wide: bool = False
-) -> dict[str, pd.DataFrame]:
-    """The index tables for ``PERIODS`` (ending at ``period``'s position), keyed by table name.
-
-    ``wide`` adds :data:`WIDE_CONSUMERS` consumer departments with long names (31 in all, as in
-    the demo organisation): the layout tests use it to check wide tables stay inside the page.
-    """
-    rng = np.random.default_rng(20261022)
-    providers = list(PROVIDERS) + ([HOSTILE_PROVIDER] if hostile else [])
-    consumers = list(CONSUMERS) + ([HOSTILE_CONSUMER] if hostile else [])
-    if wide:
-        consumers += [f"Regional Customer Operations {number:02d}" for number in range(1, 27)]
-    dimensions = list(DIMENSIONS) + ([HOSTILE_DIMENSION] if hostile else [])
+def _ice_row(
+    rng: np.random.Generator, per: str, index: int, provider: str
+) -> tuple[dict, float, float | None]:
+    """One provider's ``ice_scores`` row, its unrounded ICE-P and its ticket index (ICE-K)."""
     base = {"IT": 71.0, "HR": 64.0, "Finance": 58.0, "Facilities": 69.0, "Legal": 60.0}
     slope = {"IT": 2.5, "HR": -3.0, "Finance": 0.3, "Facilities": 0.0, "Legal": 0.0}
-
-    ice_rows, company_rows, dim_rows, matrix_rows, consumer_rows, kpi_rows, turnover_rows = (
-        [],
-        [],
-        [],
-        [],
-        [],
-        [],
-        [],
-    )
-    for index, per in enumerate(PERIODS):
-        period_ice: list[tuple[str, float]] = []
-        for provider in providers:
-            n = 3 if provider == "Legal" else int(rng.integers(40, 120))
-            suppressed = n < 5
-            ice_p = base.get(provider, 66.0) + slope.get(provider, 0.0) * index + rng.normal(0, 0.6)
-            low, high = _ci(rng, ice_p, 3.0)
-            fav = min(95.0, ice_p + 8)
-            no_tickets = provider == "Facilities"
-            ice_k = None if no_tickets else round(55 + 20 * rng.random(), 2)
-            ice = ice_p if ice_k is None else 0.7 * ice_p + 0.3 * ice_k
-            change = slope.get(provider, 0.0) if index else None
-            row = {
-                "period": per,
-                "provider_department": provider,
-                "n_respondents": n,
-                "suppressed": suppressed,
-                "ice_p": round(ice_p, 2),
-                "ice_p_ci_low": low,
-                "ice_p_ci_high": high,
-                "favourable_pct": round(fav, 2),
-                "favourable_pct_ci_low": round(fav - 6, 2),
-                "favourable_pct_ci_high": round(fav + 6, 2),
-                "ice_k": ice_k,
-                "ice": round(ice, 2),
-                "no_tickets": no_tickets,
-                "rank": None,
-                "ice_p_change": change,
-                "ice_p_change_ci_low": None if change is None else change - 2.0,
-                "ice_p_change_ci_high": None if change is None else change + 2.0,
-                "change_significant": None if change is None else abs(change) > 2.0,
-            }
-            kpi_ice_k = ice_k  # ticket KPIs are not survey groups: never suppressed
-            if suppressed:
-                # The index nulls these; the sentinel proves the report does not rely on that alone.
-                row.update(
-                    {
-                        key: LEAK_SENTINEL
-                        for key in (
-                            "ice_p",
-                            "ice_p_ci_low",
-                            "ice_p_ci_high",
-                            "favourable_pct",
-                            "ice",
-                            "ice_k",
-                        )
-                    }
-                )
-                row.update(
-                    {
-                        "ice_p_change": None,
-                        "ice_p_change_ci_low": None,
-                        "ice_p_change_ci_high": None,
-                        "change_significant": None,
-                    }
-                )
-            else:
-                period_ice.append((provider, row["ice"]))
-            ice_rows.append(row)
-            for dim_index, dimension in enumerate(dimensions):
-                score = ice_p + (dim_index - 1.5) * 2.0
-                dlow, dhigh = _ci(rng, score, 4.0)
-                dim_rows.append(
-                    {
-                        "period": per,
-                        "provider_department": provider,
-                        "dimension": dimension,
-                        "n_respondents": n,
-                        "suppressed": suppressed,
-                        "score": LEAK_SENTINEL if suppressed else round(score, 2),
-                        "score_ci_low": None if suppressed else dlow,
-                        "score_ci_high": None if suppressed else dhigh,
-                        "favourable_pct": None if suppressed else round(score + 5, 2),
-                        "favourable_pct_ci_low": None if suppressed else round(score - 2, 2),
-                        "favourable_pct_ci_high": None if suppressed else round(score + 12, 2),
-                    }
-                )
-            for consumer_index, consumer in enumerate(consumers):
-                if provider == "IT":
-                    cell_n = 12 + 3 * consumer_index  # large enough for comments (>= 10)
-                elif provider == "Legal" or (provider, consumer) == ("HR", "Marketing"):
-                    cell_n = 3 if provider == "HR" else 1
-                else:
-                    cell_n = int(rng.integers(5, 30))
-                reason = None
-                if cell_n < 5:
-                    reason = "small_group"
-                elif (provider, consumer) == ("HR", "Support"):
-                    reason = "complementary"  # the next smallest cell of HR's row
-                score = ice_p + (consumer_index - 2) * 3.0
-                slow, shigh = _ci(rng, score, 6.0)
-                matrix_rows.append(
-                    {
-                        "period": per,
-                        "provider_department": provider,
-                        "consumer_department": consumer,
-                        "n_respondents": None if reason else cell_n,
-                        "suppressed": reason is not None,
-                        "suppression_reason": reason,
-                        "score": LEAK_SENTINEL if reason else round(score, 2),
-                        "score_ci_low": None if reason else slow,
-                        "score_ci_high": None if reason else shigh,
-                        "favourable_pct": None if reason else round(score + 4, 2),
-                        "favourable_pct_ci_low": None if reason else round(score - 4, 2),
-                        "favourable_pct_ci_high": None if reason else round(score + 12, 2),
-                    }
-                )
-            if not no_tickets:
-                tickets_n = int(rng.integers(80, 400))
-                kpi_rows.append(
-                    {
-                        "period": per,
-                        "provider_department": provider,
-                        "tickets_n": tickets_n,
-                        "sla_met_pct": round(80 + 15 * rng.random(), 1),
-                        "reopen_pct": round(3 + 6 * rng.random(), 1),
-                        "median_resolution_hours": round(4 + 20 * rng.random(), 1),
-                        "first_assignee_pct": round(50 + 30 * rng.random(), 1),
-                        "satisfaction_mean": round(3.5 + rng.random(), 2),
-                        "satisfaction_n": tickets_n // 4,
-                        "sla_score": 80.0,
-                        "reopen_score": 70.0,
-                        "resolution_score": 60.0,
-                        "first_assignee_score": 65.0,
-                        "satisfaction_score": 75.0,
-                        "ice_k": kpi_ice_k,
-                    }
-                )
-        ranked = sorted(period_ice, key=lambda item: -item[1])
-        rank_of = {name: position + 1 for position, (name, _) in enumerate(ranked)}
-        for row in ice_rows:
-            if row["period"] == per and not row["suppressed"]:
-                row["rank"] = rank_of[row["provider_department"]]
-        company = 65.0 + 0.6 * index
-        change = 0.6 if index else None
-        company_rows.append(
+    n = 3 if provider == "Legal" else int(rng.integers(40, 120))
+    suppressed = n < 5
+    ice_p = base.get(provider, 66.0) + slope.get(provider, 0.0) * index + rng.normal(0, 0.6)
+    low, high = _ci(rng, ice_p, 3.0)
+    fav = min(95.0, ice_p + 8)
+    no_tickets = provider == "Facilities"
+    ice_k = None if no_tickets else round(55 + 20 * rng.random(), 2)
+    ice = ice_p if ice_k is None else 0.7 * ice_p + 0.3 * ice_k
+    change = slope.get(provider, 0.0) if index else None
+    row = {
+        "period": per,
+        "provider_department": provider,
+        "n_respondents": n,
+        "suppressed": suppressed,
+        "ice_p": round(ice_p, 2),
+        "ice_p_ci_low": low,
+        "ice_p_ci_high": high,
+        "favourable_pct": round(fav, 2),
+        "favourable_pct_ci_low": round(fav - 6, 2),
+        "favourable_pct_ci_high": round(fav + 6, 2),
+        "ice_k": ice_k,
+        "ice": round(ice, 2),
+        "no_tickets": no_tickets,
+        "rank": None,
+        "ice_p_change": change,
+        "ice_p_change_ci_low": None if change is None else change - 2.0,
+        "ice_p_change_ci_high": None if change is None else change + 2.0,
+        "change_significant": None if change is None else abs(change) > 2.0,
+    }
+    if suppressed:
+        # The index nulls these; the sentinel proves the report does not rely on that alone.
+        hidden = ("ice_p", "ice_p_ci_low", "ice_p_ci_high", "favourable_pct", "ice", "ice_k")
+        row.update({key: LEAK_SENTINEL for key in hidden})
+        row.update(
             {
-                "period": per,
-                "n_respondents": 480 + 7 * index,
-                "ice_p": company,
-                "ice_p_ci_low": company - 1.4,
-                "ice_p_ci_high": company + 1.4,
-                "ice": company - 0.5,
-                "ice_p_change": change,
-                "ice_p_change_ci_low": None if change is None else change - 1.9,
-                "ice_p_change_ci_high": None if change is None else change + 1.9,
-                "change_significant": None if change is None else False,
+                "ice_p_change": None,
+                "ice_p_change_ci_low": None,
+                "ice_p_change_ci_high": None,
+                "change_significant": None,
             }
         )
-        for consumer in consumers:
-            n = int(rng.integers(30, 90))
-            score = 62 + rng.normal(0, 3)
-            consumer_rows.append(
-                {
-                    "period": per,
-                    "consumer_department": consumer,
-                    "n_respondents": n,
-                    "suppressed": False,
-                    "score": round(score, 2),
-                    "score_ci_low": round(score - 4, 2),
-                    "score_ci_high": round(score + 4, 2),
-                }
-            )
-        for department in providers + consumers:
-            headcount = int(rng.integers(20, 200))
-            leavers = int(rng.integers(0, 6))
-            voluntary = min(leavers, int(rng.integers(0, leavers + 1)))
-            pct = round(100 * leavers / headcount, 2)
-            rolling = round(8 + 10 * rng.random(), 2)
-            turnover_rows.append(
-                {
-                    "period": per,
-                    "department": department,
-                    "headcount_start": headcount,
-                    "headcount_end": headcount,
-                    "headcount_avg": float(headcount),
-                    "leavers": leavers,
-                    "voluntary_leavers": voluntary,
-                    "involuntary_leavers": leavers - voluntary,
-                    "turnover_pct": pct,
-                    "voluntary_turnover_pct": round(100 * voluntary / headcount, 2),
-                    "involuntary_turnover_pct": round(100 * (leavers - voluntary) / headcount, 2),
-                    "rolling_12m_turnover_pct": rolling,
-                    "retention_pct": round(100 - rolling, 2),
-                }
-            )
+    return row, ice_p, ice_k  # ticket KPIs are not survey groups: ICE-K is never suppressed
 
-    correlation_rows = [
+
+def _dimension_rows(
+    rng: np.random.Generator, row: dict, ice_p: float, dimensions: list[str]
+) -> list[dict]:
+    """The ``dimension_scores`` rows of the provider of ``row`` (an ``ice_scores`` row)."""
+    suppressed = row["suppressed"]
+    rows = []
+    for dim_index, dimension in enumerate(dimensions):
+        score = ice_p + (dim_index - 1.5) * 2.0
+        dlow, dhigh = _ci(rng, score, 4.0)
+        rows.append(
+            {
+                "period": row["period"],
+                "provider_department": row["provider_department"],
+                "dimension": dimension,
+                "n_respondents": row["n_respondents"],
+                "suppressed": suppressed,
+                "score": LEAK_SENTINEL if suppressed else round(score, 2),
+                "score_ci_low": None if suppressed else dlow,
+                "score_ci_high": None if suppressed else dhigh,
+                "favourable_pct": None if suppressed else round(score + 5, 2),
+                "favourable_pct_ci_low": None if suppressed else round(score - 2, 2),
+                "favourable_pct_ci_high": None if suppressed else round(score + 12, 2),
+            }
+        )
+    return rows
+
+
+def _matrix_rows(
+    rng: np.random.Generator, per: str, provider: str, ice_p: float, consumers: list[str]
+) -> list[dict]:
+    """One provider's ``matrix_scores`` row, with small and complementary suppressions."""
+    rows = []
+    for consumer_index, consumer in enumerate(consumers):
+        if provider == "IT":
+            cell_n = 12 + 3 * consumer_index  # large enough for comments (>= 10)
+        elif provider == "Legal" or (provider, consumer) == ("HR", "Marketing"):
+            cell_n = 3 if provider == "HR" else 1
+        else:
+            cell_n = int(rng.integers(5, 30))
+        reason = None
+        if cell_n < 5:
+            reason = "small_group"
+        elif (provider, consumer) == ("HR", "Support"):
+            reason = "complementary"  # the next smallest cell of HR's row
+        score = ice_p + (consumer_index - 2) * 3.0
+        slow, shigh = _ci(rng, score, 6.0)
+        rows.append(
+            {
+                "period": per,
+                "provider_department": provider,
+                "consumer_department": consumer,
+                "n_respondents": None if reason else cell_n,
+                "suppressed": reason is not None,
+                "suppression_reason": reason,
+                "score": LEAK_SENTINEL if reason else round(score, 2),
+                "score_ci_low": None if reason else slow,
+                "score_ci_high": None if reason else shigh,
+                "favourable_pct": None if reason else round(score + 4, 2),
+                "favourable_pct_ci_low": None if reason else round(score - 4, 2),
+                "favourable_pct_ci_high": None if reason else round(score + 12, 2),
+            }
+        )
+    return rows
+
+
+def _kpi_row(rng: np.random.Generator, per: str, provider: str, ice_k: float | None) -> dict:
+    """One provider's ``service_kpis`` row."""
+    tickets_n = int(rng.integers(80, 400))
+    return {
+        "period": per,
+        "provider_department": provider,
+        "tickets_n": tickets_n,
+        "sla_met_pct": round(80 + 15 * rng.random(), 1),
+        "reopen_pct": round(3 + 6 * rng.random(), 1),
+        "median_resolution_hours": round(4 + 20 * rng.random(), 1),
+        "first_assignee_pct": round(50 + 30 * rng.random(), 1),
+        "satisfaction_mean": round(3.5 + rng.random(), 2),
+        "satisfaction_n": tickets_n // 4,
+        "sla_score": 80.0,
+        "reopen_score": 70.0,
+        "resolution_score": 60.0,
+        "first_assignee_score": 65.0,
+        "satisfaction_score": 75.0,
+        "ice_k": ice_k,
+    }
+
+
+def _company_row(per: str, index: int) -> dict:
+    company = 65.0 + 0.6 * index
+    change = 0.6 if index else None
+    return {
+        "period": per,
+        "n_respondents": 480 + 7 * index,
+        "ice_p": company,
+        "ice_p_ci_low": company - 1.4,
+        "ice_p_ci_high": company + 1.4,
+        "ice": company - 0.5,
+        "ice_p_change": change,
+        "ice_p_change_ci_low": None if change is None else change - 1.9,
+        "ice_p_change_ci_high": None if change is None else change + 1.9,
+        "change_significant": None if change is None else False,
+    }
+
+
+def _consumer_rows(rng: np.random.Generator, per: str, consumers: list[str]) -> list[dict]:
+    rows = []
+    for consumer in consumers:
+        n = int(rng.integers(30, 90))
+        score = 62 + rng.normal(0, 3)
+        rows.append(
+            {
+                "period": per,
+                "consumer_department": consumer,
+                "n_respondents": n,
+                "suppressed": False,
+                "score": round(score, 2),
+                "score_ci_low": round(score - 4, 2),
+                "score_ci_high": round(score + 4, 2),
+            }
+        )
+    return rows
+
+
+def _turnover_rows(rng: np.random.Generator, per: str, departments: list[str]) -> list[dict]:
+    rows = []
+    for department in departments:
+        headcount = int(rng.integers(20, 200))
+        leavers = int(rng.integers(0, 6))
+        voluntary = min(leavers, int(rng.integers(0, leavers + 1)))
+        pct = round(100 * leavers / headcount, 2)
+        rolling = round(8 + 10 * rng.random(), 2)
+        rows.append(
+            {
+                "period": per,
+                "department": department,
+                "headcount_start": headcount,
+                "headcount_end": headcount,
+                "headcount_avg": float(headcount),
+                "leavers": leavers,
+                "voluntary_leavers": voluntary,
+                "involuntary_leavers": leavers - voluntary,
+                "turnover_pct": pct,
+                "voluntary_turnover_pct": round(100 * voluntary / headcount, 2),
+                "involuntary_turnover_pct": round(100 * (leavers - voluntary) / headcount, 2),
+                "rolling_12m_turnover_pct": rolling,
+                "retention_pct": round(100 - rolling, 2),
+            }
+        )
+    return rows
+
+
+def _correlation_rows(period: str) -> list[dict]:
+    """A significant, a non-significant and an insufficient-data correlation."""
+    return [
         {
             "period": period,
             "analysis": "consumer_satisfaction_vs_turnover",
@@ -310,6 +300,9 @@ def sample_tables(
         },
     ]
 
+
+def _driver_rows(period: str, providers: list[str], dimensions: list[str]) -> list[dict]:
+    """Key-driver importances per provider and the company; Legal too small to publish."""
     driver_rows = []
     for provider in ["(company)", *providers]:
         small = provider == "Legal"
@@ -333,23 +326,77 @@ def sample_tables(
                     "importance_pct_ci_high": None if small else round(value + 5.5, 2),
                 }
             )
+    return driver_rows
+
+
+def sample_tables(
+    period: str = "2026-10", *, hostile: bool = False, wide: bool = False
+) -> dict[str, pd.DataFrame]:
+    """The index tables for ``PERIODS`` (ending at ``period``'s position), keyed by table name.
+
+    ``wide`` adds :data:`WIDE_CONSUMERS` consumer departments with long names (31 in all, as in
+    the demo organisation): the layout tests use it to check wide tables stay inside the page.
+    """
+    # One generator for every table, drawn in a fixed order: the helpers are called in it.
+    rng = np.random.default_rng(20261022)
+    providers = list(PROVIDERS) + ([HOSTILE_PROVIDER] if hostile else [])
+    consumers = list(CONSUMERS) + ([HOSTILE_CONSUMER] if hostile else [])
+    if wide:
+        consumers += [f"Regional Customer Operations {number:02d}" for number in range(1, 27)]
+    dimensions = list(DIMENSIONS) + ([HOSTILE_DIMENSION] if hostile else [])
+    rows: dict[str, list[dict]] = {
+        name: []
+        for name in (
+            "ice_scores",
+            "company_scores",
+            "dimension_scores",
+            "matrix_scores",
+            "consumer_satisfaction",
+            "service_kpis",
+            "turnover",
+        )
+    }
+    for index, per in enumerate(PERIODS):
+        period_ice: list[tuple[str, float]] = []
+        for provider in providers:
+            row, ice_p, ice_k = _ice_row(rng, per, index, provider)
+            if not row["suppressed"]:
+                period_ice.append((provider, row["ice"]))
+            rows["ice_scores"].append(row)
+            rows["dimension_scores"] += _dimension_rows(rng, row, ice_p, dimensions)
+            rows["matrix_scores"] += _matrix_rows(rng, per, provider, ice_p, consumers)
+            if not row["no_tickets"]:
+                rows["service_kpis"].append(_kpi_row(rng, per, provider, ice_k))
+        ranked = sorted(period_ice, key=lambda item: -item[1])
+        rank_of = {name: position + 1 for position, (name, _) in enumerate(ranked)}
+        for row in rows["ice_scores"]:
+            if row["period"] == per and not row["suppressed"]:
+                row["rank"] = rank_of[row["provider_department"]]
+        rows["company_scores"].append(_company_row(per, index))
+        rows["consumer_satisfaction"] += _consumer_rows(rng, per, consumers)
+        rows["turnover"] += _turnover_rows(rng, per, providers + consumers)
 
     tables = {
-        "key_drivers": pd.DataFrame(driver_rows, columns=_columns("key_drivers")),
-        "ice_scores": pd.DataFrame(ice_rows, columns=_columns("ice_scores")),
-        "company_scores": pd.DataFrame(company_rows, columns=_columns("company_scores")),
-        "dimension_scores": pd.DataFrame(dim_rows, columns=_columns("dimension_scores")),
-        "matrix_scores": pd.DataFrame(matrix_rows, columns=_columns("matrix_scores")),
-        "consumer_satisfaction": pd.DataFrame(
-            consumer_rows, columns=_columns("consumer_satisfaction")
+        "key_drivers": pd.DataFrame(
+            _driver_rows(period, providers, dimensions), columns=_columns("key_drivers")
         ),
-        "service_kpis": pd.DataFrame(kpi_rows, columns=_columns("service_kpis")),
+        **{
+            name: pd.DataFrame(rows[name], columns=_columns(name))
+            for name in (
+                "ice_scores",
+                "company_scores",
+                "dimension_scores",
+                "matrix_scores",
+                "consumer_satisfaction",
+                "service_kpis",
+            )
+        },
         # The sample follows the publication rule too: small leaver splits read "withheld".
         "turnover": protect_turnover(
-            pd.DataFrame(turnover_rows, columns=_columns("turnover")),
+            pd.DataFrame(rows["turnover"], columns=_columns("turnover")),
             IndexConfig().k_min_respondents,
         ),
-        "correlations": pd.DataFrame(correlation_rows, columns=_columns("correlations")),
+        "correlations": pd.DataFrame(_correlation_rows(period), columns=_columns("correlations")),
     }
     return {
         name: frame[frame["period"] <= period].reset_index(drop=True)
