@@ -357,6 +357,19 @@ def _summary_charts(
     return view_charts
 
 
+def _ranked(
+    published: list[ProviderRow], best_worst_count: int
+) -> tuple[list[ProviderRow], tuple[ProviderRow, ...], tuple[ProviderRow, ...]]:
+    """Published providers by rank, and the best and worst few (never overlapping)."""
+    ranked = sorted(
+        published, key=lambda row: (int(row.rank_text) if row.rank_text else 10**6, row.provider)
+    )
+    count = min(best_worst_count, len(ranked) // 2) if len(ranked) > 1 else len(ranked)
+    best = tuple(ranked[:count])
+    worst = tuple(reversed(ranked[-count:])) if len(ranked) > 1 else ()
+    return ranked, best, worst
+
+
 def build_executive_view(
     period: str,
     tables: Mapping[str, pd.DataFrame],
@@ -377,15 +390,10 @@ def build_executive_view(
         _provider_row(row, k) for row in _rows(tables.get("ice_scores"), period=period)
     ]
     published = [row for row in provider_rows if row.ice_p.published]
-    ranked = sorted(
-        published, key=lambda row: (int(row.rank_text) if row.rank_text else 10**6, row.provider)
-    )
+    ranked, best, worst = _ranked(published, config.best_worst_count)
     withheld_providers = tuple(
         sorted(row.provider for row in provider_rows if not row.ice_p.published)
     )
-    count = min(config.best_worst_count, len(ranked) // 2) if len(ranked) > 1 else len(ranked)
-    best = tuple(ranked[:count])
-    worst = tuple(reversed(ranked[-count:])) if len(ranked) > 1 else ()
     movers = relative_movers(
         "The company as a whole",
         company.change,

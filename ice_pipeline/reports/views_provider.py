@@ -242,6 +242,50 @@ def _provider_charts(
     }
 
 
+def _dimension_rows(
+    period: str, provider: str, tables: Mapping[str, pd.DataFrame], config: ReportConfig, k: int
+) -> tuple[DimensionRow, ...]:
+    """The provider's dimensions in ``period``, by dimension code."""
+    return tuple(
+        DimensionRow(
+            dimension_label(_text(row["dimension"]), config.dimension_labels),
+            _estimate(row, "score", interval_prefix=None, n=_count(row.get("n_respondents")), k=k),
+            _estimate(
+                row,
+                "favourable_pct",
+                interval_prefix=None,
+                n=_count(row.get("n_respondents")),
+                k=k,
+                unit="%",
+            ),
+            _text(row["dimension"]),
+        )
+        for row in sorted(
+            _rows(tables.get("dimension_scores"), period=period, provider_department=provider),
+            key=lambda row: _text(row["dimension"]),
+        )
+    )
+
+
+def _consumer_ratings(matrix: list[dict[str, Any]], k: int) -> tuple[ConsumerRating, ...]:
+    """How each consumer department rated the provider (its matrix row), by department."""
+    return tuple(
+        ConsumerRating(
+            _text(row["consumer_department"]),
+            _estimate(row, "score", interval_prefix=None, n=_count(row.get("n_respondents")), k=k),
+            _estimate(
+                row,
+                "favourable_pct",
+                interval_prefix=None,
+                n=_count(row.get("n_respondents")),
+                k=k,
+                unit="%",
+            ),
+        )
+        for row in sorted(matrix, key=lambda row: _text(row["consumer_department"]))
+    )
+
+
 def build_provider_view(
     period: str,
     provider: str,
@@ -268,42 +312,10 @@ def build_provider_view(
         for row in sorted(ice_rows, key=lambda row: str(row["period"]))
         if str(row["period"]) <= period
     )
-    dimensions = tuple(
-        DimensionRow(
-            dimension_label(_text(row["dimension"]), config.dimension_labels),
-            _estimate(row, "score", interval_prefix=None, n=_count(row.get("n_respondents")), k=k),
-            _estimate(
-                row,
-                "favourable_pct",
-                interval_prefix=None,
-                n=_count(row.get("n_respondents")),
-                k=k,
-                unit="%",
-            ),
-            _text(row["dimension"]),
-        )
-        for row in sorted(
-            _rows(tables.get("dimension_scores"), period=period, provider_department=provider),
-            key=lambda row: _text(row["dimension"]),
-        )
-    )
+    dimensions = _dimension_rows(period, provider, tables, config, k)
     dimension_movers = _dimension_movers(period, provider, tables, dimensions, headline, k)
     matrix = _rows(tables.get("matrix_scores"), period=period, provider_department=provider)
-    consumers = tuple(
-        ConsumerRating(
-            _text(row["consumer_department"]),
-            _estimate(row, "score", interval_prefix=None, n=_count(row.get("n_respondents")), k=k),
-            _estimate(
-                row,
-                "favourable_pct",
-                interval_prefix=None,
-                n=_count(row.get("n_respondents")),
-                k=k,
-                unit="%",
-            ),
-        )
-        for row in sorted(matrix, key=lambda row: _text(row["consumer_department"]))
-    )
+    consumers = _consumer_ratings(matrix, k)
     kpi_rows = _rows(tables.get("service_kpis"), period=period, provider_department=provider)
     kpis = _kpis(kpi_rows[0] if kpi_rows else None)
 
