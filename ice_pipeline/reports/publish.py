@@ -126,9 +126,7 @@ def render_period_reports(
             build_executive_view(period, tables, quality, config),
             audience=config.executive_audience,
         ),
-        render_report(
-            build_methodology_view(period, config), audience=config.executive_audience
-        ),
+        render_report(build_methodology_view(period, config), audience=config.executive_audience),
         render_report(
             build_correlations_view(period, tables, config), audience=config.executive_audience
         ),
