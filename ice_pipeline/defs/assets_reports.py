@@ -289,29 +289,9 @@ def report_delivery(
     period = context.partition_key
     with user_errors():
         outcomes_checks = period_check_outcomes(context.run_id, warehouse, pipeline, period)
-        blocking = blocking_failures(outcomes_checks)
-        if blocking:
-            names = ", ".join(f"{o.table}.{o.check_name}" for o in blocking)
-            raise dg.Failure(
-                description=(
-                    f"report for {period} archived but NOT emailed: blocking data checks failed "
-                    f"({names}). Fix the data, then re-run {period}"
-                ),
-                allow_retries=False,
-                metadata={"blocking_checks_failed": len(blocking), "checks": names},
-            )
-        # Issue 11: nothing is sent while the disclosure audit of the period finds anything.
-        audit_block = disclosure_block(warehouse, pipeline, period)
-        if audit_block:
-            raise dg.Failure(description=audit_block, allow_retries=False)
-        if config.dry_run:
-            return dg.MaterializeResult(metadata={"dry_run": True, "sent": 0})
-        if not has_survey_rows(warehouse, period):
-            # An empty period (run with --allow-empty) is archived for the record, never mailed.
-            context.log.info(f"{period} has no survey data: its report is not e-mailed")
-            return dg.MaterializeResult(
-                metadata={"sent": 0, "not_sent": f"{period} has no survey data"}
-            )
+        early = _held_back(context, config, warehouse, pipeline, outcomes_checks)
+        if early is not None:
+            return early
         email_section = pipeline.section("email")
         if not email_section.get("recipients") and pipeline.demo_mode:
             email_section = {**email_section, **DEMO_RECIPIENTS}
@@ -355,6 +335,45 @@ def report_delivery(
             "checks_failed": sum(not o.passed for o in outcomes_checks),
         }
     )
+
+
+def _held_back(
+    context: dg.AssetExecutionContext,
+    config: DeliveryConfig,
+    warehouse: WarehouseResource,
+    pipeline: PipelineSettingsResource,
+    outcomes_checks: list[Outcome],
+) -> dg.MaterializeResult | None:
+    """Why report_delivery sends nothing this time, or None to go on and send.
+
+    Raises a Failure for a blocking data check or a disclosure finding; returns the result of a
+    dry run or of an empty period.
+    """
+    period = context.partition_key
+    blocking = blocking_failures(outcomes_checks)
+    if blocking:
+        names = ", ".join(f"{o.table}.{o.check_name}" for o in blocking)
+        raise dg.Failure(
+            description=(
+                f"report for {period} archived but NOT emailed: blocking data checks failed "
+                f"({names}). Fix the data, then re-run {period}"
+            ),
+            allow_retries=False,
+            metadata={"blocking_checks_failed": len(blocking), "checks": names},
+        )
+    # Issue 11: nothing is sent while the disclosure audit of the period finds anything.
+    audit_block = disclosure_block(warehouse, pipeline, period)
+    if audit_block:
+        raise dg.Failure(description=audit_block, allow_retries=False)
+    if config.dry_run:
+        return dg.MaterializeResult(metadata={"dry_run": True, "sent": 0})
+    if not has_survey_rows(warehouse, period):
+        # An empty period (run with --allow-empty) is archived for the record, never mailed.
+        context.log.info(f"{period} has no survey data: its report is not e-mailed")
+        return dg.MaterializeResult(
+            metadata={"sent": 0, "not_sent": f"{period} has no survey data"}
+        )
+    return None
 
 
 def _retry_delay(retry_number: int) -> float:
