@@ -18,7 +18,7 @@ from ice_pipeline.index.config import IndexConfig
 from ice_pipeline.index.moments import period_moments
 from ice_pipeline.index.publish import publish_from_warehouse
 from ice_pipeline.warehouse import schema
-from ice_pipeline.warehouse.compute import compute_path, period_compute
+from ice_pipeline.warehouse.compute import compute_files, period_compute
 from ice_pipeline.warehouse.engine import connect_warehouse
 from ice_pipeline.warehouse.migrate import upgrade
 from ice_pipeline.warehouse.writes import replace_partition
@@ -48,7 +48,7 @@ def _moments_on(engine: sqlalchemy.Engine, period: str) -> tuple[str, pd.DataFra
 
 
 def test_the_write_leaves_a_copy_whose_moments_equal_postgresql(pg: sqlalchemy.Engine) -> None:
-    assert compute_path(pg, PERIOD).is_file()
+    assert len(compute_files(pg, PERIOD)) == 1
     dialect, moments = _moments_on(pg, PERIOD)
     assert dialect == "duckdb"
     assert len(moments) > 0
@@ -75,34 +75,51 @@ def test_ice_tables_compute_the_period_on_the_copy(
 
 def test_a_deleted_copy_is_rebuilt_and_gives_the_same_numbers(pg: sqlalchemy.Engine) -> None:
     before = _moments_on(pg, PERIOD)[1]
-    compute_path(pg, PERIOD).unlink()
+    (copy,) = compute_files(pg, PERIOD)
+    copy.unlink()
     with period_compute(pg, PERIOD, rebuild=False) as compute:
         assert compute.dialect.name == "postgresql"  # without rebuild: the warehouse itself
-    assert not compute_path(pg, PERIOD).exists()
+    assert compute_files(pg, PERIOD) == []
     dialect, after = _moments_on(pg, PERIOD)
     assert dialect == "duckdb"
-    assert compute_path(pg, PERIOD).is_file()
+    assert len(compute_files(pg, PERIOD)) == 1
     pd.testing.assert_frame_equal(after, before)
 
 
 def test_a_stale_copy_is_detected(pg: sqlalchemy.Engine, tmp_path: Path) -> None:
-    path = compute_path(pg, PERIOD)
+    (path,) = compute_files(pg, PERIOD)
     kept = tmp_path / "old.duckdb"
     shutil.copy(path, kept)
     changed = _ratings(PERIOD, 60, seed=3)  # same respondents and keys, other answers
     replace_partition(pg, schema.survey_ratings, changed, {"period": PERIOD})
-    shutil.copy(kept, path)  # as if this run's copy had not been written (another machine)
+    (current,) = compute_files(pg, PERIOD)
+    # The old rows under the current copy's name, and under their own: as if this run's copy
+    # had not been written (another machine wrote the period) or had been overwritten.
+    shutil.copy(kept, current)
+    shutil.copy(kept, path)
     with period_compute(pg, PERIOD, rebuild=False) as compute:
-        assert compute.dialect.name == "postgresql"  # the stale copy is refused
+        assert compute.dialect.name == "postgresql"  # both stale copies are refused
     dialect, moments = _moments_on(pg, PERIOD)  # rebuilt from the warehouse
     assert dialect == "duckdb"
     pd.testing.assert_frame_equal(moments, period_moments(pg, PERIOD))
+    assert len(compute_files(pg, PERIOD)) == 1  # the stale copies are gone
     old = period_moments(sqlalchemy.create_engine(f"duckdb:///{kept}"), PERIOD)
     assert not old.equals(moments)  # the stale copy would have given other numbers
 
 
+def test_a_rewrite_in_the_same_process_is_seen(pg: sqlalchemy.Engine) -> None:
+    """DuckDB keeps one instance per path while a connection is open: a copy replaced under
+    the same path would be read as the old one. Each copy gets a new path."""
+    with period_compute(pg, PERIOD) as compute, compute.connect():  # held open meanwhile
+        changed = _ratings(PERIOD, 60, seed=4)
+        replace_partition(pg, schema.survey_ratings, changed, {"period": PERIOD})
+        dialect, moments = _moments_on(pg, PERIOD)
+    assert dialect == "duckdb"
+    pd.testing.assert_frame_equal(moments, period_moments(pg, PERIOD))
+
+
 def test_a_damaged_copy_is_rebuilt(pg: sqlalchemy.Engine) -> None:
-    path = compute_path(pg, PERIOD)
+    (path,) = compute_files(pg, PERIOD)
     path.write_bytes(b"not a database")
     dialect, moments = _moments_on(pg, PERIOD)
     assert dialect == "duckdb"

@@ -16,10 +16,11 @@ checks the file's own counts. A missing, stale (the period was written again els
 damaged copy is rebuilt from PostgreSQL (``COPY ... TO STDOUT``, one snapshot) or, for an
 earlier period, not used at all: a copy can make a step faster, never its numbers different.
 
-Files: ``<ICE_DATA_DIR>/cache/compute/<warehouse hash>/<period>.duckdb``, one per warehouse and
-period, so concurrent runs of different partitions never share a file; a file is written under
-a temporary name and renamed into place, so readers see a whole file or none. Other steps (key
-drivers) use :func:`period_compute` the same way: a SQLAlchemy engine to run period SQL on.
+Files: ``<ICE_DATA_DIR>/cache/compute/<warehouse hash>/<period>.<state>-<random>.duckdb``, per
+warehouse and period, so concurrent runs of different partitions never share a file; a file is
+written under a temporary name and renamed into place (readers see a whole file or none), and a
+new copy always gets a new path (see :func:`_new_path`); the period's older copies are removed.
+Other steps (key drivers) use :func:`period_compute` the same way: an engine to run period SQL on.
 """
 
 import contextlib
@@ -112,11 +113,34 @@ def compute_root() -> Path:
     return load_settings().data_dir / "cache" / "compute"
 
 
-def compute_path(engine: sqlalchemy.Engine, period: str) -> Path:
-    """The copy of ``period`` for this warehouse (its URL, without password, names the folder)."""
+def compute_folder(engine: sqlalchemy.Engine) -> Path:
+    """The copies of this warehouse (its URL, without password, names the folder)."""
     url = engine.url.render_as_string(hide_password=True)
-    warehouse = hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
-    return compute_root() / warehouse / f"{period}.duckdb"
+    return compute_root() / hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+
+
+def compute_files(engine: sqlalchemy.Engine, period: str) -> list[Path]:
+    """The copies of ``period`` present (normally one; another only while a copy is replaced)."""
+    return sorted(compute_folder(engine).glob(f"{period}.*.duckdb"))
+
+
+def _new_path(engine: sqlalchemy.Engine, period: str, fingerprint: str) -> Path:
+    """A fresh name for a copy: never a path a copy had before.
+
+    DuckDB shares one database instance per path within a process while any connection to it
+    is open, so a file replaced under a path it had opened would be read as the old one (seen:
+    a second run in the same process computed the first run's rows). The fingerprint's hash
+    names which warehouse state the file holds; the random part makes every file's path new.
+    """
+    digest = hashlib.sha256(fingerprint.encode("utf-8")).hexdigest()[:12]
+    return compute_folder(engine) / f"{period}.{digest}-{uuid.uuid4().hex[:8]}.duckdb"
+
+
+def _drop_others(engine: sqlalchemy.Engine, period: str, keep: Path) -> None:
+    """Remove the period's other copies (a process still reading one keeps its open file)."""
+    for path in compute_files(engine, period):
+        if path != keep:
+            path.unlink(missing_ok=True)
 
 
 def warehouse_fingerprint(connection: sqlalchemy.Connection, period: str) -> str:
@@ -136,9 +160,10 @@ def store_compute_copy(engine: sqlalchemy.Engine, coded: CodedPeriod) -> Path | 
     A failure here (disk full, permissions) loses only speed: the step that needs the copy
     rebuilds it from the warehouse, so the error is logged, not raised.
     """
-    path = compute_path(engine, coded.period)
+    path = _new_path(engine, coded.period, coded.fingerprint)
     try:
         _write_file(path, coded)
+        _drop_others(engine, coded.period, path)
     except (OSError, duckdb.Error) as err:
         log.warning("compute copy of %s not written (%s); it is rebuilt when needed", path, err)
         return None
@@ -198,7 +223,7 @@ def _file_matches(path: Path, period: str, fingerprint: str) -> bool:
     return stored == [(period, fingerprint, local)]
 
 
-def _rebuild(engine: sqlalchemy.Engine, period: str, path: Path) -> None:
+def _rebuild(engine: sqlalchemy.Engine, period: str) -> Path:
     """Copy the period's coded rows out of PostgreSQL into a new compute file (one snapshot)."""
     from ice_pipeline.warehouse.writes import _postgres_copy_out
 
@@ -213,7 +238,10 @@ def _rebuild(engine: sqlalchemy.Engine, period: str, path: Path) -> None:
             tables.append(
                 _postgres_copy_out(raw, table, select, {"period": period}, "", connection)
             )
+    path = _new_path(engine, period, fingerprint)
     _write_file(path, CodedPeriod(period, *tables, fingerprint=fingerprint))
+    _drop_others(engine, period, path)
+    return path
 
 
 @contextlib.contextmanager
@@ -231,15 +259,17 @@ def period_compute(
     if not uses_compute_copy(engine):
         yield engine
         return
-    path = compute_path(engine, period)
     with engine.connect() as connection:
         fingerprint = warehouse_fingerprint(connection, period)
-    if not _file_matches(path, period, fingerprint):
+    path = next(
+        (p for p in compute_files(engine, period) if _file_matches(p, period, fingerprint)), None
+    )
+    if path is None:
         if not rebuild:
             yield engine
             return
         log.info("compute copy of %s missing or stale: rebuilding it from the warehouse", period)
-        _rebuild(engine, period, path)
+        path = _rebuild(engine, period)
     compute = sqlalchemy.create_engine(f"duckdb:///{path}", connect_args={"read_only": True})
     try:
         yield compute
