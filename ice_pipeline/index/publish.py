@@ -123,20 +123,31 @@ def publish_from_warehouse(
     service_kpis: pd.DataFrame | None,
     config: IndexConfig,
 ) -> Publication:
-    """:func:`publish_period` on the warehouse's moments: no rating row is read into Python."""
-    from ice_pipeline.privacy.records import read_record
+    """:func:`publish_period` on the warehouse's moments: no rating row is read into Python.
 
-    previous = previous_as_published(
-        WarehouseRatings(engine, previous_period),
-        previous_period,
-        read_record(engine, previous_period),
-        config,
-    )
-    return publish_period(
-        WarehouseRatings(engine, period),
-        period,
-        read_record(engine, period),
-        previous,
-        service_kpis,
-        config,
-    )
+    The moments and hashes run on each period's compute engine (``warehouse/compute.py``: on
+    PostgreSQL a checked local DuckDB copy of the period, rebuilt when missing or stale; the
+    previous period's copy only when valid, else PostgreSQL); the publication records are read
+    from the warehouse.
+    """
+    from ice_pipeline.privacy.records import read_record
+    from ice_pipeline.warehouse.compute import period_compute
+
+    with (
+        period_compute(engine, period) as current,
+        period_compute(engine, previous_period, rebuild=False) as before,
+    ):
+        previous = previous_as_published(
+            WarehouseRatings(before, previous_period),
+            previous_period,
+            read_record(engine, previous_period),
+            config,
+        )
+        return publish_period(
+            WarehouseRatings(current, period),
+            period,
+            read_record(engine, period),
+            previous,
+            service_kpis,
+            config,
+        )

@@ -49,6 +49,7 @@ from ice_pipeline.warehouse.bulk import (
     _qualified,
     _quoted_columns,
 )
+from ice_pipeline.warehouse.compute import store_compute_copy
 from ice_pipeline.warehouse.engine import dialect_name
 from ice_pipeline.warehouse.schema import run_log
 from ice_pipeline.warehouse.writes_surveys import is_coded, replace_coded_partition
@@ -89,15 +90,18 @@ def replace_partition(
     for name, value in partition.items():
         delete = delete.where(table.c[name] == value)
     log_rows = _run_log_rows(log, rows.num_rows) if log is not None else None
+    coded = None
     with engine.begin() as connection:
         if is_coded(table):
-            replace_coded_partition(connection, rows, partition)
+            coded = replace_coded_partition(connection, rows, partition)
         else:
             connection.execute(delete)
             _bulk_insert(connection, table, rows)
         if log_rows is not None:
             _delete_keys(connection, run_log, log_rows.select(_key_names(run_log)))
             _bulk_insert(connection, run_log, log_rows)
+    if coded is not None:  # PostgreSQL: the period's compute copy, once the write is committed
+        store_compute_copy(engine, coded)
     return rows.num_rows
 
 

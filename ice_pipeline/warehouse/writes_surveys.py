@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 import sqlalchemy
 
 from ice_pipeline.warehouse.bulk import _bulk_insert, _qualified
+from ice_pipeline.warehouse.compute import CodedPeriod, uses_compute_copy, warehouse_fingerprint
 from ice_pipeline.warehouse.schema import (
     survey_answers,
     survey_items,
@@ -226,9 +227,12 @@ def _delete_period(connection: sqlalchemy.Connection, partition: Mapping[str, ob
 
 def replace_coded_partition(
     connection: sqlalchemy.Connection, rows: pa.Table, partition: Mapping[str, object]
-) -> None:
+) -> CodedPeriod | None:
     """Replace the partition of ``survey_ratings`` by ``rows`` (checked, typed Arrow rows of its
     15 columns, all inside the partition) in the coded tables, on an open transaction.
+
+    On PostgreSQL, returns the period's coded rows with the warehouse's fingerprint of them
+    (taken in this transaction) for the compute copy written after the commit (``compute.py``).
     """
     unknown = set(partition) - {"period"}
     if unknown:
@@ -247,6 +251,11 @@ def replace_coded_partition(
     _bulk_insert(connection, survey_responses, responses)
     _bulk_insert(connection, survey_answers, answers)
     _analyze(connection)
+    if not uses_compute_copy(connection) or "period" not in partition:
+        return None
+    period = str(partition["period"])
+    fingerprint = warehouse_fingerprint(connection, period)
+    return CodedPeriod(period, items, responses, answers, fingerprint)
 
 
 def _analyze(connection: sqlalchemy.Connection) -> None:
