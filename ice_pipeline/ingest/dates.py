@@ -7,6 +7,8 @@ named months in localised ticket exports) lives with the feed's reader. common.p
 these names, so ``from ice_pipeline.ingest.common import parse_dates`` keeps working.
 """
 
+import functools
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,13 +60,60 @@ _ORDER_FORMATS = {
 }
 
 
-def _parse_with_formats(text: pd.Series, formats: list[str]) -> pd.Series:
+@functools.lru_cache(maxsize=64)
+def _format_pattern(fmt: str) -> "re.Pattern[str] | None":
+    """The regex pandas' strptime matches values of ``fmt`` against, or None if it has none.
+
+    pandas reads a non-ISO format by matching this very regex (its private ``_TimeRE_cache``)
+    and refusing a value the match does not cover entirely, so a value failing it is NaT with
+    or without the format being tried. ISO-like formats go through pandas' own ISO parser
+    instead and get no pattern. Without the private names (another pandas) nothing is skipped;
+    test_table_staging.py checks the pattern against pandas on the real exports' values.
+    """
+    try:
+        from pandas._libs.tslibs import strptime as pandas_strptime
+
+        if pandas_strptime._test_format_is_iso(fmt):
+            return None
+        return pandas_strptime._TimeRE_cache.compile(fmt)
+    except (ImportError, AttributeError, ValueError, KeyError):
+        return None
+
+
+def _could_match(text: pd.Series, fmt: str) -> pd.Series:
+    """Which values pandas' strptime could read with ``fmt`` (a necessary condition only)."""
+    pattern = _format_pattern(fmt)
+    if pattern is None:
+        return pd.Series(True, index=text.index)
+
+    def fits(value: object) -> bool:
+        if not isinstance(value, str):
+            return True  # not text: left to pandas
+        found = pattern.match(value)
+        return found is not None and found.end() == len(value)
+
+    return pd.Series([fits(v) for v in text.to_numpy(dtype=object)], index=text.index, dtype=bool)
+
+
+def _parse_with_formats(
+    text: pd.Series, formats: list[str], shape_filter: bool = False
+) -> pd.Series:
+    """First format that reads each value; ``shape_filter`` skips values a format cannot read.
+
+    The filter gives the same result (``_could_match``) and saves pandas' slow failing parses:
+    a day-first export tried month-first fails every value seven times.
+    """
     result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     remaining = text.notna()
     for fmt in formats:
         if not remaining.any():
             break
-        parsed = pd.to_datetime(text[remaining], format=fmt, errors="coerce")
+        candidates = text[remaining]
+        if shape_filter:
+            candidates = candidates[_could_match(candidates, fmt)]
+            if candidates.empty:
+                continue
+        parsed = pd.to_datetime(candidates, format=fmt, errors="coerce")
         hit = parsed.notna()
         result.loc[parsed.index[hit]] = parsed[hit]
         remaining.loc[parsed.index[hit]] = False
@@ -77,18 +126,20 @@ _DISTINCT_MIN_ROWS = 2_000
 _DISTINCT_MAX_SHARE = 0.7
 
 
-def parse_dates(raw: pd.Series, order: str) -> ParsedDates:
+def parse_dates(raw: pd.Series, order: str, shape_filter: bool = False) -> ParsedDates:
     """Parse date strings under the configured order (YMD, DMY or MDY); see ``_parse_dates``.
 
     Long columns that repeat values are parsed once per distinct value (the same result: every
-    output is a function of the value alone).
+    output is a function of the value alone). ``shape_filter``: see ``_parse_with_formats``.
     """
     if len(raw) >= _DISTINCT_MIN_ROWS:
         codes, uniques = pd.factorize(raw)
         if len(uniques) <= _DISTINCT_MAX_SHARE * len(raw):
-            distinct = _parse_dates(pd.Series(np.asarray(uniques, dtype=object)), order)
+            distinct = _parse_dates(
+                pd.Series(np.asarray(uniques, dtype=object)), order, shape_filter
+            )
             return _expand(distinct, codes, raw.index)
-    return _parse_dates(raw, order)
+    return _parse_dates(raw, order, shape_filter)
 
 
 def _expand(parsed: ParsedDates, codes: np.ndarray, index: pd.Index) -> ParsedDates:
@@ -110,7 +161,7 @@ def _expand(parsed: ParsedDates, codes: np.ndarray, index: pd.Index) -> ParsedDa
     )
 
 
-def _parse_dates(raw: pd.Series, order: str) -> ParsedDates:
+def _parse_dates(raw: pd.Series, order: str, shape_filter: bool = False) -> ParsedDates:
     """Parse date strings under the configured order (YMD, DMY or MDY).
 
     ISO 8601 with a 'T' and zone (``2026-10-03T14:05:22Z``) is always accepted and converted to
@@ -127,13 +178,15 @@ def _parse_dates(raw: pd.Series, order: str) -> ParsedDates:
     iso = pd.to_datetime(
         text.where(text.str.contains("T", na=False)), utc=True, errors="coerce", format="ISO8601"
     )
-    values = _parse_with_formats(text, _ORDER_FORMATS[order])
+    values = _parse_with_formats(text, _ORDER_FORMATS[order], shape_filter)
     iso_hit = iso.notna()
     values[iso_hit] = iso[iso_hit].dt.tz_convert(None)
     ambiguous = pd.Series(False, index=text.index)
     other_values = None
     if order in ("DMY", "MDY"):
-        other = _parse_with_formats(text, _ORDER_FORMATS["MDY" if order == "DMY" else "DMY"])
+        other = _parse_with_formats(
+            text, _ORDER_FORMATS["MDY" if order == "DMY" else "DMY"], shape_filter
+        )
         ambiguous = (values.notna() & other.notna() & (values != other)).fillna(False)
         other_values = other.copy()
         other_values[iso_hit] = iso[iso_hit].dt.tz_convert(None)
