@@ -8,7 +8,6 @@ these names, so ``from ice_pipeline.ingest.common import parse_dates`` keeps wor
 """
 
 import functools
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,38 +60,47 @@ _ORDER_FORMATS = {
 
 
 @functools.lru_cache(maxsize=64)
-def _format_pattern(fmt: str) -> "re.Pattern[str] | None":
-    """The regex pandas' strptime matches values of ``fmt`` against, or None if it has none.
+def _format_pattern(fmt: str) -> str | None:
+    r"""An RE2 pattern every value pandas' strptime reads with ``fmt`` fully matches, or None.
 
-    pandas reads a non-ISO format by matching this very regex (its private ``_TimeRE_cache``)
-    and refusing a value the match does not cover entirely, so a value failing it is NaT with
-    or without the format being tried. ISO-like formats go through pandas' own ISO parser
-    instead and get no pattern. Without the private names (another pandas) nothing is skipped;
-    test_table_staging.py checks the pattern against pandas on the real exports' values.
+    pandas reads a non-ISO format by matching a regex (its private ``_TimeRE_cache``) and
+    refusing a value the first match does not cover entirely, so a value no way of matching
+    covers is NaT whether or not the format is tried. For ASCII values Python's ``\d`` is
+    [0-9] and its ``\s`` [ \t\n\r\f\v], spelled out for RE2; ISO-like formats go through
+    pandas' own ISO parser and get no pattern; without the private names (another pandas)
+    nothing is skipped. test_table_staging.py checks the filter against pandas.
     """
     try:
         from pandas._libs.tslibs import strptime as pandas_strptime
 
         if pandas_strptime._test_format_is_iso(fmt):
             return None
-        return pandas_strptime._TimeRE_cache.compile(fmt)
+        pattern = pandas_strptime._TimeRE_cache.compile(fmt).pattern
     except (ImportError, AttributeError, ValueError, KeyError):
         return None
+    pattern = pattern.replace("\\d", "[0-9]").replace("\\s", "[ \t\n\r\f\v]")
+    return f"^(?:{pattern})$"
 
 
 def _could_match(text: pd.Series, fmt: str) -> pd.Series:
-    """Which values pandas' strptime could read with ``fmt`` (a necessary condition only)."""
+    r"""Which values pandas' strptime could read with ``fmt`` (a necessary condition only).
+
+    Arrow's vectorised RE2 looks at the ASCII values; any other value is kept for pandas
+    (Python's ``\d`` and ``\s`` also match other scripts' digits and spaces).
+    """
     pattern = _format_pattern(fmt)
     if pattern is None:
         return pd.Series(True, index=text.index)
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    def fits(value: object) -> bool:
-        if not isinstance(value, str):
-            return True  # not text: left to pandas
-        found = pattern.match(value)
-        return found is not None and found.end() == len(value)
-
-    return pd.Series([fits(v) for v in text.to_numpy(dtype=object)], index=text.index, dtype=bool)
+    try:
+        values = pa.array(text.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        fits = pc.match_substring_regex(values, pattern, ignore_case=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return pd.Series(True, index=text.index)
+    keep = pc.fill_null(pc.or_kleene(pc.invert(pc.string_is_ascii(values)), fits), True)
+    return pd.Series(keep.to_numpy(zero_copy_only=False), index=text.index, dtype=bool)
 
 
 def _parse_with_formats(
