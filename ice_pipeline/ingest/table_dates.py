@@ -56,14 +56,19 @@ def parse_date_column(
     ambiguous count is of rows, so it is weighted by each value's row count.
     """
     codes, distinct = pd.factorize(raw.to_numpy(dtype=object))  # a missing cell -> code -1
-    values = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
-    reasons = pd.Series(None, index=raw.index, dtype=object)
     if len(distinct) == 0:
-        return values, reasons, 0
+        values = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+        return values, pd.Series(None, index=raw.index, dtype=object), 0
     one = pd.Series(np.asarray(distinct, dtype=object), dtype=object)
     one_values, one_reasons, one_ambiguous = _classify_distinct(one, raw_mapping, column)
-    values[:] = np.append(one_values.to_numpy(), np.datetime64("NaT", "ns"))[codes]
-    reasons[:] = np.append(one_reasons.to_numpy(dtype=object), None)[codes]
+    values = pd.Series(
+        np.append(one_values.to_numpy(), np.datetime64("NaT", "ns"))[codes],
+        index=raw.index,
+        dtype="datetime64[ns]",
+    )
+    reasons = pd.Series(
+        np.append(one_reasons.to_numpy(dtype=object), None)[codes], index=raw.index, dtype=object
+    )
     ambiguous_rows = np.append(one_ambiguous.to_numpy(dtype=bool), False)[codes]
     return values, reasons, int(ambiguous_rows.sum())
 
