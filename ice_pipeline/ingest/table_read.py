@@ -237,6 +237,27 @@ def clean_missing(
     return pd.DataFrame(cleaned, index=frame.index, columns=frame.columns, dtype=object)
 
 
+def clean_used_columns(
+    frame: pd.DataFrame, raw_mapping: dict[str, Any], used: Iterable[str]
+) -> pd.DataFrame:
+    """``clean_missing`` on the columns a reader uses; the others stay as read.
+
+    The readers reach cells only through their resolved roles, and the unused columns are only
+    named (``unmapped_columns``): cleaning them was a third of the cleaning on a ServiceNow list
+    export (free-text descriptions, one distinct value per row).
+    """
+    wanted = set(used)
+    chosen = [column for column in frame.columns if column in wanted]
+    if len(chosen) == len(frame.columns):
+        return clean_missing(frame, raw_mapping)
+    out = frame.copy()
+    if chosen:
+        cleaned = clean_missing(frame[chosen], raw_mapping)
+        for column in chosen:
+            out[column] = cleaned[column]
+    return out
+
+
 # Ticket and HR exports name people in these columns (privacy.is_personal_column covers the rest).
 PERSON_COLUMNS = {
     "requester",
