@@ -44,6 +44,20 @@ TRICKY = [
     "01.10.2026 10:00",
     "24:00",
     "",
+    "00-10-2026 10:00",
+    "10-00-2026 10:00",
+    "01-10-2026 24:00",
+    "01-10-2026 23:60",
+    "01-10-0000 10:00",
+    "01-10-1650 10:00",
+    "01-10-2026 10:00:60",
+    "01-10-2026 10:00:59",
+    "29-02-2024 10:00",
+    "29/02/2100 10:00",
+    "31-04-2026 10:00",
+    "01-1a-2026 10:00",
+    "01-10-2026T10:00",
+    "2026-10-01 10:00",
 ]
 
 
@@ -158,3 +172,31 @@ def _read(path: Path, text: str, mapping: dict):  # noqa: ANN202 - a ParseResult
     return read_tickets(
         decode_file(path), mapping, file_format="servicenow", salt="s", hr_employees=None, now=NOW
     )
+
+
+@pytest.mark.parametrize("fmt", _all_formats())
+def test_fixed_width_reading_equals_pandas(date_values: pd.Series, fmt: str) -> None:
+    from ice_pipeline.ingest.date_formats import read_fixed_width
+
+    done, values = read_fixed_width(date_values, fmt)
+    expected = pd.to_datetime(date_values[done], format=fmt, errors="coerce")
+    pd.testing.assert_series_equal(values[done], expected, check_names=False)
+    assert expected.notna().all()
+
+
+def test_fixed_width_reads_the_real_log() -> None:
+    from ice_pipeline.ingest.date_formats import read_fixed_width
+
+    done, _ = read_fixed_width(
+        pd.Series(_real_date_values(FIXTURES / "realdata")), "%d-%m-%Y %H:%M"
+    )
+    assert done.sum() > 1000
+
+
+def test_pseudonyms_per_row_equal_pseudonymize() -> None:
+    from ice_pipeline.ingest.privacy import pseudonymize, pseudonymize_per_row
+
+    ids = pd.Series(["E1", " ", None, "E1 ", float("nan"), 7, "E2", "Zoë", "E2"], dtype=object)
+    fast, slow = pseudonymize_per_row(ids, "salt"), pseudonymize(ids, "salt")
+    assert _texts(fast) == _texts(slow)
+    assert fast.notna().sum() == 6

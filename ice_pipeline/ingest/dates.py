@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ice_pipeline.ingest.date_formats import read_fixed_width
+
 
 @dataclass
 class ParsedDates:
@@ -109,7 +111,8 @@ def _parse_with_formats(
     """First format that reads each value; ``shape_filter`` skips values a format cannot read.
 
     The filter gives the same result (``_could_match``) and saves pandas' slow failing parses:
-    a day-first export tried month-first fails every value seven times.
+    a day-first export tried month-first fails every value seven times; with it, plainly
+    written values are read by ``date_formats.read_fixed_width`` (the same timestamps).
     """
     result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     remaining = text.notna()
@@ -119,6 +122,10 @@ def _parse_with_formats(
         candidates = text[remaining]
         if shape_filter:
             candidates = candidates[_could_match(candidates, fmt)]
+            done, plain = read_fixed_width(candidates, fmt)  # date_formats.py: same timestamps
+            result.loc[plain.index[done]] = plain[done]
+            remaining.loc[plain.index[done]] = False
+            candidates = candidates[~done]
             if candidates.empty:
                 continue
         parsed = pd.to_datetime(candidates, format=fmt, errors="coerce")
