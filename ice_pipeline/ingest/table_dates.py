@@ -2,8 +2,11 @@
 
 Belongs here: ``parse_date_column`` (a mapping's ``date_format``, else month names in any
 language, else numeric dates in the configured or evidenced order, quarantining values whose
-order cannot be told) and ``future_reasons``. The order arithmetic on numeric dates
-(``parse_dates``) is common.py's, shared with the survey reader.
+order cannot be told) and ``future_reasons``. A column is classified once per distinct value
+(issue 13) and read with ``parse_dates(..., shape_filter=True)``: formats skip values they
+cannot read and plainly written values are read without pandas' strptime (date_formats.py),
+with the same results. The order arithmetic on numeric dates (``parse_dates``) is dates.py's
+(re-exported by common.py), shared with the survey reader, which does not use the filter.
 """
 
 from datetime import datetime

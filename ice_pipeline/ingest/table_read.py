@@ -250,7 +250,7 @@ def clean_used_columns(
     chosen = [column for column in frame.columns if column in wanted]
     if len(chosen) == len(frame.columns):
         return clean_missing(frame, raw_mapping)
-    out = frame.copy()
+    out = frame.copy(deep=False)  # the unused columns stay shared with the read frame
     if chosen:
         cleaned = clean_missing(frame[chosen], raw_mapping)
         for column in chosen:
