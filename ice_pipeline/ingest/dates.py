@@ -5,12 +5,17 @@ a zone always accepted, a day/month that could be either way flagged) and the pe
 timestamp (``period_of``). Feed-specific date handling (12-hour clocks in survey exports,
 named months in localised ticket exports) lives with the feed's reader. common.py re-exports
 these names, so ``from ice_pipeline.ingest.common import parse_dates`` keeps working.
+``shape_filter=True`` (the table readers) skips values a format cannot read (``_could_match``)
+and reads plainly written ones arithmetically (date_formats.py): the same timestamps, faster.
 """
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from ice_pipeline.ingest.date_formats import read_fixed_width
 
 
 @dataclass
@@ -58,13 +63,74 @@ _ORDER_FORMATS = {
 }
 
 
-def _parse_with_formats(text: pd.Series, formats: list[str]) -> pd.Series:
+@functools.lru_cache(maxsize=64)
+def _format_pattern(fmt: str) -> str | None:
+    r"""An RE2 pattern every value pandas' strptime reads with ``fmt`` fully matches, or None.
+
+    pandas reads a non-ISO format by matching a regex (its private ``_TimeRE_cache``) and
+    refusing a value the first match does not cover entirely, so a value no way of matching
+    covers is NaT whether or not the format is tried. For ASCII values Python's ``\d`` is
+    [0-9] and its ``\s`` [ \t\n\r\f\v], spelled out for RE2; ISO-like formats go through
+    pandas' own ISO parser and get no pattern; without the private names (another pandas)
+    nothing is skipped. test_table_staging.py checks the filter against pandas.
+    """
+    try:
+        from pandas._libs.tslibs import strptime as pandas_strptime
+
+        if pandas_strptime._test_format_is_iso(fmt):
+            return None
+        pattern = pandas_strptime._TimeRE_cache.compile(fmt).pattern
+    except (ImportError, AttributeError, ValueError, KeyError):
+        return None
+    pattern = pattern.replace("\\d", "[0-9]").replace("\\s", "[ \t\n\r\f\v]")
+    return f"^(?:{pattern})$"
+
+
+def _could_match(text: pd.Series, fmt: str) -> pd.Series:
+    r"""Which values pandas' strptime could read with ``fmt`` (a necessary condition only).
+
+    Arrow's vectorised RE2 looks at the ASCII values; any other value is kept for pandas
+    (Python's ``\d`` and ``\s`` also match other scripts' digits and spaces).
+    """
+    pattern = _format_pattern(fmt)
+    if pattern is None:
+        return pd.Series(True, index=text.index)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        values = pa.array(text.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        fits = pc.match_substring_regex(values, pattern, ignore_case=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return pd.Series(True, index=text.index)
+    keep = pc.fill_null(pc.or_kleene(pc.invert(pc.string_is_ascii(values)), fits), True)
+    return pd.Series(keep.to_numpy(zero_copy_only=False), index=text.index, dtype=bool)
+
+
+def _parse_with_formats(
+    text: pd.Series, formats: list[str], shape_filter: bool = False
+) -> pd.Series:
+    """First format that reads each value; ``shape_filter`` skips values a format cannot read.
+
+    The filter gives the same result (``_could_match``) and saves pandas' slow failing parses:
+    a day-first export tried month-first fails every value seven times; with it, plainly
+    written values are read by ``date_formats.read_fixed_width`` (the same timestamps).
+    """
     result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     remaining = text.notna()
     for fmt in formats:
         if not remaining.any():
             break
-        parsed = pd.to_datetime(text[remaining], format=fmt, errors="coerce")
+        candidates = text[remaining]
+        if shape_filter:
+            candidates = candidates[_could_match(candidates, fmt)]
+            done, plain = read_fixed_width(candidates, fmt)  # date_formats.py: same timestamps
+            result.loc[plain.index[done]] = plain[done]
+            remaining.loc[plain.index[done]] = False
+            candidates = candidates[~done]
+            if candidates.empty:
+                continue
+        parsed = pd.to_datetime(candidates, format=fmt, errors="coerce")
         hit = parsed.notna()
         result.loc[parsed.index[hit]] = parsed[hit]
         remaining.loc[parsed.index[hit]] = False
@@ -77,18 +143,20 @@ _DISTINCT_MIN_ROWS = 2_000
 _DISTINCT_MAX_SHARE = 0.7
 
 
-def parse_dates(raw: pd.Series, order: str) -> ParsedDates:
+def parse_dates(raw: pd.Series, order: str, shape_filter: bool = False) -> ParsedDates:
     """Parse date strings under the configured order (YMD, DMY or MDY); see ``_parse_dates``.
 
     Long columns that repeat values are parsed once per distinct value (the same result: every
-    output is a function of the value alone).
+    output is a function of the value alone). ``shape_filter``: see ``_parse_with_formats``.
     """
     if len(raw) >= _DISTINCT_MIN_ROWS:
         codes, uniques = pd.factorize(raw)
         if len(uniques) <= _DISTINCT_MAX_SHARE * len(raw):
-            distinct = _parse_dates(pd.Series(np.asarray(uniques, dtype=object)), order)
+            distinct = _parse_dates(
+                pd.Series(np.asarray(uniques, dtype=object)), order, shape_filter
+            )
             return _expand(distinct, codes, raw.index)
-    return _parse_dates(raw, order)
+    return _parse_dates(raw, order, shape_filter)
 
 
 def _expand(parsed: ParsedDates, codes: np.ndarray, index: pd.Index) -> ParsedDates:
@@ -110,7 +178,7 @@ def _expand(parsed: ParsedDates, codes: np.ndarray, index: pd.Index) -> ParsedDa
     )
 
 
-def _parse_dates(raw: pd.Series, order: str) -> ParsedDates:
+def _parse_dates(raw: pd.Series, order: str, shape_filter: bool = False) -> ParsedDates:
     """Parse date strings under the configured order (YMD, DMY or MDY).
 
     ISO 8601 with a 'T' and zone (``2026-10-03T14:05:22Z``) is always accepted and converted to
@@ -127,13 +195,15 @@ def _parse_dates(raw: pd.Series, order: str) -> ParsedDates:
     iso = pd.to_datetime(
         text.where(text.str.contains("T", na=False)), utc=True, errors="coerce", format="ISO8601"
     )
-    values = _parse_with_formats(text, _ORDER_FORMATS[order])
+    values = _parse_with_formats(text, _ORDER_FORMATS[order], shape_filter)
     iso_hit = iso.notna()
     values[iso_hit] = iso[iso_hit].dt.tz_convert(None)
     ambiguous = pd.Series(False, index=text.index)
     other_values = None
     if order in ("DMY", "MDY"):
-        other = _parse_with_formats(text, _ORDER_FORMATS["MDY" if order == "DMY" else "DMY"])
+        other = _parse_with_formats(
+            text, _ORDER_FORMATS["MDY" if order == "DMY" else "DMY"], shape_filter
+        )
         ambiguous = (values.notna() & other.notna() & (values != other)).fillna(False)
         other_values = other.copy()
         other_values[iso_hit] = iso[iso_hit].dt.tz_convert(None)

@@ -38,11 +38,11 @@ from ice_pipeline.ingest.hr_status import (
     place_statuses,
     unplaced_values,
 )
-from ice_pipeline.ingest.privacy import pseudonymize
+from ice_pipeline.ingest.privacy import pseudonymize_per_row
 from ice_pipeline.ingest.table_dates import parse_date_column
 from ice_pipeline.ingest.table_read import (
     choose_format,
-    clean_missing,
+    clean_used_columns,
     mapping_dict,
     mapping_name,
     read_table,
@@ -127,7 +127,7 @@ def read_hr(
         mapping_name(mapping),
         "HR export",
     )
-    frame = clean_missing(frame, raw_mapping)
+    frame = clean_used_columns(frame, raw_mapping, columns.values())
     rows = ExportRows(frame, columns, raw_mapping)
     # In this order on purpose: a cell with several problems joins their reasons in order.
     hire, term, ambiguous = _employment_dates(rows)
@@ -232,7 +232,7 @@ def _attrition(rows: ExportRows) -> pd.Series:
 def _pseudonyms(rows: ExportRows, salt: str) -> pd.Series:
     """Salted pseudonyms of the employee ids; a repeated id is a problem (first row kept)."""
     ids = rows.column("employee_id")
-    pseudonyms = pseudonymize(ids, salt)  # once: 100k keyed hashes cost about half a second
+    pseudonyms = pseudonymize_per_row(ids, salt)  # once per distinct id, in one tight loop
     repeated = ids.notna() & ids.duplicated(keep="first")
     rows.problems.add_mask(
         repeated,

@@ -2,8 +2,11 @@
 
 Belongs here: ``parse_date_column`` (a mapping's ``date_format``, else month names in any
 language, else numeric dates in the configured or evidenced order, quarantining values whose
-order cannot be told) and ``future_reasons``. The order arithmetic on numeric dates
-(``parse_dates``) is common.py's, shared with the survey reader.
+order cannot be told) and ``future_reasons``. A column is classified once per distinct value
+(issue 13) and read with ``parse_dates(..., shape_filter=True)``: formats skip values they
+cannot read and plainly written values are read without pandas' strptime (date_formats.py),
+with the same results. The order arithmetic on numeric dates (``parse_dates``) is dates.py's
+(re-exported by common.py), shared with the survey reader, which does not use the filter.
 """
 
 from datetime import datetime
@@ -49,19 +52,44 @@ def parse_date_column(
     (e.g. a day above 12). Without ``date_order`` (or with
     ``auto``) the order is taken from unambiguous values of the same column; when they give no
     single answer, ambiguous values are quarantined rather than guessed.
+
+    Each distinct value is classified once (issue 13: 100k tickets hold ~40k distinct minutes)
+    and the result spread back to the rows: a value's timestamp and reason depend on the value
+    and on which values the column holds (the order's evidence), never on how often; the
+    ambiguous count is of rows, so it is weighted by each value's row count.
     """
+    codes, distinct = pd.factorize(raw.to_numpy(dtype=object))  # a missing cell -> code -1
+    if len(distinct) == 0:
+        values = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+        return values, pd.Series(None, index=raw.index, dtype=object), 0
+    one = pd.Series(np.asarray(distinct, dtype=object), dtype=object)
+    one_values, one_reasons, one_ambiguous = _classify_distinct(one, raw_mapping, column)
+    values = pd.Series(
+        np.append(one_values.to_numpy(), np.datetime64("NaT", "ns"))[codes],
+        index=raw.index,
+        dtype="datetime64[ns]",
+    )
+    reasons = pd.Series(
+        np.append(one_reasons.to_numpy(dtype=object), None)[codes], index=raw.index, dtype=object
+    )
+    ambiguous_rows = np.append(one_ambiguous.to_numpy(dtype=bool), False)[codes]
+    return values, reasons, int(ambiguous_rows.sum())
+
+
+def _classify_distinct(
+    raw: pd.Series, raw_mapping: dict[str, Any], column: str
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """``parse_date_column`` on distinct values: (timestamps, reasons, which count as ambiguous)."""
     values = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
     reasons = pd.Series(None, index=raw.index, dtype=object)
-    present = raw.notna()
-    if not present.any():
-        return values, reasons, 0
+    ambiguous = pd.Series(False, index=raw.index, dtype=bool)
     formats = raw_mapping.get("date_format")
     if formats:
-        _by_date_format(raw, present, formats, column, values, reasons)
-        return values, reasons, 0
+        _by_date_format(raw, raw.notna(), formats, column, values, reasons)
+        return values, reasons, ambiguous
     # Month names are unambiguous whatever the order (Jira writes 03/Mar/26 10:15 AM).
-    remaining = present.copy()
-    named = raw[present]
+    remaining = raw.notna()
+    named = raw[remaining]
     named = named[named.str.contains(r"[^\W\d_]{3}", regex=True, na=False)]
     _parse_named_months(named, remaining, values)
     left = named[remaining.reindex(named.index)]
@@ -72,8 +100,11 @@ def parse_date_column(
     order = str(raw_mapping.get("date_order") or "auto").upper()
     rest = raw[remaining]
     if order in ("YMD", "DMY", "MDY"):
-        return values, reasons, _by_configured_order(rest, order, column, values, reasons)
-    return values, reasons, _by_evidence(rest, column, values, reasons)
+        found = _by_configured_order(rest, order, column, values, reasons)
+    else:
+        found = _by_evidence(rest, column, values, reasons)
+    ambiguous.loc[found.index] = found.to_numpy(dtype=bool)
+    return values, reasons, ambiguous
 
 
 def _by_date_format(
@@ -98,29 +129,31 @@ def _by_date_format(
 
 def _by_configured_order(
     rest: pd.Series, order: str, column: str, values: pd.Series, reasons: pd.Series
-) -> int:
-    """Read numeric dates in the mapping's ``date_order``; returns the ambiguous count."""
-    parsed = parse_dates(rest, order)
+) -> pd.Series:
+    """Read numeric dates in the mapping's ``date_order``; returns which count as ambiguous."""
+    parsed = parse_dates(rest, order, shape_filter=True)
     values.loc[rest.index] = parsed.values
     bad = parsed.invalid
     reasons.loc[bad[bad].index] = [
         f"{column} '{v}' is not a date in {order} order" for v in rest[bad]
     ]
+    none = pd.Series(False, index=rest.index, dtype=bool)
     if order == "YMD":
-        return 0
+        return none
     # A value readable only under the configured order (31-01-2016) confirms it for the
     # column; without any such value the ambiguous ones are reported (still read as
     # configured).
     other = parsed.other_order_values  # the other order's reading, parsed already
     confirmed = (parsed.values.notna() & other.isna()).any()
-    return 0 if confirmed else int(parsed.ambiguous.sum())
+    return none if confirmed else parsed.ambiguous.reindex(rest.index).astype(bool)
 
 
-def _by_evidence(rest: pd.Series, column: str, values: pd.Series, reasons: pd.Series) -> int:
-    """Read numeric dates in the order the column's unambiguous values show; returns ambiguous."""
-    ambiguous_count = 0
-    ymd = parse_dates(rest, "YMD")
-    dmy = parse_dates(rest, "DMY")
+def _by_evidence(rest: pd.Series, column: str, values: pd.Series, reasons: pd.Series) -> pd.Series:
+    """Read numeric dates in the order the column's unambiguous values show; returns which are
+    ambiguous (those that read differently day-first and month-first).
+    """
+    ymd = parse_dates(rest, "YMD", shape_filter=True)
+    dmy = parse_dates(rest, "DMY", shape_filter=True)
     mdy_values = dmy.other_order_values  # the month-first reading, parsed already
     chosen = ymd.values.copy()
     need = chosen.isna()
@@ -141,7 +174,6 @@ def _by_evidence(rest: pd.Series, column: str, values: pd.Series, reasons: pd.Se
     if evidence is not None:
         source_values = dmy.values if evidence == "DMY" else mdy_values
         chosen[both_differ] = source_values[both_differ]
-        ambiguous_count = int(both_differ.sum())
     elif both_differ.any():
         mixed = (
             " (the column mixes day-first and month-first dates)"
@@ -156,11 +188,10 @@ def _by_evidence(rest: pd.Series, column: str, values: pd.Series, reasons: pd.Se
                 rest[both_differ], dmy.values[both_differ], mdy_values[both_differ], strict=True
             )
         ]
-        ambiguous_count = int(both_differ.sum())
     values.loc[rest.index] = chosen
     bad = chosen.isna() & ~both_differ
     reasons.loc[bad[bad].index] = [f"{column} '{v}' is not a date" for v in rest[bad]]
-    return ambiguous_count
+    return both_differ.astype(bool)
 
 
 def future_reasons(values: pd.Series, now: datetime, column: str) -> pd.Series:

@@ -218,23 +218,48 @@ def clean_missing(
     frame: pd.DataFrame, raw_mapping: dict[str, Any], extra: Iterable[str] = ()
 ) -> pd.DataFrame:
     """Strip cells; missing-value codes (mapping ``missing_values`` plus defaults) become None."""
-    codes = (
+    codes = _missing_codes(raw_mapping, extra)
+    cleaned = {column: _cleaned(frame[column], codes) for column in frame.columns}
+    return pd.DataFrame(cleaned, index=frame.index, columns=frame.columns, dtype=object)
+
+
+def clean_used_columns(
+    frame: pd.DataFrame, raw_mapping: dict[str, Any], used: Iterable[str]
+) -> pd.DataFrame:
+    """``clean_missing`` on the columns a reader uses; the others stay as read.
+
+    The readers reach cells only through their resolved roles, and the unused columns are only
+    named (``unmapped_columns``): cleaning them was a third of the cleaning on a ServiceNow list
+    export (free-text descriptions, one distinct value per row).
+    """
+    codes = _missing_codes(raw_mapping, ())
+    wanted = set(used)
+    columns = {
+        column: _cleaned(frame[column], codes) if column in wanted else frame[column].to_numpy()
+        for column in frame.columns
+    }
+    return pd.DataFrame(columns, index=frame.index, columns=frame.columns, dtype=object)
+
+
+def _missing_codes(raw_mapping: dict[str, Any], extra: Iterable[str]) -> set[str]:
+    return (
         {str(v).strip() for v in raw_mapping.get("missing_values", [])}
         | set(DEFAULT_MISSING)
         | set(extra)
     )
-    cleaned = {}
-    for column in frame.columns:
-        # Per distinct value: exports repeat a few states, groups and priorities 100k times.
-        values = frame[column].to_numpy(dtype=object)
-        value_codes, distinct = pd.factorize(values)
-        text = pd.Series(np.asarray(distinct, dtype=object)).str.strip()
-        text = text.where(~text.isin(codes), None).to_numpy(dtype=object)
-        out = text[value_codes] if len(text) else np.empty(len(values), dtype=object)
-        missing = value_codes == -1  # None/NaN cells stay as they were
-        out[missing] = values[missing]
-        cleaned[column] = out
-    return pd.DataFrame(cleaned, index=frame.index, columns=frame.columns, dtype=object)
+
+
+def _cleaned(column: pd.Series, codes: set[str]) -> np.ndarray:
+    """One column's cells stripped, missing-value codes -> None, per distinct value."""
+    # Per distinct value: exports repeat a few states, groups and priorities 100k times.
+    values = column.to_numpy(dtype=object)
+    value_codes, distinct = pd.factorize(values)
+    text = pd.Series(np.asarray(distinct, dtype=object)).str.strip()
+    text = text.where(~text.isin(codes), None).to_numpy(dtype=object)
+    out = text[value_codes] if len(text) else np.empty(len(values), dtype=object)
+    missing = value_codes == -1  # None/NaN cells stay as they were
+    out[missing] = values[missing]
+    return out
 
 
 # Ticket and HR exports name people in these columns (privacy.is_personal_column covers the rest).

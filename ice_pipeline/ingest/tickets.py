@@ -47,6 +47,7 @@ from ice_pipeline.ingest.table_read import (
     PERSON_COLUMNS,
     choose_format,
     clean_missing,
+    clean_used_columns,
     mapping_dict,
     mapping_name,
     read_table,
@@ -160,7 +161,7 @@ def read_tickets(
         mapping_name(mapping),
         "ticket export",
     )
-    frame = clean_missing(frame, raw_mapping)
+    frame = clean_used_columns(frame, raw_mapping, columns.values())
     rows_read = len(frame) + blank_lines
     excluded: dict[str, int] = {"blank line": blank_lines} if blank_lines else {}
 
