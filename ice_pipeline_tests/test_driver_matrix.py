@@ -100,7 +100,9 @@ def test_the_matrix_from_sql_equals_a_pandas_pivot_of_the_answers(
         assert matrix.dimensions == [*sorted(DIMENSIONS + ["overall"])]
         names = expected.index.get_level_values("respondent_id")
         assert (matrix.respondents == pd.factorize(names)[0]).all()
-        assert list(matrix.providers) == list(expected.index.get_level_values(1))
+        assert matrix.provider_names == sorted(PROVIDERS)
+        named = [matrix.provider_names[code] for code in matrix.providers]
+        assert named == list(expected.index.get_level_values("provider_department"))
         np.testing.assert_array_equal(matrix.scores, expected.to_numpy())  # NaN where N/A
     assert np.isnan(expected.to_numpy()).any()
     assert len(driver_matrix(engine, "1999-01")) == 0

@@ -158,17 +158,18 @@ def relative_importance(
 
 def _respondent_means(matrix: DriverMatrix, columns: list[int]) -> np.ndarray:
     """Company-wide rows: each respondent's mean score per dimension over the providers rated."""
-    scores = matrix.scores[:, columns]
-    answered = ~np.isnan(scores)
-    respondents = int(matrix.respondents.max()) + 1 if len(matrix) else 0
-    sums = np.zeros((respondents, scores.shape[1]))
-    counts = np.zeros_like(sums)
-    # Added in row order (a respondent's providers in sorted order): the means do not depend on
-    # the engine that built the matrix.
-    np.add.at(sums, matrix.respondents, np.where(answered, scores, 0.0))
-    np.add.at(counts, matrix.respondents, answered.astype(float))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return sums / counts
+    respondents = int(matrix.respondents.max()) + 1
+    means = np.empty((respondents, len(columns)))
+    for out, column in enumerate(columns):
+        scores = matrix.scores[:, column]
+        answered = ~np.isnan(scores)
+        # bincount adds in row order (a respondent's providers in sorted order), as np.add.at
+        # did: the same sums to the last bit, whichever engine built the matrix.
+        sums = np.bincount(matrix.respondents, np.where(answered, scores, 0.0), respondents)
+        counts = np.bincount(matrix.respondents, answered.astype(float), respondents)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means[:, out] = sums / counts
+    return means
 
 
 def _groups(matrix: DriverMatrix, columns: list[int]) -> list[tuple[str, np.ndarray]]:
@@ -176,9 +177,11 @@ def _groups(matrix: DriverMatrix, columns: list[int]) -> list[tuple[str, np.ndar
     in sorted order; a group's rows stay in respondent order (the bootstrap draws by position).
     """
     groups = [(COMPANY, _respondent_means(matrix, columns))]
-    providers, codes = np.unique(matrix.providers, return_inverse=True)
-    for code, provider in enumerate(providers):
-        groups.append((str(provider), matrix.scores[np.flatnonzero(codes == code)][:, columns]))
+    order = np.argsort(matrix.providers, kind="stable")  # stable: respondent order kept
+    bounds = np.searchsorted(matrix.providers[order], np.arange(len(matrix.provider_names) + 1))
+    scores = matrix.scores[:, columns]
+    for code, provider in enumerate(matrix.provider_names):
+        groups.append((provider, scores[order[bounds[code] : bounds[code + 1]]]))
     return groups
 
 
