@@ -52,17 +52,19 @@ def empty_matrix(dimensions: Sequence[str] = ()) -> DriverMatrix:
 
 _NAMES_SQL = "SELECT DISTINCT provider_department, dimension FROM {table} WHERE period = :period"
 # One row per (respondent, provider): a pivot by CASE (plain SQL both engines run), one column per
-# dimension, bound as parameters (the names are input). Respondents and providers are numbered
-# by windows over the grouped rows (numbers, not 64-character hashes, cross into Python), in
-# code-point order: the providers' numbers are their places in sorted(names). avg(): one rating
-# per respondent, provider and dimension (survey_ratings' key), so it is that rating exactly.
+# dimension, bound as parameters (the names are input). Numbers, not 64-character hashes, cross
+# into Python: respondents numbered by a window in code-point order, providers by their place in
+# sorted(names). One sort: the final order continues the window's (PostgreSQL: incremental sort;
+# numbering providers by a second window cost two more sorts of the grouped rows, ~5 of 19 s).
+# avg(): one rating per respondent, provider and dimension (survey_ratings' key), so that rating.
 _MATRIX_SQL = """
 SELECT dense_rank() OVER (ORDER BY respondent_id COLLATE "C") - 1 AS respondent,
-       dense_rank() OVER (ORDER BY provider_department COLLATE "C") - 1 AS provider{columns}
+       CASE provider_department{providers} END AS provider{columns}
 FROM {table} WHERE period = :period
 GROUP BY respondent_id, provider_department
-ORDER BY respondent, provider
+ORDER BY respondent_id COLLATE "C", provider
 """
+_PROVIDER_SQL = " WHEN :provider_{j} THEN {j}"
 _COLUMN_SQL = ",\n       avg(CASE WHEN dimension = :dimension_{j} THEN score END) AS score_{j}"
 
 
@@ -83,8 +85,10 @@ def _numbers(connection: sqlalchemy.Connection, sql: str, params: dict[str, str]
         result = raw.execute(re.sub(r":(\w+)", r"$\1", sql), params).fetch_arrow_table()
         columns = [column.to_numpy().astype(float) for column in result.columns]
         return np.column_stack(columns) if columns else np.zeros((0, 0))
-    rows = connection.execute(sqlalchemy.text(sql), params).fetchall()
-    return np.array(rows, dtype=float)  # None becomes NaN
+    rows = connection.execute(sqlalchemy.text(sql), params).tuples().fetchall()
+    # Plain tuples: numpy probes a SQLAlchemy Row for array attributes by name, which raises
+    # and catches an error per value (40 s for 500k rows). None becomes NaN.
+    return np.array([tuple(row) for row in rows], dtype=float)
 
 
 def driver_matrix(
@@ -106,16 +110,24 @@ def driver_matrix(
         dimensions = sorted({str(row[1]) for row in found})
         if connection.dialect.name == "postgresql":  # the grouping of a period's answers
             connection.execute(sqlalchemy.text(f"SET LOCAL work_mem = '{POSTGRES_WORK_MEM}'"))
-        columns = "".join(_COLUMN_SQL.format(j=j) for j in range(len(dimensions)))
-        params = {f"dimension_{j}": name for j, name in enumerate(dimensions)}
-        sql = _MATRIX_SQL.format(table=table, columns=columns)
-        values = _numbers(connection, sql, {"period": period, **params})
-    codes = values[:, 1].astype(np.int64)
-    if len(values) and codes.max() + 1 != len(providers):  # the engine's order is not sorted()'s
-        raise RuntimeError(f"{len(providers)} providers listed, {codes.max() + 1} numbered")
+        sql = _MATRIX_SQL.format(
+            table=table,
+            providers="".join(_PROVIDER_SQL.format(j=j) for j in range(len(providers))),
+            columns="".join(_COLUMN_SQL.format(j=j) for j in range(len(dimensions))),
+        )
+        params = {
+            "period": period,
+            **{f"provider_{j}": name for j, name in enumerate(providers)},
+            **{f"dimension_{j}": name for j, name in enumerate(dimensions)},
+        }
+        values = _numbers(connection, sql, params)
+    if len(values) == 0:  # deleted since the first query
+        return empty_matrix(dimensions)
+    if np.isnan(values[:, 1]).any():  # a provider the first query did not list
+        raise RuntimeError(f"survey_ratings of {period} changed while its drivers were read")
     return DriverMatrix(
         respondents=values[:, 0].astype(np.int64),
-        providers=codes,
+        providers=values[:, 1].astype(np.int64),
         provider_names=providers,
         dimensions=dimensions,
         scores=values[:, 2:],
