@@ -41,6 +41,7 @@ class DriverMatrix:
 
 
 def empty_matrix(dimensions: Sequence[str] = ()) -> DriverMatrix:
+    """A matrix without rows (a period without ratings)."""
     return DriverMatrix(
         respondents=np.zeros(0, dtype=np.int64),
         providers=np.zeros(0, dtype=np.int64),
