@@ -16,11 +16,10 @@ import json
 import time
 from pathlib import Path
 
-from benchmarks.index_moments import PERIOD, synthetic_period
+from benchmarks.index_moments import CATEGORICAL_TEXT, PERIOD, synthetic_period
 
 
 def measure(url: str, respondents: int) -> dict[str, object]:
-    from ice_pipeline.defs.support import SHARED_READ_CATEGORICAL
     from ice_pipeline.warehouse import schema
     from ice_pipeline.warehouse.engine import connect_warehouse
     from ice_pipeline.warehouse.migrate import upgrade
@@ -40,7 +39,7 @@ def measure(url: str, respondents: int) -> dict[str, object]:
             engine,
             schema.survey_ratings,
             where={"period": PERIOD},
-            categorical=SHARED_READ_CATEGORICAL,
+            categorical=CATEGORICAL_TEXT,
         )
         seconds["read"] = round(time.perf_counter() - start, 2)
     finally:

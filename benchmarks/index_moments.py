@@ -22,6 +22,18 @@ if TYPE_CHECKING:
     import pandas as pd
 
 PERIOD, PREVIOUS = "2026-03", "2026-02"
+# The text columns of survey_ratings that the pipeline's former per-run shared read
+# (defs.support.shared_read, removed) read as categoricals: how the "before" of these
+# benchmarks read a period.
+CATEGORICAL_TEXT = (
+    "period",
+    "respondent_id",
+    "provider_department",
+    "dimension",
+    "consumer_department",
+    "source_file",
+    "source_sha256",
+)
 
 SYNTHETIC_SQL = """
 SELECT '{period}' AS period, 'R' || r AS respondent_id,
@@ -102,7 +114,6 @@ def measure(path: str, url: str) -> dict[str, object]:
 
         tables = period_tables(engine, PERIOD, PREVIOUS, None, config)
     else:
-        from ice_pipeline.defs.support import SHARED_READ_CATEGORICAL
         from ice_pipeline.index.scoring import add_trend, compute_period_scores
         from ice_pipeline.warehouse import schema
         from ice_pipeline.warehouse.writes import read_frame
@@ -112,7 +123,7 @@ def measure(path: str, url: str) -> dict[str, object]:
                 engine,
                 schema.survey_ratings,
                 where={"period": period},
-                categorical=SHARED_READ_CATEGORICAL,
+                categorical=CATEGORICAL_TEXT,
             )
 
         ratings, previous_ratings = read(PERIOD), read(PREVIOUS)

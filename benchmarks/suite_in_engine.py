@@ -6,8 +6,9 @@ Issue 13 item 3, run by hand (not part of the test suite):
 Builds two periods of a synthetic survey_ratings in a migrated warehouse (a DuckDB file, or the
 PostgreSQL database given), then times, with GX already imported and a GX project on disk as
 the nightly run has:
-- before: the period and the previous one read back into pandas (categoricals, as
-  ``defs.support.shared_read``), the roster's departments read as a frame, and ``run_suite``;
+- before: the period and the previous one read back into pandas (text as categoricals, as the
+  pipeline's former per-run shared read did), the roster's departments read as a frame, and
+  ``run_suite``;
 - after: ``run_suite_in_warehouse`` (GX's SQL data source plus SQL aggregates).
 Each is run twice; the second figure is the steady state. The outcomes must agree.
 """
@@ -59,15 +60,26 @@ def _build(url: str, rows: int) -> None:
     engine.dispose()
 
 
+# The text the former shared read (defs.support.shared_read) asked for as categoricals.
+_CATEGORICAL_TEXT = (
+    "period",
+    "respondent_id",
+    "provider_department",
+    "dimension",
+    "consumer_department",
+    "source_file",
+    "source_sha256",
+)
+
+
 def _before(engine: object, gx_dir: Path) -> list:
-    from ice_pipeline.defs.support import SHARED_READ_CATEGORICAL
     from ice_pipeline.ingest.expectations import run_suite
     from ice_pipeline.warehouse import schema
     from ice_pipeline.warehouse.writes import read_frame
 
     def read(period: str) -> object:
         return read_frame(
-            engine, schema.survey_ratings, {"period": period}, categorical=SHARED_READ_CATEGORICAL
+            engine, schema.survey_ratings, {"period": period}, categorical=_CATEGORICAL_TEXT
         )
 
     roster = read_frame(engine, schema.employees)

@@ -161,7 +161,7 @@ def test_writing_the_same_rows_again_keeps_the_keys(duckdb_url: str) -> None:
 
 
 def test_categorical_frames_and_reads_round_trip(warehouse_url: str) -> None:
-    """The ingest hands over categoricals for big frames; the shared read asks for them back."""
+    """The ingest hands over categoricals for big frames; read_frame can ask for them back."""
     upgrade(warehouse_url)
     engine = connect_warehouse(warehouse_url)
     try:

@@ -1,8 +1,10 @@
 """The key-driver asset: each dimension's share of overall satisfaction, per period.
 
-Belongs here: the Dagster shell around :func:`ice_pipeline.index.drivers.key_drivers`: reading
-the period's ``survey_ratings`` and replacing the period's rows of ``key_drivers``. The
-method (Shapley R-squared, bootstrap, minimum respondents) lives in ``index/drivers.py``.
+Belongs here: the Dagster shell around :func:`ice_pipeline.index.drivers.key_drivers_from_matrix`:
+asking the warehouse for the period's per-respondent matrix (``index/driver_matrix.py``: one SQL
+query, one row per respondent and provider, never the answers themselves) and replacing the
+period's rows of ``key_drivers``. The method (Shapley R-squared, bootstrap, minimum respondents)
+lives in ``index/drivers.py``.
 """
 
 import dagster as dg
@@ -14,7 +16,6 @@ from ice_pipeline.defs.run_log import partition_log
 from ice_pipeline.defs.support import (
     GROUP_INDEX,
     exclusive_write,
-    shared_read,
     table_preview,
     user_errors,
 )
@@ -36,19 +37,19 @@ def key_drivers(
     warehouse: WarehouseResource,
     pipeline: PipelineSettingsResource,
 ) -> dg.MaterializeResult:
-    from ice_pipeline.index.drivers import DriverSettings
-    from ice_pipeline.index.drivers import key_drivers as compute_key_drivers
+    from ice_pipeline.index.driver_matrix import driver_matrix
+    from ice_pipeline.index.drivers import DriverSettings, key_drivers_from_matrix
     from ice_pipeline.warehouse.writes import replace_partition
 
     period = context.partition_key
     with user_errors():
         config = pipeline.index_config()
-        ratings = shared_read(context.run_id, warehouse.engine(), schema.survey_ratings, period)
+        engine = warehouse.engine()
+        matrix = driver_matrix(engine, period)
         settings = DriverSettings(
             outcome=config.key_driver_outcome, min_respondents=config.key_driver_min_respondents
         )
-        rows = compute_key_drivers(ratings, period, config.k_min_respondents, settings)
-        engine = warehouse.engine()
+        rows = key_drivers_from_matrix(matrix, period, config.k_min_respondents, settings)
         with exclusive_write(engine, "key_drivers", period):
             written = replace_partition(
                 engine,

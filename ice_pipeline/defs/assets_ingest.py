@@ -29,7 +29,6 @@ from ice_pipeline.defs.support import (
     Timer,
     counts_by,
     exclusive_write,
-    forget_shared_reads,
     table_preview,
     user_errors,
 )
@@ -246,7 +245,6 @@ def _write_period(
     from ice_pipeline.warehouse.writes import replace_partition
 
     engine = warehouse.engine()
-    forget_shared_reads(table, period)
     with exclusive_write(engine, table, period):
         return replace_partition(
             engine,

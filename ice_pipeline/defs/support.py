@@ -6,7 +6,6 @@ metadata. Nothing here knows about a particular table.
 """
 
 import hashlib
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -141,59 +140,3 @@ def exclusive_write(engine: sqlalchemy.Engine, *names: str) -> Iterator[None]:
         finally:
             connection.exec_driver_sql("SELECT pg_advisory_unlock(%(key)s)", {"key": key})
             connection.commit()
-
-
-# The same period of a big table is read by several steps of one run (survey_ratings: its
-# expectation suite, ice_tables, and report delivery's checks); reading 2.5M ratings back from
-# the warehouse costs seconds each time. Reads are shared within one run only, never across runs.
-SHARED_READ_TABLES = ("survey_ratings",)
-# Their repeated text columns are read as categoricals (sorted categories): building 2.5M Python
-# strings per column and hashing them again in every groupby cost seconds per read.
-SHARED_READ_CATEGORICAL = (
-    "period",
-    "respondent_id",
-    "provider_department",
-    "dimension",
-    "consumer_department",
-    "source_file",
-    "source_sha256",
-)
-_SHARED: "dict[tuple[str, str, str, str], pd.DataFrame]" = {}
-_SHARED_LOCK = threading.Lock()
-
-
-def shared_read(run_id: str, engine: sqlalchemy.Engine, table: Any, period: str) -> "pd.DataFrame":
-    """``read_frame(engine, table, where={"period": period})``, read once per run (text of
-    ``SHARED_READ_TABLES`` as categoricals, see ``SHARED_READ_CATEGORICAL``).
-
-    Each caller gets its own copy. Only the tables of ``SHARED_READ_TABLES`` are kept (their
-    partitions are written by one step that runs before every reader in the run); anything else
-    is read as usual.
-    """
-    from ice_pipeline.warehouse.writes import read_frame
-
-    if table.name not in SHARED_READ_TABLES:
-        return read_frame(engine, table, where={"period": period})
-    key = (run_id, str(engine.url), table.name, period)
-    with _SHARED_LOCK:
-        frame = _SHARED.get(key)
-    if frame is None:
-        frame = read_frame(
-            engine, table, where={"period": period}, categorical=SHARED_READ_CATEGORICAL
-        )
-        with _SHARED_LOCK:
-            for stale in [k for k in _SHARED if k[0] != run_id]:  # memory: this run's reads only
-                del _SHARED[stale]
-            _SHARED[key] = frame
-    return frame.copy(deep=True)
-
-
-def forget_shared_reads(table_name: str | None = None, period: str | None = None) -> None:
-    """Drop shared reads (of one table partition, or all): called after writing a partition."""
-    with _SHARED_LOCK:
-        for key in [
-            k
-            for k in _SHARED
-            if (table_name is None or k[2] == table_name) and (period is None or k[3] == period)
-        ]:
-            del _SHARED[key]

@@ -3,7 +3,8 @@
 Belongs here: the relative importance of the survey dimensions for an outcome (Shapley
 decomposition of R-squared, also called dominance analysis's "general dominance"), its bootstrap
 interval, per provider department and company-wide, and the rule for when it may be published.
-Reading the warehouse and drawing the importance-vs-performance quadrant do not belong here.
+Building the per-respondent matrix (from the warehouse, in SQL) is :mod:`.driver_matrix`'s;
+reading the warehouse and drawing the importance-vs-performance quadrant do not belong here.
 
 The method. For a linear regression of the outcome on p dimensions, the Shapley share of
 dimension j is the average, over every order in which the dimensions could be added, of the
@@ -46,7 +47,22 @@ from math import factorial
 import numpy as np
 import pandas as pd
 
+from ice_pipeline.index.driver_matrix import DriverMatrix, matrix_from_ratings
+
 COMPANY = "(company)"  # provider_department of the company-wide rows
+KEY_DRIVER_COLUMNS = [
+    "period",
+    "provider_department",
+    "dimension",
+    "outcome",
+    "outcome_source",
+    "n_respondents",
+    "r_squared",
+    "importance_pct",
+    "importance_pct_ci_low",
+    "importance_pct_ci_high",
+    "suppressed",
+]
 
 
 @dataclass(frozen=True)
@@ -140,100 +156,71 @@ def relative_importance(
     }
 
 
-def _sorted_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of ``column``'s values as text, numbered in sorted order, and those values."""
-    if not isinstance(column.dtype, pd.CategoricalDtype):
-        column = column.astype("category")
-    # Factorising a categorical works on its codes: ~50x cheaper than turning 2.4M cells to text.
-    categories = np.asarray(column.cat.categories.astype(str), dtype=object)
-    order = np.argsort(categories, kind="stable")
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    codes = column.cat.codes.to_numpy()
-    return np.where(codes >= 0, rank[codes], -1), categories[order]
-
-
-def _wide(ratings: pd.DataFrame, dimensions: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
-    """(respondent, provider) pairs and their (pairs, dimensions) score matrix, NaN = unanswered."""
-    # Sorted, so that the bootstrap (which draws rows by position) does not depend on the order
-    # in which the warehouse returned the ratings: DuckDB and PostgreSQL return different orders.
-    respondent_codes, respondents = _sorted_codes(ratings["respondent_id"])
-    provider_codes, providers = _sorted_codes(ratings["provider_department"])
-    # One integer per pair, ordered as (respondent, provider) sorts: the same order as sorting
-    # the pairs of text.
-    pair_values = respondent_codes * len(providers) + provider_codes
-    pairs, pair_codes = np.unique(pair_values, return_inverse=True)
-    codes, values = _sorted_codes(ratings["dimension"])
-    position = {name: i for i, name in enumerate(dimensions)}
-    lookup = np.array([position.get(str(value), -1) for value in values] + [-1], dtype=np.int64)
-    dimension_codes = lookup[codes]  # a NULL's code -1 picks the trailing -1
-    scores = np.full((len(pairs), len(dimensions)), np.nan)
-    known = dimension_codes >= 0
-    scores[pair_codes[known], dimension_codes[known]] = ratings["score"].to_numpy(float)[known]
-    frame = pd.DataFrame(
-        {
-            "respondent_id": respondents[pairs // len(providers)],
-            "provider_department": providers[pairs % len(providers)],
-        }
-    )
-    return frame, scores
-
-
-def _respondent_means(pairs: pd.DataFrame, scores: np.ndarray) -> np.ndarray:
+def _respondent_means(matrix: DriverMatrix, columns: list[int]) -> np.ndarray:
     """Company-wide rows: each respondent's mean score per dimension over the providers rated."""
-    codes, respondents = pd.factorize(pairs["respondent_id"])
-    answered = ~np.isnan(scores)
-    sums = np.zeros((len(respondents), scores.shape[1]))
-    counts = np.zeros_like(sums)
-    np.add.at(sums, codes, np.where(answered, scores, 0.0))
-    np.add.at(counts, codes, answered.astype(float))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return sums / counts
+    respondents = int(matrix.respondents.max()) + 1
+    means = np.empty((respondents, len(columns)))
+    for out, column in enumerate(columns):
+        scores = matrix.scores[:, column]
+        answered = ~np.isnan(scores)
+        # bincount adds in row order (a respondent's providers in sorted order), as np.add.at
+        # did: the same sums to the last bit, whichever engine built the matrix.
+        sums = np.bincount(matrix.respondents, np.where(answered, scores, 0.0), respondents)
+        counts = np.bincount(matrix.respondents, answered.astype(float), respondents)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means[:, out] = sums / counts
+    return means
+
+
+def _groups(matrix: DriverMatrix, columns: list[int]) -> list[tuple[str, np.ndarray]]:
+    """(provider_department, score rows) of the company (respondent means), then each provider
+    in sorted order; a group's rows stay in respondent order (the bootstrap draws by position).
+    """
+    groups = [(COMPANY, _respondent_means(matrix, columns))]
+    order = np.argsort(matrix.providers, kind="stable")  # stable: respondent order kept
+    bounds = np.searchsorted(matrix.providers[order], np.arange(len(matrix.provider_names) + 1))
+    scores = matrix.scores[:, columns]
+    for code, provider in enumerate(matrix.provider_names):
+        groups.append((provider, scores[order[bounds[code] : bounds[code + 1]]]))
+    return groups
 
 
 def key_drivers(
     ratings: pd.DataFrame, period: str, k: int, settings: DriverSettings | None = None
 ) -> pd.DataFrame:
+    """:func:`key_drivers_from_matrix` of a frame of ``survey_ratings`` rows of ``period``
+    (respondent_id, provider_department, dimension, score), for callers that hold the rows.
+
+    The nightly asset does not: it asks the warehouse for the matrix (:func:`.driver_matrix`).
+    """
+    return key_drivers_from_matrix(matrix_from_ratings(ratings), period, k, settings)
+
+
+def key_drivers_from_matrix(
+    matrix: DriverMatrix, period: str, k: int, settings: DriverSettings | None = None
+) -> pd.DataFrame:
     """The key-driver table of one period: company-wide, then per provider, one row per driver.
 
-    ``ratings`` holds ``survey_ratings`` rows of ``period`` (respondent_id, provider_department,
-    dimension, score). Columns: period, provider_department (:data:`COMPANY` for the
-    company-wide rows), dimension, outcome, outcome_source, n_respondents, r_squared,
-    importance_pct, importance_pct_ci_low, importance_pct_ci_high, suppressed.
+    Columns: period, provider_department (:data:`COMPANY` for the company-wide rows),
+    dimension, outcome, outcome_source, n_respondents, r_squared, importance_pct,
+    importance_pct_ci_low, importance_pct_ci_high, suppressed.
     """
     settings = settings or DriverSettings()
-    columns = [
-        "period",
-        "provider_department",
-        "dimension",
-        "outcome",
-        "outcome_source",
-        "n_respondents",
-        "r_squared",
-        "importance_pct",
-        "importance_pct_ci_low",
-        "importance_pct_ci_high",
-        "suppressed",
-    ]
-    if ratings.empty:
-        return pd.DataFrame(columns=columns)
-    codes, values = _sorted_codes(ratings["dimension"])
-    dimensions = [str(v) for v in values[np.unique(codes[codes >= 0])]]
+    if len(matrix) == 0:
+        return pd.DataFrame(columns=KEY_DRIVER_COLUMNS)
+    dimensions = matrix.dimensions
     has_item = settings.outcome in dimensions
     drivers = [d for d in dimensions if d != settings.outcome] if has_item else dimensions
     if len(drivers) < 2:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=KEY_DRIVER_COLUMNS)
     order = drivers + ([settings.outcome] if has_item else [])
-    pairs, scores = _wide(ratings, order)
+    columns = [dimensions.index(name) for name in order]
     outcome_name = settings.outcome if has_item else "mean of dimensions"
     source = "item" if has_item else "mean of dimensions"
-    groups = [(COMPANY, _respondent_means(pairs, scores))]
-    for provider, index in pairs.groupby("provider_department").indices.items():
-        groups.append((str(provider), scores[index]))
     minimum = max(settings.min_respondents, k, len(drivers) + 2)
     rows = []
-    for provider, matrix in groups:
-        complete = matrix[~np.isnan(matrix).any(axis=1)]
+    for provider, group in _groups(matrix, columns):
+        complete = group[~np.isnan(group).any(axis=1)]
         predictors = complete[:, : len(drivers)]
         outcome = complete[:, -1] if has_item else predictors.mean(axis=1)
         publish = len(complete) >= minimum and np.ptp(outcome) > 0
@@ -255,4 +242,4 @@ def key_drivers(
                     "suppressed": result is None,
                 }
             )
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=KEY_DRIVER_COLUMNS)
