@@ -152,9 +152,11 @@ def test_the_asset_reads_one_row_per_respondent_and_provider_not_the_answers(
     for module, name in ((writes, "read_frame"), (pd, "read_sql"), (pd, "read_sql_query")):
         monkeypatch.setattr(module, name, refusing(getattr(module, name)))
     matrices = []
+    dialects = []
     real_driver_matrix = matrix_module.driver_matrix
 
-    def spy(conn_or_engine: object, period: str) -> object:
+    def spy(conn_or_engine: sqlalchemy.Engine, period: str) -> object:
+        dialects.append(conn_or_engine.dialect.name)
         matrices.append(real_driver_matrix(conn_or_engine, period))
         return matrices[-1]
 
@@ -174,6 +176,8 @@ def test_the_asset_reads_one_row_per_respondent_and_provider_not_the_answers(
     assert result.success
     pairs = ratings[["respondent_id", "provider_department"]].drop_duplicates()
     assert [len(m) for m in matrices] == [len(pairs)]
+    # PostgreSQL too: the matrix is computed in the period's local DuckDB copy (issue 13 item 5).
+    assert dialects == ["duckdb"]
     with engine.connect() as connection:
         written = connection.execute(
             sqlalchemy.text("SELECT count(*) FROM ice.key_drivers WHERE period = :period"),

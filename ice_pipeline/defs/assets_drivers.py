@@ -39,13 +39,17 @@ def key_drivers(
 ) -> dg.MaterializeResult:
     from ice_pipeline.index.driver_matrix import driver_matrix
     from ice_pipeline.index.drivers import DriverSettings, key_drivers_from_matrix
+    from ice_pipeline.warehouse.compute import period_compute
     from ice_pipeline.warehouse.writes import replace_partition
 
     period = context.partition_key
     with user_errors():
         config = pipeline.index_config()
         engine = warehouse.engine()
-        matrix = driver_matrix(engine, period)
+        # On PostgreSQL the matrix is computed in the period's local DuckDB copy (issue 13
+        # item 5); on DuckDB the warehouse is its own compute engine.
+        with period_compute(engine, period) as compute:
+            matrix = driver_matrix(compute, period)
         settings = DriverSettings(
             outcome=config.key_driver_outcome, min_respondents=config.key_driver_min_respondents
         )
