@@ -198,10 +198,14 @@ def build_ratings(decoded: DecodedFile, staged: StagedSurvey, items: int) -> Non
         "CREATE TABLE source AS SELECT ? AS source_file, ? AS source_sha256",
         [str(decoded.path), decoded.sha256],
     )
+    # Narrow integer types and a computed _ord: ~10 bytes a kept answer (20M at 200 MB).
     con.execute(
-        f"CREATE TABLE kept AS SELECT c.rec, c.item, c.code, c.rec * {max(items, 1)} + c.item "
-        f"AS _ord FROM classified c JOIN recs r USING (rec) WHERE r.good AND c.state = {VALID} "
-        "ORDER BY _ord"
+        "CREATE TABLE kept (rec INTEGER, item SMALLINT, code INTEGER, "
+        f"_ord BIGINT AS (CAST(rec AS BIGINT) * {max(items, 1)} + item))"
+    )
+    con.execute(
+        "INSERT INTO kept SELECT c.rec, c.item, c.code FROM classified c JOIN recs r "
+        f"USING (rec) WHERE r.good AND c.state = {VALID} ORDER BY c.rec, c.item"
     )
     con.execute(
         "CREATE VIEW ratings AS SELECT r.period, r.respondent_id, "
@@ -210,7 +214,7 @@ def build_ratings(decoded: DecodedFile, staged: StagedSurvey, items: int) -> Non
         "CASE WHEN i.reversed THEN a.score_r ELSE a.score END AS score, "
         "CASE WHEN i.reversed THEN a.fav_r ELSE a.fav END AS favourable, "
         "r.responded_at, s.source_file, s.source_sha256, r.source_row, "
-        "i.column_name AS source_column, k.item * 1000000000 + k.code AS source_answer, "
+        "i.column_name AS source_column, k.item * 1000000000::BIGINT + k.code AS source_answer, "
         "a.raw AS _raw, k._ord FROM kept k JOIN recs r USING (rec) JOIN items i USING (item) "
         "JOIN answers a ON a.scale = i.scale AND a.code = k.code CROSS JOIN source s"
     )

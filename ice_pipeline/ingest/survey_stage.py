@@ -13,7 +13,9 @@ DuckDB's own read_csv skips blank lines and cannot keep fields beyond the header
 change row numbers and quarantine reasons of the bad-input corpus: that is why it is not used.
 """
 
+import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +41,7 @@ from ice_pipeline.ingest.survey_read import (
 )
 
 # DuckDB spills to disk above this (bounded memory on a 200 MB export, issue 13 item 7).
-STAGE_MEMORY_LIMIT = "1GB"
+STAGE_MEMORY_LIMIT = "512MB"
 
 
 def quote(name: str) -> str:
@@ -48,9 +50,15 @@ def quote(name: str) -> str:
 
 
 def connect() -> duckdb.DuckDBPyConnection:
-    """A private in-process DuckDB with bounded memory and a spill directory."""
-    con = duckdb.connect(":memory:")
+    """A private DuckDB in a temporary file, with bounded memory and a spill directory.
+
+    A database file (not ``:memory:``) lets DuckDB compress the staged tables and evict their
+    blocks under ``memory_limit``: the bound holds whatever the export's size. The directory
+    goes when the process ends or the connection is collected.
+    """
     spill = tempfile.mkdtemp(prefix="ice-survey-stage-")
+    con = duckdb.connect(str(Path(spill) / "stage.duckdb"))
+    weakref.finalize(con, shutil.rmtree, spill, True)
     con.execute(f"SET memory_limit = '{STAGE_MEMORY_LIMIT}'")
     con.execute(f"SET temp_directory = '{spill}'")
     con.execute("SET preserve_insertion_order = true")
@@ -59,7 +67,11 @@ def connect() -> duckdb.DuckDBPyConnection:
 
 @dataclass
 class StagedSurvey:
-    """The export's body in DuckDB table ``body``: ``_rec`` (0-based), ``_row``, c0..cN."""
+    """The export's records (Arrow, ``raw``) and, once ``load`` ran, DuckDB table ``body``.
+
+    ``body`` holds ``_rec`` (0-based record), ``_row`` (source row) and the loaded columns
+    (c0..cN): only the rating columns are copied into DuckDB, the rest is never needed there.
+    """
 
     con: duckdb.DuckDBPyConnection
     file_format: str
@@ -68,14 +80,35 @@ class StagedSurvey:
     n: int
     source_rows: np.ndarray
     header_rows: int
+    raw: pa.Table | None  # c0..cN, one row per record; released by ``load``
 
     def frame(self, columns: list[str]) -> pd.DataFrame:
         """The named columns as object strings, one row per record (a narrow pandas frame)."""
         if not columns:
             return pd.DataFrame(index=pd.RangeIndex(self.n))
-        select = ", ".join(f"{self.sql_names[c]} AS {quote(c)}" for c in columns)
-        frame = self.con.execute(f"SELECT {select} FROM body ORDER BY _rec").df()
-        return frame.astype(object)
+        assert self.raw is not None, "read the frame before load() releases the records"
+        part = self.raw.select([self.sql_names[c] for c in columns])
+        frame = part.to_pandas().astype(object)
+        frame.columns = list(columns)
+        return frame
+
+    def load(self, columns: list[str]) -> None:
+        """Table ``body`` with the named columns, copied into DuckDB's own storage (compressed,
+        spillable: DuckDB cannot push its join filters into a scan of an Arrow table); the
+        Arrow records are released.
+        """
+        assert self.raw is not None
+        table = pa.table(
+            {
+                "_rec": pa.array(np.arange(self.n, dtype="int64")),
+                "_row": pa.array(self.source_rows),
+                **{self.sql_names[c]: self.raw.column(self.sql_names[c]) for c in columns},
+            }
+        )
+        self.raw = None
+        self.con.register("raw_body", table)
+        self.con.execute("CREATE TABLE body AS SELECT * FROM raw_body")
+        self.con.unregister("raw_body")
 
 
 def _raw_body(decoded: DecodedFile, text: str, delimiter: str, width: int) -> Any:
@@ -89,31 +122,18 @@ def _raw_body(decoded: DecodedFile, text: str, delimiter: str, width: int) -> An
     return pa.Table.from_pandas(frame.astype(str), preserve_index=False)
 
 
-def _load(con: duckdb.DuckDBPyConnection, raw: pa.Table, first_row: int, extra: int) -> None:
-    """Table ``body`` from the raw records: blank ones dropped (their numbers consumed), then
-    the extra header records; ``_rec`` numbers the records left, ``_row`` is the source row.
-
-    The selection is done on the Arrow table (no window over the wide body in SQL).
+def _records(raw: pa.Table, extra: int) -> tuple[pa.Table, np.ndarray]:
+    """The records left when blank ones are dropped (their numbers consumed), then the extra
+    header records; and the 0-based position of each in the body (for its source row).
     """
-    width = raw.num_columns
     blank = np.ones(raw.num_rows, dtype=bool)
     for column in raw.columns:
         blank &= np.asarray(pc.equal(column, ""), dtype=bool)
     keep = np.flatnonzero(~blank)[extra:]
     if len(keep) < raw.num_rows:
         raw = raw.take(pa.array(keep))
-    table = pa.table(
-        {
-            "_rec": pa.array(np.arange(len(keep), dtype="int64")),
-            "_row": pa.array(keep.astype("int64") + first_row),
-            **{f"c{i}": raw.column(i) for i in range(width)},
-        }
-    )
-    # Copied into DuckDB's own storage (compressed, spillable): DuckDB cannot push its join
-    # filters into a scan of an Arrow table, and the Arrow buffers are released.
-    con.register("raw_body", table)
-    con.execute("CREATE TABLE body AS SELECT * FROM raw_body")
-    con.unregister("raw_body")
+    names = [f"c{i}" for i in range(raw.num_columns)]
+    return raw.rename_columns(names), keep.astype("int64")
 
 
 def stage_layout(
@@ -150,17 +170,17 @@ def stage_layout(
     }
     del kept
     names = [c for c in names if c not in empty]
-    _load(con, raw, header_rows + 1 + skipped, extra.rows)
+    records, positions = _records(raw, extra.rows)
     del raw
-    rows = con.execute("SELECT _row FROM body ORDER BY _rec").fetchnumpy()["_row"]
     return StagedSurvey(
         con,
         layout.format,
         names,
         {c: sql_names[c] for c in names},
-        len(rows),
-        np.asarray(rows, dtype="int64"),
+        len(positions),
+        positions + header_rows + 1 + skipped,
         header_rows + extra.rows,
+        records,
     )
 
 

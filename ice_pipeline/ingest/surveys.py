@@ -8,17 +8,21 @@ Each step lives in its own module:
 - vendors/ (registry: vendors/__init__.py): one module per vendor; recognition, header rows,
   column naming, default columns, statuses;
 - survey_read.py: header records, the layout (detected through the registry, or forced), body;
+- survey_stage.py: the body staged in an in-process DuckDB, ``StagedTable``/``LazyTables``;
+- survey_sql.py, survey_wide.py: a scored wide export's cells, ratings and quarantine in SQL;
 - survey_columns.py: which columns mean what (mapping or layout defaults), personal columns;
 - survey_records.py: exclusions by policy; id, date and department checks; periods;
-- survey_cells.py: answer cells, classified per distinct value;
-- survey_ratings.py: the ratings table (invalid answers quarantined, repeats dropped);
+- survey_cells.py: answer cells of long files, classified per distinct value;
+- survey_ratings.py: the ratings table of long files (invalid answers quarantined, repeats
+  dropped);
 - survey_comments.py: the comments table;
 - survey_quarantine.py: the findings collector, the merged quarantine, the counts.
 
-Speed matters: an enterprise wave is one wide file of 100,000 respondents x 25 rating columns.
-The header rows are read with the csv module (they carry meaning), the body with Arrow's or
-pandas' C parser in one pass, and the answers are classified per distinct value
-(``pd.factorize``), never per cell in Python.
+Speed and memory matter: an enterprise wave is one wide file of 100,000 respondents x 25 rating
+columns. The header rows are read with the csv module (they carry meaning), the body with
+Arrow's (or pandas') C parser in one pass into DuckDB; a wide export's answers are unpivoted,
+classified once per distinct value and scored in SQL, and the long table stays in DuckDB until
+the parse cache COPYs it to Parquet. Long and unscored files take the pandas path.
 """
 
 import re
@@ -209,6 +213,7 @@ def _read_staged(run: _Run, staged: StagedSurvey) -> ParseResult:
     decoded, sm, cols = run.decoded, run.sm, run.cols
     quarantine = Quarantine()
     body = drop_personal(narrow_body(staged, cols), cols)  # personal columns never travel
+    staged.load([r.column for r in cols.ratings])  # the rating columns go to DuckDB
     excluded = policy_exclusions(body, cols)
     wide, answered = classify_wide(staged, cols, sm)
     excluded[~answered & (excluded == None)] = "no rating answered"  # noqa: E711
