@@ -36,7 +36,7 @@ from typing import Any
 import pandas as pd
 
 from ice_pipeline.errors import IceError
-from ice_pipeline.ingest.common import RULES_VERSION, ParseResult, distinct_text
+from ice_pipeline.ingest.common import RULES_VERSION, ParseResult, distinct_text, raw_tables
 from ice_pipeline.ingest.names import spelling_counts
 
 PERIOD_COLUMNS = ("period", "snapshot_period")
@@ -143,8 +143,13 @@ def kept_by_period(tables: dict[str, pd.DataFrame]) -> dict[str, int]:
     ratings, and an aggregated table (external metrics) counts its responses in n_responses.
     """
     found: dict[str, int] = {}
-    for frame in tables.values():
+    for frame in raw_tables(tables).values():
         if "period" not in frame.columns or frame.empty:
+            continue
+        staged = getattr(frame, "kept_by_period", None)
+        if staged:  # a table staged in DuckDB (ingest/survey_stage.py): counted in SQL
+            for period, count in staged().items():
+                found[period] = max(found.get(period, 0), count)
             continue
         # Per distinct period (a wave is one period of 2.5M rating rows: no per-row Python).
         codes, labels = pd.factorize(frame["period"])
@@ -164,6 +169,18 @@ def kept_by_period(tables: dict[str, pd.DataFrame]) -> dict[str, int]:
                 count = int((codes == code).sum())
             found[str(period)] = max(found.get(str(period), 0), count)
     return found
+
+
+def _put_staged(staging: Path, name: str, table: Any) -> dict[str, Any]:
+    """A table staged in DuckDB (ingest/survey_stage.py), one Parquet file per period by COPY.
+
+    The long survey table is never a pandas frame on this path (memory, issue 13 item 7).
+    """
+    (staging / name).mkdir()
+    periods = table.distinct("period")
+    for period in periods:
+        table.write_parquet(staging / name / f"{period}.parquet", period)
+    return {"split": True, "periods": periods, "rows": len(table)}
 
 
 class ParseCache:
@@ -201,7 +218,10 @@ class ParseCache:
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=target.parent))
         tables: dict[str, dict[str, Any]] = {}
-        for name, frame in result.tables.items():
+        for name, frame in raw_tables(result.tables).items():
+            if hasattr(frame, "write_parquet"):
+                tables[name] = _put_staged(staging, name, frame)
+                continue
             period_column = next((c for c in PERIOD_COLUMNS if c in frame.columns), None)
             if period_column == "period":
                 (staging / name).mkdir()

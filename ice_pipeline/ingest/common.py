@@ -13,6 +13,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -97,11 +98,23 @@ class ParseResult:
     @property
     def periods(self) -> list[str]:
         found: set[str] = set()
-        for frame in self.tables.values():
+        for frame in raw_tables(self.tables).values():
             for column in ("period", "snapshot_period"):
                 if column in frame.columns:
-                    found.update(distinct_text(frame[column]))
+                    staged = getattr(frame, "distinct", None)
+                    found.update(staged(column) if staged else distinct_text(frame[column]))
         return sorted(found)
+
+
+def raw_tables(tables: dict[str, Any]) -> dict[str, Any]:
+    """A result's tables as they are held: pandas frames or tables staged in DuckDB.
+
+    A staged table (survey_stage.StagedTable) becomes a pandas frame when read through
+    ``ParseResult.tables[name]``; callers that can work in SQL (the parse cache, name
+    harmonisation) take it from here instead, so the long table never becomes a frame.
+    """
+    raw_items = getattr(tables, "raw_items", None)
+    return dict(raw_items()) if raw_items else dict(tables)
 
 
 def distinct_text(values: pd.Series) -> list[str]:

@@ -15,11 +15,12 @@ Work is per distinct value (categorical columns: per category), never per row.
 
 import unicodedata
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ice_pipeline.ingest.common import ParseResult
+from ice_pipeline.ingest.common import ParseResult, raw_tables
 
 DEPARTMENT_COLUMNS = ("provider_department", "consumer_department", "department")
 NAME_GROUPS = {"departments": DEPARTMENT_COLUMNS, "dimensions": ("dimension",)}
@@ -87,12 +88,19 @@ def harmonise_array(values: np.ndarray) -> tuple[np.ndarray, dict[str, list[str]
     return _rename(series, chosen).to_numpy(dtype=object), variants
 
 
+def _spellings(frame: Any, column: str) -> list[tuple[str, int]]:
+    """Spelling counts of a pandas column, or of a table staged in DuckDB (survey_stage.py)."""
+    staged = getattr(frame, "spellings", None)
+    return staged(column) if staged else _spelling_counts(frame[column])
+
+
 def normalise_names(result: ParseResult) -> ParseResult:
     """Harmonise the department and dimension names of every table of ``result`` in place."""
+    tables = raw_tables(result.tables)
     for group, columns in NAME_GROUPS.items():
         present = [
             (name, column)
-            for name, frame in result.tables.items()
+            for name, frame in tables.items()
             for column in columns
             if column in frame.columns and len(frame)
         ]
@@ -100,11 +108,15 @@ def normalise_names(result: ParseResult) -> ParseResult:
             continue
         counts: list[tuple[str, int]] = []
         for name, column in present:
-            counts.extend(_spelling_counts(result.tables[name][column]))
+            counts.extend(_spellings(tables[name], column))
         chosen, variants = choose_names(counts)
         if any(spelling != name for spelling, name in chosen.items()):
             for name, column in present:
-                result.tables[name][column] = _rename(result.tables[name][column], chosen)
+                staged = getattr(tables[name], "rename_values", None)
+                if staged:
+                    staged(column, chosen)
+                else:
+                    result.tables[name][column] = _rename(result.tables[name][column], chosen)
         for best, others in variants.items():
             known = result.name_variants.setdefault(group, {}).setdefault(best, [])
             known.extend(o for o in others if o not in known)
@@ -116,10 +128,10 @@ def spelling_counts(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, int]
     found: dict[str, dict[str, int]] = {}
     for group, columns in NAME_GROUPS.items():
         tally = found.setdefault(group, {})
-        for frame in tables.values():
+        for frame in raw_tables(tables).values():
             for column in columns:
                 if column in frame.columns and len(frame):
-                    for spelling, count in _spelling_counts(frame[column]):
+                    for spelling, count in _spellings(frame, column):
                         tally[spelling] = tally.get(spelling, 0) + count
     return found
 

@@ -85,14 +85,19 @@ def merged_quarantine(
 def survey_counts(
     rows: np.ndarray,
     excluded: np.ndarray,
-    ratings: pd.DataFrame,
+    ratings: tuple[np.ndarray, int, int],
     structural: bool,
     extra: dict[str, int],
 ) -> tuple[dict[str, int], dict[str, int]]:
-    """The read's counts and its exclusions by reason (``extra``: the other figures)."""
+    """The read's counts and its exclusions by reason (``extra``: the other figures).
+
+    ``ratings``: the distinct kept source rows, the number of ratings and of respondents
+    (survey_wide.ratings_summary; the ratings table may be staged in DuckDB).
+    """
     n = len(rows)
     is_excluded = excluded != None  # noqa: E711
-    kept_rows = set(ratings["source_row"].tolist())
+    kept_source_rows, n_ratings, respondents = ratings
+    kept_rows = set(kept_source_rows.tolist())
     source_row_index = {r: i for i, r in enumerate(rows.tolist())}
     kept_mask = np.zeros(n, dtype=bool)
     kept_mask[[source_row_index[r] for r in kept_rows]] = True
@@ -106,11 +111,11 @@ def survey_counts(
         "rows_kept": rows_kept,
         "rows_excluded": rows_excluded,
         "rows_quarantined": 0 if structural else n - rows_kept - rows_excluded,
-        "ratings": len(ratings),
+        "ratings": n_ratings,
         "ratings_not_applicable": extra["ratings_not_applicable"],
         "ratings_quarantined": extra["ratings_quarantined"],
         "comments": extra["comments"],
-        "respondents": int(ratings["respondent_id"].nunique()),
+        "respondents": respondents,
     }
     if structural:
         # Described, not scored: every record is counted as excluded so read = kept +

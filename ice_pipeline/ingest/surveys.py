@@ -8,20 +8,25 @@ Each step lives in its own module:
 - vendors/ (registry: vendors/__init__.py): one module per vendor; recognition, header rows,
   column naming, default columns, statuses;
 - survey_read.py: header records, the layout (detected through the registry, or forced), body;
+- survey_stage.py: the body staged in an in-process DuckDB, ``StagedTable``/``LazyTables``;
+- survey_sql.py, survey_wide.py: a scored wide export's cells, ratings and quarantine in SQL;
 - survey_columns.py: which columns mean what (mapping or layout defaults), personal columns;
 - survey_records.py: exclusions by policy; id, date and department checks; periods;
-- survey_cells.py: answer cells, classified per distinct value;
-- survey_ratings.py: the ratings table (invalid answers quarantined, repeats dropped);
+- survey_cells.py: answer cells of long files, classified per distinct value;
+- survey_ratings.py: the ratings table of long files (invalid answers quarantined, repeats
+  dropped);
 - survey_comments.py: the comments table;
 - survey_quarantine.py: the findings collector, the merged quarantine, the counts.
 
-Speed matters: an enterprise wave is one wide file of 100,000 respondents x 25 rating columns.
-The header rows are read with the csv module (they carry meaning), the body with Arrow's or
-pandas' C parser in one pass, and the answers are classified per distinct value
-(``pd.factorize``), never per cell in Python.
+Speed and memory matter: an enterprise wave is one wide file of 100,000 respondents x 25 rating
+columns. The header rows are read with the csv module (they carry meaning), the body with
+Arrow's (or pandas') C parser in one pass into DuckDB; a wide export's answers are unpivoted,
+classified once per distinct value and scored in SQL, and the long table stays in DuckDB until
+the parse cache COPYs it to Parquet. Long and unscored files take the pandas path.
 """
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -37,7 +42,7 @@ from ice_pipeline.ingest.common import (
     quarantine_frame,
     text_columns,
 )
-from ice_pipeline.ingest.fixed import ExtraHeader, shift_table, skip_leading_lines
+from ice_pipeline.ingest.fixed import ExtraHeader, skip_leading_lines
 from ice_pipeline.ingest.mapping import Mapping, SurveyMapping, survey_mapping
 from ice_pipeline.ingest.survey_cells import Cells, answer_cells, mark_unanswered
 from ice_pipeline.ingest.survey_columns import (
@@ -87,6 +92,15 @@ from ice_pipeline.ingest.survey_records import (
     parse_response_dates,
     policy_exclusions,
 )
+from ice_pipeline.ingest.survey_sql import classify_wide
+from ice_pipeline.ingest.survey_stage import LazyTables, StagedSurvey, StagedTable, stage_layout
+from ice_pipeline.ingest.survey_wide import (
+    StagedRatings,
+    narrow_body,
+    ratings_summary,
+    validation_sample,
+    wide_ratings,
+)
 from ice_pipeline.ingest.vendors import qualtrics
 
 FEED = "surveys"
@@ -117,18 +131,24 @@ __all__ = [
 ]
 
 
-def _read_table(
+def _stage_table(
     decoded: DecodedFile, mapping: Mapping, sm: SurveyMapping, file_format: str | None
-) -> tuple[DecodedFile, SurveyTable]:
-    """Step 1: lines above the header skipped, the layout read, extra header rows dropped.
+) -> tuple[DecodedFile, StagedSurvey]:
+    """Step 1: lines above the header skipped, the layout read, the body staged in DuckDB.
 
     Without rating rules the file is only described (structural), so any CSV may be read.
     Issue 16: lines above the header and extra header rows of layouts detection does not know.
     """
     raw = dict(getattr(mapping, "raw", None) or {})
     decoded, skipped = skip_leading_lines(decoded, raw)
-    table = read_layout(decoded, file_format or mapping.file_format, allow_unknown=not sm.ratings)
-    return decoded, shift_table(table, skipped, ExtraHeader.of(raw))
+    staged = stage_layout(
+        decoded,
+        file_format or mapping.file_format,
+        allow_unknown=not sm.ratings,
+        skipped=skipped,
+        extra=ExtraHeader.of(raw),
+    )
+    return decoded, staged
 
 
 def _comment_sources(cols: SurveyColumns, cells: Cells, n: int) -> list[tuple[str, pd.Series]]:
@@ -158,41 +178,121 @@ def read_survey(
     del hr_employees
     reference_now = now or datetime.now()
     sm = survey_mapping(mapping)
-    decoded, table = _read_table(decoded, mapping, sm, file_format)
+    decoded, staged = _stage_table(decoded, mapping, sm, file_format)
+    cols = resolve_columns(decoded, sm, mapping, staged.file_format, staged.columns)
+    date_order = (mapping.date_order or FORMAT_DEFAULTS[staged.file_format]["date_order"]).upper()
+    run = _Run(decoded, mapping, sm, cols, salt, date_order, reference_now)
+    if cols.long_format or cols.structural:
+        # Long files hold one answer per row (no unpivot to do): the pandas path.
+        table = SurveyTable(
+            staged.file_format,
+            staged.columns,
+            staged.frame(staged.columns),
+            staged.source_rows,
+            staged.header_rows,
+        )
+        return _read_frame(run, table)
+    return _read_staged(run, staged)
+
+
+@dataclass
+class _Run:
+    """What every step of one read shares."""
+
+    decoded: DecodedFile
+    mapping: Mapping
+    sm: SurveyMapping
+    cols: SurveyColumns
+    salt: str
+    date_order: str
+    now: datetime
+
+
+def _read_staged(run: _Run, staged: StagedSurvey) -> ParseResult:
+    """A scored wide export: records on a narrow frame, answers as SQL (survey_wide.py)."""
+    decoded, sm, cols = run.decoded, run.sm, run.cols
+    quarantine = Quarantine()
+    body = drop_personal(narrow_body(staged, cols), cols)  # personal columns never travel
+    staged.load([r.column for r in cols.ratings])  # the rating columns go to DuckDB
+    excluded = policy_exclusions(body, cols)
+    wide, answered = classify_wide(staged, cols, sm)
+    excluded[~answered & (excluded == None)] = "no rating answered"  # noqa: E711
+    live = excluded == None  # noqa: E711
+    ctx = RecordContext(decoded, sm, body, cols, staged.source_rows, live, quarantine)
+    records = check_records(ctx, run.mapping, run.date_order, run.salt, run.now)
+    good_record = live & ~records.rejected
+    ratings = wide_ratings(
+        decoded,
+        staged,
+        records,
+        live,
+        good_record,
+        run.salt,
+        (wide.count, wide.duplicate_pairs),
+        quarantine,
+    )
+    sources = [(c.column, pd.Series([c.provider] * staged.n, dtype=object)) for c in wide.comments]
+    comments = _comments(run, body, records, good_record & answered, ratings, sources, quarantine)
+    variants = {"departments": wide.provider_variants, "dimensions": wide.dimension_variants}
+    return _result(
+        decoded,
+        staged.file_format,
+        cols,
+        records,
+        ratings,
+        comments,
+        excluded,
+        quarantine,
+        variants,
+    )
+
+
+def _comments(
+    run: _Run,
+    body: pd.DataFrame,
+    records: SurveyRecords,
+    keep: np.ndarray,
+    ratings: "Ratings | StagedRatings",
+    sources: list[tuple[str, pd.Series]],
+    quarantine: Quarantine,
+) -> pd.DataFrame:
+    """The comments table of the kept records (survey_comments.py)."""
+    return comments_table(
+        CommentInputs(
+            run.decoded,
+            body,
+            records.rows,
+            keep,
+            records.periods.to_numpy(dtype=object),
+            ratings.pseudonyms,
+            records.departments.to_numpy(dtype=object),
+            run.sm.comment_max_chars,
+        ),
+        sources,
+        quarantine,
+    )
+
+
+def _read_frame(run: _Run, table: SurveyTable) -> ParseResult:
+    """A long or unscored export, read in pandas (one answer per row: nothing to unpivot)."""
+    decoded, sm, cols = run.decoded, run.sm, run.cols
     fmt, n = table.file_format, len(table.body)
     quarantine = Quarantine()
-    cols = resolve_columns(decoded, sm, mapping, fmt, table.columns)
     body = drop_personal(table.body, cols)  # personal columns never travel further
     excluded = policy_exclusions(body, cols)
     cells = answer_cells(body, cols, sm)
     answered = mark_unanswered(cells, excluded, cols.structural)
     live = excluded == None  # noqa: E711
     ctx = RecordContext(decoded, sm, body, cols, table.source_rows, live, quarantine)
-    date_order = (mapping.date_order or FORMAT_DEFAULTS[fmt]["date_order"]).upper()
-    records = check_records(ctx, mapping, date_order, salt, reference_now)
+    records = check_records(ctx, run.mapping, run.date_order, run.salt, run.now)
     good_record = live & ~records.rejected
     ratings = ratings_table(
-        decoded, cells, records, live, good_record, salt, cols.long_format, quarantine
+        decoded, cells, records, live, good_record, run.salt, cols.long_format, quarantine
     )
     sources = _comment_sources(cols, cells, n)
     variants = {"departments": cells.provider_variants, "dimensions": cells.dimension_variants}
-    # One element per (response, rating column): at 500,000 respondents the cells hold 12.5M
-    # entries each; release them before validation builds its own copies (peak memory).
-    del cells
-    comments = comments_table(
-        CommentInputs(
-            decoded,
-            body,
-            records.rows,
-            good_record & answered,
-            records.periods.to_numpy(dtype=object),
-            ratings.pseudonyms,
-            records.departments.to_numpy(dtype=object),
-            sm.comment_max_chars,
-        ),
-        sources,
-        quarantine,
-    )
+    del cells  # per-cell arrays: released before validation builds its own copies
+    comments = _comments(run, body, records, good_record & answered, ratings, sources, quarantine)
     return _result(decoded, fmt, cols, records, ratings, comments, excluded, quarantine, variants)
 
 
@@ -201,7 +301,7 @@ def _result(
     fmt: str,
     cols: SurveyColumns,
     records: SurveyRecords,
-    ratings: Ratings,
+    ratings: "Ratings | StagedRatings",
     comments_frame: pd.DataFrame,
     excluded: np.ndarray,
     quarantine: Quarantine,
@@ -215,13 +315,13 @@ def _result(
     else:
         ratings_frame = _empty_ratings()
         comments_frame = _empty_comments()
-    ratings.frame = ratings_frame  # the unvalidated frame is released
+    ratings.frame = ratings_frame  # type: ignore[assignment]  # the unvalidated frame is released
     found = quarantine.frame()
     quarantined = merged_quarantine(decoded, found, validation)
     counts, excluded_by_reason = survey_counts(
         records.rows,
         excluded,
-        ratings_frame,
+        ratings_summary(ratings_frame),
         cols.structural,
         {
             "ratings_not_applicable": ratings.not_applicable,
@@ -235,10 +335,12 @@ def _result(
         source_sha256=decoded.sha256,
         file_format=fmt,
         encoding=decoded.encoding,
-        tables={
-            "survey_ratings": compact_text_columns(ratings_frame),
-            "survey_comments": comments_frame,
-        },
+        tables=LazyTables(
+            survey_ratings=ratings_frame
+            if isinstance(ratings_frame, StagedTable)
+            else compact_text_columns(ratings_frame),
+            survey_comments=comments_frame,
+        ),
         quarantine=quarantined,
         counts=counts,
         excluded_by_reason=excluded_by_reason,
@@ -261,6 +363,24 @@ _RECORD_FIELDS = {
     "source_sha256",
     "source_row",
 }
+
+
+def _validate_staged(
+    decoded: DecodedFile, table: StagedTable
+) -> tuple["pd.DataFrame | StagedTable", pd.DataFrame]:
+    """_validate_ratings over staged ratings: small or failing tables take the pandas rules."""
+    from ice_pipeline.ingest.validation import validate_canonical
+
+    if len(table) > FULL_VALIDATION_MAX_ROWS:
+        _, bad = validate_canonical("survey_ratings", validation_sample(table), FEED, decoded)
+        if not len(bad):
+            dtypes = {c: t for c, t in table.dtypes.items() if c in RATING_COLUMNS}
+            good = StagedTable(
+                table.con, table.relation, RATING_COLUMNS, dtypes, table.stored_in, table.base
+            )
+            return good, bad
+    # A failure found on a representative row is applied to every row sharing it (rare).
+    return _validate_ratings(decoded, table.to_frame())
 
 
 def _validate_ratings(
@@ -337,12 +457,16 @@ def _validate_ratings(
 
 
 def _validate(
-    decoded: DecodedFile, ratings_frame: pd.DataFrame, comments_frame: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    decoded: DecodedFile, ratings_frame: "pd.DataFrame | StagedTable", comments_frame: pd.DataFrame
+) -> tuple["pd.DataFrame | StagedTable", pd.DataFrame, pd.DataFrame]:
     """Run the pandera models (validation.validate_canonical) over both canonical frames."""
     from ice_pipeline.ingest.validation import validate_canonical
 
-    good_ratings, bad_ratings = _validate_ratings(decoded, ratings_frame)
+    good_ratings, bad_ratings = (
+        _validate_staged(decoded, ratings_frame)
+        if isinstance(ratings_frame, StagedTable)
+        else _validate_ratings(decoded, ratings_frame)
+    )
     good_comments, bad_comments = validate_canonical(
         "survey_comments", comments_frame, FEED, decoded
     )
