@@ -13,7 +13,7 @@ import pandas as pd
 
 from ice_pipeline.index.scale import is_favourable, to_score
 from ice_pipeline.ingest.common import DecodedFile, categorical_take
-from ice_pipeline.ingest.privacy import pseudonymize
+from ice_pipeline.ingest.privacy import pseudonymize_per_row
 from ice_pipeline.ingest.survey_cells import Cells
 from ice_pipeline.ingest.survey_quarantine import Quarantine
 from ice_pipeline.ingest.survey_records import SurveyRecords
@@ -190,7 +190,9 @@ def ratings_table(
     quarantined = _quarantine_invalid(cells, records.rows, cell_live, quarantine)
     keep_cells = np.flatnonzero(cell_live & (cells.state == 2))
     raw_ids = records.raw_ids
-    pseudonyms = pseudonymize(raw_ids.where(raw_ids != "", None), salt).to_numpy(dtype=object)
+    pseudonyms = pseudonymize_per_row(raw_ids.where(raw_ids != "", None), salt).to_numpy(
+        dtype=object
+    )
     frame = _ratings_frame(decoded, cells, records, keep_cells, pseudonyms)
     pairs = (
         list(zip(cells.item_provider, cells.item_dimension, strict=True)) if not long_format else []

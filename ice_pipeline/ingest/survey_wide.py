@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ice_pipeline.ingest.common import DecodedFile, text_columns
-from ice_pipeline.ingest.privacy import pseudonymize
+from ice_pipeline.ingest.privacy import pseudonymize_per_row
 from ice_pipeline.ingest.survey_columns import SurveyColumns
 from ice_pipeline.ingest.survey_quarantine import Quarantine
 from ice_pipeline.ingest.survey_records import SurveyRecords
@@ -63,7 +63,9 @@ def wide_ratings(
 ) -> StagedRatings:
     """survey_ratings.ratings_table over the staged cells: quarantine, score, drop repeats."""
     raw_ids = records.raw_ids
-    pseudonyms = pseudonymize(raw_ids.where(raw_ids != "", None), salt).to_numpy(dtype=object)
+    pseudonyms = pseudonymize_per_row(raw_ids.where(raw_ids != "", None), salt).to_numpy(
+        dtype=object
+    )
     register_records(
         staged,
         pd.DataFrame(
