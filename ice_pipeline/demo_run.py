@@ -13,7 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from ice_pipeline.run_plan import checks_summary
-from ice_pipeline.runner import Runner, _report_failed_files, _report_failure
+from ice_pipeline.runner import (
+    Runner,
+    _report_failed_files,
+    _report_failure,
+    dispose_cached_engines,
+)
 
 DEMO_SEED = 42
 DEMO_PERIODS = 24
@@ -57,7 +62,6 @@ def ensure_demo_data(landing: Path, employees: int) -> bool:
 
 def run_demo(employees: int = 2000) -> int:
     """``ice-pipeline demo``: demo exports, every period on embedded DuckDB, where to look."""
-    from ice_pipeline.defs.resources import dispose_engines
     from ice_pipeline.settings import ensure_data_dir, load_settings
 
     os.environ["ICE_DEMO_MODE"] = "1"
@@ -77,7 +81,7 @@ def run_demo(employees: int = 2000) -> int:
     try:
         summary = runner.run(None, all_periods=True)
     finally:
-        dispose_engines()
+        dispose_cached_engines()
     if summary.failure is not None:
         return _report_failure(summary)
     last = max(summary.periods + summary.skipped, default=DEMO_END_PERIOD)

@@ -30,12 +30,10 @@ import time
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ice_pipeline.defs.assets_analyst import DEFER_ANALYST_FILE_TAG
-from ice_pipeline.defs.checks import DEFER_DATA_DOCS_TAG
-from ice_pipeline.defs.run_log import INPUTS_FINGERPRINT_TAG
 from ice_pipeline.errors import IceError, printable
 from ice_pipeline.run_plan import (
     PERIOD_FEEDS,
@@ -95,13 +93,21 @@ def _preflight(environ: Mapping[str, str]) -> Any:
     """Check every setting before running: data dir, salt, config file, warehouse (migrated)."""
     from ice_pipeline.config import config_path, load_config
     from ice_pipeline.config_validation import validate_config
+    from ice_pipeline.run_shape import config_already_valid, record_config_valid
     from ice_pipeline.settings import ensure_data_dir, load_settings, pseudonym_salt
     from ice_pipeline.warehouse.migrate import upgrade
 
     settings = load_settings(dict(environ))
     ensure_data_dir(settings)
     pseudonym_salt(settings, dict(environ))
-    validate_config(load_config(config_path(settings, dict(environ))), environ)
+    config_file = config_path(settings, dict(environ))
+    config = load_config(config_file)
+    # Validating imports most of the package (~2 s of CPU): a config that this code already
+    # found valid in this environment is not validated again (run_shape.py: what the key holds).
+    records = settings.data_dir / "cache" / RUN_RECORDS_DIR
+    if not config_already_valid(records, config_file, environ):
+        validate_config(config, environ)
+        record_config_valid(records, config_file, environ)
     upgrade(settings.warehouse_url)
     return settings
 
@@ -116,38 +122,74 @@ RUN_RECORDS_DIR = "runs"  # under <data_dir>/cache: the inputs of the last succe
 
 
 class Runner:
-    """Executes ice_nightly_job in-process, unpartitioned assets first, then period by period."""
+    """Executes ice_nightly_job in-process, unpartitioned assets first, then period by period.
+
+    Dagster (definitions, job, instance) is loaded on first use: a tick with nothing new plans
+    from the job's shape recorded by an earlier run (run_shape.py) and never imports it.
+    """
 
     def __init__(self, environ: Mapping[str, str] | None = None, *, out: Any = None) -> None:
-        import dagster as dg
-
-        from ice_pipeline.definitions import build_definitions
-        from ice_pipeline.defs.jobs import NIGHTLY_JOB_NAME
-        from ice_pipeline.defs.resources import export_secrets
+        from ice_pipeline.run_shape import job_shape
 
         self.environ = dict(os.environ if environ is None else environ)
         self.out = out or sys.stdout
         prepare_dagster_home(self.environ)
         self.settings = _preflight(self.environ)
+        shape = job_shape(
+            self.settings.data_dir / "cache" / RUN_RECORDS_DIR,
+            self._config_file(),
+            self.environ,
+            lambda: self.definitions,
+        )
+        self.unpartitioned_names = shape.unpartitioned
+        self.partitioned_names = shape.partitioned
+        self.partition_keys = shape.partition_keys
+        self.has_pulls = shape.has_pulls
+
+    def _config_file(self) -> Path:
+        from ice_pipeline.config import config_path
+
+        return config_path(self.settings, self.environ)
+
+    @cached_property
+    def definitions(self) -> Any:
+        from ice_pipeline.definitions import build_definitions
+        from ice_pipeline.defs.resources import export_secrets
+
         # Secrets reach the resources as EnvVar references (resolved from this process's
         # environment when a run starts), never as values stored in the run's snapshot.
         export_secrets(self.environ)
-        self.definitions = build_definitions(self.environ)
-        self.job = self.definitions.resolve_job_def(NIGHTLY_JOB_NAME)
-        self.instance = dg.DagsterInstance.get()
-        graph = self.definitions.resolve_asset_graph()
-        self.unpartitioned = sorted(
-            (k for k in graph.get_all_asset_keys() if not graph.get(k).is_partitioned),
-            key=lambda k: k.to_user_string(),
-        )
-        self.partitioned = sorted(
-            (k for k in graph.get_all_asset_keys() if graph.get(k).is_partitioned),
-            key=lambda k: k.to_user_string(),
-        )
-        self.partition_keys = (
-            self.job.partitions_def.get_partition_keys() if self.job.partitions_def else []
-        )
-        self.has_pulls = any(graph.get(k).group_name == "pull" for k in self.unpartitioned)
+        return build_definitions(self.environ)
+
+    @cached_property
+    def job(self) -> Any:
+        from ice_pipeline.defs.jobs import NIGHTLY_JOB_NAME
+
+        return self.definitions.resolve_job_def(NIGHTLY_JOB_NAME)
+
+    @cached_property
+    def instance(self) -> Any:
+        import dagster as dg
+
+        return dg.DagsterInstance.get()
+
+    @property
+    def unpartitioned(self) -> list[Any]:
+        """The unpartitioned asset keys (ingest, pulls), by name."""
+        import dagster as dg
+
+        return [dg.AssetKey.from_user_string(name) for name in self.unpartitioned_names]
+
+    @property
+    def partitioned(self) -> list[Any]:
+        """The period-scoped asset keys each period's run materialises."""
+        import dagster as dg
+
+        return [dg.AssetKey.from_user_string(name) for name in self.partitioned_names]
+
+    @partitioned.setter
+    def partitioned(self, keys: Sequence[Any]) -> None:
+        self.partitioned_names = [key.to_user_string() for key in keys]
 
     def say(self, line: str) -> None:
         print(printable(line), file=self.out, flush=True)  # paths may hold control characters
@@ -160,9 +202,14 @@ class Runner:
         run_config: dict[str, Any],
         inputs: str | None = None,
     ) -> bool:
+        from ice_pipeline.defs.assets_analyst import DEFER_ANALYST_FILE_TAG
+        from ice_pipeline.defs.checks import DEFER_DATA_DOCS_TAG
+        from ice_pipeline.defs.run_log import INPUTS_FINGERPRINT_TAG
+
+        job = self.job  # loads Dagster and the definitions on first use
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = self.job.execute_in_process(
+            result = job.execute_in_process(
                 instance=self.instance,
                 partition_key=period,
                 asset_selection=selection,
@@ -224,15 +271,38 @@ class Runner:
 
     def _period_in_warehouse(self, period: str) -> bool:
         """The period's scores are still there (guards against a warehouse emptied by hand)."""
-        from ice_pipeline.defs.resources import WarehouseResource
-        from ice_pipeline.warehouse import schema
-        from ice_pipeline.warehouse.writes import read_frame
+        import sqlalchemy
 
+        from ice_pipeline.warehouse import schema
+
+        table = schema.company_scores
+        query = sqlalchemy.select(sqlalchemy.literal(1)).where(table.c.period == period).limit(1)
         try:
-            engine = WarehouseResource(url=self.settings.warehouse_url).engine()
-            return not read_frame(engine, schema.company_scores, where={"period": period}).empty
+            with self._planning_engine().connect() as connection:
+                return connection.execute(query).first() is not None
         except Exception:  # noqa: BLE001 - any doubt means: compute it again
             return False
+
+    def _planning_engine(self) -> Any:
+        """The warehouse engine for planning; the runs' own (defs/resources.py) once loaded.
+
+        A tick with nothing new never imports Dagster, so it opens its own engine and closes it
+        when planning is done (DuckDB: one engine per file and process at a time).
+        """
+        if "ice_pipeline.defs.resources" in sys.modules:
+            from ice_pipeline.defs.resources import WarehouseResource
+
+            return WarehouseResource(url=self.settings.warehouse_url).engine()
+        if getattr(self, "_own_engine", None) is None:
+            from ice_pipeline.warehouse.engine import connect_warehouse
+
+            self._own_engine = connect_warehouse(self.settings.warehouse_url)
+        return self._own_engine
+
+    def _close_planning_engine(self) -> None:
+        engine, self._own_engine = getattr(self, "_own_engine", None), None
+        if engine is not None:
+            engine.dispose()
 
     def ingested_periods(self) -> list[str]:
         """Partitions that the ingested landing files hold rows for."""
@@ -362,10 +432,23 @@ class Runner:
             None,
             config_path(self.settings, self.environ),
             self.environ,
-            [k.to_user_string() for k in [*self.unpartitioned, *self.partitioned]],
+            [*self.unpartitioned_names, *self.partitioned_names],
             dry_run,
         )
         prints = period_fingerprints(base, self.settings.data_dir / "cache", candidates)
+        try:
+            return self._plan(chosen, all_periods, surveyed, candidates, prints)
+        finally:
+            self._close_planning_engine()
+
+    def _plan(
+        self,
+        chosen: Sequence[str],
+        all_periods: bool,
+        surveyed: list[str],
+        candidates: list[str],
+        prints: dict[str, str],
+    ) -> PeriodPlan:
         return plan_periods(
             chosen,
             all_periods=all_periods,
@@ -382,7 +465,7 @@ class Runner:
     def fingerprint(self, dry_run: bool) -> str:
         from ice_pipeline.config import config_path
 
-        selection = [k.to_user_string() for k in [*self.unpartitioned, *self.partitioned]]
+        selection = [*self.unpartitioned_names, *self.partitioned_names]
         return inputs_fingerprint(
             self.settings.data_dir / "landing",
             config_path(self.settings, self.environ),
@@ -393,13 +476,14 @@ class Runner:
 
     def write_analyst_file(self, summary: RunSummary) -> None:
         """The analysts' DuckDB file, once for all the periods just run (DuckDB warehouse only)."""
-        from ice_pipeline.defs.resources import WarehouseResource
         from ice_pipeline.warehouse.analyst_file import analyst_file_present, refresh_analyst_file
 
         if not summary.periods and analyst_file_present(
             self.settings.warehouse_url, self.settings.data_dir, self.environ
         ):
             return  # nothing new, and the file is there
+        from ice_pipeline.defs.resources import WarehouseResource
+
         engine = WarehouseResource(url=self.settings.warehouse_url).engine()
         try:
             export = refresh_analyst_file(engine, self.settings.data_dir, self.environ)
@@ -417,6 +501,14 @@ class Runner:
             build_data_docs(self.settings.gx_dir)
         except (OSError, IceError) as err:  # a convenience; the results are in the warehouse
             self.say(f"warning: GX Data Docs not rebuilt in {self.settings.gx_dir}: {err}")
+
+
+def dispose_cached_engines() -> None:
+    """Close the runs' cached engines; none exist if no run loaded defs/resources.py."""
+    if "ice_pipeline.defs.resources" in sys.modules:
+        from ice_pipeline.defs.resources import dispose_engines
+
+        dispose_engines()
 
 
 def _report_failure(summary: RunSummary) -> int:
@@ -439,15 +531,13 @@ def run_pipeline(
     partitions: list[str] | None, all_partitions: bool, dry_run: bool, allow_empty: bool = False
 ) -> int:
     """``ice-pipeline run``: the periods with new data by default, or the given/all periods."""
-    from ice_pipeline.defs.resources import dispose_engines
-
     runner = Runner()
     try:
         summary = runner.run(
             partitions, all_periods=all_partitions, dry_run=dry_run, allow_empty=allow_empty
         )
     finally:
-        dispose_engines()
+        dispose_cached_engines()
     if summary.failure is not None:
         return _report_failure(summary)
     checks_line = checks_summary(summary.failed_checks, len(summary.periods))

@@ -74,12 +74,27 @@ def pdf_printer(kind: str, enabled: bool) -> Callable[[str], bytes] | None:
 
 
 def summary_pdf(html: str, timeout_s: float = 120.0) -> bytes:
-    """The page printed to PDF (A4, backgrounds on) by headless chromium."""
+    """The page printed to PDF (A4, backgrounds on) by headless chromium.
+
+    By this process's chromium (pdf_session.py: one browser for every period of a backfill);
+    if that session fails for any reason, by a chromium started for this page alone.
+    """
+    from ice_pipeline.reports.pdf_session import BrowserGone, print_with_session
+
     chromium = _chromium()
     with tempfile.TemporaryDirectory(prefix="ice-pdf-") as work:
         page = Path(work) / "page.html"
-        pdf = Path(work) / "page.pdf"
         page.write_text(html, encoding="utf-8")
+        try:
+            return print_with_session(chromium, page, timeout_s)
+        except BrowserGone:
+            return _print_one_shot(chromium, page, timeout_s)
+
+
+def _print_one_shot(chromium: str, page: Path, timeout_s: float) -> bytes:
+    """``chromium --headless --print-to-pdf`` for one page: a browser started and ended."""
+    with tempfile.TemporaryDirectory(prefix="ice-pdf-") as work:
+        pdf = Path(work) / "page.pdf"
         command = [
             chromium,
             "--headless",
