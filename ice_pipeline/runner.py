@@ -1,7 +1,7 @@
 """``ice-pipeline run``: the main job executed in this process (``demo`` is in demo_run.py).
 
-Belongs here: checking the settings before anything runs, applying migrations, executing
-``ice_nightly_job`` in-process against the project-local Dagster instance (so every run shows up
+Belongs here: executing ``ice_nightly_job`` in-process (after run_setup.py's checks of the
+settings and migrations) against the project-local Dagster instance (every run shows up
 in ``dagster dev`` afterwards), one run per period in period order, progress lines, and turning a
 failed run into one line naming the failed step. What the job does lives in ``defs/``.
 
@@ -29,7 +29,6 @@ import sys
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -49,76 +48,17 @@ from ice_pipeline.run_plan import (
     plan_periods,
     row_count,
 )
-
-TELEMETRY_OFF = "telemetry:\n  enabled: false\n"
-# Dagster's console logger would print each step's traceback; the runner prints one line instead
-# (everything stays in the instance's event log, visible in `dagster dev`).
-QUIET_LOGGING = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-
-
-def prepare_dagster_home(environ: Mapping[str, str] | None = None) -> Path:
-    """DAGSTER_HOME, or ``./.dagster_home``, with a dagster.yaml that disables telemetry."""
-    env = os.environ if environ is None else environ
-    home = Path(env.get("DAGSTER_HOME") or Path.cwd() / ".dagster_home").resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(TELEMETRY_OFF, encoding="utf-8")
-    os.environ["DAGSTER_HOME"] = str(home)
-    return home
-
-
-@dataclass
-class RunSummary:
-    """What the runner did, for the closing lines and for tests."""
-
-    periods: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # unchanged since their last successful run
-    run_ids: list[str] = field(default_factory=list)
-    failed_step: str | None = None
-    failure: str | None = None
-    seconds: float = 0.0
-    metadata: dict[str, dict[str, Any]] = field(default_factory=dict)  # "asset[period]" -> metadata
-    # Landing files that could not be used (one line each); the others and every period went on.
-    failed_files: list[str] = field(default_factory=list)
-    # period ('' for the ingest run) -> failed expectations, "table.expectation (ERROR|WARN)"
-    failed_checks: dict[str, list[str]] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.failure is None and not self.failed_files
-
-
-def _preflight(environ: Mapping[str, str]) -> Any:
-    """Check every setting before running: data dir, salt, config file, warehouse (migrated)."""
-    from ice_pipeline.config import config_path, load_config
-    from ice_pipeline.config_validation import validate_config
-    from ice_pipeline.run_shape import config_already_valid, record_config_valid
-    from ice_pipeline.settings import ensure_data_dir, load_settings, pseudonym_salt
-    from ice_pipeline.warehouse.migrate import upgrade
-
-    settings = load_settings(dict(environ))
-    ensure_data_dir(settings)
-    pseudonym_salt(settings, dict(environ))
-    config_file = config_path(settings, dict(environ))
-    config = load_config(config_file)
-    # Validating imports most of the package (~2 s of CPU): a config that this code already
-    # found valid in this environment is not validated again (run_shape.py: what the key holds).
-    records = settings.data_dir / "cache" / RUN_RECORDS_DIR
-    if not config_already_valid(records, config_file, environ):
-        validate_config(config, environ)
-        record_config_valid(records, config_file, environ)
-    upgrade(settings.warehouse_url)
-    return settings
-
-
-def _metadata_values(metadata: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: getattr(value, "value", value) for key, value in metadata.items()}
-
+from ice_pipeline.run_setup import (  # noqa: F401  (re-exported: tests and demo_run use them)
+    QUIET_LOGGING,
+    RUN_RECORDS_DIR,
+    TELEMETRY_OFF,
+    RunSummary,
+    _metadata_values,
+    _preflight,
+    prepare_dagster_home,
+)
 
 _first_failure = first_failure  # (step, one-line message) of a failed run (run_plan.py)
-
-RUN_RECORDS_DIR = "runs"  # under <data_dir>/cache: the inputs of the last successful runs
 
 
 class Runner:
