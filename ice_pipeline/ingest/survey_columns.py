@@ -8,6 +8,7 @@ A column the mapping names that the file lacks fails here, with the nearest name
 """
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,27 +60,35 @@ def _missing_column(
     )
 
 
+def _candidates(
+    decoded: DecodedFile, sm: SurveyMapping, rule: Any, columns: list[str], *, must_match: bool
+) -> list[tuple[str, "re.Match[str] | None"]]:
+    """The file's columns a rating or comment rule names: its ``column`` (which must exist), or
+    every column its ``pattern`` matches, with the match (``must_match``: at least one).
+    """
+    if rule.column is not None:
+        if rule.column not in columns:
+            raise _missing_column(decoded, sm, f"{rule.key}.column", rule.column, columns)
+        return [(rule.column, None)]
+    assert rule.pattern is not None
+    candidates = [(c, m) for c in columns if (m := rule.pattern.search(c))]
+    if must_match and not candidates:
+        raise FileProblem(
+            str(decoded.path),
+            f"the mapping {sm.mapping.name} key '{rule.key}.pattern' "
+            f"({rule.pattern.pattern!r}) matches no "
+            "column of the file",
+            fix="correct the pattern (run 'ice-pipeline inspect FILE' to list the columns)",
+        )
+    return candidates
+
+
 def _resolve_ratings(
     decoded: DecodedFile, sm: SurveyMapping, columns: list[str]
 ) -> list[RatingColumn]:
     resolved: dict[str, RatingColumn] = {}
     for rule in sm.ratings:
-        if rule.column is not None:
-            if rule.column not in columns:
-                raise _missing_column(decoded, sm, f"{rule.key}.column", rule.column, columns)
-            candidates = [(rule.column, None)]
-        else:
-            assert rule.pattern is not None
-            candidates = [(c, m) for c in columns if (m := rule.pattern.search(c))]
-            if not candidates:
-                raise FileProblem(
-                    str(decoded.path),
-                    f"the mapping {sm.mapping.name} key '{rule.key}.pattern' "
-                    f"({rule.pattern.pattern!r}) matches no "
-                    "column of the file",
-                    fix="correct the pattern (run 'ice-pipeline inspect FILE' to list the columns)",
-                )
-        for column, match in candidates:
+        for column, match in _candidates(decoded, sm, rule, columns, must_match=True):
             if column in resolved:
                 continue  # the first rule that claims a column wins
             groups = match.groupdict() if match else {}
@@ -115,18 +124,12 @@ def _resolve_comments(
 ) -> list[CommentColumn]:
     resolved: dict[str, CommentColumn] = {}
     for rule in sm.comments:
-        if rule.column is not None:
-            if rule.column not in columns:
-                raise _missing_column(decoded, sm, f"{rule.key}.column", rule.column, columns)
-            candidates = [(rule.column, None)]
-        else:
-            assert rule.pattern is not None
-            candidates = [(c, m) for c in columns if (m := rule.pattern.search(c))]
-        for column, match in candidates:
+        # A comment pattern matching nothing is not an error: comments are optional.
+        for column, match in _candidates(decoded, sm, rule, columns, must_match=False):
             key = (
                 rule.provider
                 if rule.provider is not None
-                else (match.groupdict().get("provider") or "").strip()
+                else ((match.groupdict() if match else {}).get("provider") or "").strip()
             )
             if rule.providers and rule.provider is None and key not in rule.providers:
                 continue
