@@ -60,6 +60,25 @@ def frame_fingerprint(frame: pd.DataFrame | None) -> str:
     return hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()
 
 
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """A cached table as pandas: text columns as categoricals when DuckDB wrote the file.
+
+    A file pandas wrote carries its dtypes (categoricals included) and round-trips as is. The
+    staged survey parse writes its Parquet with DuckDB (plain strings): read as Python strings,
+    3M answers x 10 text columns cost seconds and gigabytes; as dictionaries they are codes.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(path)
+    if b"pandas" in (schema.metadata or {}):
+        return pd.read_parquet(path)
+    text = [
+        f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+    ]
+    return pq.read_table(path, read_dictionary=text).to_pandas()
+
+
 @dataclass
 class CachedParse:
     """One export's parse as stored in the cache; frames are read from Parquet on demand."""
@@ -101,14 +120,14 @@ class CachedParse:
         if info["split"]:
             wanted = [period] if period is not None else info["periods"]
             frames = [
-                pd.read_parquet(self.directory / table / f"{p}.parquet")
+                _read_parquet(self.directory / table / f"{p}.parquet")
                 for p in wanted
                 if p in info["periods"]
             ]
             if not frames:
                 return None
             return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        frame = pd.read_parquet(self.directory / f"{table}.parquet")
+        frame = _read_parquet(self.directory / f"{table}.parquet")
         return frame
 
     def quarantine(self) -> pd.DataFrame:
