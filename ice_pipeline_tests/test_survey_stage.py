@@ -56,6 +56,11 @@ def test_wide_ratings_stay_in_duckdb_and_cache_writes_them(wave: Path, tmp_path:
     assert frame["source_row"].is_monotonic_increasing
     assert frame["score"].between(0, 100).all()
     assert sorted(stored["source_row"].tolist()) == frame["source_row"].tolist()
+    # Read back with the text as categoricals, as the pandas-written cache was: DuckDB writes
+    # plain strings, and 3M answers as Python strings cost survey_tables seconds and gigabytes.
+    for column in ("respondent_id", "provider_department", "dimension", "consumer_department"):
+        assert isinstance(stored[column].dtype, pd.CategoricalDtype), column
+    assert set(stored["respondent_id"].astype(str)) == set(frame["respondent_id"].astype(str))
 
 
 def test_sql_classification_equals_python_classifier(wave: Path) -> None:
