@@ -23,6 +23,19 @@ from ice_pipeline.ingest.feeds import discover_exports, periods_in_export, read_
 from ice_pipeline.ingest.mapping import find_mapping, load_mapping
 from ice_pipeline.ingest.privacy import pseudonymize
 
+
+@pytest.fixture(autouse=True, params=["pandas", "staged"])
+def survey_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test twice: small wide exports read in pandas (the default) and staged in DuckDB
+    (what large exports take, surveys.STAGE_MIN_CELLS): both paths must give the same results.
+    """
+    from ice_pipeline.ingest import surveys
+
+    if request.param == "staged":
+        monkeypatch.setattr(surveys, "STAGE_MIN_CELLS", 0)
+    return str(request.param)
+
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "ice_pipeline" / "ingest" / "mapping_examples"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MAPPINGS = FIXTURES / "mappings"

@@ -116,3 +116,28 @@ def test_parse_peak_memory_is_bounded(wave: Path) -> None:
     # Measured: ~60-90 MB for a 2.7 MB wave (DuckDB's own buffers included); the pandas long
     # table alone was ~25 columns x 225k rows. The bound leaves room for a loaded machine.
     assert grown_mb < 60 * size_mb + 150, f"parse grew RSS by {grown_mb:.0f} MB"
+
+
+def test_small_and_large_wide_paths_give_the_same_parse(
+    wave: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small wide exports are read in pandas (cheaper than staging); both paths agree."""
+    from ice_pipeline.ingest import surveys
+
+    staged = read_export(wave, feed="surveys", salt="s")
+    assert isinstance(raw_tables(staged.tables)["survey_ratings"], StagedTable)
+    monkeypatch.setattr(surveys, "STAGE_MIN_CELLS", 10**9)
+    in_pandas = read_export(wave, feed="surveys", salt="s")
+    assert isinstance(raw_tables(in_pandas.tables)["survey_ratings"], pd.DataFrame)
+    assert staged.counts == in_pandas.counts
+    assert staged.excluded_by_reason == in_pandas.excluded_by_reason
+    for name, order in (
+        ("survey_ratings", ["source_row", "provider_department", "dimension"]),
+        ("survey_comments", ["source_row", "provider_department"]),
+    ):
+        pd.testing.assert_frame_equal(
+            # Sorted as text: the two paths order their categoricals' categories differently.
+            staged.tables[name].astype(object).sort_values(order).reset_index(drop=True),
+            in_pandas.tables[name].astype(object).sort_values(order).reset_index(drop=True),
+        )
+    assert len(staged.tables["survey_ratings"]) > 200_000

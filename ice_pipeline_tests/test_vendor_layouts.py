@@ -15,6 +15,19 @@ from ice_pipeline.ingest.common import decode_file
 from ice_pipeline.ingest.feeds import detect_feed, read_export
 from ice_pipeline.ingest.vendors import LAYOUTS, qualtrics
 
+
+@pytest.fixture(autouse=True, params=["pandas", "staged"])
+def survey_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test twice: small wide exports read in pandas (the default) and staged in DuckDB
+    (what large exports take, surveys.STAGE_MIN_CELLS): both paths must give the same results.
+    """
+    from ice_pipeline.ingest import surveys
+
+    if request.param == "staged":
+        monkeypatch.setattr(surveys, "STAGE_MIN_CELLS", 0)
+    return str(request.param)
+
+
 NOW = datetime(2026, 6, 1)
 SALT = "vendor-salt"
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "mappings.md"
