@@ -53,8 +53,16 @@ def main(mode: str, data_dir: str, period: str = "2026-10") -> dict[str, object]
         "wall_seconds": round(time.perf_counter() - start, 2),
         "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
         "peak_rss_mb": round(usage.ru_maxrss / 1024),
-        **{k: getattr(v, "value", str(v)) for k, v in meta.items() if k != "duration_s"},
+        **{k: _plain(v) for k, v in meta.items() if k != "duration_s"},
     }
+
+
+def _plain(value: object) -> object:
+    """A metadata value as JSON (a table preview as its rows)."""
+    records = getattr(value, "records", None)
+    if records is not None:
+        return [dict(record.data) for record in records]
+    return getattr(value, "value", str(value))
 
 
 if __name__ == "__main__":
