@@ -29,8 +29,9 @@ from ice_pipeline.ingest.names import NAME_GROUPS
 from ice_pipeline.warehouse.bulk import _sql_cast_type
 from ice_pipeline.warehouse.schema import survey_ratings
 
-# The DuckDB memory the staging may use before spilling to its folder.
-MEMORY_LIMIT = "1GB"
+# The DuckDB memory the staging (and the DuckDB warehouse while it loads the rows) may use
+# before spilling to disk: the step's bound, whatever the export's size (issue 13, item 7).
+MEMORY_LIMIT = "512MB"
 TABLE = "ice_period_ratings"  # the period's kept rows: survey_ratings' columns and ``ord``
 COLUMNS = [c.name for c in survey_ratings.columns]
 KEYS = [c.name for c in survey_ratings.primary_key.columns]

@@ -23,7 +23,7 @@ import sqlalchemy
 from psycopg import sql as pg_sql
 from sqlalchemy import BigInteger, Float, Integer, String
 
-from ice_pipeline.ingest.survey_period_sql import KEYS, TABLE, StagedRatings
+from ice_pipeline.ingest.survey_period_sql import KEYS, MEMORY_LIMIT, TABLE, StagedRatings
 from ice_pipeline.warehouse.bulk import (
     _bulk_insert,
     _delete_keys,
@@ -143,6 +143,10 @@ def _load(
     if connection.dialect.name == "duckdb":
         raw = _driver_connection(connection)
         view = f"ice_stream_{uuid.uuid4().hex}"
+        # The warehouse's own limit (by default 80% of RAM) would let it cache the whole
+        # period's blocks; during the load it gets the staging's, then its own again.
+        (limit,) = raw.execute("SELECT current_setting('memory_limit')").fetchone()
+        raw.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         raw.register(view, rows)
         try:
             raw.execute(
@@ -151,6 +155,7 @@ def _load(
             )
         finally:
             raw.unregister(view)
+            raw.execute(f"SET memory_limit = '{limit}'")
         return
     target = pg_sql.Identifier(table.schema, table.name)
     statement = pg_sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
