@@ -55,6 +55,7 @@ from ice_pipeline.warehouse.writes_surveys import (
 
 _BATCH_ROWS = 200_000  # rows per Arrow batch streamed to the warehouse (as bulk's COPY chunks)
 _INT32 = (-(2**31), 2**31 - 1)
+_ANSWER_VALUES = [c.name for c in survey_answers.columns if not c.name.endswith("_key")]
 
 
 class StreamRefused(Exception):  # noqa: N818 (not an error: a signal to take the frame path)
@@ -91,14 +92,26 @@ def _literal(value: str) -> str:
 
 
 def _code(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
-    """Responses and items of the staged rows, coded 0.. in order of first appearance."""
+    """Responses, items and answers of the staged rows, coded 0.. in order of first appearance.
+
+    All three are stored in the order they are written, before the write: the warehouse's load
+    then only scans them, so the staging's joins and sorts never run beside the warehouse's.
+    """
+    con.execute("SET preserve_insertion_order = true")  # the tables are scanned in their order
     for name, columns in (("ice_responses", RESPONSE_COLUMNS), ("ice_items", ITEM_COLUMNS)):
         listed = ", ".join(columns)
         con.execute(
             f"CREATE OR REPLACE TABLE {name} AS SELECT {listed}, "  # noqa: S608
             f"row_number() OVER (ORDER BY first) - 1 AS code "
-            f"FROM (SELECT {listed}, min(ord) AS first FROM {TABLE} GROUP BY ALL)"
+            f"FROM (SELECT {listed}, min(ord) AS first FROM {TABLE} GROUP BY ALL) ORDER BY code"
         )
+    values = ", ".join(f"k.{name}" for name in _ANSWER_VALUES)
+    con.execute(
+        "CREATE OR REPLACE TABLE ice_answers AS SELECT r.code AS response_code, "  # noqa: S608
+        f"i.code AS item_code, {values} FROM {TABLE} k "
+        f"JOIN ice_responses r ON {_join('r', RESPONSE_COLUMNS)} "
+        f"JOIN ice_items i ON {_join('i', ITEM_COLUMNS)} ORDER BY k.ord"
+    )
     (responses,) = con.execute("SELECT count(*) FROM ice_responses").fetchone()
     (items,) = con.execute("SELECT count(*) FROM ice_items").fetchone()
     return int(responses), int(items)
@@ -114,18 +127,16 @@ def _select(table: sqlalchemy.Table, response_base: int, item_base: int) -> str:
     if table is survey_items:
         return (
             f"SELECT code + {item_base} AS item_key, {', '.join(ITEM_COLUMNS)} "  # noqa: S608
-            "FROM ice_items ORDER BY code"
+            "FROM ice_items"
         )
     if table is survey_responses:
         return (
             f"SELECT code + {response_base} AS response_key, {', '.join(RESPONSE_COLUMNS)} "  # noqa: S608
-            "FROM ice_responses ORDER BY code"
+            "FROM ice_responses"
         )
-    values = ", ".join(f"k.{c.name}" for c in table.columns if not c.name.endswith("_key"))
     return (
-        f"SELECT r.code + {response_base} AS response_key, i.code + {item_base} AS item_key, "  # noqa: S608
-        f"{values} FROM {TABLE} k JOIN ice_responses r ON {_join('r', RESPONSE_COLUMNS)} "
-        f"JOIN ice_items i ON {_join('i', ITEM_COLUMNS)} ORDER BY k.ord"
+        f"SELECT response_code + {response_base} AS response_key, "  # noqa: S608
+        f"item_code + {item_base} AS item_key, {', '.join(_ANSWER_VALUES)} FROM ice_answers"
     )
 
 
