@@ -62,7 +62,8 @@ def _plain(value: object) -> object:
     records = getattr(value, "records", None)
     if records is not None:
         return [dict(record.data) for record in records]
-    return getattr(value, "value", str(value))
+    inner = getattr(value, "value", value)
+    return inner if isinstance(inner, int | float | str | bool | None) else str(inner)
 
 
 if __name__ == "__main__":
