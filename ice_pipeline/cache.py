@@ -130,6 +130,13 @@ class CachedParse:
         frame = _read_parquet(self.directory / f"{table}.parquet")
         return frame
 
+    def table_file(self, table: str, period: str) -> Path | None:
+        """The Parquet file of ``table``'s rows of ``period`` (split tables only), or None."""
+        info = self.meta["tables"].get(table)
+        if info is None or not info["split"] or period not in info["periods"]:
+            return None
+        return self.directory / table / f"{period}.parquet"
+
     def quarantine(self) -> pd.DataFrame:
         return pd.read_parquet(self.directory / _QUARANTINE)
 

@@ -279,46 +279,40 @@ def survey_tables(
     warehouse: WarehouseResource,
     pipeline: PipelineSettingsResource,
 ) -> tuple[dg.MaterializeResult, dg.MaterializeResult]:
-    from ice_pipeline.ingest.corrections import survey_responses_for_period
-    from ice_pipeline.ingest.names import apply_names
+    from ice_pipeline.defs.survey_write import write_survey_period
 
     timer = Timer()
     period = context.partition_key
     with user_errors():
-        parses = _ingested(pipeline, "surveys")
-        responses = survey_responses_for_period(
-            parses, period, _columns("survey_ratings"), _columns("survey_comments")
+        done = write_survey_period(
+            warehouse.engine(),
+            _ingested(pipeline, "surveys"),
+            period,
+            _names(pipeline),
+            pipeline.cache_dir / "staging",
+            lambda table, frame: _write_period(warehouse, table, frame, period),
         )
-        ratings, comments = responses.ratings, responses.comments
-        names = _names(pipeline)
-        ratings.frame = apply_names(ratings.frame, names)
-        comments.frame = apply_names(comments.frame, names)
-        written = _write_period(warehouse, "survey_ratings", ratings.frame, period)
-        comments_written = _write_period(warehouse, "survey_comments", comments.frame, period)
-    frame = ratings.frame
-    respondents = int(frame["respondent_id"].nunique()) if not frame.empty else 0
-    preview = counts_by(frame, "provider_department", distinct="respondent_id", label="respondents")
     return (
         dg.MaterializeResult(
             asset_key="survey_ratings",
             metadata={
-                **written_metadata("survey_ratings", written),
-                "respondents": respondents,
-                "files": ratings.files,
-                "duplicate_rows_replaced": ratings.duplicates_dropped,
+                **written_metadata("survey_ratings", done.written),
+                "respondents": done.respondents,
+                "files": done.files,
+                "duplicate_rows_replaced": done.duplicates_dropped,
                 # A corrected re-export replaces whole responses (ingest/corrections.py).
-                "responses_replaced": responses.responses_replaced,
-                "ratings_replaced": responses.ratings_replaced,
-                "providers": int(frame["provider_department"].nunique()) if not frame.empty else 0,
-                "respondents_by_provider": table_preview(preview, max_rows=20),
+                "responses_replaced": done.responses_replaced,
+                "ratings_replaced": done.ratings_replaced,
+                "providers": done.providers,
+                "respondents_by_provider": table_preview(done.preview, max_rows=20),
                 "duration_s": timer.seconds,
             },
         ),
         dg.MaterializeResult(
             asset_key="survey_comments",
             metadata={
-                **written_metadata("survey_comments", comments_written),
-                "files": comments.files,
+                **written_metadata("survey_comments", done.comments_written),
+                "files": done.comment_files,
             },
         ),
     )

@@ -7,6 +7,9 @@ dropped and the later file's answers are kept, whatever departments, providers o
 either holds: merging answer by answer would keep stale ratings and could put one person in two
 departments. "Later" is landing order, the order discovery lists the files in (path order; see
 docs/mappings.md, Corrections). Tickets and other tables keep their per-key rule (cache.py).
+
+The ``survey_tables`` step applies this rule in SQL (``survey_period_sql.py``, no pandas frame
+of the answers); the function here is its reference in the tests and the step's frame path.
 """
 
 from collections.abc import Iterable

@@ -95,9 +95,10 @@ class CodedPeriod:
     """One period's coded rows as written to the warehouse, and PostgreSQL's fingerprint of them."""
 
     period: str
-    items: pa.Table
-    responses: pa.Table
-    answers: pa.Table
+    # Tables, or streams of their rows (the survey_tables step's rows staged in DuckDB).
+    items: pa.Table | pa.RecordBatchReader
+    responses: pa.Table | pa.RecordBatchReader
+    answers: pa.Table | pa.RecordBatchReader
     fingerprint: str
 
 
@@ -198,7 +199,9 @@ def _write_file(path: Path, coded: CodedPeriod) -> None:
 
 
 def _create_and_load(
-    con: duckdb.DuckDBPyConnection, table: sqlalchemy.Table, rows: pa.Table
+    con: duckdb.DuckDBPyConnection,
+    table: sqlalchemy.Table,
+    rows: pa.Table | pa.RecordBatchReader,
 ) -> None:
     columns = ", ".join(f"{c.name} {_sql_cast_type(c)}" for c in table.columns)
     con.execute(f"CREATE TABLE ice_private.{table.name} ({columns})")
