@@ -40,8 +40,10 @@ from ice_pipeline.ingest.survey_read import (
     _read_body,
 )
 
-# DuckDB spills to disk above this (bounded memory on a 200 MB export, issue 13 item 7).
-STAGE_MEMORY_LIMIT = "512MB"
+# DuckDB spills to disk above this (bounded memory on a 200 MB export, issue 13 item 7). Its
+# order-preserving steps cannot always spill: the 20x month's 600 MB export ran out of memory
+# at 512 MB, so larger exports get twice their size (the bound stays proportional to the file).
+STAGE_MEMORY_LIMIT_MB = 512
 
 
 def quote(name: str) -> str:
@@ -49,7 +51,7 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def connect() -> duckdb.DuckDBPyConnection:
+def connect(export_bytes: int = 0) -> duckdb.DuckDBPyConnection:
     """A private DuckDB in a temporary file, with bounded memory and a spill directory.
 
     A database file (not ``:memory:``) lets DuckDB compress the staged tables and evict their
@@ -59,7 +61,8 @@ def connect() -> duckdb.DuckDBPyConnection:
     spill = tempfile.mkdtemp(prefix="ice-survey-stage-")
     con = duckdb.connect(str(Path(spill) / "stage.duckdb"))
     weakref.finalize(con, shutil.rmtree, spill, True)
-    con.execute(f"SET memory_limit = '{STAGE_MEMORY_LIMIT}'")
+    limit_mb = max(STAGE_MEMORY_LIMIT_MB, 2 * export_bytes // 1_000_000)
+    con.execute(f"SET memory_limit = '{limit_mb}MB'")
     con.execute(f"SET temp_directory = '{spill}'")
     con.execute("SET preserve_insertion_order = true")
     return con
@@ -154,7 +157,7 @@ def stage_layout(
     raw = _raw_body(decoded, decoded.text[offsets[header_rows - 1] :], delimiter, len(names))
     if raw.num_columns > len(names):
         names = names + [f"(column {i + 1})" for i in range(len(names), raw.num_columns)]
-    con = connect()
+    con = connect(decoded.size_bytes)
     sql_names = {name: f"c{i}" for i, name in enumerate(names)}
     # Unnamed columns that hold nothing (legacy Qualtrics' trailing comma) are not columns
     # (checked after blank records are dropped, before the extra header rows: as read_layout).
