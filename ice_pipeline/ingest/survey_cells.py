@@ -82,19 +82,34 @@ def _long_cells(body: pd.DataFrame, cols: SurveyColumns) -> Cells:
     )
 
 
+def wide_item_names(
+    cols: SurveyColumns,
+) -> tuple[list[Scale], dict[int, int], np.ndarray, dict, np.ndarray, dict]:
+    """A wide export's rating columns named once, for the pandas and the staged (SQL) paths:
+    its distinct scales and each scale's position (by identity), the providers of the rating
+    columns then of the comment columns (one display name per spelling, shared), the rating
+    columns' dimensions, and the spellings each display name stands for.
+    """
+    ratings = cols.ratings
+    scales = list({id(r.scale): r.scale for r in ratings}.values())
+    scale_pos = {id(s): i for i, s in enumerate(scales)}
+    # Rating and comment columns share provider names; one display name per spelling.
+    named, provider_variants = harmonise_array(
+        np.array([r.provider for r in ratings] + [c.provider for c in cols.comments], dtype=object)
+    )
+    dimensions, dimension_variants = harmonise_array(
+        np.array([r.dimension for r in ratings], dtype=object)
+    )
+    return scales, scale_pos, named, provider_variants, dimensions, dimension_variants
+
+
 def _wide_cells(body: pd.DataFrame, cols: SurveyColumns) -> Cells:
     """A wide export: one cell per record and rating column, record by record."""
     n = len(body)
     ratings, comments = cols.ratings, cols.comments
     k = len(ratings)
-    scales = list({id(r.scale): r.scale for r in ratings}.values())
-    scale_pos = {id(s): i for i, s in enumerate(scales)}
-    # Rating and comment columns share provider names; one display name per spelling.
-    named, provider_variants = harmonise_array(
-        np.array([r.provider for r in ratings] + [c.provider for c in comments], dtype=object)
-    )
-    item_dimension, dimension_variants = harmonise_array(
-        np.array([r.dimension for r in ratings], dtype=object)
+    scales, scale_pos, named, provider_variants, item_dimension, dimension_variants = (
+        wide_item_names(cols)
     )
     return Cells(
         record=np.repeat(np.arange(n, dtype="int64"), k),

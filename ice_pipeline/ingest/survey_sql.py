@@ -16,7 +16,7 @@ import pandas as pd
 from ice_pipeline.index.scale import is_favourable, to_score
 from ice_pipeline.ingest.common import DecodedFile
 from ice_pipeline.ingest.mapping import Scale, SurveyMapping
-from ice_pipeline.ingest.names import harmonise_array
+from ice_pipeline.ingest.survey_cells import wide_item_names
 from ice_pipeline.ingest.survey_columns import CommentColumn, SurveyColumns
 from ice_pipeline.ingest.survey_quarantine import Quarantine
 from ice_pipeline.ingest.survey_ratings import RATING_COLUMNS
@@ -41,14 +41,8 @@ def _items(staged: StagedSurvey, cols: SurveyColumns) -> tuple[WideItems, list[S
     """Table ``items``: one row per rating column with its provider, dimension and scale."""
     ratings, comments = cols.ratings, cols.comments
     k = len(ratings)
-    scales = list({id(r.scale): r.scale for r in ratings}.values())
-    scale_pos = {id(s): i for i, s in enumerate(scales)}
-    # Rating and comment columns share provider names; one display name per spelling.
-    named, provider_variants = harmonise_array(
-        np.array([r.provider for r in ratings] + [c.provider for c in comments], dtype=object)
-    )
-    dimensions, dimension_variants = harmonise_array(
-        np.array([r.dimension for r in ratings], dtype=object)
+    scales, scale_pos, named, provider_variants, dimensions, dimension_variants = wide_item_names(
+        cols
     )
     items = pd.DataFrame(
         {
