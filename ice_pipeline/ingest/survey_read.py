@@ -187,17 +187,28 @@ def _choose_layout(
     return layout
 
 
-def read_layout(
-    decoded: DecodedFile, file_format: str | None = None, *, allow_unknown: bool = False
-) -> SurveyTable:
-    """Read the header rows and body of a survey export (format detected unless forced)."""
+def read_header(
+    decoded: DecodedFile, file_format: str | None, allow_unknown: bool
+) -> tuple[str, Layout, list[str], str]:
+    """The delimiter, layout and column names from an export's header rows, and the text of its
+    body (after the last header row); a truncated file is refused first. Shared by the pandas
+    read (``read_layout``) and the DuckDB staging (survey_stage.py).
+    """
     delimiter = sniff_delimiter(decoded.text[:65536])
     ensure_not_truncated(decoded, delimiter)
     records, offsets = _header_records(decoded, delimiter)
     layout = _choose_layout(decoded, records, file_format, allow_unknown)
-    header_rows = layout.header_rows
     names = _column_names(layout, records)
-    body = _read_body(decoded, decoded.text[offsets[header_rows - 1] :], delimiter, len(names))
+    return delimiter, layout, names, decoded.text[offsets[layout.header_rows - 1] :]
+
+
+def read_layout(
+    decoded: DecodedFile, file_format: str | None = None, *, allow_unknown: bool = False
+) -> SurveyTable:
+    """Read the header rows and body of a survey export (format detected unless forced)."""
+    delimiter, layout, names, body_text = read_header(decoded, file_format, allow_unknown)
+    header_rows = layout.header_rows
+    body = _read_body(decoded, body_text, delimiter, len(names))
     if body.shape[1] > len(names):
         names = names + [f"(column {i + 1})" for i in range(len(names), body.shape[1])]
     body.columns = names

@@ -28,17 +28,10 @@ import pyarrow.compute as pc
 
 from ice_pipeline.ingest.common import (
     DecodedFile,
-    ensure_not_truncated,
     read_rectangular_csv,
-    sniff_delimiter,
 )
 from ice_pipeline.ingest.fixed import ExtraHeader
-from ice_pipeline.ingest.survey_read import (
-    _choose_layout,
-    _column_names,
-    _header_records,
-    _read_body,
-)
+from ice_pipeline.ingest.survey_read import _read_body, read_header
 
 # DuckDB spills to disk above this (bounded memory on a 200 MB export, issue 13 item 7). Its
 # order-preserving steps cannot always spill: the 20x month's 600 MB export ran out of memory
@@ -148,13 +141,9 @@ def stage_layout(
     extra: ExtraHeader,
 ) -> StagedSurvey:
     """survey_read.read_layout, then fixed.shift_table, with the body staged in DuckDB."""
-    delimiter = sniff_delimiter(decoded.text[:65536])
-    ensure_not_truncated(decoded, delimiter)
-    records, offsets = _header_records(decoded, delimiter)
-    layout = _choose_layout(decoded, records, file_format, allow_unknown)
+    delimiter, layout, names, body_text = read_header(decoded, file_format, allow_unknown)
     header_rows = layout.header_rows
-    names = _column_names(layout, records)
-    raw = _raw_body(decoded, decoded.text[offsets[header_rows - 1] :], delimiter, len(names))
+    raw = _raw_body(decoded, body_text, delimiter, len(names))
     if raw.num_columns > len(names):
         names = names + [f"(column {i + 1})" for i in range(len(names), raw.num_columns)]
     con = connect(decoded.size_bytes)
