@@ -9,13 +9,16 @@ column resolution and row accounting that follow see an ordinary column.
 """
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from ice_pipeline.errors import FileProblem
 from ice_pipeline.ingest.common import DecodedFile
+
+# A pandas frame or a staged table (table_stage.StagedTable): both take constant columns by assign.
+Framed = TypeVar("Framed")
 
 # feed -> canonical column -> the mapping key that gives it one value for the whole file.
 FIXED_KEYS: dict[str, dict[str, str]] = {
@@ -30,8 +33,8 @@ def fixed_column_name(role: str) -> str:
 
 
 def add_fixed_columns(
-    decoded: DecodedFile, frame: pd.DataFrame, raw_mapping: dict[str, Any], feed: str
-) -> tuple[pd.DataFrame, dict[str, Any]]:
+    decoded: DecodedFile, frame: Framed, raw_mapping: dict[str, Any], feed: str
+) -> tuple[Framed, dict[str, Any]]:
     """The frame with one constant column per ``*_fixed`` key, and the mapping naming it.
 
     A mapping that both fixes a column and maps it (``columns: {business_unit: X}``) is refused:
@@ -55,7 +58,7 @@ def add_fixed_columns(
                 fix=f"keep one: remove '{key}' or 'columns.{role}'",
             )
         name = fixed_column_name(role)
-        frame = frame.assign(**{name: str(value)})
+        frame = frame.assign(**{name: str(value)})  # type: ignore[attr-defined]
         columns[role] = name
     return frame, {**raw_mapping, "columns": columns}
 

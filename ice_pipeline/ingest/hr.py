@@ -42,11 +42,11 @@ from ice_pipeline.ingest.privacy import pseudonymize_per_row
 from ice_pipeline.ingest.table_dates import parse_date_column
 from ice_pipeline.ingest.table_read import (
     choose_format,
-    clean_used_columns,
+    clean_staged,
     mapping_dict,
     mapping_name,
-    read_table,
     resolve_columns,
+    stage_table,
     text_map,
     unmapped_columns,
 )
@@ -113,21 +113,24 @@ def read_hr(
     """Parse an HR roster or attrition snapshot into canonical ``employees`` rows."""
     del hr_employees, now  # part of the reader contract; a roster needs neither
     raw_mapping = mapping_dict(mapping)
-    frame, source_rows, blank_lines = read_table(decoded, raw_mapping, "employees")
-    frame, raw_mapping = add_fixed_columns(decoded, frame, raw_mapping, FEED)
+    staged, source_rows, blank_lines = stage_table(decoded, raw_mapping, "employees")
+    staged, raw_mapping = add_fixed_columns(decoded, staged, raw_mapping, FEED)
     requested = file_format or raw_mapping.get("format")
-    detected = None if requested else detect_hr_format(list(frame.columns))
-    chosen = choose_format(decoded, frame.columns, requested, detected, FORMATS, "HR")
+    detected = None if requested else detect_hr_format(list(staged.columns))
+    chosen = choose_format(decoded, staged.columns, requested, detected, FORMATS, "HR")
     columns = resolve_columns(
         decoded,
-        frame,
+        staged,
         raw_mapping,
         DEFAULT_COLUMNS[chosen],
         ("employee_id", "department"),
         mapping_name(mapping),
         "HR export",
     )
-    frame = clean_used_columns(frame, raw_mapping, columns.values())
+    # Only the used columns leave Arrow (names, e-mails and locations never become pandas).
+    frame = clean_staged(staged, raw_mapping, columns.values())
+    unmapped = unmapped_columns(staged, columns.values())
+    del staged
     rows = ExportRows(frame, columns, raw_mapping)
     # In this order on purpose: a cell with several problems joins their reasons in order.
     hire, term, ambiguous = _employment_dates(rows)
@@ -165,7 +168,7 @@ def read_hr(
         rows_read=len(frame) + blank_lines,
         excluded_by_reason={"blank line": blank_lines} if blank_lines else {},
         columns_mapped=[f"{role}: {name}" for role, name in columns.items()],
-        columns_unmapped=unmapped_columns(frame, columns.values()),
+        columns_unmapped=unmapped,
         ambiguous_dates=ambiguous,
     )
     result.unplaced_values = [value.as_dict() for value in unplaced]

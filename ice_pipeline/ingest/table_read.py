@@ -18,15 +18,11 @@ import pandas as pd
 from ice_pipeline.errors import FileProblem
 from ice_pipeline.ingest.common import (
     DecodedFile,
-    column_names,
-    frame_from_rows,
     header_shape,
-    read_csv_records_fast,
-    read_csv_rows,
-    sniff_delimiter,
 )
 from ice_pipeline.ingest.fixed import ExtraHeader, skip_leading_lines
 from ice_pipeline.ingest.privacy import is_personal_column
+from ice_pipeline.ingest.table_stage import StagedTable, stage_records
 
 DEFAULT_MISSING = ("", "?", "NULL", "null", "None", "N/A", "n/a", "NA", "-")
 
@@ -75,10 +71,22 @@ def choose_format(
 def read_table(
     decoded: DecodedFile, raw_mapping: dict[str, Any], what: str
 ) -> tuple[pd.DataFrame, pd.Series, int]:
-    """Header + data rows -> (string frame, source_row per frame row, blank lines skipped).
+    """Header + data rows -> (string frame of every column, source_row per row, blank lines).
+
+    ``stage_table`` with the whole body as a pandas frame (external metrics, ``draft``).
+    """
+    staged, source_rows, blank_lines = stage_table(decoded, raw_mapping, what)
+    return staged.frame(), source_rows, blank_lines
+
+
+def stage_table(
+    decoded: DecodedFile, raw_mapping: dict[str, Any], what: str
+) -> tuple[StagedTable, pd.Series, int]:
+    """Header + data rows -> (staged records, source_row per record, blank lines skipped).
 
     ``source_row`` is the 1-based CSV record number with the header as record 1 (a quoted newline
-    does not start a new record). A file with a header but no data rows is a file problem.
+    does not start a new record). A file with a header but no data rows is a file problem. The
+    records stay in Arrow (table_stage.py) until a reader asks for the columns it uses.
     """
     decoded, skipped = skip_leading_lines(decoded, raw_mapping)  # issue 16: titles above
     delimiter = raw_mapping.get("delimiter")
@@ -91,7 +99,7 @@ def read_table(
             "so it was probably cut off while being copied or exported",
             fix="re-export the file from the source tool and check that it was copied completely",
         )
-    header, body, filled = _records(decoded, str(delimiter) if delimiter else None)
+    header, body, filled = stage_records(decoded, str(delimiter) if delimiter else None)
     if not any(cell.strip() for cell in header):
         raise FileProblem(
             str(decoded.path),
@@ -104,8 +112,8 @@ def read_table(
             f"the file has a header but no data rows (no {what})",
             fix="re-export including the data rows, or remove the file if the period has none",
         )
-    frame = body if filled.all() else body.loc[filled].reset_index(drop=True)
-    if len(frame.columns) == 1 and len(header) == 1 and any(ch in header[0] for ch in ",;\t|"):
+    staged = body if filled.all() else body.take(np.flatnonzero(filled))
+    if len(staged.columns) == 1 and len(header) == 1 and any(ch in header[0] for ch in ",;\t|"):
         separators = ", ".join(repr(ch) for ch in ",;\t|" if ch in header[0])
         raise FileProblem(
             str(decoded.path),
@@ -114,51 +122,15 @@ def read_table(
             fix="set 'delimiter:' in the mapping to the character that separates the columns",
         )
     numbers = np.arange(2, len(filled) + 2) + skipped
-    source_rows = numbers[filled]
-    frame, source_rows = ExtraHeader.of(raw_mapping).drop(frame, source_rows)
-    return frame, pd.Series(source_rows, index=frame.index, dtype="int64"), int((~filled).sum())
-
-
-def _records(
-    decoded: DecodedFile, delimiter: str | None
-) -> tuple[list[str], pd.DataFrame, np.ndarray]:
-    """(header cells, every data record as a string frame, which records hold anything).
-
-    A rectangular file is read column-wise by Arrow (``read_csv_records_fast``); any other goes
-    through the csv module (``read_csv_rows``), which keeps ragged rows and reports a cut-off
-    last record.
-    """
-    fast = read_csv_records_fast(decoded.text, delimiter or sniff_delimiter(decoded.text))
-    if fast is not None and len(fast[0]) > 1:
-        header = [str(column.iloc[0]) for column in fast]
-        body = pd.DataFrame(
-            {
-                name: column.to_numpy()[1:]
-                for name, column in zip(column_names(header), fast, strict=True)
-            },
-            dtype=object,
-        )
-        # A record holds something when any cell is more than blank: only the records not yet
-        # known to hold something are looked at in the next column (usually none after the id).
-        filled = np.zeros(len(body), dtype=bool)
-        for name in body.columns:
-            todo = np.flatnonzero(~filled)
-            if not len(todo):
-                break
-            cells = pd.Series(body[name].to_numpy()[todo], dtype=object)
-            filled[todo] = (cells.str.strip() != "").to_numpy()
-        return header, body, filled
-    rows = read_csv_rows(decoded, delimiter=delimiter)
-    if not rows:
-        return [], pd.DataFrame(), np.zeros(0, dtype=bool)
-    header, records = rows[0], rows[1:]
-    filled = np.array([any(cell.strip() for cell in row) for row in records], dtype=bool)
-    return header, frame_from_rows(header, records), filled
+    extra = ExtraHeader.of(raw_mapping).rows
+    source_rows = numbers[filled][extra:]
+    staged = staged.slice(extra) if extra else staged
+    return staged, pd.Series(source_rows, dtype="int64"), int((~filled).sum())
 
 
 def resolve_columns(
     decoded: DecodedFile,
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | StagedTable,
     raw_mapping: dict[str, Any],
     defaults: dict[str, list[str]],
     required: Iterable[str],
@@ -212,6 +184,15 @@ def resolve_columns(
             fix=f"add 'columns: {{{role}: <column name>}}' to the mapping, or export that column",
         )
     return resolved
+
+
+def clean_staged(
+    staged: StagedTable, raw_mapping: dict[str, Any], used: Iterable[str]
+) -> pd.DataFrame:
+    """The used columns of a staged export, cleaned as ``clean_missing`` (only these columns
+    become pandas: the readers reach cells only through their resolved roles).
+    """
+    return staged.cleaned(used, _missing_codes(raw_mapping, ()))
 
 
 def clean_missing(
@@ -287,7 +268,7 @@ PERSON_COLUMNS = {
 }
 
 
-def unmapped_columns(frame: pd.DataFrame, used: Iterable[str]) -> list[str]:
+def unmapped_columns(frame: pd.DataFrame | StagedTable, used: Iterable[str]) -> list[str]:
     """Columns not used, personal ones named as dropped (none of them is ever stored)."""
     used_set = set(used)
 

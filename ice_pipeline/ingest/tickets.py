@@ -47,11 +47,12 @@ from ice_pipeline.ingest.table_read import (
     PERSON_COLUMNS,
     choose_format,
     clean_missing,
-    clean_used_columns,
+    clean_staged,
     mapping_dict,
     mapping_name,
     read_table,
     resolve_columns,
+    stage_table,
     text_map,
     unmapped_columns,
 )
@@ -142,11 +143,11 @@ def read_tickets(
 ) -> ParseResult:
     """Parse a ticket export into canonical ``tickets`` rows and quarantine rows."""
     raw_mapping = mapping_dict(mapping)
-    frame, source_rows, blank_lines = read_table(decoded, raw_mapping, "tickets")
+    staged, source_rows, blank_lines = stage_table(decoded, raw_mapping, "tickets")
     requested = file_format or raw_mapping.get("format")
-    detected = None if requested else detect_ticket_format(frame.columns)
+    detected = None if requested else detect_ticket_format(staged.columns)
     chosen = choose_format(
-        decoded, frame.columns, requested, detected, FORMATS, "ticket", "ticket export"
+        decoded, staged.columns, requested, detected, FORMATS, "ticket", "ticket export"
     )
     required = [
         *REQUIRED_ROLES,
@@ -154,14 +155,17 @@ def read_tickets(
     ]
     columns = resolve_columns(
         decoded,
-        frame,
+        staged,
         raw_mapping,
         DEFAULT_COLUMNS[chosen],
         required,
         mapping_name(mapping),
         "ticket export",
     )
-    frame = clean_used_columns(frame, raw_mapping, columns.values())
+    # Only the used columns leave Arrow (free-text descriptions and names never become pandas).
+    frame = clean_staged(staged, raw_mapping, columns.values())
+    unmapped = unmapped_columns(staged, set(columns.values()))
+    del staged
     rows_read = len(frame) + blank_lines
     excluded: dict[str, int] = {"blank line": blank_lines} if blank_lines else {}
 
@@ -191,7 +195,7 @@ def read_tickets(
         rows_read=rows_read,
         excluded_by_reason=excluded,
         columns_mapped=[f"{role}: {name}" for role, name in columns.items()],
-        columns_unmapped=unmapped_columns(frame, set(columns.values())),
+        columns_unmapped=unmapped,
         ambiguous_dates=ambiguous + dates_ambiguous,
     )
 
