@@ -14,7 +14,9 @@ refuses blank lines and ragged records exactly like the reader before staging (s
 says why DuckDB's read_csv is not used), so row numbers and messages stay byte-identical.
 """
 
-from collections.abc import Iterable
+import csv
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -170,16 +172,28 @@ def _none() -> np.ndarray:
 
 def _arrow_records(text: str, delimiter: str) -> pa.Table | None:
     """Every record (the header first) as text columns, or None when Arrow refuses the file."""
-    import csv
-    import io
-
     try:
-        first = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), None)
+        first = next(csv.reader(_lines(text), delimiter=delimiter), None)
     except csv.Error:
         return None
     if not first:
         return None
     return read_rectangular_csv(text.encode("utf-8"), delimiter, len(first))
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The text's lines with their endings, as ``io.StringIO(text, newline="")`` gives them,
+    made one at a time: the header needs the first few, and a StringIO copies the whole export.
+    """
+    start = 0
+    for end in _LINE_END.finditer(text):
+        yield text[start : end.end()]
+        start = end.end()
+    if start < len(text):
+        yield text[start:]
 
 
 def _filled(body: pa.Table) -> np.ndarray:
