@@ -133,17 +133,19 @@ def provider_departments(tickets: ExportRows) -> pd.Series:
         group_map = text_map(raw_mapping, "provider_departments")
         # Group names match the map after NFKC, case folding and spaces (names.py).
         folded_map = {fold(str(k)): v for k, v in group_map.items()}
-        lookup = {
-            g: group_map.get(g, folded_map.get(fold(str(g)))) for g in groups.dropna().unique()
-        }
-        provider = groups.map(lambda g: None if g is None else lookup.get(g)).astype(object)
-        unmapped = groups.notna() & provider.isna()
-        tickets.problems.add_mask(
-            unmapped,
-            group_column,
-            groups,
-            "assignment group '" + groups.fillna("") + "' is not mapped to a provider department",
+        # Once per distinct group; the reasons are written for the unmapped rows only.
+        codes, distinct = pd.factorize(groups.to_numpy(dtype=object))  # missing -> code -1
+        found = [group_map.get(g, folded_map.get(fold(str(g)))) for g in distinct]
+        provider = pd.Series(
+            np.array([*found, None], dtype=object)[codes], index=groups.index, dtype=object
         )
+        unmapped = groups.notna() & provider.isna()
+        reasons = pd.Series(None, index=groups.index, dtype=object)
+        reasons[unmapped] = [
+            f"assignment group '{g}' is not mapped to a provider department"
+            for g in groups[unmapped]
+        ]
+        tickets.problems.add(reasons, group_column, groups)
     else:
         # Without a map the group names are the departments (generic exports).
         provider = groups.astype(object)
