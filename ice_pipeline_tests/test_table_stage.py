@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 import yaml
 
@@ -154,3 +155,13 @@ def test_hmac_written_out_equals_hmac_digest() -> None:
             for t in texts
         ]
         assert _hmac_hex(key, texts) == expected
+
+
+def test_cleaning_per_distinct_equals_str_strip() -> None:
+    values = ["a", " a", "a ", "\u00a0x", "x\u00a0", "é", " é ", "", " ", "?", " ? ", "NA"]
+    values += ["a b", "\x1cq", "q\x1c", "a\nb", "\n", "ab\n", "日本", "!", "~", " - ", "\u3000"]
+    column = pa.chunked_array([pa.array(values), pa.array(values[::-1])])
+    codes = {"", "?", "NA", "-"}
+    expected = [None if v.strip() in codes else v.strip() for v in values + values[::-1]]
+    assert list(table_stage._arrow_cells(column, codes)) == expected
+    assert list(table_stage._arrow_cells(column, None)) == values + values[::-1]

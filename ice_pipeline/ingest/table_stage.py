@@ -119,15 +119,30 @@ def _arrow_cells(column: pa.ChunkedArray, codes: set[str] | None) -> np.ndarray:
     parts: list[np.ndarray] = []
     for chunk in column.chunks:
         encoded = chunk.dictionary_encode()
-        distinct = encoded.dictionary.to_pylist()
+        values = encoded.dictionary.to_numpy(zero_copy_only=False).astype(object, copy=False)
         if codes is not None:
-            distinct = [None if (text := value.strip()) in codes else text for value in distinct]
-        values = np.empty(len(distinct), dtype=object)
-        values[:] = distinct
+            values = _cleaned_distinct(encoded.dictionary, values, codes)
         parts.append(values[encoded.indices.to_numpy(zero_copy_only=False)])
     if not parts:
         return np.empty(0, dtype=object)
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+# Text whose first and last characters are printable ASCII other than space: ``str.strip``
+# leaves it as it is, so only the other values (few: spaces, non-ASCII ends) are stripped.
+_UNSTRIPPED = r"(?s)^[!-~](.*[!-~])?$"
+
+
+def _cleaned_distinct(dictionary: pa.Array, values: np.ndarray, codes: set[str]) -> np.ndarray:
+    """Distinct cells stripped (``str.strip``), missing-value codes -> None."""
+    kept = pc.match_substring_regex(dictionary, _UNSTRIPPED).to_numpy(zero_copy_only=False)
+    out = values.copy()
+    todo = np.flatnonzero(~np.asarray(kept, dtype=bool))
+    if len(todo):
+        out[todo] = [value.strip() for value in values[todo]]
+    missing = pd.Series(out, dtype=object).isin(list(codes)).to_numpy()
+    out[missing] = None
+    return out
 
 
 def _clean_values(values: np.ndarray, codes: set[str]) -> np.ndarray:
