@@ -129,7 +129,10 @@ def finish_result(
 ) -> ParseResult:
     """Drop rows with reader-level problems, validate the rest with pandera, count every row."""
     early = problems.quarantine(feed, decoded, source_rows)
-    remaining = candidate.drop(index=problems.index)
+    dropped = problems.index
+    # Without reader-level problems (the usual file) the candidate is validated as it is: drop()
+    # of nothing would copy every column.
+    remaining = candidate.drop(index=dropped) if len(dropped) else candidate
     good, late = validate_canonical(table_name, remaining, feed, decoded)
     quarantine = (
         pd.concat([q for q in (early, late) if not q.empty], ignore_index=True)
