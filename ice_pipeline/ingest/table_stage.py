@@ -113,19 +113,17 @@ class StagedTable:
 def _arrow_cells(column: pa.ChunkedArray, codes: set[str] | None) -> np.ndarray:
     """One Arrow text column as an object array, cleaned per distinct value when ``codes``.
 
-    Per chunk, each distinct value becomes one Python string shared by its cells: exports
-    repeat a few states, groups and priorities on 100k rows.
+    Each distinct value becomes one Python string shared by its cells: exports repeat a few
+    states, groups and priorities on 100k rows. The chunks Arrow read in parallel are joined
+    first (as large strings: a column may hold more than 2 GB), so a value is cleaned once.
     """
-    parts: list[np.ndarray] = []
-    for chunk in column.chunks:
-        encoded = chunk.dictionary_encode()
-        values = encoded.dictionary.to_numpy(zero_copy_only=False).astype(object, copy=False)
-        if codes is not None:
-            values = _cleaned_distinct(encoded.dictionary, values, codes)
-        parts.append(values[encoded.indices.to_numpy(zero_copy_only=False)])
-    if not parts:
+    if column.num_chunks == 0:
         return np.empty(0, dtype=object)
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    encoded = column.cast(pa.large_string()).combine_chunks().dictionary_encode()
+    values = encoded.dictionary.to_numpy(zero_copy_only=False).astype(object, copy=False)
+    if codes is not None:
+        values = _cleaned_distinct(encoded.dictionary, values, codes)
+    return values[encoded.indices.to_numpy(zero_copy_only=False)]
 
 
 # Text whose first and last characters are printable ASCII other than space: ``str.strip``
