@@ -1,11 +1,13 @@
-"""Reading a one-header-row table export (tickets, HR, external metrics) into a string frame.
+"""Reading a one-header-row table export (tickets, HR, external metrics): staged records.
 
 Belongs here: what every table reader does before it knows anything about its feed: the mapping's
 YAML dict and name, choosing the format (forced, detected or refused), reading the header and
 data records with their source row numbers, resolving canonical roles to export columns, turning
 missing-value codes into None, and naming the unused (and personal) columns. Nothing here parses
 a value of a particular role: dates are table_dates.py, rows and results table_result.py, ticket
-fields ticket_fields.py, vendor layouts ingest/vendors/.
+fields ticket_fields.py, vendor layouts ingest/vendors/. The records stay in Arrow
+(table_stage.py, ``stage_table``) until a reader takes the columns it uses (``clean_staged``);
+``read_table`` gives every column as a string frame (external metrics, draft mappings).
 """
 
 import re
