@@ -167,8 +167,11 @@ def stage_records(
     table = _arrow_records(text, chosen)
     if table is not None and table.num_rows > 1:
         header = [str(column[0].as_py()) for column in table.columns]
-        body = table.slice(1)
-        staged = StagedTable(pd.Index(column_names(header), dtype=object), body.num_rows, body)
+        # A name made twice ("a", "a", "a.1" -> a, a.1, a.1) keeps its last column, as the
+        # pandas frame built from a dict of the names did before staging.
+        last = {name: position for position, name in enumerate(column_names(header))}
+        body = table.slice(1).select(list(last.values()))
+        staged = StagedTable(pd.Index(list(last), dtype=object), body.num_rows, body)
         return header, staged, _filled(body)
     rows = read_csv_rows(decoded, delimiter=delimiter)
     if not rows:
