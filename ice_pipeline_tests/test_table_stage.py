@@ -165,3 +165,27 @@ def test_cleaning_per_distinct_equals_str_strip() -> None:
     expected = [None if v.strip() in codes else v.strip() for v in values + values[::-1]]
     assert list(table_stage._arrow_cells(column, codes)) == expected
     assert list(table_stage._arrow_cells(column, None)) == values + values[::-1]
+
+
+def test_a_name_made_twice_keeps_its_last_column(tmp_path: Path) -> None:
+    """Header a, a, a.1 names its columns a, a.1, a.1: the last a.1 is the one read (as the
+    pandas frame built from the names did), so a record filled only in the first is blank."""
+    path = tmp_path / "dup.csv"
+    path.write_text(
+        "number,opened_at,assignment_group,notes,notes,notes.1,priority\n"
+        "INC1,14-05-2026 10:00,SD,a,b,,3\n"
+        "INC2,15-05-2026 10:00,SD,,,,bad\n"
+        ",,,,x,,\n",
+        encoding="utf-8",
+    )
+    result = read_tickets(
+        decode_file(path),
+        {"date_order": "DMY"},
+        file_format="servicenow",
+        salt="s",
+        hr_employees=None,
+        now=NOW,
+    )
+    assert result.columns_unmapped == ["notes", "notes.1"]
+    assert result.excluded_by_reason == {"blank line": 1}
+    assert result.counts["rows_kept"] == 1 and result.quarantine["source_row"].tolist() == [3]
