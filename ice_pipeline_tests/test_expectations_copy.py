@@ -35,8 +35,8 @@ def _failing(period: str) -> pd.DataFrame:
 def _warehouse(url: str) -> sqlalchemy.Engine:
     upgrade(url)
     engine = connect_warehouse(url)
-    replace_partition(engine, schema.survey_ratings, _ratings(PREVIOUS, 40, 1), {"period": PREVIOUS})
-    replace_partition(engine, schema.survey_ratings, _failing(PERIOD), {"period": PERIOD})
+    for period, rows in ((PREVIOUS, _ratings(PREVIOUS, 40, 1)), (PERIOD, _failing(PERIOD))):
+        replace_partition(engine, schema.survey_ratings, rows, {"period": period})
     return engine
 
 
