@@ -99,6 +99,14 @@ def test_the_outcomes_equal_a_duckdb_warehouses_and_postgresqls_own(
     on_duckdb = _as_records(_suite(duck, tmp_path / "gx_duck"))
     duck.dispose()
     assert on_copy == on_duckdb
+    # ... hence the same Dagster asset-check result (severity, metadata, description).
+    from ice_pipeline.defs.checks import Outcome, check_result
+
+    results = [
+        check_result([Outcome("survey_ratings", *record) for record in records])
+        for records in (on_copy, on_duckdb)
+    ]
+    assert results[0] == results[1] and not results[0].passed
     # PostgreSQL's own rows (the path before the copy) reach the same verdicts and counts.
     on_postgres = _as_records(_suite(pg, tmp_path / "gx_pg", rows=pg))
     shown = ("rows", "unexpected_count", "duplicate_rows", "failed_checks", "skipped")
