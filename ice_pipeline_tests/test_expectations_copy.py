@@ -142,3 +142,19 @@ def test_the_gx_project_keeps_one_source_for_every_copy(
 
     for path in compute_files(pg, PERIOD):
         duckdb.connect(str(path)).close()
+
+
+def test_without_a_copy_the_suite_reads_postgresql_and_still_runs(
+    pg: sqlalchemy.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy that cannot be made (here: a full disk) costs speed, never the check itself."""
+    from ice_pipeline.warehouse import compute
+
+    expected = _as_records(_suite(pg, tmp_path / "gx"))
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(compute, "period_compute", full)
+    fallback = _as_records(_suite(pg, tmp_path / "gx"))
+    assert [r[:4] for r in fallback] == [r[:4] for r in expected]

@@ -19,10 +19,11 @@ GX is imported lazily (about 3-5 s, mostly scipy.stats), keeps everything on dis
 ``gx_dir`` (or in memory), draws no progress bars and makes no network calls.
 """
 
+import logging
 import math
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -279,6 +280,7 @@ def run_suite(
     return [outcomes[p.check_name] for p in plans]
 
 
+log = logging.getLogger(__name__)
 # The tables whose period rows a PostgreSQL warehouse's compute copy holds (compute.py copies
 # the coded survey tables and builds the survey_ratings view over them; comments, tickets and
 # the rest are only in the warehouse, and small).
@@ -297,13 +299,22 @@ def suite_rows(
     if stale, as for the index), which the index and key drivers read too; every other table
     and every DuckDB warehouse: the warehouse itself.
     """
+    import duckdb
+
     from ice_pipeline.warehouse.compute import period_compute, uses_compute_copy
 
     if period is None or table_name not in _IN_COMPUTE_COPY or not uses_compute_copy(engine):
         yield engine
         return
-    with period_compute(engine, period) as compute:
-        yield compute
+    with ExitStack() as stack:
+        try:
+            rows = stack.enter_context(period_compute(engine, period))
+        except (OSError, duckdb.Error) as err:
+            # A copy that cannot be made (disk full, permissions) costs speed, not the check:
+            # the suite then reads the warehouse, as it did before the copy existed.
+            log.warning("survey suite of %s reads PostgreSQL: no compute copy (%s)", period, err)
+            rows = engine
+        yield rows
 
 
 def run_suite_in_warehouse(
