@@ -57,6 +57,8 @@ if TYPE_CHECKING:
     import pandas as pd
     import sqlalchemy
 
+log = logging.getLogger(__name__)
+
 # Names the tests and older callers import from here.
 _context, _open_context = context_for, open_context
 __all__ = [
@@ -280,7 +282,6 @@ def run_suite(
     return [outcomes[p.check_name] for p in plans]
 
 
-log = logging.getLogger(__name__)
 # The tables whose period rows a PostgreSQL warehouse's compute copy holds (compute.py copies
 # the coded survey tables and builds the survey_ratings view over them; comments, tickets and
 # the rest are only in the warehouse, and small).
@@ -334,7 +335,8 @@ def run_suite_in_warehouse(
     The same plan and outcomes as :func:`run_suite` on the rows read back (tested on both
     engines), without reading them back. ``period`` None (the roster) checks the whole table at
     its latest snapshot period. ``known_departments`` None reads the roster's departments.
-    ``rows``: the engine holding the period's rows (None: :func:`suite_rows` chooses). The
+    ``rows``: the engine holding the period's rows, the warehouse itself or a DuckDB compute copy
+    (None: :func:`suite_rows` chooses). The
     previous period's summary and the roster's departments, small aggregates the copy does not
     hold, are always read from the warehouse ``engine``.
     """
