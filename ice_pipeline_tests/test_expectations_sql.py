@@ -265,6 +265,9 @@ def test_suites_in_the_warehouse_give_the_pandas_outcomes(
                 previous_period="2026-02",
                 gx_dir=tmp_path / "gx",
                 known_departments={"Sales", "IT"},
+                # Plain tables (duplicate keys storable), not the coded layout a PostgreSQL
+                # compute copy is made from: read where stored (test_expectations_copy.py).
+                rows=engine,
             )
             in_pandas = run_suite(
                 table,

@@ -195,27 +195,52 @@ def _data_source(context: Any, name: str) -> Any:
     return sources[name] if name in sources else None
 
 
-def sql_batch_definition(context: Any, url: str, table_name: str, query: str) -> Any:
+# The compute copy's data source (PostgreSQL warehouses, issue 13 item 5). Every copy of a
+# period has a new random path (compute.py ``_new_path``), so a source per connection string, as
+# for warehouses, would add one to great_expectations.yml on every run. Instead one stable
+# source reads its connection string from this variable, set to the copy's URL before each run;
+# GX substitutes variables when it builds its execution engine, and the engines of the previous
+# copy are dropped (see :func:`_forget_engines`). The yml holds one source whatever the runs.
+COMPUTE_COPY_SOURCE = "ice_compute_copy"
+_COMPUTE_COPY_VARIABLE = "ICE_GX_COMPUTE_COPY"
+
+
+def _source_names(url: str, copy: bool) -> tuple[str, str]:
+    """The data source's name and its connection-string variable (see the constants above)."""
+    if copy:
+        return COMPUTE_COPY_SOURCE, _COMPUTE_COPY_VARIABLE
+    digest = hashlib.sha256(url.encode()).hexdigest()[:12]
+    return f"ice_warehouse_{digest}", f"ICE_GX_WAREHOUSE_{digest.upper()}"
+
+
+def sql_batch_definition(
+    context: Any, url: str, table_name: str, query: str, *, copy: bool = False
+) -> Any:
     """A whole-table batch definition of ``query`` on the warehouse at ``url`` (GX SQL source).
 
     The data source's connection string is a ``${ICE_GX_WAREHOUSE_...}`` placeholder that GX
     resolves from this process's environment: a file context writes its data sources into
     great_expectations.yml, and a PostgreSQL password must not land there. One data source per
     warehouse URL (GX caches its engine per connection string), one query asset per table
-    whose query is replaced when the period changes.
+    whose query is replaced when the period changes. ``copy``: ``url`` is a period's compute
+    copy, read through the one stable source ``COMPUTE_COPY_SOURCE``.
     """
-    digest = hashlib.sha256(url.encode()).hexdigest()[:12]
-    variable = f"ICE_GX_WAREHOUSE_{digest.upper()}"
+    name, variable = _source_names(url, copy)
     os.environ[variable] = url
     persist_duckdb_connections()
-    name = f"ice_warehouse_{digest}"
     source = _data_source(context, name)
     if source is None or source._data_context is None:
         # A source GX hands back without its context fails inside get_batch
         # (MissingDataContextError): replace it by a fresh one, attached to this context.
+        # A copy is opened read-only, as period_compute opens it: other steps and processes
+        # read the same file, and DuckDB refuses a second connection to a file in one process
+        # with another configuration (connect_args: a URL's access_mode counts as different).
+        options = {"kwargs": {"connect_args": {"read_only": True}}} if copy else {}
         source = context.data_sources.add_or_update_sql(
-            name, connection_string="${" + variable + "}"
+            name, connection_string="${" + variable + "}", **options
         )
+    elif copy:
+        _forget_engines(source)  # engines opened on an earlier copy's path
     asset = next((a for a in source.assets if a.name == table_name), None)
     if asset is not None and (asset.query != query or asset._datasource is not source):
         source.delete_asset(table_name)
@@ -227,17 +252,21 @@ def sql_batch_definition(context: Any, url: str, table_name: str, query: str) ->
     ) or asset.add_batch_definition_whole_table("whole_period")
 
 
-def release_warehouse(context: Any, url: str) -> None:
+def release_warehouse(context: Any, url: str, *, copy: bool = False) -> None:
     """Close the connection GX keeps open to the warehouse at ``url`` after a suite run.
 
     With ``persist_duckdb_connections`` GX holds one connection for as long as its data source
     lives (this process, through the cached context); on DuckDB that would keep the file locked
     against every other process until this one exits. ``_connection`` is GX's private name for
     it (pinned with the other one; test_expectations_sql proves the file is free afterwards).
+    ``copy``: the compute copy's source, whose engines are also dropped (the next run's copy has
+    another path).
     """
-    name = f"ice_warehouse_{hashlib.sha256(url.encode()).hexdigest()[:12]}"
-    source = _data_source(context, name)
+    source = _data_source(context, _source_names(url, copy)[0])
     if source is None:
+        return
+    if copy:
+        _forget_engines(source)
         return
     engine = getattr(source, "_execution_engine", None)  # never create one just to close it
     if engine is None:
@@ -250,6 +279,24 @@ def release_warehouse(context: Any, url: str) -> None:
     pooled = getattr(source, "_engine", None)  # the data source's own, used to check assets
     if pooled is not None:
         pooled.dispose()
+
+
+def _forget_engines(source: Any) -> None:
+    """Make GX build the compute copy source's engines anew from its (changed) variable.
+
+    GX rebuilds its execution engine when the substituted connection string changes, but the
+    source's own engine (``_engine``, used to check assets) is cached per *unsubstituted*
+    string, which never changes: left alone it would open the previous copy's path (DuckDB
+    would create an empty file there). Private names, as the other fixes here (GX is pinned).
+    """
+    for attribute in ("_execution_engine", "_engine"):
+        engine = getattr(source, attribute, None)
+        if engine is not None:
+            connection = getattr(engine, "_connection", None)
+            if connection is not None:
+                connection.close()
+            (engine.engine if attribute == "_execution_engine" else engine).dispose()
+            setattr(source, attribute, None)
 
 
 class _DuckDBDialectName(str):

@@ -20,7 +20,8 @@ Files: ``<ICE_DATA_DIR>/cache/compute/<warehouse hash>/<period>.<state>-<random>
 warehouse and period, so concurrent runs of different partitions never share a file; a file is
 written under a temporary name and renamed into place (readers see a whole file or none), and a
 new copy always gets a new path (see :func:`_new_path`); the period's older copies are removed.
-Other steps (key drivers) use :func:`period_compute` the same way: an engine to run period SQL on.
+Other steps (key drivers, the survey_ratings expectation suite) use :func:`period_compute` the
+same way: an engine to run period SQL on.
 """
 
 import contextlib
