@@ -34,7 +34,6 @@ from ice_pipeline.reports.delivery import (
 from ice_pipeline.reports.render import PROVIDER_KIND_PREFIX, RenderedReport, render_report
 from ice_pipeline.reports.site import pdf_printer
 from ice_pipeline.reports.viewmodel import build_executive_view, build_provider_view
-from ice_pipeline.reports.views_common import row_index
 from ice_pipeline.reports.views_correlations import build_correlations_view
 from ice_pipeline.reports.views_methodology import build_methodology_view
 
@@ -122,33 +121,27 @@ def render_period_reports(
 ) -> list[RenderedReport]:
     """The executive summary, the methodology and correlations pages, then one page per provider."""
     tables = {name: steady_floats(frame) for name, frame in tables.items()}
-    with row_index():  # the frames stay as they are until every page is built
-        reports = [
-            render_report(
-                build_executive_view(period, tables, quality, config),
-                audience=config.executive_audience,
-            ),
-            render_report(
-                build_methodology_view(period, config), audience=config.executive_audience
-            ),
-            render_report(
-                build_correlations_view(period, tables, config), audience=config.executive_audience
-            ),
-        ]
-        scores = tables.get("ice_scores")
-        providers = (
-            sorted(
-                {
-                    str(name)
-                    for name in scores.loc[scores["period"] == period, "provider_department"]
-                }
-            )
-            if scores is not None and not scores.empty
-            else []
+    reports = [
+        render_report(
+            build_executive_view(period, tables, quality, config),
+            audience=config.executive_audience,
+        ),
+        render_report(build_methodology_view(period, config), audience=config.executive_audience),
+        render_report(
+            build_correlations_view(period, tables, config), audience=config.executive_audience
+        ),
+    ]
+    scores = tables.get("ice_scores")
+    providers = (
+        sorted(
+            {str(name) for name in scores.loc[scores["period"] == period, "provider_department"]}
         )
-        for provider in providers:
-            view = build_provider_view(period, provider, tables, comments, config)
-            reports.append(render_report(view, audience=config.provider_audience))
+        if scores is not None and not scores.empty
+        else []
+    )
+    for provider in providers:
+        view = build_provider_view(period, provider, tables, comments, config)
+        reports.append(render_report(view, audience=config.provider_audience))
     return reports
 
 

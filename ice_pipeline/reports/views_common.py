@@ -7,13 +7,10 @@ in ``views_executive``, ``views_provider`` and ``views_findings``.
 """
 
 import math
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ice_pipeline.reports.config import ReportConfig
@@ -129,45 +126,9 @@ def _estimate(
     )
 
 
-# Within one rendering (:func:`row_index`), each frame's rows are converted to dicts once and
-# grouped by the columns asked for: the pages of a period filter the same two years of history
-# by period and provider about a hundred times, which cost more than rendering the templates.
-_ROW_INDEX: ContextVar[dict[int, Any] | None] = ContextVar("row_index", default=None)
-
-
-@contextmanager
-def row_index() -> Iterator[None]:
-    """Memoise :func:`_rows` while rendering; the frames must not change in the meantime."""
-    token = _ROW_INDEX.set({})
-    try:
-        yield
-    finally:
-        _ROW_INDEX.reset(token)
-
-
-def _grouped(
-    frame: pd.DataFrame, columns: tuple[str, ...], index: dict[int, Any]
-) -> tuple[list[dict[str, Any]], dict[tuple[Any, ...], np.ndarray]]:
-    """Every row of ``frame`` as a dict, and the positions of each key of ``columns``."""
-    # Keyed by id(); the frame itself is kept too, so its id cannot be reused meanwhile.
-    _frame, records, groups = index.setdefault(id(frame), (frame, frame.to_dict("records"), {}))
-    if columns not in groups:
-        found = frame.groupby(list(columns), sort=False, dropna=True, observed=True).indices
-        groups[columns] = {
-            key if isinstance(key, tuple) else (key,): positions for key, positions in found.items()
-        }
-    return records, groups[columns]
-
-
 def _rows(frame: pd.DataFrame | None, **equals: Any) -> list[dict[str, Any]]:
-    """The rows of ``frame`` whose columns equal ``equals``, as dicts, in the frame's order."""
     if frame is None or frame.empty:
         return []
-    index = _ROW_INDEX.get()
-    if index is not None and equals:
-        records, groups = _grouped(frame, tuple(equals), index)
-        positions = groups.get(tuple(equals.values()), ())
-        return [dict(records[position]) for position in positions]
     mask = pd.Series(True, index=frame.index)
     for column, value in equals.items():
         mask &= frame[column] == value
