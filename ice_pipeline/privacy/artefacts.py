@@ -193,10 +193,19 @@ def _is_number(text: str) -> bool:
 
 def figures_in_html(html: str) -> dict[str, ShownFigure]:
     """Every figure shown with its n: key (section | table | row | column) -> figure."""
+    return dict(_html_figures(html))
+
+
+@functools.lru_cache(maxsize=64)
+def _html_figures(html: str) -> tuple[tuple[str, ShownFigure], ...]:
+    """Memoised on the text (a pure function of it): ``report_delivery`` audits the period again
+    right after ``disclosure_audit`` did, and parsing a page costs ~40 ms (a provider page with
+    thousands of comments); a period's pages and e-mails are far fewer than the cache holds.
+    """
     reader = _FigureReader()
     reader.feed(html)
     reader.close()
-    return reader.figures
+    return tuple(reader.figures.items())
 
 
 @functools.lru_cache(maxsize=64)

@@ -10,6 +10,7 @@ printing nothing. The output holds no clock time, so the same view gives the sam
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from html import escape
@@ -89,9 +90,16 @@ class RenderedReport:
     period: str
     subject: str
     html: str  # archived: charts as inline SVG
-    email_html: str  # mail-safe: CSS inlined, charts as cid: images, no SVG, no script
     text: str  # text/plain alternative
     charts: tuple[Chart, ...] = field(repr=False, compare=False)
+    # Renders the mail-safe HTML; most pages are archived but never e-mailed, and inlining the
+    # CSS and re-escaping every attribute cost about as much as the rest of the page together.
+    render_email: Callable[[], str] = field(repr=False, compare=False)
+
+    @cached_property
+    def email_html(self) -> str:
+        """Mail-safe: CSS inlined, charts as cid: images, no SVG, no script (made on first use)."""
+        return self.render_email()
 
     @cached_property
     def images(self) -> dict[str, bytes]:
@@ -209,7 +217,10 @@ def _one_line(text: str) -> str:
 
 
 def render_report(view: ReportView, *, audience: str) -> RenderedReport:
-    """Render a view-model to the archived HTML, the mail-safe HTML, the text part and the PNGs."""
+    """Render a view-model to the archived HTML and the text part.
+
+    The mail-safe HTML and the PNGs are made when first asked for: only e-mailed reports need them.
+    """
     if isinstance(view, ExecutiveView):
         kind = EXECUTIVE_KIND
         subject = f"Internal Customer Index {view.period}: executive summary"
@@ -222,14 +233,13 @@ def render_report(view: ReportView, *, audience: str) -> RenderedReport:
     else:
         kind = provider_kind(view.provider)
         subject = f"Internal Customer Index {view.period}: {view.provider}"
-    email_html = mail_safe_html(render_html(view, for_email=True))
     return RenderedReport(
         kind=kind,
         audience=audience,
         period=view.period,
         subject=_one_line(subject),
         html=render_html(view),
-        email_html=email_html,
         text=render_text(view),
         charts=tuple(view.charts.values()),
+        render_email=lambda: mail_safe_html(render_html(view, for_email=True)),
     )
