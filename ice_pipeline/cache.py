@@ -40,6 +40,9 @@ from ice_pipeline.ingest.common import RULES_VERSION, ParseResult, distinct_text
 from ice_pipeline.ingest.names import spelling_counts
 
 PERIOD_COLUMNS = ("period", "snapshot_period")
+# Part of every cache key: raise it when the stored layout changes, so that older parses are
+# parsed again rather than misread (coded-1: staged survey ratings stored coded, survey_coded.py).
+CACHE_FORMAT = "coded-1"
 _META = "meta.json"
 _QUARANTINE = "quarantine.parquet"
 
@@ -119,23 +122,46 @@ class CachedParse:
             return None
         if info["split"]:
             wanted = [period] if period is not None else info["periods"]
-            frames = [
-                _read_parquet(self.directory / table / f"{p}.parquet")
-                for p in wanted
-                if p in info["periods"]
-            ]
+            frames = [self._period_frame(table, p) for p in wanted if p in info["periods"]]
             if not frames:
                 return None
             return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         frame = _read_parquet(self.directory / f"{table}.parquet")
         return frame
 
+    def _period_frame(self, table: str, period: str) -> pd.DataFrame:
+        folder = self.coded_folder(table, period)
+        if folder is not None:  # a staged survey parse, stored coded (ingest/survey_coded.py)
+            from ice_pipeline.ingest.survey_coded import read_wide
+
+            return read_wide(folder)
+        return _read_parquet(self.directory / table / f"{period}.parquet")
+
     def table_file(self, table: str, period: str) -> Path | None:
-        """The Parquet file of ``table``'s rows of ``period`` (split tables only), or None."""
+        """The Parquet file of ``table``'s rows of ``period`` (split long tables only), or None."""
         info = self.meta["tables"].get(table)
         if info is None or not info["split"] or period not in info["periods"]:
             return None
+        if info.get("layout"):
+            return None
         return self.directory / table / f"{period}.parquet"
+
+    def coded_folder(self, table: str, period: str) -> Path | None:
+        """The folder of ``table``'s coded files of ``period`` (survey_coded.py), or None."""
+        info = self.meta["tables"].get(table)
+        if info is None or info.get("layout") != "coded" or period not in info["periods"]:
+            return None
+        return self.directory / table / period
+
+    def source_rows(self, table: str, period: str) -> "pd.Series | None":
+        """The ``source_row`` column of ``table``'s rows of ``period`` (None when absent)."""
+        folder = self.coded_folder(table, period)
+        if folder is not None:
+            from ice_pipeline.ingest.survey_coded import source_rows
+
+            return source_rows(folder)
+        frame = self.table(table, period)
+        return frame["source_row"] if frame is not None and "source_row" in frame else None
 
     def quarantine(self) -> pd.DataFrame:
         return pd.read_parquet(self.directory / _QUARANTINE)
@@ -198,15 +224,23 @@ def kept_by_period(tables: dict[str, pd.DataFrame]) -> dict[str, int]:
 
 
 def _put_staged(staging: Path, name: str, table: Any) -> dict[str, Any]:
-    """A table staged in DuckDB (ingest/survey_stage.py), one Parquet file per period by COPY.
+    """A table staged in DuckDB (ingest/survey_stage.py), per period by COPY: survey ratings
+    coded (answers, responses, items: ingest/survey_coded.py), any other table long.
 
     The long survey table is never a pandas frame on this path (memory, issue 13 item 7).
     """
+    from ice_pipeline.ingest.survey_coded import LAYOUT, can_write, write_coded
+
     (staging / name).mkdir()
     periods = table.distinct("period")
+    coded = can_write(table)
     for period in periods:
-        table.write_parquet(staging / name / f"{period}.parquet", period)
-    return {"split": True, "periods": periods, "rows": len(table)}
+        if coded:
+            write_coded(table.con, staging / name / period, period)
+        else:
+            table.write_parquet(staging / name / f"{period}.parquet", period)
+    info = {"split": True, "periods": periods, "rows": len(table)}
+    return {**info, "layout": LAYOUT} if coded else info
 
 
 class ParseCache:
@@ -224,7 +258,14 @@ class ParseCache:
         )
         salt_sha = hashlib.sha256(salt.encode("utf-8")).hexdigest()
         material = "\n".join(
-            [_package_version("ice-pipeline"), RULES_VERSION, mapping_sha, salt_sha, extra]
+            [
+                _package_version("ice-pipeline"),
+                RULES_VERSION,
+                CACHE_FORMAT,
+                mapping_sha,
+                salt_sha,
+                extra,
+            ]
         )
         return hashlib.sha256(material.encode("utf-8")).hexdigest()[:20]
 
