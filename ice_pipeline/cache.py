@@ -140,9 +140,7 @@ class CachedParse:
     def table_file(self, table: str, period: str) -> Path | None:
         """The Parquet file of ``table``'s rows of ``period`` (split long tables only), or None."""
         info = self.meta["tables"].get(table)
-        if info is None or not info["split"] or period not in info["periods"]:
-            return None
-        if info.get("layout"):
+        if info is None or not info["split"] or info.get("layout") or period not in info["periods"]:
             return None
         return self.directory / table / f"{period}.parquet"
 
@@ -152,16 +150,6 @@ class CachedParse:
         if info is None or info.get("layout") != "coded" or period not in info["periods"]:
             return None
         return self.directory / table / period
-
-    def source_rows(self, table: str, period: str) -> "pd.Series | None":
-        """The ``source_row`` column of ``table``'s rows of ``period`` (None when absent)."""
-        folder = self.coded_folder(table, period)
-        if folder is not None:
-            from ice_pipeline.ingest.survey_coded import source_rows
-
-            return source_rows(folder)
-        frame = self.table(table, period)
-        return frame["source_row"] if frame is not None and "source_row" in frame else None
 
     def quarantine(self) -> pd.DataFrame:
         return pd.read_parquet(self.directory / _QUARANTINE)
@@ -223,26 +211,6 @@ def kept_by_period(tables: dict[str, pd.DataFrame]) -> dict[str, int]:
     return found
 
 
-def _put_staged(staging: Path, name: str, table: Any) -> dict[str, Any]:
-    """A table staged in DuckDB (ingest/survey_stage.py), per period by COPY: survey ratings
-    coded (answers, responses, items: ingest/survey_coded.py), any other table long.
-
-    The long survey table is never a pandas frame on this path (memory, issue 13 item 7).
-    """
-    from ice_pipeline.ingest.survey_coded import LAYOUT, can_write, write_coded
-
-    (staging / name).mkdir()
-    periods = table.distinct("period")
-    coded = can_write(table)
-    for period in periods:
-        if coded:
-            write_coded(table.con, staging / name / period, period)
-        else:
-            table.write_parquet(staging / name / f"{period}.parquet", period)
-    info = {"split": True, "periods": periods, "rows": len(table)}
-    return {**info, "layout": LAYOUT} if coded else info
-
-
 class ParseCache:
     """Parses of export files keyed by their bytes and parse context, under ``root``."""
 
@@ -286,8 +254,10 @@ class ParseCache:
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=target.parent))
         tables: dict[str, dict[str, Any]] = {}
         for name, frame in raw_tables(result.tables).items():
-            if hasattr(frame, "write_parquet"):
-                tables[name] = _put_staged(staging, name, frame)
+            if hasattr(frame, "write_parquet"):  # staged in DuckDB: written by COPY
+                from ice_pipeline.ingest.survey_coded import put_staged
+
+                tables[name] = put_staged(staging, name, frame)
                 continue
             period_column = next((c for c in PERIOD_COLUMNS if c in frame.columns), None)
             if period_column == "period":

@@ -20,7 +20,7 @@ from ice_pipeline.ingest.common import raw_tables
 from ice_pipeline.ingest.corrections import survey_responses_for_period
 from ice_pipeline.ingest.feeds import read_export
 from ice_pipeline.ingest.names import apply_names
-from ice_pipeline.ingest.survey_coded import WIDE_COLUMNS, read_wide
+from ice_pipeline.ingest.survey_coded import WIDE_COLUMNS, read_wide, source_rows
 from ice_pipeline.ingest.survey_period_sql import COLUMNS, stage_ratings
 from ice_pipeline.ingest.survey_ratings import RATING_COLUMNS
 from ice_pipeline.ingest.survey_stage import StagedTable
@@ -81,9 +81,7 @@ def test_the_coded_files_rebuild_the_staged_rows(staged_always: None, tmp_path: 
     pd.testing.assert_frame_equal(
         rebuilt.astype(object), frame.astype(object), check_dtype=False, check_exact=True
     )
-    assert sorted(cached.source_rows("survey_ratings", period)) == sorted(
-        frame["source_row"].unique()
-    )
+    assert sorted(source_rows(folder)) == sorted(frame["source_row"].unique())
     assert isinstance(read_wide(folder)["respondent_id"].dtype, pd.CategoricalDtype)
 
 

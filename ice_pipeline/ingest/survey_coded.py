@@ -18,6 +18,7 @@ response (export row) or item (rating column). Layout of ``survey_ratings/<perio
 """
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -91,6 +92,24 @@ def write_coded(con: duckdb.DuckDBPyConnection, folder: Path, period: str) -> No
         con.execute(
             f"COPY ({query}) TO {_path(folder / f'{name}.parquet')} (FORMAT parquet)", params
         )
+
+
+def put_staged(staging: Path, name: str, table: Any) -> dict[str, Any]:
+    """A table staged in DuckDB (survey_stage.py) in the cache folder ``staging``, per period by
+    COPY: survey ratings coded (``write_coded``), any other table long. Its meta entry.
+
+    The long survey table is never a pandas frame on this path (memory, issue 13 item 7).
+    """
+    (staging / name).mkdir()
+    periods = table.distinct("period")
+    coded = can_write(table)
+    for period in periods:
+        if coded:
+            write_coded(table.con, staging / name / period, period)
+        else:
+            table.write_parquet(staging / name / f"{period}.parquet", period)
+    info = {"split": True, "periods": periods, "rows": len(table)}
+    return {**info, "layout": LAYOUT} if coded else info
 
 
 def wide_sql(folder: Path, ord_base: int = 0) -> str:
