@@ -44,8 +44,16 @@ def _renamed(name: str, alias: str) -> tuple[str, str]:
 
 def _sources(con: duckdb.DuckDBPyConnection, files: Sequence[tuple[int, Path]]) -> None:
     """Views and tables of every file's coded rows, with its number (``file_no``)."""
-    responses, items, answers = [], [], []
+    responses, items, answers, keys = [], [], [], []
     for number, folder in files:
+        ord_sql = (
+            f"CAST({number} AS BIGINT) * {1 << _FILE_BITS} + CAST(a.rec AS BIGINT) * "
+            f"{1 << ITEM_BITS} + a.item AS ord"
+        )
+        keys.append(
+            f"SELECT {number} AS file_no, a.rec, a.item, {ord_sql} "  # noqa: S608
+            f"FROM read_parquet({_path(folder / 'answers.parquet')}) a"
+        )
         read = {n: f"read_parquet({_path(folder / f'{n}.parquet')})" for n in ("responses",)}
         responses.append(
             f"SELECT {number} AS file_no, rec, {', '.join(_cast(c) for c in RESPONSE_FIELDS)} "  # noqa: S608
@@ -56,8 +64,7 @@ def _sources(con: duckdb.DuckDBPyConnection, files: Sequence[tuple[int, Path]]) 
             f"FROM read_parquet({_path(folder / 'items.parquet')})"
         )
         answers.append(
-            f"SELECT {number} AS file_no, a.rec, a.item, CAST({number} AS BIGINT) * "  # noqa: S608
-            f"{1 << _FILE_BITS} + CAST(a.rec AS BIGINT) * {1 << ITEM_BITS} + a.item AS ord, "
+            f"SELECT {number} AS file_no, a.rec, a.item, {ord_sql}, "  # noqa: S608
             f"{', '.join(_cast(c, 'v.') for c in VALUE_FIELDS)} "
             f"FROM read_parquet({_path(folder / 'answers.parquet')}) a "
             f"JOIN read_parquet({_path(folder / 'values.parquet')}) v USING (item, code)"
@@ -65,6 +72,7 @@ def _sources(con: duckdb.DuckDBPyConnection, files: Sequence[tuple[int, Path]]) 
     con.execute(f"CREATE TABLE ice_src_responses AS {' UNION ALL '.join(responses)}")
     con.execute(f"CREATE TABLE ice_src_items AS {' UNION ALL '.join(items)}")
     con.execute(f"CREATE VIEW ice_src_answers AS {' UNION ALL '.join(answers)}")
+    con.execute(f"CREATE VIEW ice_src_keys AS {' UNION ALL '.join(keys)}")  # without the values
 
 
 def gather_coded(con: duckdb.DuckDBPyConnection, files: Sequence[tuple[int, Path]]) -> tuple:
@@ -75,8 +83,8 @@ def gather_coded(con: duckdb.DuckDBPyConnection, files: Sequence[tuple[int, Path
     _sources(con, files)
     # A later file replaces every answer of its respondents in the earlier files (corrections.py).
     con.execute(
-        "CREATE TABLE ice_rec_counts AS SELECT file_no, rec, count(*) AS n "
-        "FROM ice_src_answers GROUP BY ALL"
+        "CREATE TABLE ice_rec_counts AS SELECT file_no, rec, count(*) AS n, min(ord) AS first "
+        "FROM ice_src_keys GROUP BY ALL"
     )
     con.execute(
         "CREATE TABLE ice_respondent_files AS SELECT respondent_id, file_no, n, "
@@ -94,7 +102,9 @@ def gather_coded(con: duckdb.DuckDBPyConnection, files: Sequence[tuple[int, Path
         "LEFT JOIN ice_respondent_files f ON f.respondent_id = r.respondent_id "
         "AND f.file_no = r.file_no WHERE r.respondent_id IS NULL OR f.kept"
     )
-    kept = "SELECT a.* FROM ice_src_answers a SEMI JOIN ice_kept_recs k USING (file_no, rec)"
+    kept = "SELECT a.* FROM ice_src_answers a"
+    if replaced:  # (the usual single export replaces nothing: no join over its answers)
+        kept += " SEMI JOIN ice_kept_recs k USING (file_no, rec)"
     if kept_files > 1:  # as corrections._combine: the later row of a repeated key wins
         kept = (
             f"SELECT a.* EXCLUDE (period, respondent_id, provider_department, dimension) FROM ("  # noqa: S608
@@ -106,21 +116,29 @@ def gather_coded(con: duckdb.DuckDBPyConnection, files: Sequence[tuple[int, Path
         )
     con.execute(f"CREATE TABLE ice_kept_answers AS {kept}")
     (rows,) = con.execute("SELECT count(*) FROM ice_kept_answers").fetchone()
-    _renamed_parts(con)
+    _renamed_parts(con, kept_files <= 1)
     return int(rows), int(kept_files), int(kept_rows) - int(rows), int(replaced), int(replaced_rows)
 
 
-def _renamed_parts(con: duckdb.DuckDBPyConnection) -> None:
-    """The kept responses and used items with their first ``ord``, names applied."""
+def _renamed_parts(con: duckdb.DuckDBPyConnection, whole_responses: bool) -> None:
+    """The kept responses and used items with their first ``ord``, names applied.
+
+    ``whole_responses``: no answer of a kept response was dropped (no repeated key across
+    files), so its first ``ord`` is the one counted per response already.
+    """
+    firsts = "SELECT file_no, {key}, min(ord) AS first FROM ice_kept_answers GROUP BY ALL"
     for table, source, key, fields in (
         ("ice_period_responses", "ice_src_responses", "rec", RESPONSE_FIELDS),
         ("ice_period_items", "ice_src_items", "item", _ITEMS),
     ):
+        first = firsts.format(key=key)
+        if whole_responses and key == "rec":
+            first = "SELECT * FROM ice_rec_counts SEMI JOIN ice_kept_recs USING (file_no, rec)"
         select, joins = zip(*(_renamed(name, "s") for name in fields), strict=True)
         con.execute(
             f"CREATE TABLE {table} AS SELECT u.file_no, u.{key}, u.first, {', '.join(select)} "  # noqa: S608
-            f"FROM (SELECT file_no, {key}, min(ord) AS first FROM ice_kept_answers GROUP BY ALL) "
-            f"u JOIN {source} s USING (file_no, {key}) {' '.join(j for j in joins if j)}"
+            f"FROM ({first}) u JOIN {source} s USING (file_no, {key}) "
+            f"{' '.join(j for j in joins if j)}"
         )
 
 
@@ -129,13 +147,33 @@ def coded_problems(con: duckdb.DuckDBPyConnection, period: str, checks: dict[str
     where = {name: "ice_period_responses" for name in RESPONSE_FIELDS}
     where.update({name: "ice_period_items" for name in _ITEMS})
     where.update({name: "ice_kept_answers" for name in VALUE_FIELDS})
-    found = []
-    for label, count in checks.items():
-        column = "period" if label == "outside" else label.split(" ", 1)[1]
-        (n,) = con.execute(f"SELECT {count} FROM {where[column]}").fetchone()  # noqa: S608
-        if n:
-            found.append(label)
-    # The key (period, respondent, provider, dimension) after the names, on integer codes.
+    failing: set[str] = set()
+    for table in dict.fromkeys(where.values()):  # one scan of each table for all its checks
+        mine = [
+            label
+            for label in checks
+            if where["period" if label == "outside" else label.split(" ", 1)[1]] == table
+        ]
+        counts = con.execute(f"SELECT {', '.join(checks[m] for m in mine)} FROM {table}").fetchone()  # noqa: S608
+        failing.update(label for label, n in zip(mine, counts, strict=True) if n)
+    found = [label for label in checks if label in failing]
+    return [*found, "repeated keys"] if _repeated_keys(con) else found
+
+
+def _repeated_keys(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether two kept answers share (period, respondent, provider, dimension) after the names.
+
+    None can when no two responses share a respondent and period and no two items of one file
+    share a provider and dimension (checked on those small tables); else counted on codes.
+    """
+    (shared,) = con.execute(
+        "SELECT (SELECT count(*) FROM (SELECT 1 FROM ice_period_responses "
+        "GROUP BY period, respondent_id HAVING count(*) > 1)) + (SELECT count(*) FROM (SELECT 1 "
+        "FROM ice_period_items GROUP BY file_no, provider_department, dimension "
+        "HAVING count(*) > 1))"
+    ).fetchone()
+    if not shared:
+        return False
     (repeated,) = con.execute(
         "SELECT count(*) FROM (SELECT 1 FROM ice_kept_answers a "
         "JOIN (SELECT file_no, rec, dense_rank() OVER (ORDER BY period, respondent_id) AS rk "
@@ -144,7 +182,7 @@ def coded_problems(con: duckdb.DuckDBPyConnection, period: str, checks: dict[str
         "AS ik FROM ice_period_items) i USING (file_no, item) GROUP BY r.rk, i.ik "
         "HAVING count(*) > 1)"
     ).fetchone()
-    return [*found, "repeated keys"] if repeated else found
+    return bool(repeated)
 
 
 def code_coded(
@@ -171,13 +209,18 @@ def code_coded(
         same = " AND ".join(f"c.{c} IS NOT DISTINCT FROM s.{c}" for c in columns)
         con.execute(
             f"CREATE OR REPLACE TABLE {name}_of AS SELECT s.file_no, s.{key}, c.code "  # noqa: S608
-            f"{', s.period' if key == 'rec' else ''} FROM ({body}) s JOIN {name} c ON {same}"
+            f"FROM ({body}) s JOIN {name} c ON {same}"
         )
+    # The period is every row's (checked): a constant of the view, not a text per answer.
     con.execute(
-        "CREATE OR REPLACE TABLE ice_answers AS SELECT r.code AS response_code, "
-        f"i.code AS item_code, r.period, {', '.join(f'a.{v}' for v in VALUE_FIELDS)} "
+        "CREATE OR REPLACE TABLE ice_answer_rows AS SELECT r.code AS response_code, "
+        f"i.code AS item_code, {', '.join(f'a.{v}' for v in VALUE_FIELDS)} "
         "FROM ice_kept_answers a JOIN ice_responses_of r USING (file_no, rec) "
         "JOIN ice_items_of i USING (file_no, item) ORDER BY a.ord"
+    )
+    con.execute(
+        "CREATE OR REPLACE VIEW ice_answers AS SELECT response_code, item_code, "  # noqa: S608
+        f"{period_literal} AS period, {', '.join(VALUE_FIELDS)} FROM ice_answer_rows"
     )
     (n_responses,) = con.execute("SELECT count(*) FROM ice_responses").fetchone()
     (n_items,) = con.execute("SELECT count(*) FROM ice_items").fetchone()
@@ -192,9 +235,14 @@ def coded_summary(con: duckdb.DuckDBPyConnection) -> tuple[int, int, list[tuple[
     (providers,) = con.execute(
         "SELECT count(DISTINCT provider_department) FROM ice_period_items"
     ).fetchone()
+    # Distinct (response, provider) pairs on integers first: ~6x fewer rows than answers.
     per_provider = con.execute(
-        "SELECT i.provider_department, count(DISTINCT r.respondent_id) FROM (SELECT DISTINCT "
-        "file_no, rec, item FROM ice_kept_answers) a JOIN ice_period_items i USING (file_no, item) "
-        "JOIN ice_period_responses r USING (file_no, rec) GROUP BY 1"
+        "WITH p AS (SELECT file_no, item, dense_rank() OVER (ORDER BY provider_department) AS pk "
+        "FROM ice_period_items), pairs AS (SELECT DISTINCT a.file_no, a.rec, p.pk "
+        "FROM ice_kept_answers a JOIN p USING (file_no, item)) "
+        "SELECT n.provider_department, count(DISTINCT r.respondent_id) FROM pairs "
+        "JOIN ice_period_responses r USING (file_no, rec) "
+        "JOIN (SELECT DISTINCT provider_department, dense_rank() OVER (ORDER BY "
+        "provider_department) AS pk FROM ice_period_items) n USING (pk) GROUP BY 1"
     ).fetchall()
     return int(respondents), int(providers), per_provider
