@@ -13,7 +13,8 @@ would parse every file again. Layout::
     cache/<file sha256>/<context key>/meta.json
                                       quarantine.parquet
                                       <table>.parquet            (e.g. employees)
-                                      <table>/<period>.parquet   (tables with a period column)
+                                      <table>/<period>.parquet   (tables with a period column;
+                                      staged survey ratings: <period>/, coded, survey_coded.py)
     cache/manifests/<feed>.json       the parses the last successful raw run used, in order
 
 The context key covers everything besides the bytes that changes the parse: the mapping file's
@@ -126,8 +127,7 @@ class CachedParse:
             if not frames:
                 return None
             return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        frame = _read_parquet(self.directory / f"{table}.parquet")
-        return frame
+        return _read_parquet(self.directory / f"{table}.parquet")
 
     def _period_frame(self, table: str, period: str) -> pd.DataFrame:
         folder = self.coded_folder(table, period)

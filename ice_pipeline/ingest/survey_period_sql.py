@@ -4,7 +4,9 @@ Belongs here: the SQL form of the corrections rule (``corrections.py`` states it
 function stays as the tests' independent reference), the per-key net under it, the canonical
 names (``names.apply_names``, as small lookup tables) and the metadata the ``survey_tables``
 asset reports, over the period's cached Parquet files in landing order. Coding and writing the
-rows is ``warehouse/writes_surveys_stream.py``.
+rows is ``warehouse/writes_surveys_stream.py``. When every file of the period was cached coded
+(a staged export, ``survey_coded.py``), ``survey_period_coded.py`` does the same without the
+long table; a coded file beside long ones is read back long here (``survey_coded.wide_sql``).
 
 Why: at 20M ratings (a 210 MB export) the pandas path held several GB for this step (issue 13,
 item 7). Here the rows live in a DuckDB file that spills to disk under a memory limit, so the
