@@ -108,6 +108,7 @@ def _assert_equals_reference(parses: list, period: str, tmp_path: Path, coded: b
 
             assert coded_problems(staged.con, period, _checks(period)) == []
             assert coded_problems(staged.con, "1999-01", _checks("1999-01")) == ["outside"]
+            before = staged.summary()  # before the coding: the same figures another way
             code_coded(staged.con, period, RESPONSE_COLUMNS, ITEM_COLUMNS)
         else:
             from ice_pipeline.warehouse.writes_surveys_stream import _code
@@ -124,7 +125,12 @@ def _assert_equals_reference(parses: list, period: str, tmp_path: Path, coded: b
         respondents, providers, preview = staged.summary()
         assert respondents == frame["respondent_id"].nunique()
         assert providers == frame["provider_department"].nunique()
-        assert preview["respondents"].sum() > 0
+        want = frame.groupby("provider_department", observed=True)["respondent_id"].nunique()
+        assert dict(zip(preview["provider_department"], preview["respondents"], strict=True)) == {
+            str(k): int(v) for k, v in want.items()
+        }
+        if coded:
+            assert before[:2] == (respondents, providers) and before[2].equals(preview)
     finally:
         staged.close()
 

@@ -235,9 +235,18 @@ def coded_summary(con: duckdb.DuckDBPyConnection) -> tuple[int, int, list[tuple[
     (providers,) = con.execute(
         "SELECT count(DISTINCT provider_department) FROM ice_period_items"
     ).fetchone()
+    (coded,) = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'ice_answer_rows'"
+    ).fetchone()
+    # After the write (the usual call): joined on the single integer codes, cheaper.
+    joins = (
+        "ice_answer_rows a JOIN ice_items i ON i.code = a.item_code "
+        "JOIN ice_responses r ON r.code = a.response_code"
+        if coded
+        else "ice_kept_answers a JOIN ice_period_items i USING (file_no, item) "
+        "JOIN ice_period_responses r USING (file_no, rec)"
+    )
     per_provider = con.execute(
-        "SELECT i.provider_department, count(DISTINCT r.respondent_id) FROM ice_kept_answers a "
-        "JOIN ice_period_items i USING (file_no, item) "
-        "JOIN ice_period_responses r USING (file_no, rec) GROUP BY 1"
+        f"SELECT i.provider_department, count(DISTINCT r.respondent_id) FROM {joins} GROUP BY 1"  # noqa: S608
     ).fetchall()
     return int(respondents), int(providers), per_provider
