@@ -13,7 +13,8 @@ would parse every file again. Layout::
     cache/<file sha256>/<context key>/meta.json
                                       quarantine.parquet
                                       <table>.parquet            (e.g. employees)
-                                      <table>/<period>.parquet   (tables with a period column)
+                                      <table>/<period>.parquet   (tables with a period column;
+                                      staged survey ratings: <period>/, coded, survey_coded.py)
     cache/manifests/<feed>.json       the parses the last successful raw run used, in order
 
 The context key covers everything besides the bytes that changes the parse: the mapping file's
@@ -40,6 +41,9 @@ from ice_pipeline.ingest.common import RULES_VERSION, ParseResult, distinct_text
 from ice_pipeline.ingest.names import spelling_counts
 
 PERIOD_COLUMNS = ("period", "snapshot_period")
+# Part of every cache key: raise it when the stored layout changes, so that older parses are
+# parsed again rather than misread (coded-1: staged survey ratings stored coded, survey_coded.py).
+CACHE_FORMAT = "coded-1"
 _META = "meta.json"
 _QUARANTINE = "quarantine.parquet"
 
@@ -119,23 +123,33 @@ class CachedParse:
             return None
         if info["split"]:
             wanted = [period] if period is not None else info["periods"]
-            frames = [
-                _read_parquet(self.directory / table / f"{p}.parquet")
-                for p in wanted
-                if p in info["periods"]
-            ]
+            frames = [self._period_frame(table, p) for p in wanted if p in info["periods"]]
             if not frames:
                 return None
             return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        frame = _read_parquet(self.directory / f"{table}.parquet")
-        return frame
+        return _read_parquet(self.directory / f"{table}.parquet")
+
+    def _period_frame(self, table: str, period: str) -> pd.DataFrame:
+        folder = self.coded_folder(table, period)
+        if folder is not None:  # a staged survey parse, stored coded (ingest/survey_coded.py)
+            from ice_pipeline.ingest.survey_coded import read_wide
+
+            return read_wide(folder)
+        return _read_parquet(self.directory / table / f"{period}.parquet")
 
     def table_file(self, table: str, period: str) -> Path | None:
-        """The Parquet file of ``table``'s rows of ``period`` (split tables only), or None."""
+        """The Parquet file of ``table``'s rows of ``period`` (split long tables only), or None."""
         info = self.meta["tables"].get(table)
-        if info is None or not info["split"] or period not in info["periods"]:
+        if info is None or not info["split"] or info.get("layout") or period not in info["periods"]:
             return None
         return self.directory / table / f"{period}.parquet"
+
+    def coded_folder(self, table: str, period: str) -> Path | None:
+        """The folder of ``table``'s coded files of ``period`` (survey_coded.py), or None."""
+        info = self.meta["tables"].get(table)
+        if info is None or info.get("layout") != "coded" or period not in info["periods"]:
+            return None
+        return self.directory / table / period
 
     def quarantine(self) -> pd.DataFrame:
         return pd.read_parquet(self.directory / _QUARANTINE)
@@ -197,18 +211,6 @@ def kept_by_period(tables: dict[str, pd.DataFrame]) -> dict[str, int]:
     return found
 
 
-def _put_staged(staging: Path, name: str, table: Any) -> dict[str, Any]:
-    """A table staged in DuckDB (ingest/survey_stage.py), one Parquet file per period by COPY.
-
-    The long survey table is never a pandas frame on this path (memory, issue 13 item 7).
-    """
-    (staging / name).mkdir()
-    periods = table.distinct("period")
-    for period in periods:
-        table.write_parquet(staging / name / f"{period}.parquet", period)
-    return {"split": True, "periods": periods, "rows": len(table)}
-
-
 class ParseCache:
     """Parses of export files keyed by their bytes and parse context, under ``root``."""
 
@@ -224,7 +226,14 @@ class ParseCache:
         )
         salt_sha = hashlib.sha256(salt.encode("utf-8")).hexdigest()
         material = "\n".join(
-            [_package_version("ice-pipeline"), RULES_VERSION, mapping_sha, salt_sha, extra]
+            [
+                _package_version("ice-pipeline"),
+                RULES_VERSION,
+                CACHE_FORMAT,
+                mapping_sha,
+                salt_sha,
+                extra,
+            ]
         )
         return hashlib.sha256(material.encode("utf-8")).hexdigest()[:20]
 
@@ -245,8 +254,10 @@ class ParseCache:
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=target.parent))
         tables: dict[str, dict[str, Any]] = {}
         for name, frame in raw_tables(result.tables).items():
-            if hasattr(frame, "write_parquet"):
-                tables[name] = _put_staged(staging, name, frame)
+            if hasattr(frame, "write_parquet"):  # staged in DuckDB: written by COPY
+                from ice_pipeline.ingest.survey_coded import put_staged
+
+                tables[name] = put_staged(staging, name, frame)
                 continue
             period_column = next((c for c in PERIOD_COLUMNS if c in frame.columns), None)
             if period_column == "period":

@@ -119,6 +119,12 @@ def _records_of_period(parse: CachedParse, period: str) -> np.ndarray:
     for table in parse.meta["tables"]:
         if period not in parse.table_periods(table):
             continue
+        folder = parse.coded_folder(table, period)
+        if folder is not None:  # coded survey ratings: the source rows are the responses'
+            from ice_pipeline.ingest.survey_coded import source_rows
+
+            found.append(source_rows(folder).to_numpy(dtype="int64"))
+            continue
         frame = parse.table(table, period)
         if frame is not None and "source_row" in frame.columns:
             found.append(frame["source_row"].to_numpy(dtype="int64"))

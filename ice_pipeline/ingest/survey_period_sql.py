@@ -4,7 +4,9 @@ Belongs here: the SQL form of the corrections rule (``corrections.py`` states it
 function stays as the tests' independent reference), the per-key net under it, the canonical
 names (``names.apply_names``, as small lookup tables) and the metadata the ``survey_tables``
 asset reports, over the period's cached Parquet files in landing order. Coding and writing the
-rows is ``warehouse/writes_surveys_stream.py``.
+rows is ``warehouse/writes_surveys_stream.py``. When every file of the period was cached coded
+(a staged export, ``survey_coded.py``), ``survey_period_coded.py`` does the same without the
+long table; a coded file beside long ones is read back long here (``survey_coded.wide_sql``).
 
 Why: at 20M ratings (a 210 MB export) the pandas path held several GB for this step (issue 13,
 item 7). Here the rows live in a DuckDB file that spills to disk under a memory limit, so the
@@ -43,7 +45,7 @@ _ACCEPTED = {
     "INTEGER": {"INTEGER", "BIGINT"},
     "TIMESTAMP": {"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"},
 }
-_ROW_BITS = 40  # ord = file number * 2**40 + row number in the file
+_ROW_BITS = 48  # ord = file number * 2**48 + row number (coded: record and column) in the file
 
 
 @dataclass
@@ -57,6 +59,7 @@ class StagedRatings:
     duplicates_dropped: int
     responses_replaced: int
     ratings_replaced: int
+    coded: bool = False  # gathered from coded parses (survey_period_coded.py), no ``TABLE``
 
     def close(self) -> None:
         with contextlib.suppress(duckdb.Error):
@@ -67,6 +70,17 @@ class StagedRatings:
         """Respondents, providers, and respondents per provider (``support.counts_by``'s frame)."""
         if not self.rows:
             return 0, 0, pd.DataFrame({"provider_department": [], "respondents": []})
+        if self.coded:
+            from ice_pipeline.ingest.survey_period_coded import coded_summary
+
+            respondents, providers, pairs = coded_summary(self.con)
+            preview = pd.DataFrame(pairs, columns=["provider_department", "respondents"])
+            preview["respondents"] = preview["respondents"].astype("int64")
+            return (
+                respondents,
+                providers,
+                preview.sort_values("provider_department", ignore_index=True),
+            )
         respondents, providers = self.con.execute(
             "SELECT count(DISTINCT respondent_id), count(DISTINCT provider_department) "
             f"FROM {TABLE}"  # noqa: S608
@@ -96,14 +110,23 @@ def _readable(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
 
 
 def _source_sql(files: Sequence[tuple[int, Path]]) -> str:
+    """Every file's rows with ``ord`` and ``file_no``; a coded parse's folder rebuilt long."""
+    from ice_pipeline.ingest.survey_coded import wide_sql
+
     casts = ", ".join(
         f"CAST({c.name} AS {_sql_cast_type(c)}) AS {c.name}" for c in survey_ratings.columns
     )
-    return " UNION ALL ".join(
-        f"SELECT {casts}, CAST({number} AS BIGINT) * {1 << _ROW_BITS} + file_row_number AS ord, "  # noqa: S608
-        f"{number} AS file_no FROM read_parquet({_quote(path)}, file_row_number = true)"
-        for number, path in files
-    )
+    parts = []
+    for number, path in files:
+        base = number * (1 << _ROW_BITS)
+        if path.is_dir():
+            parts.append(f"SELECT {casts}, ord, {number} AS file_no FROM ({wide_sql(path, base)})")  # noqa: S608
+            continue
+        parts.append(
+            f"SELECT {casts}, {base} + file_row_number AS ord, {number} AS file_no "  # noqa: S608
+            f"FROM read_parquet({_quote(path)}, file_row_number = true)"
+        )
+    return " UNION ALL ".join(parts)
 
 
 def _load_names(con: duckdb.DuckDBPyConnection, names: dict[str, dict[str, str]]) -> None:
@@ -141,14 +164,16 @@ def stage_ratings(
     None when a cached parse cannot be read this way (an old cache with other column types):
     the caller then takes the pandas path, which gives the same rows.
     """
-    files = []
+    files = []  # (file number, long Parquet file or coded folder)
     for number, parse in enumerate(parses):
         if (
             parse.has_table("survey_ratings")
             and not parse.meta["tables"]["survey_ratings"]["split"]
         ):
             return None
-        path = parse.table_file("survey_ratings", period)
+        path = parse.table_file("survey_ratings", period) or parse.coded_folder(
+            "survey_ratings", period
+        )
         if path is not None:
             files.append((number, path))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -159,11 +184,19 @@ def stage_ratings(
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         con.execute(f"SET temp_directory = {_quote(folder / 'spill')}")
         con.execute("SET preserve_insertion_order = false")
-        if not all(_readable(con, path) for _, path in files):
+        if not all(path.is_dir() or _readable(con, path) for _, path in files):
             staged.close()
             return None
         _load_names(con, names)
-        _gather(staged, files)
+        if files and all(path.is_dir() for _, path in files):  # every file coded: kept coded
+            from ice_pipeline.ingest.survey_period_coded import gather_coded
+
+            staged.coded = True
+            found = gather_coded(con, files)
+            (staged.rows, staged.files, staged.duplicates_dropped) = found[:3]
+            (staged.responses_replaced, staged.ratings_replaced) = found[3:]
+        else:
+            _gather(staged, files)
     except BaseException:
         staged.close()
         raise

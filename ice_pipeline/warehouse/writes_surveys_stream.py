@@ -62,8 +62,8 @@ class StreamRefused(Exception):  # noqa: N818 (not an error: a signal to take th
     """The staged rows fail a check of the writer; the frame path raises its own message."""
 
 
-def _problems(con: duckdb.DuckDBPyConnection, period: str) -> list[str]:
-    """Names of the writer's checks the staged rows fail (empty when they may be written)."""
+def _checks(period: str) -> dict[str, str]:
+    """The writer's checks of survey_ratings rows: label -> a count of the rows failing it."""
     checks = {"outside": f"count(*) FILTER (period IS DISTINCT FROM {_literal(period)})"}
     for column in survey_ratings.columns:
         name = column.name
@@ -76,6 +76,12 @@ def _problems(con: duckdb.DuckDBPyConnection, period: str) -> list[str]:
             )
         if isinstance(column.type, String) and column.type.length:
             checks[f"length {name}"] = f"count(*) FILTER (length({name}) > {column.type.length})"
+    return checks
+
+
+def _problems(con: duckdb.DuckDBPyConnection, period: str) -> list[str]:
+    """Names of the writer's checks the staged rows fail (empty when they may be written)."""
+    checks = _checks(period)
     row = con.execute(f"SELECT {', '.join(checks.values())} FROM {TABLE}").fetchone()  # noqa: S608
     found = [label for label, count in zip(checks, row, strict=True) if count]
     # Grouped by the keys' 64-bit hash: far less memory than the text (20M keys). Equal keys
@@ -198,10 +204,18 @@ def replace_staged_period(
 
     Raises ``StreamRefused`` before anything is written when the rows fail a writer's check.
     """
-    problems = _problems(staged.con, period)
+    if staged.coded:  # gathered coded (ingest/survey_period_coded.py): checked and coded so
+        from ice_pipeline.ingest.survey_period_coded import code_coded, coded_problems
+
+        problems = coded_problems(staged.con, period, _checks(period))
+    else:
+        problems = _problems(staged.con, period)
     if problems:
         raise StreamRefused(", ".join(problems))
-    responses, items = _code(staged.con)
+    if staged.coded:
+        responses, items = code_coded(staged.con, period, RESPONSE_COLUMNS, ITEM_COLUMNS)
+    else:
+        responses, items = _code(staged.con)
     partition = {"period": period}
     coded = None
     with engine.begin() as connection:
