@@ -139,6 +139,7 @@ def _stage_table(
     Issue 16: lines above the header and extra header rows of layouts detection does not know.
     """
     raw = dict(getattr(mapping, "raw", None) or {})
+    given = decoded
     decoded, skipped = skip_leading_lines(decoded, raw)
     staged = stage_layout(
         decoded,
@@ -147,6 +148,9 @@ def _stage_table(
         skipped=skipped,
         extra=ExtraHeader.of(raw),
     )
+    # The records are staged: no later step reads the text (issue 13 item 7, bounded memory).
+    given.release_text()
+    decoded.release_text()
     return decoded, staged
 
 
