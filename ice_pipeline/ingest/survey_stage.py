@@ -249,7 +249,10 @@ class StagedTable:
         """The table as the pandas frame the reader built before staging."""
         from ice_pipeline.ingest.common import compact_text_columns
 
-        frame = self.con.execute(f"SELECT {self.select()} FROM {self.relation} ORDER BY _ord").df()
+        # Arrow's to_pandas shares one Python string per distinct value (DuckDB's .df(): one
+        # per row): the long table repeats file, period, department on every row.
+        query = f"SELECT {self.select()} FROM {self.relation} ORDER BY _ord"
+        frame = self.con.execute(query).fetch_arrow_table().to_pandas()
         for column, dtype in self.dtypes.items():
             if dtype is object:
                 frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
