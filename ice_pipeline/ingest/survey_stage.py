@@ -175,6 +175,7 @@ def stage_layout(
     header_rows = layout.header_rows
     con = connect(decoded.size_bytes)
     raw = _raw_body(decoded, start, delimiter, len(names), spill_directory(con))
+    decoded.release_text()  # the records are read: no later step reads the text (item 7)
     if raw.num_columns > len(names):
         names = names + [f"(column {i + 1})" for i in range(len(names), raw.num_columns)]
     sql_names = {name: f"c{i}" for i, name in enumerate(names)}
