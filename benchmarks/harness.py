@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 CLI = str(VENV_BIN / "ice-pipeline")
 SALT = "benchmark-salt-not-secret"
+SAMPLE_S = 0.25  # RSS sampling interval of a child (the per-step peaks of issue 13 item 7)
 
 
 @dataclass
@@ -35,6 +36,8 @@ class ProcessRun:
     returncode: int
     stdout_tail: str
     stopped: str = ""  # why the guard stopped the child ("" when it ended by itself)
+    # (epoch seconds, resident MB of the process tree), sampled every SAMPLE_S: step peaks
+    rss_samples: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def last_line(self) -> str:
@@ -74,23 +77,30 @@ def _tree_rss_mb(pid: int) -> float:
 
 
 def _guard(
-    proc: subprocess.Popen, limit_mb: float | None, timeout_s: float | None, why: list[str]
+    proc: subprocess.Popen,
+    limit_mb: float | None,
+    timeout_s: float | None,
+    why: list[str],
+    samples: list[tuple[float, float]],
 ) -> None:
-    """Kill the child when its process tree passes ``limit_mb`` or it runs past ``timeout_s``.
+    """Sample the child's tree RSS; kill it when it passes ``limit_mb`` or runs past ``timeout_s``.
 
     The machine is shared and has no swap: a scenario that would need more memory than the
-    limit is stopped by the harness (recorded as such) before the kernel picks a victim.
+    limit is stopped by the harness (recorded as such) before the kernel picks a victim. The
+    samples attribute the peak to Dagster steps (``step_peaks``).
     """
     started = time.perf_counter()
     while proc.poll() is None:
-        if limit_mb and (rss := _tree_rss_mb(proc.pid)) > limit_mb:
+        rss = _tree_rss_mb(proc.pid)
+        samples.append((time.time(), rss))
+        if limit_mb and rss > limit_mb:
             why.append(f"stopped by the benchmark at {rss:,.0f} MB (limit {limit_mb:,.0f} MB)")
         elif timeout_s and time.perf_counter() - started > timeout_s:
             why.append(f"stopped by the benchmark after {timeout_s:,.0f} s (time limit)")
         if why:
             proc.kill()
             return
-        time.sleep(0.5)
+        time.sleep(SAMPLE_S)
 
 
 def run_process(
@@ -110,25 +120,30 @@ def run_process(
         argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO_ROOT
     )
     why: list[str] = []
-    guard = None
-    if memory_limit_mb or timeout_s:
-        guard = threading.Thread(
-            target=_guard, args=(proc, memory_limit_mb, timeout_s, why), daemon=True
-        )
-        guard.start()
+    samples: list[tuple[float, float]] = []
+    guard = threading.Thread(
+        target=_guard, args=(proc, memory_limit_mb, timeout_s, why, samples), daemon=True
+    )
+    guard.start()
     assert proc.stdout is not None
     output = proc.stdout.read().decode("utf-8", "replace")
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - started
-    if guard is not None:
-        guard.join(timeout=5)
+    guard.join(timeout=5)
     cpu = usage.ru_utime + usage.ru_stime
     tail = output[-4000:]
     if why:
         tail += f"\n{why[0]}"
     return ProcessRun(
-        argv, wall, cpu, usage.ru_maxrss / 1024, proc.returncode, tail, why[0] if why else ""
+        argv,
+        wall,
+        cpu,
+        usage.ru_maxrss / 1024,
+        proc.returncode,
+        tail,
+        why[0] if why else "",
+        samples,
     )
 
 
@@ -190,24 +205,52 @@ def measure_floor(landing: Path) -> tuple[float, int, int]:
     return time.perf_counter() - started, rows, size
 
 
+def _step_spans(dagster_home: Path) -> dict[str, list[tuple[float, float]]]:
+    """(start, end) epoch seconds of each step of the instance's runs, by step key."""
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    from dagster import DagsterInstance
+
+    instance = DagsterInstance.get()
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for record in instance.get_run_records(limit=500):
+        for stat in instance.get_run_step_stats(record.dagster_run.run_id):
+            if stat.start_time and stat.end_time:
+                spans.setdefault(stat.step_key, []).append((stat.start_time, stat.end_time))
+    instance.dispose()
+    return spans
+
+
 def step_durations(dagster_home: Path) -> dict[str, float]:
     """Per-step wall time of the newest run, read from the Dagster instance the child used."""
-    os.environ["DAGSTER_HOME"] = str(dagster_home)
     try:
-        from dagster import DagsterInstance
-
-        instance = DagsterInstance.get()
-        durations: dict[str, float] = {}
-        for record in instance.get_run_records(limit=500):
-            for stat in instance.get_run_step_stats(record.dagster_run.run_id):
-                if stat.start_time and stat.end_time:
-                    durations[stat.step_key] = (
-                        durations.get(stat.step_key, 0.0) + stat.end_time - stat.start_time
-                    )
-        instance.dispose()
-        return {k: round(v, 3) for k, v in sorted(durations.items(), key=lambda kv: -kv[1])}
+        spans = _step_spans(dagster_home)
     except Exception as err:  # noqa: BLE001 - stage timings are a diagnostic; the totals still stand
         return {"unavailable": str(err)[:200]}  # type: ignore[dict-item]
+    durations = {k: sum(end - start for start, end in v) for k, v in spans.items()}
+    return {k: round(v, 3) for k, v in sorted(durations.items(), key=lambda kv: -kv[1])}
+
+
+def step_peaks(dagster_home: Path, samples: list[tuple[float, float]]) -> dict[str, float]:
+    """Per-step peak RSS (MB of the process tree, sampled) while each step ran, highest first.
+
+    Steps run in the one child (in-process executor), so the sample is the step's own memory on
+    top of what earlier steps left behind; "(outside steps)" is the peak between steps.
+    """
+    try:
+        spans = _step_spans(dagster_home)
+    except Exception as err:  # noqa: BLE001 - a diagnostic, like step_durations
+        return {"unavailable": str(err)[:200]}  # type: ignore[dict-item]
+    peaks: dict[str, float] = {}
+    inside: set[int] = set()
+    for key, ranges in spans.items():
+        for i, (at, rss) in enumerate(samples):
+            if any(start <= at <= end for start, end in ranges):
+                peaks[key] = max(peaks.get(key, 0.0), rss)
+                inside.add(i)
+    outside = [rss for i, (_, rss) in enumerate(samples) if i not in inside]
+    if outside:
+        peaks["(outside steps)"] = max(outside)
+    return {k: round(v, 1) for k, v in sorted(peaks.items(), key=lambda kv: -kv[1])}
 
 
 def machine() -> dict[str, Any]:

@@ -24,6 +24,7 @@ from benchmarks.harness import (
     scenario_env,
     speed_probe,
     step_durations,
+    step_peaks,
 )
 
 
@@ -45,6 +46,7 @@ class Scenario:
     largest_export_bytes: int | None = None
     generate_s: float | None = None
     stages_s: dict[str, float] = field(default_factory=dict)
+    stages_peak_rss_mb: dict[str, float] = field(default_factory=dict)
     speed_probe_s: float | None = None
     returncode: int = 0
     last_line: str = ""
@@ -162,6 +164,7 @@ def run_scenario(
         "largest_export_bytes": biggest_bytes,
         "generate_s": round(generate_s, 2),
         "stages_s": step_durations(data_dir / "dagster_home"),
+        "stages_peak_rss_mb": step_peaks(data_dir / "dagster_home", run.rss_samples),
         "speed_probe_s": probe,
     }
     return _scenario_from(name, engine, employees, run, extra)

@@ -141,3 +141,33 @@ def test_small_and_large_wide_paths_give_the_same_parse(
             in_pandas.tables[name].astype(object).sort_values(order).reset_index(drop=True),
         )
     assert len(staged.tables["survey_ratings"]) > 200_000
+
+
+def test_body_is_read_in_chunks_and_text_released_only_when_handed_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13 item 7: the body reaches Arrow a chunk at a time (no copy of the whole text);
+    chunks that split accented text change nothing, and the text is dropped once staged only
+    when the caller handed it over (feeds.read_export), never for a caller that keeps it.
+    """
+    from ice_pipeline.ingest import survey_stage
+
+    path = tmp_path / "pulse.csv"
+    lines = ["ResponseId,Q_DEPT,Comment"] + [f"R{i},{i % 3},Très bien ☕ {i}" for i in range(50)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    whole = stage_layout(
+        decode_file(path), "csv", allow_unknown=True, skipped=0, extra=ExtraHeader(0)
+    )
+    monkeypatch.setattr(survey_stage, "BODY_CHUNK_CHARS", 7)
+    decoded = decode_file(path)
+    chunked = stage_layout(decoded, "csv", allow_unknown=True, skipped=0, extra=ExtraHeader(0))
+    assert decoded.text, "a caller's own DecodedFile keeps its text"
+    columns = ["ResponseId", "Q_DEPT", "Comment"]
+    pd.testing.assert_frame_equal(chunked.frame(columns), whole.frame(columns))
+    assert chunked.frame(columns)["Comment"].iloc[49] == "Très bien ☕ 49"
+    assert (chunked.source_rows == whole.source_rows).all()
+    decoded.disposable = True
+    stage_layout(decoded, "csv", allow_unknown=True, skipped=0, extra=ExtraHeader(0))
+    assert decoded.text == ""
+    assert survey_stage._blank_from(" \n\t \r\n" * 5, 2)
+    assert not survey_stage._blank_from(" \n\t x" * 5, 2)

@@ -61,6 +61,14 @@ class DecodedFile:
     encoding: str  # 'utf-8', 'utf-8-sig', 'cp1252', 'utf-16', or 'xlsx' (spreadsheet.py)
     sha256: str
     size_bytes: int
+    # Set by a caller that has no further use for ``text`` (feeds.read_export): a reader may
+    # then drop it once parsed (``release_text``), not hold 2-4x the export to the end.
+    disposable: bool = False
+
+    def release_text(self) -> None:
+        """Drop the text when the caller said it will not read it again (``disposable``)."""
+        if self.disposable:
+            self.text = ""
 
 
 @dataclass
@@ -283,8 +291,9 @@ def read_csv_records_fast(text: str, delimiter: str) -> list[pd.Series] | None:
     return [pd.Series(c.to_numpy(zero_copy_only=False), dtype=object) for c in table.columns]
 
 
-def read_rectangular_csv(data: bytes, delimiter: str, width: int) -> pa.Table | None:
-    """Every record of ``data`` as ``width`` text columns (named "0", "1", ...), read by Arrow.
+def read_rectangular_csv(data: bytes | Path, delimiter: str, width: int) -> pa.Table | None:
+    """Every record of ``data`` (UTF-8 bytes, or a UTF-8 file) as ``width`` text columns (named
+    "0", "1", ...), read by Arrow.
 
     None when a record has another number of fields (blank lines, ragged or cut-off rows): the
     callers then read the file with a reader that keeps such records.
@@ -292,7 +301,7 @@ def read_rectangular_csv(data: bytes, delimiter: str, width: int) -> pa.Table | 
     names = [str(i) for i in range(width)]
     try:
         return pa_csv.read_csv(
-            io.BytesIO(data),
+            io.BytesIO(data) if isinstance(data, bytes) else str(data),
             read_options=pa_csv.ReadOptions(column_names=names),
             parse_options=pa_csv.ParseOptions(
                 delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=False

@@ -178,6 +178,7 @@ def read_export(
     mapping = load_mapping(chosen_mapping) if chosen_mapping is not None else Mapping.empty()
     decoded = decode_file(path, mapping.encoding)
     chosen_feed = resolve_feed(path, mapping, decoded, feed)
+    decoded.disposable = True  # only the reader reads the text from here on
     reference_now = now or datetime.now(UTC).replace(tzinfo=None)
     reader = _reader(chosen_feed)
     result = reader(

@@ -191,15 +191,27 @@ def read_header(
     decoded: DecodedFile, file_format: str | None, allow_unknown: bool
 ) -> tuple[str, Layout, list[str], str]:
     """The delimiter, layout and column names from an export's header rows, and the text of its
-    body (after the last header row); a truncated file is refused first. Shared by the pandas
-    read (``read_layout``) and the DuckDB staging (survey_stage.py).
+    body (after the last header row); a truncated file is refused first. Used by the pandas
+    read (``read_layout``); the DuckDB staging takes ``body_start`` instead of a copy of the body.
+    """
+    delimiter, layout, names, start = header_and_body_start(decoded, file_format, allow_unknown)
+    return delimiter, layout, names, decoded.text[start:]
+
+
+def header_and_body_start(
+    decoded: DecodedFile, file_format: str | None, allow_unknown: bool
+) -> tuple[str, Layout, list[str], int]:
+    """``read_header`` with the offset in ``decoded.text`` where the body starts, not its text.
+
+    A 200 MB export with accented comments is 400 MB as a Python string: a copy of its body
+    would double that (issue 13 item 7).
     """
     delimiter = sniff_delimiter(decoded.text[:65536])
     ensure_not_truncated(decoded, delimiter)
     records, offsets = _header_records(decoded, delimiter)
     layout = _choose_layout(decoded, records, file_format, allow_unknown)
     names = _column_names(layout, records)
-    return delimiter, layout, names, decoded.text[offsets[layout.header_rows - 1] :]
+    return delimiter, layout, names, offsets[layout.header_rows - 1]
 
 
 def read_layout(

@@ -31,7 +31,7 @@ from ice_pipeline.ingest.common import (
     read_rectangular_csv,
 )
 from ice_pipeline.ingest.fixed import ExtraHeader
-from ice_pipeline.ingest.survey_read import _read_body, read_header
+from ice_pipeline.ingest.survey_read import _read_body, header_and_body_start
 
 # DuckDB spills to disk above this (bounded memory on a 200 MB export, issue 13 item 7). Its
 # order-preserving steps cannot always spill: the 20x month's 600 MB export ran out of memory
@@ -59,6 +59,13 @@ def connect(export_bytes: int = 0) -> duckdb.DuckDBPyConnection:
     con.execute(f"SET temp_directory = '{spill}'")
     con.execute("SET preserve_insertion_order = true")
     return con
+
+
+def spill_directory(con: duckdb.DuckDBPyConnection) -> Path:
+    """The private directory of a ``connect`` database (removed with it)."""
+    row = con.execute("SELECT current_setting('temp_directory')").fetchone()
+    assert row is not None
+    return Path(str(row[0]))
 
 
 @dataclass
@@ -107,13 +114,36 @@ class StagedSurvey:
         self.con.unregister("raw_body")
 
 
-def _raw_body(decoded: DecodedFile, text: str, delimiter: str, width: int) -> Any:
-    """The body as an Arrow table (or a pandas frame for files Arrow refuses), columns 0..w-1."""
-    if text.strip():
-        table = read_rectangular_csv(text.encode("utf-8"), delimiter, width)
+# Characters of the body encoded at a time into the file Arrow reads (a few MB of bytes).
+BODY_CHUNK_CHARS = 4 << 20
+
+
+def _blank_from(text: str, start: int) -> bool:
+    """Whether ``text[start:]`` is only whitespace, without copying it (chunk by chunk)."""
+    return not any(
+        text[i : i + BODY_CHUNK_CHARS].strip() for i in range(start, len(text), BODY_CHUNK_CHARS)
+    )
+
+
+def _raw_body(decoded: DecodedFile, start: int, delimiter: str, width: int, spill: Path) -> Any:
+    """The body (``decoded.text`` from ``start``) as an Arrow table (or a pandas frame for files
+    Arrow refuses), columns 0..w-1.
+
+    The body goes to Arrow through a UTF-8 file in the spill directory, written a chunk at a
+    time: neither a copy of the body's text nor its encoded bytes are held whole (issue 13
+    item 7: a 200 MB export with accented comments is 400 MB as text).
+    """
+    text = decoded.text
+    if not _blank_from(text, start):
+        body = spill / "body.csv"
+        with body.open("wb") as out:
+            for i in range(start, len(text), BODY_CHUNK_CHARS):
+                out.write(text[i : i + BODY_CHUNK_CHARS].encode("utf-8"))
+        table = read_rectangular_csv(body, delimiter, width)
+        body.unlink()
         if table is not None:
             return table
-    frame = _read_body(decoded, text, delimiter, width)
+    frame = _read_body(decoded, text[start:], delimiter, width)
     frame.columns = [str(c) for c in frame.columns]
     return pa.Table.from_pandas(frame.astype(str), preserve_index=False)
 
@@ -141,12 +171,13 @@ def stage_layout(
     extra: ExtraHeader,
 ) -> StagedSurvey:
     """survey_read.read_layout, then fixed.shift_table, with the body staged in DuckDB."""
-    delimiter, layout, names, body_text = read_header(decoded, file_format, allow_unknown)
+    delimiter, layout, names, start = header_and_body_start(decoded, file_format, allow_unknown)
     header_rows = layout.header_rows
-    raw = _raw_body(decoded, body_text, delimiter, len(names))
+    con = connect(decoded.size_bytes)
+    raw = _raw_body(decoded, start, delimiter, len(names), spill_directory(con))
+    decoded.release_text()  # the records are read: no later step reads the text (item 7)
     if raw.num_columns > len(names):
         names = names + [f"(column {i + 1})" for i in range(len(names), raw.num_columns)]
-    con = connect(decoded.size_bytes)
     sql_names = {name: f"c{i}" for i, name in enumerate(names)}
     # Unnamed columns that hold nothing (legacy Qualtrics' trailing comma) are not columns
     # (checked after blank records are dropped, before the extra header rows: as read_layout).
@@ -219,7 +250,10 @@ class StagedTable:
         """The table as the pandas frame the reader built before staging."""
         from ice_pipeline.ingest.common import compact_text_columns
 
-        frame = self.con.execute(f"SELECT {self.select()} FROM {self.relation} ORDER BY _ord").df()
+        # Arrow's to_pandas shares one Python string per distinct value (DuckDB's .df(): one
+        # per row): the long table repeats file, period, department on every row.
+        query = f"SELECT {self.select()} FROM {self.relation} ORDER BY _ord"
+        frame = self.con.execute(query).fetch_arrow_table().to_pandas()
         for column, dtype in self.dtypes.items():
             if dtype is object:
                 frame[column] = frame[column].astype(object).where(frame[column].notna(), None)

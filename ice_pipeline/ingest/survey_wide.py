@@ -98,11 +98,15 @@ def validation_sample(table: StagedTable) -> pd.DataFrame:
     rel, base = table.relation, table.base or table.relation
     # Records are one source row each; answers one (rating column, distinct value) each.
     by_record, by_answer = ("rec", "item, code") if table.base else ("source_row", "source_answer")
-    frame = table.con.execute(
+    sample = table.con.execute(
         f"SELECT {table.select()} FROM {rel} WHERE _ord IN ("
         f"SELECT min(_ord) FROM {base} GROUP BY {by_record} UNION "
         f"SELECT min(_ord) FROM {base} GROUP BY {by_answer}) ORDER BY _ord"
-    ).df()
+    ).fetch_arrow_table()
+    # Through Arrow, whose to_pandas shares one Python string per distinct value: DuckDB's
+    # .df() makes one per row (file name, digest, period...: ~1 KB a sampled row, 0.5 GB at
+    # 200 MB; issue 13 item 7).
+    frame = sample.to_pandas()
     for column, dtype in table.dtypes.items():
         if dtype is object:
             frame[column] = frame[column].astype(object).where(frame[column].notna(), None)

@@ -133,13 +133,11 @@ __all__ = [
 def _stage_table(
     decoded: DecodedFile, mapping: Mapping, sm: SurveyMapping, file_format: str | None
 ) -> tuple[DecodedFile, StagedSurvey]:
-    """Step 1: lines above the header skipped, the layout read, the body staged in DuckDB.
-
-    Without rating rules the file is only described (structural), so any CSV may be read.
-    Issue 16: lines above the header and extra header rows of layouts detection does not know.
+    """Step 1: lines above the header skipped and extra header rows dropped (issue 16), the
+    layout read, the body staged in DuckDB; without rating rules (structural) any CSV is read.
     """
     raw = dict(getattr(mapping, "raw", None) or {})
-    decoded, skipped = skip_leading_lines(decoded, raw)
+    given, (decoded, skipped) = decoded, skip_leading_lines(decoded, raw)
     staged = stage_layout(
         decoded,
         file_format or mapping.file_format,
@@ -147,6 +145,7 @@ def _stage_table(
         skipped=skipped,
         extra=ExtraHeader.of(raw),
     )
+    given.release_text()  # staged: no later step reads the text (stage_layout released its own)
     return decoded, staged
 
 
