@@ -18,9 +18,9 @@ after the CLI runs. Other instances (PostgreSQL in production, deploy/dagster.ya
 configured.
 
 The storages are Dagster's own classes, re-classed to subclasses that override only how a
-connection is obtained (``SqliteEventLogStorage._connect``, ``SqliteRunStorage.connect``);
-Dagster is pinned exactly (pyproject.toml), and test_dagster_local.py checks the override
-points still exist.
+connection is obtained (``SqliteEventLogStorage._connect`` and ``has_table``,
+``SqliteRunStorage.connect``); Dagster is pinned exactly (pyproject.toml), and
+test_dagster_local.py checks the override points still exist.
 """
 
 import threading
@@ -29,7 +29,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    INDEX_SHARD_NAME,
+    SqliteEventLogStorage,
+)
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 from dagster._core.storage.sql import create_engine
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
@@ -93,6 +96,12 @@ class OpenSqliteEventLogStorage(SqliteEventLogStorage):
                 self._initialized_dbs.add(shard)
             with engine.connect() as conn, conn.begin():
                 yield conn
+
+    def has_table(self, table_name: str) -> bool:
+        # Asked of the index file on every asset event: through its kept engine too.
+        engine = self._ice_engines.get(self.conn_string_for_shard(INDEX_SHARD_NAME))
+        with engine.connect() as conn:
+            return bool(engine.dialect.has_table(conn, table_name))
 
     def dispose(self) -> None:
         super().dispose()

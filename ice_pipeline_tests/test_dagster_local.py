@@ -42,7 +42,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_the_override_points_exist_in_the_pinned_dagster(tmp_path: Path) -> None:
-    assert "_connect" in vars(SqliteEventLogStorage)
+    assert {"_connect", "has_table"} <= set(vars(SqliteEventLogStorage))
     assert "connect" in vars(SqliteRunStorage)
     storage = SqliteEventLogStorage(base_dir=str(tmp_path))
     assert {"_db_lock", "_initialized_dbs"} <= set(vars(storage))
