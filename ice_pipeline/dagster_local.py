@@ -51,6 +51,10 @@ def _sqlite_engine(conn_string: str) -> Engine:
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
+        # Dagster switches a new file to WAL only after creating its ~30 tables and indexes, each
+        # committed (and synced) on its own in the default journal mode: about a second of disk
+        # waits per run. WAL from the start (a no-op on the existing files, all WAL already).
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
