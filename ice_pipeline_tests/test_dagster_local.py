@@ -61,9 +61,13 @@ def test_runs_stored_through_open_files_read_back_in_a_plain_instance(home: Path
         result = job.execute_in_process(instance=instance, partition_key=period)
         assert result.success
         run_ids.append(result.run_id)
+
+    # Read while the CLI's instance still holds its files open (dagster dev beside a backfill)...
+    with dg.DagsterInstance.get() as plain:
+        assert {r.run_id for r in plain.get_runs()} == set(run_ids)
     instance.dispose()
 
-    with dg.DagsterInstance.get() as plain:  # what `dagster dev` opens
+    with dg.DagsterInstance.get() as plain:  # ...and after: what `dagster dev` opens
         assert type(plain.event_log_storage) is SqliteEventLogStorage
         assert {r.run_id for r in plain.get_runs()} == set(run_ids)
         assert all(plain.get_run_by_id(i).is_success for i in run_ids)
