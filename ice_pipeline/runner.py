@@ -109,9 +109,9 @@ class Runner:
 
     @cached_property
     def instance(self) -> Any:
-        import dagster as dg
+        from ice_pipeline.dagster_local import local_instance
 
-        return dg.DagsterInstance.get()
+        return local_instance()  # DAGSTER_HOME's, its SQLite files kept open (dagster_local.py)
 
     @property
     def unpartitioned(self) -> list[Any]:
