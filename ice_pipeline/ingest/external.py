@@ -34,11 +34,11 @@ from ice_pipeline.ingest.fixed import add_fixed_columns
 from ice_pipeline.ingest.table_dates import future_reasons, parse_date_column
 from ice_pipeline.ingest.table_read import (
     choose_format,
-    clean_missing,
+    clean_staged,
     mapping_dict,
     mapping_name,
-    read_table,
     resolve_columns,
+    stage_table,
     text_map,
     unmapped_columns,
 )
@@ -103,11 +103,13 @@ def read_external(
         hr_employees,
     )  # part of the reader contract; external answers carry no person ids we keep
     raw_mapping = mapping_dict(mapping)
-    frame, source_rows, blank_lines = read_table(decoded, raw_mapping, "external metrics")
-    frame, raw_mapping = add_fixed_columns(decoded, frame, raw_mapping, FEED)
+    staged, source_rows, blank_lines = stage_table(decoded, raw_mapping, "external metrics")
+    staged, raw_mapping = add_fixed_columns(decoded, staged, raw_mapping, FEED)
     requested = file_format or raw_mapping.get("format")
-    detected = None if requested else detect_external_format(list(frame.columns))
-    chosen = choose_format(decoded, frame.columns, requested, detected, FORMATS, "external metrics")
+    detected = None if requested else detect_external_format(list(staged.columns))
+    chosen = choose_format(
+        decoded, staged.columns, requested, detected, FORMATS, "external metrics"
+    )
     fixed_period = raw_mapping.get("period_value")
     if fixed_period is not None and not _PERIOD.match(str(fixed_period)):
         raise FileProblem(
@@ -121,21 +123,34 @@ def read_external(
         required = ["business_unit", "score"] + ([] if fixed_period else ["responded_at"])
     columns = resolve_columns(
         decoded,
-        frame,
+        staged,
         raw_mapping,
         DEFAULT_COLUMNS[chosen],
         required,
         mapping_name(mapping),
         "external metrics export",
     )
-    frame = clean_missing(frame, raw_mapping)
+    # Only the used columns leave Arrow (free-text answers, names and e-mails never become
+    # pandas); the others are only named, as unmapped (and personal) columns.
+    frame = clean_staged(staged, raw_mapping, columns.values())
+    unmapped = unmapped_columns(staged, columns.values())
+    del staged
     excluded = {"blank line": blank_lines} if blank_lines else {}
     if chosen == "metrics":
         return _read_metrics(
-            decoded, raw_mapping, frame, source_rows, columns, blank_lines, excluded
+            decoded, raw_mapping, frame, source_rows, columns, blank_lines, excluded, unmapped
         )
     return _read_responses(
-        decoded, raw_mapping, chosen, frame, source_rows, columns, blank_lines, excluded, now
+        decoded,
+        raw_mapping,
+        chosen,
+        frame,
+        source_rows,
+        columns,
+        blank_lines,
+        excluded,
+        now,
+        unmapped=unmapped,
     )
 
 
@@ -164,6 +179,8 @@ def _read_responses(
     blank_lines: int,
     excluded: dict[str, int],
     now: datetime,
+    *,
+    unmapped: list[str],
 ) -> ParseResult:
     """Answers -> one NPS or CSAT row per period and business unit, with its interval."""
     rows = ExportRows(frame, columns, raw_mapping)
@@ -200,7 +217,7 @@ def _read_responses(
     )
     rows_read = len(frame) + blank_lines
     return _responses_result(
-        decoded, chosen, rows, (good, late), source_rows, rows_read, excluded, ambiguous
+        decoded, chosen, rows, (good, late), source_rows, rows_read, excluded, ambiguous, unmapped
     )
 
 
@@ -309,6 +326,7 @@ def _responses_result(
     rows_read: int,
     excluded: dict[str, int],
     ambiguous: int,
+    unmapped: list[str],
 ) -> ParseResult:
     """The ParseResult of an answer file: answers counted per source row, not per output row."""
     good, late = validated
@@ -341,7 +359,7 @@ def _responses_result(
         excluded_by_reason=excluded,
         quarantined_by_reason=by_reason,
         columns_mapped=[f"{role}: {name}" for role, name in rows.columns.items()],
-        columns_unmapped=unmapped_columns(rows.frame, rows.columns.values()),
+        columns_unmapped=unmapped,
         ambiguous_dates=ambiguous,
     )
 
@@ -354,7 +372,9 @@ def _read_metrics(
     columns: dict[str, str],
     blank_lines: int,
     excluded: dict[str, int],
+    unmapped: list[str],
 ) -> ParseResult:
+    """Aggregated rows -> ``external_metrics`` rows as they are (names and numbers checked)."""
     problems = RowProblems()
     names = {
         **DEFAULT_METRIC_NAMES,
@@ -420,6 +440,6 @@ def _read_metrics(
         rows_read=len(frame) + blank_lines,
         excluded_by_reason=excluded,
         columns_mapped=[f"{role}: {name}" for role, name in columns.items()],
-        columns_unmapped=unmapped_columns(frame, columns.values()),
+        columns_unmapped=unmapped,
         ambiguous_dates=0,
     )
