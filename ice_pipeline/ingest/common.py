@@ -270,27 +270,6 @@ def read_csv_rows(decoded: DecodedFile, delimiter: str | None = None) -> list[li
     return rows
 
 
-def read_csv_records_fast(text: str, delimiter: str) -> list[pd.Series] | None:
-    """Every record of a rectangular CSV as string columns, read by Arrow; None if not rectangular.
-
-    Arrow's multi-threaded reader is several times faster than the csv module building one
-    Python list per record (100k tickets or roster rows), but it refuses records with another
-    number of fields than the first (blank lines, ragged or cut-off rows). For those files it
-    returns None and the caller reads them with ``read_csv_rows``, which keeps every field.
-    Element 0 of each column is the header cell.
-    """
-    try:
-        first = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), None)
-    except csv.Error:
-        return None
-    if not first:
-        return None
-    table = read_rectangular_csv(text.encode("utf-8"), delimiter, len(first))
-    if table is None:
-        return None
-    return [pd.Series(c.to_numpy(zero_copy_only=False), dtype=object) for c in table.columns]
-
-
 def read_rectangular_csv(data: bytes | Path, delimiter: str, width: int) -> pa.Table | None:
     """Every record of ``data`` (UTF-8 bytes, or a UTF-8 file) as ``width`` text columns (named
     "0", "1", ...), read by Arrow.
@@ -483,7 +462,6 @@ __all__ = [
     "parse_dates",
     "period_of",
     "quarantine_frame",
-    "read_csv_records_fast",
     "read_csv_rows",
     "read_rectangular_csv",
     "sha256_bytes",

@@ -7,7 +7,7 @@ missing-value codes into None, and naming the unused (and personal) columns. Not
 a value of a particular role: dates are table_dates.py, rows and results table_result.py, ticket
 fields ticket_fields.py, vendor layouts ingest/vendors/. The records stay in Arrow
 (table_stage.py, ``stage_table``) until a reader takes the columns it uses (``clean_staged``);
-``read_table`` gives every column as a string frame (external metrics, draft mappings).
+``read_table`` gives every column as a string frame (draft mappings only).
 """
 
 import re
@@ -75,7 +75,7 @@ def read_table(
 ) -> tuple[pd.DataFrame, pd.Series, int]:
     """Header + data rows -> (string frame of every column, source_row per row, blank lines).
 
-    ``stage_table`` with the whole body as a pandas frame (external metrics, ``draft``).
+    ``stage_table`` with the whole body as a pandas frame (``draft``, which shows every column).
     """
     staged, source_rows, blank_lines = stage_table(decoded, raw_mapping, what)
     return staged.frame(), source_rows, blank_lines
@@ -204,24 +204,6 @@ def clean_missing(
     codes = _missing_codes(raw_mapping, extra)
     cleaned = {column: _cleaned(frame[column], codes) for column in frame.columns}
     return pd.DataFrame(cleaned, index=frame.index, columns=frame.columns, dtype=object)
-
-
-def clean_used_columns(
-    frame: pd.DataFrame, raw_mapping: dict[str, Any], used: Iterable[str]
-) -> pd.DataFrame:
-    """``clean_missing`` on the columns a reader uses; the others stay as read.
-
-    The readers reach cells only through their resolved roles, and the unused columns are only
-    named (``unmapped_columns``): cleaning them was a third of the cleaning on a ServiceNow list
-    export (free-text descriptions, one distinct value per row).
-    """
-    codes = _missing_codes(raw_mapping, ())
-    wanted = set(used)
-    columns = {
-        column: _cleaned(frame[column], codes) if column in wanted else frame[column].to_numpy()
-        for column in frame.columns
-    }
-    return pd.DataFrame(columns, index=frame.index, columns=frame.columns, dtype=object)
 
 
 def _missing_codes(raw_mapping: dict[str, Any], extra: Iterable[str]) -> set[str]:
