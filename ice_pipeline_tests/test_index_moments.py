@@ -13,10 +13,12 @@ import pandas as pd
 import pytest
 import sqlalchemy
 
+from ice_pipeline.index import coded_queries
 from ice_pipeline.index.config import IndexConfig
 from ice_pipeline.index.moments import period_moments, period_tables
 from ice_pipeline.index.scale import is_favourable, to_score
 from ice_pipeline.index.scoring import SCORE_TABLES, add_trend, compute_period_scores
+from ice_pipeline.index.warehouse_ratings import WarehouseRatings
 from ice_pipeline.warehouse import schema
 from ice_pipeline.warehouse.engine import connect_warehouse
 from ice_pipeline.warehouse.migrate import upgrade
@@ -158,3 +160,39 @@ def test_moments_hold_respondent_first_counts(
     assert providers["n"].to_dict() == pairs.astype(float).to_dict()
     board = moments[(moments["grain"] == "consumer") & (moments["consumer_department"] == "Board")]
     assert board[["fewest_rated", "most_rated"]].to_numpy().tolist() == [[2.0, 2.0]]
+
+
+def test_coded_tables_queries_equal_the_views(
+    organisation: tuple[sqlalchemy.Engine, dict[str, pd.DataFrame]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Moments, hashes and respondents read from the coded tables (integer keys) equal the same
+    queries on the ``survey_ratings`` view, which is what a plain-table warehouse falls back to."""
+    engine, ratings = organisation
+    period = PERIODS[1]
+    dropped = sorted(ratings[period]["respondent_id"].unique())[:7]
+
+    def read() -> list[object]:
+        handle = WarehouseRatings(engine, period)
+        fewer = WarehouseRatings(engine, period).without(dropped)
+        return [
+            handle.moments(),
+            handle.respondents(),
+            handle.respondent_ids(),
+            fewer.moments(),
+            fewer.respondents(),
+        ]
+
+    with engine.connect() as connection:
+        assert coded_queries.coded_tables(connection) is not None
+    coded = read()
+    monkeypatch.setattr(coded_queries, "coded_tables", lambda connection: None)
+    view = read()
+    for got, expected in zip(coded, view, strict=True):
+        if isinstance(expected, pd.DataFrame) and "grain" in expected:
+            pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12)
+        elif isinstance(expected, pd.DataFrame):
+            pd.testing.assert_frame_equal(got.sort_index(), expected.sort_index())
+        else:
+            assert got == expected
+    assert len(coded[4]) == len(coded[1]) - 7

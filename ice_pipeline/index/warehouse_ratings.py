@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy
 
+from ice_pipeline.index import coded_queries
 from ice_pipeline.index.answer_hashes import HASHED_COLUMNS, answer_hash_terms, hash_hex
 from ice_pipeline.index.moments import (
     POSTGRES_WORK_MEM,
@@ -119,12 +120,14 @@ class WarehouseRatings:
         if self._respondents is not None:
             return set(self._respondents.index)
         clause, params = respondent_filter(self.excluded, self.only)
-        sql = f"SELECT DISTINCT respondent_id FROM {{table}} WHERE period = :period{clause}"
         with self.engine.begin() as connection:
-            result = connection.execute(
-                sqlalchemy.text(sql.format(table=qualified_ratings(connection))),
-                {"period": self.period, **params},
-            )
+            coded = coded_queries.coded_tables(connection)
+            if coded is not None:  # the small responses table holds every respondent
+                sql = coded_queries.RESPONDENT_IDS_SQL.format(**coded) + clause
+            else:
+                sql = "SELECT DISTINCT respondent_id FROM {table} WHERE period = :period"
+                sql = sql.format(table=qualified_ratings(connection)) + clause
+            result = connection.execute(sqlalchemy.text(sql), {"period": self.period, **params})
             return {str(row[0]) for row in result}
 
     def respondents(self) -> pd.DataFrame:
@@ -146,21 +149,13 @@ class WarehouseRatings:
         with self.engine.begin() as connection:
             if connection.dialect.name == "postgresql":  # the per-respondent hash aggregate
                 connection.execute(sqlalchemy.text(f"SET LOCAL work_mem = '{POSTGRES_WORK_MEM}'"))
-            table = qualified_ratings(connection)
-            distinct = connection.execute(
-                sqlalchemy.text(_VALUES_SQL.format(table=table, respondents=clause)), params
-            ).fetchall()
-            cells = moments[moments["grain"] == "dimension"]
-            values = {
-                "provider_department": cells["provider_department"].unique(),
-                "dimension": cells["dimension"].unique(),
-                "consumer_department": pd.unique(pd.Series([row[0] for row in distinct])),
-                "score": pd.unique(pd.Series([row[1] for row in distinct], dtype=float)),
-            }
-            sql = _RESPONDENTS_SQL.format(
-                table=table, respondents=clause, **_lookups(values, params)
-            )
+            coded = coded_queries.coded_tables(connection)
+            if coded is not None:
+                sql = _coded_respondents_sql(connection, coded, clause, params)
+            else:
+                sql = _ratings_respondents_sql(connection, moments, clause, params)
             rows = connection.execute(sqlalchemy.text(sql), params).fetchall()
+        cells = moments[moments["grain"] == "dimension"]
         # Every rating must meet its four lookups: a lost row would change a hash silently.
         if sum(row[1] for row in rows) != cells["n"].sum():
             raise RuntimeError(
@@ -179,8 +174,63 @@ class WarehouseRatings:
         )
 
 
-def _lookups(values: dict[str, object], params: dict[str, object]) -> dict[str, str]:
-    """The SQL sums of each rating's hash terms by 32-bit half; fills ``params``."""
+def _ratings_respondents_sql(
+    connection: sqlalchemy.Connection,
+    moments: pd.DataFrame,
+    clause: str,
+    params: dict[str, object],
+) -> str:
+    """The respondents' hash query on ``survey_ratings`` (a plain table); fills ``params``."""
+    table = qualified_ratings(connection)
+    distinct = connection.execute(
+        sqlalchemy.text(_VALUES_SQL.format(table=table, respondents=clause)), params
+    ).fetchall()
+    cells = moments[moments["grain"] == "dimension"]
+    values = {
+        "provider_department": cells["provider_department"].unique(),
+        "dimension": cells["dimension"].unique(),
+        "consumer_department": pd.unique(pd.Series([row[0] for row in distinct])),
+        "score": pd.unique(pd.Series([row[1] for row in distinct], dtype=float)),
+    }
+    terms = _lookups(values, params)
+    return _RESPONDENTS_SQL.format(
+        table=table,
+        respondents=clause,
+        low=" + ".join(terms["low"]),
+        high=" + ".join(terms["high"]),
+    )
+
+
+def _coded_respondents_sql(
+    connection: sqlalchemy.Connection,
+    coded: dict[str, str],
+    clause: str,
+    params: dict[str, object],
+) -> str:
+    """The respondents' hash query on the coded tables (:mod:`.coded_queries`); fills
+    ``params``. The values to look up are all the period's (a filtered-out respondent's value
+    only lengthens a lookup list).
+    """
+    values = {}
+    for column, sql in coded_queries.VALUES_SQL.items():
+        found = connection.execute(
+            sqlalchemy.text(sql.format(**coded)), {"period": params["period"]}
+        ).scalars()
+        kind = float if column == "score" else object
+        values[column] = pd.unique(pd.Series(list(found), dtype=kind))
+    terms = _lookups(values, params)
+    parts = {
+        f"{group}_{half}": " + ".join(terms[half][first:last])
+        for group, (first, last) in {"item": (0, 2), "consumer": (2, 3), "score": (3, 4)}.items()
+        for half in ("low", "high")
+    }
+    return coded_queries.RESPONDENTS_SQL.format(respondents=clause, **coded, **parts)
+
+
+def _lookups(values: dict[str, object], params: dict[str, object]) -> dict[str, list[str]]:
+    """Each hashed column's SQL hash term by 32-bit half, in HASHED_COLUMNS order; fills
+    ``params``.
+    """
     terms: dict[str, list[str]] = {"low": [], "high": []}
     for position, column in enumerate(HASHED_COLUMNS):
         name = f"h{position}"
@@ -190,4 +240,4 @@ def _lookups(values: dict[str, object], params: dict[str, object]) -> dict[str, 
         key_type = "DOUBLE PRECISION" if column == "score" else "TEXT"
         for half in terms:
             terms[half].append(_TERM.format(name=name, half=half, type=key_type, column=column))
-    return {half: " + ".join(parts) for half, parts in terms.items()}
+    return terms
