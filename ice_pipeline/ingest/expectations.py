@@ -51,6 +51,8 @@ from ice_pipeline.ingest.gx_context import (
     persist_duckdb_connections,
     release_warehouse,
     sql_batch_definition,
+    stored_definition,
+    stored_suite,
 )
 
 if TYPE_CHECKING:
@@ -207,10 +209,8 @@ def _validate(
     suite = gx.ExpectationSuite(
         name=f"ice_{table_name}", expectations=[plan.expectation for plan in runnable]
     )
-    suite = context.suites.add_or_update(suite)
-    definition = context.validation_definitions.add_or_update(
-        gx.ValidationDefinition(name=f"ice_{table_name}", data=batch, suite=suite)
-    )
+    suite = stored_suite(context, suite)
+    definition = stored_definition(context, f"ice_{table_name}", batch, suite)
     return definition.run(
         result_format="SUMMARY", run_id=RunIdentifier(run_name=f"{table_name}-{period}"), **params
     )
