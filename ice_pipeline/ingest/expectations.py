@@ -47,6 +47,7 @@ from ice_pipeline.ingest.gx_context import (
     exclusive,
     gx_disk_guard,
     open_context,
+    pages_to_draw,
     pandas_batch_definition,
     persist_duckdb_connections,
     release_warehouse,
@@ -436,12 +437,18 @@ def _contract_outcome(engine: "sqlalchemy.Engine", table_name: str, period: str)
 
 
 def build_data_docs(gx_dir: Path) -> Path | None:
-    """Render GX Data Docs of all stored suites and results into ``gx_dir/data_docs``; its index."""
+    """Render GX Data Docs of all stored suites and results into ``gx_dir/data_docs``; its index.
+
+    Only the pages not drawn yet (new results) and the suites' pages are rendered, then the
+    index (see :func:`~ice_pipeline.ingest.gx_context.pages_to_draw`).
+    """
     if not (Path(gx_dir) / "gx").is_dir():
         return None
     with gx_disk_guard(Path(gx_dir)), exclusive(Path(gx_dir)), warnings.catch_warnings():
         context = context_for(Path(gx_dir))
         warnings.simplefilter("ignore")
-        context.build_data_docs(site_names=[DATA_DOCS_SITE])
+        context.build_data_docs(
+            site_names=[DATA_DOCS_SITE], resource_identifiers=pages_to_draw(context, gx_dir)
+        )
     index = Path(gx_dir).resolve() / "data_docs" / "index.html"
     return index if index.is_file() else None

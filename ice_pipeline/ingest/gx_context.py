@@ -373,3 +373,31 @@ def persist_duckdb_connections() -> None:
     dialects = gx_sql._PERSISTED_CONNECTION_DIALECTS
     if "duckdb" not in [str(getattr(d, "value", d)) for d in dialects]:
         gx_sql._PERSISTED_CONNECTION_DIALECTS = (*dialects, _DuckDBDialectName("duckdb"))
+
+
+def pages_to_draw(context: Any, gx_dir: Path) -> list[Any] | None:
+    """What a Data Docs build must render: every suite and each result without a page yet.
+
+    A result never changes once stored, and its page is rendered from it alone, so a page
+    drawn by an earlier build is what a full build would draw again; GX's ``build_data_docs``
+    redraws only ``resource_identifiers`` (its public incremental build) and always rebuilds
+    the index from every stored result. A suite's page shows its latest version, so suites are
+    always redrawn (five small pages). None (draw everything): no index yet, or no suite.
+    """
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+    )
+
+    site = Path(gx_dir).resolve() / "data_docs"
+    suites = [ExpectationSuiteIdentifier(suite.name) for suite in context.suites.all()]
+    if not (site / "index.html").is_file() or not suites:
+        return None
+    # The page of a result mirrors its key: validations/<suite>/<run>/<time>/<batch>.html.
+    missing = [
+        key
+        for key in context.validation_results_store.list_keys()
+        if not site.joinpath(
+            "validations", *key.to_tuple()[:-1], f"{key.to_tuple()[-1]}.html"
+        ).is_file()
+    ]
+    return [*suites, *missing]
