@@ -306,6 +306,86 @@ def test_results_are_kept_under_gx_dir_and_data_docs_built(tmp_path: Path) -> No
     assert not list((gx_dir / "gx").rglob("index.html"))  # only our site is built
 
 
+def test_data_docs_draw_only_new_results_and_list_all(tmp_path: Path) -> None:
+    from ice_pipeline.ingest.gx_context import context_for, pages_to_draw
+
+    gx_dir = tmp_path / "gx"
+    for period in ("2026-03", "2026-04"):
+        run_suite(
+            "tickets",
+            _tickets(5),
+            previous=None,
+            known_departments=None,
+            period=period,
+            gx_dir=gx_dir,
+        )
+    assert pages_to_draw(context_for(gx_dir), gx_dir) is None  # no site yet: draw it all
+    build_data_docs(gx_dir)
+    pages = sorted((gx_dir / "data_docs" / "validations").rglob("*.html"))
+    assert len(pages) == 2
+    drawn = {p: p.stat().st_mtime_ns for p in pages}
+    run_suite(
+        "tickets",
+        _tickets(5),
+        previous=None,
+        known_departments=None,
+        period="2026-05",
+        gx_dir=gx_dir,
+    )
+    todo = pages_to_draw(context_for(gx_dir), gx_dir)
+    assert todo is not None
+    assert [getattr(k, "run_id", None) and k.run_id.run_name for k in todo] == [
+        None,
+        "tickets-2026-05",
+    ]  # the suite's page and the new result's, not the two drawn before
+    index = build_data_docs(gx_dir)
+    assert index is not None
+    after = sorted((gx_dir / "data_docs" / "validations").rglob("*.html"))
+    assert len(after) == 3
+    assert all(p.stat().st_mtime_ns == t for p, t in drawn.items())  # not redrawn
+    html = index.read_text(encoding="utf-8")
+    assert all(f"tickets-2026-0{m}" in html for m in (3, 4, 5))  # the index lists every result
+
+
+def test_unchanged_suite_and_definition_are_not_rewritten(tmp_path: Path) -> None:
+    gx_dir = tmp_path / "gx"
+    stored = [
+        gx_dir / "gx" / "expectations" / "ice_tickets.json",
+        gx_dir / "gx" / "validation_definitions" / "ice_tickets.json",
+        gx_dir / "gx" / "great_expectations.yml",
+    ]
+    first = run_suite(
+        "tickets",
+        _tickets(5),
+        previous=None,
+        known_departments=None,
+        period="2026-03",
+        gx_dir=gx_dir,
+    )
+    written = [(p.stat().st_mtime_ns, p.read_bytes()) for p in stored]
+    again = run_suite(
+        "tickets",
+        _tickets(5),
+        previous=None,
+        known_departments=None,
+        period="2026-03",
+        gx_dir=gx_dir,
+    )
+    assert [(o.check_name, o.passed) for o in again] == [(o.check_name, o.passed) for o in first]
+    assert [(p.stat().st_mtime_ns, p.read_bytes()) for p in stored] == written
+    changed = run_suite(  # another period: its freshness bound changes the suite
+        "tickets",
+        _tickets(5),
+        previous=None,
+        known_departments=None,
+        period="2026-04",
+        gx_dir=gx_dir,
+    )
+    assert len(changed) == len(first)
+    assert stored[0].read_bytes() != written[0][1]
+    assert stored[1].read_bytes() == written[1][1]  # same suite and batch: same definition
+
+
 def test_unknown_table_is_rejected() -> None:
     with pytest.raises(ValueError, match="no expectation suite"):
         run_suite(

@@ -47,10 +47,13 @@ from ice_pipeline.ingest.gx_context import (
     exclusive,
     gx_disk_guard,
     open_context,
+    pages_to_draw,
     pandas_batch_definition,
     persist_duckdb_connections,
     release_warehouse,
     sql_batch_definition,
+    stored_definition,
+    stored_suite,
 )
 
 if TYPE_CHECKING:
@@ -207,10 +210,8 @@ def _validate(
     suite = gx.ExpectationSuite(
         name=f"ice_{table_name}", expectations=[plan.expectation for plan in runnable]
     )
-    suite = context.suites.add_or_update(suite)
-    definition = context.validation_definitions.add_or_update(
-        gx.ValidationDefinition(name=f"ice_{table_name}", data=batch, suite=suite)
-    )
+    suite = stored_suite(context, suite)
+    definition = stored_definition(context, f"ice_{table_name}", batch, suite)
     return definition.run(
         result_format="SUMMARY", run_id=RunIdentifier(run_name=f"{table_name}-{period}"), **params
     )
@@ -436,12 +437,18 @@ def _contract_outcome(engine: "sqlalchemy.Engine", table_name: str, period: str)
 
 
 def build_data_docs(gx_dir: Path) -> Path | None:
-    """Render GX Data Docs of all stored suites and results into ``gx_dir/data_docs``; its index."""
+    """Render GX Data Docs of all stored suites and results into ``gx_dir/data_docs``; its index.
+
+    Only the pages not drawn yet (new results) and the suites' pages are rendered, then the
+    index (see :func:`~ice_pipeline.ingest.gx_context.pages_to_draw`).
+    """
     if not (Path(gx_dir) / "gx").is_dir():
         return None
     with gx_disk_guard(Path(gx_dir)), exclusive(Path(gx_dir)), warnings.catch_warnings():
         context = context_for(Path(gx_dir))
         warnings.simplefilter("ignore")
-        context.build_data_docs(site_names=[DATA_DOCS_SITE])
+        context.build_data_docs(
+            site_names=[DATA_DOCS_SITE], resource_identifiers=pages_to_draw(context, gx_dir)
+        )
     index = Path(gx_dir).resolve() / "data_docs" / "index.html"
     return index if index.is_file() else None

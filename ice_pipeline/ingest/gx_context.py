@@ -242,14 +242,68 @@ def sql_batch_definition(
     elif copy:
         _forget_engines(source)  # engines opened on an earlier copy's path
     asset = next((a for a in source.assets if a.name == table_name), None)
-    if asset is not None and (asset.query != query or asset._datasource is not source):
+    if asset is not None and asset._datasource is not source:
         source.delete_asset(table_name)
         asset = None
     if asset is None:
         asset = source.add_query_asset(table_name, query=query)
-    return next(
+    batch = next(
         (b for b in asset.batch_definitions if b.name == "whole_period"), None
     ) or asset.add_batch_definition_whole_table("whole_period")
+    if asset.query != query:
+        # A new period changes only the query: changed in place and written once (one write of
+        # great_expectations.yml, not three for a deleted and re-added asset); the asset and
+        # batch definition keep their ids, so the validation definition stays as stored.
+        # (``BatchDefinition.save`` would not do: a file context keeps it in memory only.)
+        asset.query = query
+        context.update_datasource(source)
+    return batch
+
+
+def stored_suite(context: Any, suite: Any) -> Any:
+    """``suite`` as stored in ``context``, written only if its expectations changed.
+
+    ``add_or_update`` rewrites the suite on every run, and the validation definition's
+    ``add_or_update`` wrote it a second time; most tables' suites change only with the
+    previous period's row count. Unchanged: the stored suite (with its expectations' ids), as
+    ``add_or_update`` would have left it.
+    """
+    from great_expectations.exceptions import DataContextError
+
+    try:
+        existing = context.suites.get(name=suite.name)
+    except DataContextError:
+        return context.suites.add(suite)
+    same = (
+        len(existing.expectations) == len(suite.expectations)
+        and all(
+            old.copy(update={"id": None}) == new
+            for old, new in zip(existing.expectations, suite.expectations, strict=True)
+        )
+        and (existing.meta, existing.notes, existing.suite_parameters)
+        == (suite.meta, suite.notes, suite.suite_parameters)
+    )
+    return existing if same else context.suites.add_or_update(suite)
+
+
+def stored_definition(context: Any, name: str, batch: Any, suite: Any) -> Any:
+    """The validation definition ``name`` of ``batch`` and ``suite``, written only if it changed.
+
+    ``suite`` and ``batch`` are already stored (:func:`stored_suite`, the batch definitions
+    above); GX's ``add_or_update`` would write both again and then the definition itself.
+    """
+    import great_expectations as gx
+    from great_expectations.exceptions import DataContextError
+
+    definition = gx.ValidationDefinition(name=name, data=batch, suite=suite)
+    try:
+        existing = context.validation_definitions.get(name=name)
+    except DataContextError:
+        return context.validation_definitions.add(definition)
+    definition.id = existing.id
+    if existing.data.id != batch.id or existing.suite.id != suite.id:
+        definition.save()
+    return definition
 
 
 def release_warehouse(context: Any, url: str, *, copy: bool = False) -> None:
@@ -319,3 +373,31 @@ def persist_duckdb_connections() -> None:
     dialects = gx_sql._PERSISTED_CONNECTION_DIALECTS
     if "duckdb" not in [str(getattr(d, "value", d)) for d in dialects]:
         gx_sql._PERSISTED_CONNECTION_DIALECTS = (*dialects, _DuckDBDialectName("duckdb"))
+
+
+def pages_to_draw(context: Any, gx_dir: Path) -> list[Any] | None:
+    """What a Data Docs build must render: every suite and each result without a page yet.
+
+    A result never changes once stored, and its page is rendered from it alone, so a page
+    drawn by an earlier build is what a full build would draw again; GX's ``build_data_docs``
+    redraws only ``resource_identifiers`` (its public incremental build) and always rebuilds
+    the index from every stored result. A suite's page shows its latest version, so suites are
+    always redrawn (five small pages). None (draw everything): no index yet, or no suite.
+    """
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+    )
+
+    site = Path(gx_dir).resolve() / "data_docs"
+    suites = [ExpectationSuiteIdentifier(suite.name) for suite in context.suites.all()]
+    if not (site / "index.html").is_file() or not suites:
+        return None
+    # The page of a result mirrors its key: validations/<suite>/<run>/<time>/<batch>.html.
+    missing = [
+        key
+        for key in context.validation_results_store.list_keys()
+        if not site.joinpath(
+            "validations", *key.to_tuple()[:-1], f"{key.to_tuple()[-1]}.html"
+        ).is_file()
+    ]
+    return [*suites, *missing]
