@@ -1,8 +1,7 @@
 """The main job, and the executor it runs on.
 
 Belongs here: ``ice_nightly_job`` (every asset and asset check of the code location, partitioned
-monthly), the choice of executor, and the hook that returns a finished step's freed memory to the
-system. Schedules and sensors (defs/schedules.py, defs/sensors.py)
+monthly) and the choice of executor. Schedules and sensors (defs/schedules.py, defs/sensors.py)
 import the job from here; the CLI runner (ice_pipeline/runner.py) executes it in-process.
 
 Executor: **in-process by default**. The multiprocess executor starts one Python process per step
