@@ -16,8 +16,6 @@ deployment with PostgreSQL and larger data can switch per run without code chang
           max_concurrent: 2
 """
 
-import ctypes
-import functools
 from typing import Any
 
 import dagster as dg
@@ -45,39 +43,6 @@ in_process_by_default_executor = dg.ExecutorDefinition(
     description="In-process unless run config selects multiprocess (ice_pipeline/defs/jobs.py).",
 )
 
-
-def release_freed_memory() -> None:
-    """Hand memory a finished step freed back to the system (glibc only; elsewhere a no-op).
-
-    Steps are short-lived in one long process: the frames and Arrow buffers of a step are freed,
-    but glibc keeps the freed pages in its arenas, so the process stayed ~2 GB above its start
-    between the steps of a 200 MB survey export. ``malloc_trim`` returns them.
-    """
-    libc = _libc()  # no gc.collect(): a full collection of Dagster's heap costs 0.5-0.8 s a step
-    if libc is not None:
-        libc.malloc_trim(0)
-
-
-@functools.cache
-def _libc() -> Any:
-    """glibc, or None (musl, macOS: no malloc_trim). By soname: find_library runs ldconfig."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        return libc if hasattr(libc, "malloc_trim") else None
-    except OSError:
-        return None
-
-
-@dg.success_hook(name="release_freed_memory")
-def _trim_after_success(_context: dg.HookContext) -> None:
-    release_freed_memory()
-
-
-@dg.failure_hook(name="release_freed_memory_after_failure")
-def _trim_after_failure(_context: dg.HookContext) -> None:
-    release_freed_memory()
-
-
 ice_nightly_job = dg.define_asset_job(
     name=NIGHTLY_JOB_NAME,
     selection=dg.AssetSelection.all(),
@@ -87,5 +52,4 @@ ice_nightly_job = dg.define_asset_job(
         "its reports. Partitioned by month; unpartitioned ingest assets run in every run."
     ),
     tags={"ice/job": "nightly"},
-    hooks={_trim_after_success, _trim_after_failure},
 )
