@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 
 from ice_pipeline.errors import ConfigError
 from ice_pipeline.warehouse.engine import connect_warehouse, dialect_name
@@ -102,3 +103,31 @@ def test_duckdb_file_that_is_not_a_database(tmp_path: Path) -> None:
         connect_warehouse(f"duckdb:///{path}")
     assert f"cannot open the DuckDB warehouse {path}" in str(caught.value)
     assert path.read_text() == "this is not a DuckDB file"
+
+
+def _setting(engine: sqlalchemy.Engine, name: str) -> str:
+    with engine.connect() as conn:
+        return str(conn.exec_driver_sql(f"SELECT current_setting('{name}')").scalar())
+
+
+def test_duckdb_memory_is_bounded_and_spills_beside_the_file(tmp_path: Path) -> None:
+    """DuckDB's default (80% of RAM) let its cache hold whole tables; the bound applies to
+    every connection, the expectation suite's own engine on the same file included."""
+    path = tmp_path / "warehouse.duckdb"
+    engine = connect_warehouse(f"duckdb:///{path}")
+    other = sqlalchemy.create_engine(f"duckdb:///{path}")  # as GX opens it: the plain URL
+    try:
+        assert _setting(engine, "memory_limit") == "953.6 MiB"  # 1GB, as DuckDB shows it
+        assert _setting(other, "memory_limit") == "953.6 MiB"
+        assert _setting(engine, "temp_directory") == f"{path}.tmp"
+    finally:
+        other.dispose()
+        engine.dispose()
+
+
+def test_duckdb_memory_limit_in_the_url_wins(tmp_path: Path) -> None:
+    engine = connect_warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}?memory_limit=2GB")
+    try:
+        assert _setting(engine, "memory_limit") == "1.8 GiB"
+    finally:
+        engine.dispose()

@@ -39,6 +39,7 @@ import pyarrow as pa
 import sqlalchemy
 
 from ice_pipeline.warehouse.bulk import _driver_connection, _qualified, _sql_cast_type
+from ice_pipeline.warehouse.engine import bound_duckdb_memory, limit_duckdb_memory
 from ice_pipeline.warehouse.schema import (
     survey_answers,
     survey_items,
@@ -178,6 +179,7 @@ def _write_file(path: Path, coded: CodedPeriod) -> None:
     staging = path.with_name(f".{path.stem}-{uuid.uuid4().hex}.tmp")
     try:
         with contextlib.closing(duckdb.connect(str(staging))) as con:
+            limit_duckdb_memory(con)
             con.execute("CREATE SCHEMA ice_private")
             con.execute("CREATE SCHEMA ice_compute")
             for table, rows in zip(
@@ -220,6 +222,7 @@ def _file_matches(path: Path, period: str, fingerprint: str) -> bool:
         return False
     try:
         with contextlib.closing(duckdb.connect(str(path), read_only=True)) as con:
+            limit_duckdb_memory(con)
             stored = con.execute(f"SELECT period, fingerprint, local FROM {_META}").fetchall()
             local = json.dumps([int(v) for v in con.execute(_LOCAL_SQL).fetchone()])
     except duckdb.Error:  # damaged, half-written by an older version, or not ours
@@ -275,6 +278,7 @@ def period_compute(
         log.info("compute copy of %s missing or stale: rebuilding it from the warehouse", period)
         path = _rebuild(engine, period)
     compute = sqlalchemy.create_engine(f"duckdb:///{path}", connect_args={"read_only": True})
+    bound_duckdb_memory(compute)
     try:
         yield compute
     finally:
