@@ -254,5 +254,3 @@ def ice_run_failure_email(context: dg.RunFailureSensorContext, email: EmailResou
     context.log.info(
         f"run {run.run_id}: failure alert for {len(recipients)} recipient(s) sent via {sent_to}"
     )
-
-
