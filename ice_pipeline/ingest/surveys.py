@@ -44,6 +44,7 @@ from ice_pipeline.ingest.common import (
 from ice_pipeline.ingest.fixed import ExtraHeader, skip_leading_lines
 from ice_pipeline.ingest.mapping import Mapping, SurveyMapping, survey_mapping
 from ice_pipeline.ingest.survey_cells import Cells, answer_cells, mark_unanswered
+from ice_pipeline.ingest.survey_coded import RESPONSE_FIELDS
 from ice_pipeline.ingest.survey_columns import (
     DEFAULT_ALIASES,
     DEFAULT_EXCLUDED_STATUS,
@@ -354,15 +355,8 @@ def _result(
 FULL_VALIDATION_MAX_ROWS = 200_000  # above: pandera on representative rows (_validate_ratings)
 # Wide exports of at most this many answer cells are read in pandas (demo: 0.16 s vs 0.43 s).
 STAGE_MIN_CELLS = FULL_VALIDATION_MAX_ROWS
-_RECORD_FIELDS = {
-    "period",
-    "respondent_id",
-    "consumer_department",
-    "responded_at",
-    "source_file",
-    "source_sha256",
-    "source_row",
-}
+# A response's own fields (not an answer's): the coded cache's responses file holds the same.
+_RECORD_FIELDS = set(RESPONSE_FIELDS)
 
 
 def _validate_staged(
